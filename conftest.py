@@ -1,0 +1,68 @@
+"""Shared pytest fixtures: users in each role, API clients, and a frozen 'today'."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Group
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from core.roles import Role
+
+PASSWORD = "utilis-test-pass-1"
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username: str, *roles: str, **extra):
+        user = django_user_model.objects.create_user(username=username, password=PASSWORD, **extra)
+        for role in roles:
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def csr(make_user):
+    return make_user("csr1", Role.CSR, first_name="Casey", last_name="Rep")
+
+
+@pytest.fixture
+def billing_user(make_user):
+    return make_user("billing1", Role.BILLING)
+
+
+@pytest.fixture
+def metering_user(make_user):
+    return make_user("meter1", Role.METERING)
+
+
+@pytest.fixture
+def field_user(make_user):
+    return make_user("field1", Role.FIELD_CREW)
+
+
+@pytest.fixture
+def admin_user_role(make_user):
+    return make_user("admin1", Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def api_for():
+    """An APIClient authenticated with a DRF token for the given user."""
+
+    def make(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def today() -> dt.date:
+    return dt.date(2026, 3, 15)

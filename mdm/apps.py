@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MdmConfig(AppConfig):
+    name = "mdm"
+    verbose_name = "Meter data management"

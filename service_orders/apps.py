@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ServiceOrdersConfig(AppConfig):
+    name = "service_orders"
+    verbose_name = "Service orders"

@@ -1,0 +1,52 @@
+"""Service orders: work for the field or the back office (reads, connects, investigations).
+Order types and their flows grow in a later issue; moves already create read orders."""
+from __future__ import annotations
+
+import pghistory
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class OrderType(models.TextChoices):
+    INITIAL_READ = "initial_read", "Initial read (move in)"
+    FINAL_READ = "final_read", "Final read (move out)"
+    METER_CHECK = "meter_check", "Meter check"
+    CONNECT = "connect", "Connect service"
+    DISCONNECT = "disconnect", "Disconnect service"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class ServiceOrder(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISPATCHED = "dispatched", "Dispatched"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    order_number = models.CharField(max_length=20, unique=True, null=True, editable=False)
+    order_type = models.CharField(max_length=30, choices=OrderType.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    # Ids, not foreign keys into cis: apps meet through services/selectors only.
+    account_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    service_point_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    due_date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=50, blank=True, help_text="What created it, e.g. 'cis.move:42'.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        constraints = [
+            # Re-applying the same move never asks twice for the same read.
+            models.UniqueConstraint(
+                name="service_order_unique_source_type",
+                fields=["source", "order_type"],
+                condition=~Q(source=""),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_number} {self.get_order_type_display()}"
