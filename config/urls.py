@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 api_patterns = [
     path("", include("cis.api.urls")),
+    path("mdm/", include("mdm.api.urls")),
+    path("billing/", include("billing.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,4 +18,6 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("", include("core.urls")),
     path("hub/", include("cis.urls")),
+    path("meters/", include("mdm.urls")),
+    path("billing/", include("billing.urls")),
 ]
