@@ -1,6 +1,6 @@
 """The records every read parser hands to the MDM import pipeline.
 
-Parsers in `integrations/<format>/` turn a file into `ParsedInterval` / `ParsedRegisterRead`
+Parsers in `integrations/<format>/` turn a file into `IntervalBlock` / `ParsedRegisterRead`
 records and `RecordError`s; they never touch the database. `mdm` stages, deduplicates and
 stores the records and quarantines the errors with their file, line and field."""
 from __future__ import annotations
@@ -10,18 +10,24 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
-class ParsedInterval:
-    """One interval value. `end_at` is the UTC instant the interval ENDS (CMEP and MultiSpeak
-    stamp interval data at the end of the interval); `interval_minutes` its length."""
+class IntervalBlock:
+    """Consecutive interval values of one meter channel, from one record of the file.
+
+    Blocks, not one object per interval: a day of 100,000 meters is 9.6M values and the
+    import must stay vectorised. `first_end_at` is the UTC instant the FIRST interval ENDS
+    (CMEP and MultiSpeak stamp interval data at the end of the interval); value i ends at
+    first_end_at + i * interval_minutes. A parser starts a new block where times jump.
+    `qualities[i]` is "" for an actual value, else what the head-end said ("estimated",
+    "missing"); a missing value is NaN in `values`."""
 
     meter_serial: str
     unit: str  # normalised: kWh, kW, kVA, kVAR, kVARh, m3, USgal, ft3
     direction: str  # "delivered" | "received"
-    end_at: dt.datetime  # timezone-aware, UTC
     interval_minutes: int
-    value: float
+    first_end_at: dt.datetime  # timezone-aware, UTC
+    values: tuple[float, ...]
     source_line: int
-    quality: str = "actual"  # actual | estimated | missing (as the head-end reported it)
+    qualities: tuple[str, ...] = ()
     channel_hint: str = ""  # channel number / id from the file where it has one
 
 
@@ -52,6 +58,6 @@ class RecordError:
 class ParseResult:
     source_name: str
     format: str  # "cmep" | "csv" | "multispeak"
-    intervals: list[ParsedInterval] = field(default_factory=list)
+    intervals: list[IntervalBlock] = field(default_factory=list)
     registers: list[ParsedRegisterRead] = field(default_factory=list)
     errors: list[RecordError] = field(default_factory=list)
