@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
 STATE = LOCAL / "services.json"
 DB_NAME = os.environ.get("UTILIS_DB_NAME", "utilis")
+# UTILIS_EMBEDDED=1 skips servers already listening and always uses the embedded ones.
+FORCE_EMBEDDED = os.environ.get("UTILIS_EMBEDDED", "") in {"1", "true", "yes"}
 
 
 def log(msg: str) -> None:
@@ -67,7 +69,7 @@ def postgres_up(state: dict) -> str:
     if os.environ.get("DATABASE_URL"):
         url = os.environ["DATABASE_URL"]
         log("PostgreSQL: DATABASE_URL from the environment")
-    elif listening(5432):
+    elif listening(5432) and not FORCE_EMBEDDED:
         url = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
         log("PostgreSQL: server on 127.0.0.1:5432")
     else:
@@ -86,7 +88,7 @@ def redis_up(state: dict) -> str:
     if os.environ.get("REDIS_URL"):
         log("Redis: REDIS_URL from the environment")
         return os.environ["REDIS_URL"]
-    if listening(6379):
+    if listening(6379) and not FORCE_EMBEDDED:
         log("Redis: server on 127.0.0.1:6379")
         return "redis://127.0.0.1:6379/0"
     existing = state.get("redis")

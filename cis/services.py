@@ -21,8 +21,7 @@ from cis.models import (
     ServiceAgreement,
     ServicePoint,
 )
-from service_orders.models import OrderType
-from service_orders.services import service_order_cancel_for_source, service_order_request
+from service_orders.services import OrderType, service_order_cancel_for_source, service_order_request
 
 
 class MoveError(Exception):

@@ -5,7 +5,9 @@ import datetime as dt
 
 from django.db import transaction
 
-from service_orders.models import ServiceOrder
+from service_orders.models import OrderType, ServiceOrder
+
+__all__ = ["OrderType", "service_order_request", "service_order_cancel_for_source"]
 
 
 def service_order_request(
