@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
 
 api_patterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
     path("", include("cis.api.urls")),
     path("mdm/", include("mdm.api.urls")),
     path("billing/", include("billing.api.urls")),
