@@ -1,0 +1,382 @@
+"""REST views for the customer & premise core.
+
+Each write makes one cis.services call and maps its domain errors to HTTP 400; entities
+without a service (premises, service points, note and contact edits) are saved by their
+serializer, and the pghistory middleware records the API user for those. Nothing here is
+deletable: agreements and moves are history, and customers, accounts, premises and
+service points are referenced by bills and meters (close or retire them instead).
+
+Roles (core.roles.Role; administrators always pass):
+- read: CSR, billing, metering and API clients;
+- write: CSR; API clients may also log contacts (integration partners' call centres);
+- field crews and customers have no access here (they use the service-order API and the portal).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from cis import selectors, services
+from cis.api import filters
+from cis.api import serializers as s
+from cis.models import Account, Complaint, Contact, Customer, Move, Note, Premise, ServiceAgreement, ServicePoint
+from core.roles import Role
+
+READ_ROLES = (Role.CSR, Role.BILLING, Role.METERING, Role.API_CLIENT)
+WRITE_ROLES = (Role.CSR,)
+
+_DETAIL = inline_serializer("ErrorDetail", fields={"detail": serializers.CharField()})
+BAD_REQUEST = OpenApiResponse(
+    description="Bad input: `{field: [messages]}` for a field, `{\"detail\": message}` when the request as a whole cannot be done."
+)
+
+
+def utility_today() -> dt.date:
+    """Today in the utility's own time zone: a move dated 'today' in Toronto must not be
+    treated as tomorrow because the server clock is in UTC."""
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE))
+
+
+def call_service(fn, **kwargs):
+    """Run a cis.services write; a model's ValidationError becomes a field-level 400."""
+    try:
+        return fn(**kwargs)
+    except DjangoValidationError as exc:
+        raise s.drf_error_from_django(exc) from exc
+
+
+class _ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    read_roles = READ_ROLES
+    write_roles = WRITE_ROLES
+
+
+# --- customers ------------------------------------------------------------------------
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers", description="Filter by `name` (contains, accents ignored), `email`, `phone`, `kind`."),
+    retrieve=extend_schema(summary="Get a customer by customer_number"),
+)
+class CustomerViewSet(_ReadViewSet):
+    queryset = Customer.objects.all()
+    serializer_class = s.CustomerSerializer
+    lookup_field = "customer_number"
+    filterset_class = filters.CustomerFilter
+    ordering_fields = ["search_name", "customer_number", "created_at"]
+
+    @extend_schema(summary="Create a customer", request=s.CustomerSerializer,
+                   responses={201: s.CustomerSerializer, 400: BAD_REQUEST})
+    def create(self, request: Request) -> Response:
+        data = s.CustomerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        customer = call_service(services.customer_create, user=request.user, **data.validated_data)
+        return Response(s.CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Replace a customer's details", request=s.CustomerSerializer,
+                   responses={200: s.CustomerSerializer, 400: BAD_REQUEST})
+    def update(self, request: Request, customer_number: str) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(summary="Change some of a customer's details", request=s.CustomerSerializer,
+                   responses={200: s.CustomerSerializer, 400: BAD_REQUEST})
+    def partial_update(self, request: Request, customer_number: str) -> Response:
+        return self._update(request, partial=True)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        customer = self.get_object()
+        data = s.CustomerSerializer(customer, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        customer = call_service(services.customer_update, customer=customer, user=request.user, **data.validated_data)
+        return Response(s.CustomerSerializer(customer).data)
+
+
+# --- premises and service points ------------------------------------------------------
+
+@extend_schema_view(
+    list=extend_schema(summary="List premises"),
+    retrieve=extend_schema(summary="Get a premise by premise_number"),
+    create=extend_schema(summary="Create a premise"),
+    update=extend_schema(summary="Replace a premise"),
+    partial_update=extend_schema(summary="Change a premise"),
+)
+class PremiseViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _ReadViewSet):
+    queryset = Premise.objects.select_related("parent")
+    serializer_class = s.PremiseSerializer
+    lookup_field = "premise_number"
+    filterset_class = filters.PremiseFilter
+    ordering_fields = ["search_address", "premise_number", "created_at"]
+
+    def perform_create(self, serializer: s.PremiseSerializer) -> None:
+        serializer.save(premise_number=serializer.validated_data.get("premise_number") or services.next_premise_number())
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List service points"),
+    retrieve=extend_schema(summary="Get a service point by sp_number"),
+    create=extend_schema(summary="Create a service point"),
+    update=extend_schema(summary="Replace a service point"),
+    partial_update=extend_schema(summary="Change a service point"),
+)
+class ServicePointViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _ReadViewSet):
+    queryset = ServicePoint.objects.select_related("premise")
+    serializer_class = s.ServicePointSerializer
+    lookup_field = "sp_number"
+    filterset_class = filters.ServicePointFilter
+    ordering_fields = ["sp_number", "route", "read_sequence"]
+
+    def perform_create(self, serializer: s.ServicePointSerializer) -> None:
+        serializer.save(sp_number=serializer.validated_data.get("sp_number") or services.next_service_point_number())
+
+
+# --- accounts and moves ---------------------------------------------------------------
+
+def _move_response(result: services.MoveResult) -> Response:
+    return Response(s.MoveResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+def _move_error_response(exc: services.MoveError) -> Response:
+    if isinstance(exc, services.AgreementOverlapError):
+        return Response({"service_point": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+    return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _duplicate_move_response(exc: IntegrityError) -> Response:
+    if "one_pending_move_per_kind_sp_date" not in str(exc):
+        raise exc
+    return Response(
+        {"detail": "A pending move of this kind is already waiting for that service point and date."},
+        status=status.HTTP_400_BAD_REQUEST,
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List accounts"),
+    retrieve=extend_schema(summary="Get an account by account_number"),
+)
+class AccountViewSet(_ReadViewSet):
+    queryset = Account.objects.select_related("customer", "parent")
+    serializer_class = s.AccountSerializer
+    lookup_field = "account_number"
+    filterset_class = filters.AccountFilter
+    ordering_fields = ["account_number", "opened_date", "status"]
+
+    @extend_schema(summary="Open an account for a customer", request=s.AccountCreateSerializer,
+                   responses={201: s.AccountSerializer, 400: BAD_REQUEST})
+    def create(self, request: Request) -> Response:
+        data = s.AccountCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        account = call_service(services.account_open, user=request.user, **data.validated_data)
+        return Response(s.AccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Replace an account's billing details", request=s.AccountUpdateSerializer,
+                   responses={200: s.AccountSerializer, 400: BAD_REQUEST})
+    def update(self, request: Request, account_number: str) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(summary="Change an account's billing details", request=s.AccountUpdateSerializer,
+                   responses={200: s.AccountSerializer, 400: BAD_REQUEST})
+    def partial_update(self, request: Request, account_number: str) -> Response:
+        return self._update(request, partial=True)
+
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        # No account_update service exists: the serializer saves; the audit trigger and the
+        # pghistory middleware record the change and the user.
+        account = self.get_object()
+        data = s.AccountUpdateSerializer(account, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        data.save()
+        return Response(s.AccountSerializer(account).data)
+
+    @extend_schema(
+        summary="Move out: stop this account's service at a service point",
+        description="Dated today or earlier, the agreement stops at once (end_date = move_out_date) and a final "
+        "read is ordered; dated later, the move waits as pending.",
+        request=s.MoveOutInputSerializer, responses={201: s.MoveResultSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["post"], url_path="move-out")
+    def move_out(self, request: Request, account_number: str) -> Response:
+        account = self.get_object()
+        data = s.MoveOutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = services.move_out_request(
+                account=account, today=utility_today(), user=request.user, **data.validated_data
+            )
+        except services.MoveError as exc:
+            return _move_error_response(exc)
+        except IntegrityError as exc:
+            return _duplicate_move_response(exc)
+        return _move_response(result)
+
+    @extend_schema(
+        summary="Move in: start this account's service at a service point",
+        description="An agreement of another account still open on move_in_date is stopped that day "
+        "(move clearing house) and listed in stopped_agreements; dated later, the move waits as pending.",
+        request=s.MoveInInputSerializer, responses={201: s.MoveResultSerializer, 400: BAD_REQUEST},
+    )
+    @action(detail=True, methods=["post"], url_path="move-in")
+    def move_in(self, request: Request, account_number: str) -> Response:
+        account = self.get_object()
+        data = s.MoveInInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            result = services.move_in_request(
+                account=account, today=utility_today(), user=request.user, **data.validated_data
+            )
+        except services.MoveError as exc:
+            return _move_error_response(exc)
+        except IntegrityError as exc:
+            return _duplicate_move_response(exc)
+        return _move_response(result)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List moves", description="`?status=pending` lists the moves waiting for their date."),
+    retrieve=extend_schema(summary="Get a move by id"),
+)
+class MoveViewSet(_ReadViewSet):
+    queryset = Move.objects.select_related("account", "service_point", "agreement", "requested_by")
+    serializer_class = s.MoveSerializer
+    filterset_class = filters.MoveFilter
+    ordering_fields = ["effective_date", "requested_at", "id"]
+
+    @extend_schema(summary="Cancel a pending move", request=None,
+                   responses={200: s.MoveSerializer, 400: OpenApiResponse(_DETAIL, description="The move is not pending.")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        move = self.get_object()
+        try:
+            move = services.move_cancel(move=move, user=request.user)
+        except services.MoveError as exc:
+            return _move_error_response(exc)
+        return Response(s.MoveSerializer(move).data)
+
+
+# --- service agreements ---------------------------------------------------------------
+
+@extend_schema_view(
+    list=extend_schema(summary="List service agreements",
+                       description="`active_on=YYYY-MM-DD` keeps agreements with start_date <= day < end_date."),
+    retrieve=extend_schema(summary="Get an agreement by agreement_number"),
+)
+class AgreementViewSet(_ReadViewSet):
+    """Create and read only: an agreement is billing history. It stops by a move-out, and a
+    rate change is a new agreement, so no update or delete is offered."""
+
+    queryset = ServiceAgreement.objects.select_related("account", "service_point")
+    serializer_class = s.AgreementSerializer
+    lookup_field = "agreement_number"
+    filterset_class = filters.AgreementFilter
+    ordering_fields = ["start_date", "agreement_number"]
+
+    @extend_schema(summary="Create a service agreement", request=s.AgreementCreateSerializer,
+                   responses={201: s.AgreementSerializer, 400: BAD_REQUEST})
+    def create(self, request: Request) -> Response:
+        data = s.AgreementCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            agreement = call_service(services.agreement_create, user=request.user, **data.validated_data)
+        except services.AgreementOverlapError as exc:
+            return _move_error_response(exc)
+        return Response(s.AgreementSerializer(agreement).data, status=status.HTTP_201_CREATED)
+
+
+# --- contacts, notes, complaints ------------------------------------------------------
+
+class _AccountEntryViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _ReadViewSet):
+    ordering_fields = ["created_at", "id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List contacts (customer interactions)"),
+    retrieve=extend_schema(summary="Get a contact"),
+    create=extend_schema(summary="Log a contact"),
+    update=extend_schema(summary="Replace a contact"),
+    partial_update=extend_schema(summary="Change a contact (e.g. close it)"),
+)
+class ContactViewSet(_AccountEntryViewSet):
+    queryset = Contact.objects.select_related("account", "created_by")
+    serializer_class = s.ContactSerializer
+    filterset_class = filters.ContactFilter
+
+    @property
+    def write_roles(self):
+        # Partners' call centres log the calls they take; editing stays with the utility's CSRs.
+        if self.action == "create":
+            return (Role.CSR, Role.API_CLIENT)
+        return WRITE_ROLES
+
+    def perform_create(self, serializer: s.ContactSerializer) -> None:
+        serializer.instance = call_service(services.contact_log, user=self.request.user, **serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List notes"),
+    retrieve=extend_schema(summary="Get a note"),
+    create=extend_schema(summary="Add a note to an account"),
+    update=extend_schema(summary="Replace a note"),
+    partial_update=extend_schema(summary="Change a note (e.g. pin it)"),
+)
+class NoteViewSet(_AccountEntryViewSet):
+    queryset = Note.objects.select_related("account", "created_by")
+    serializer_class = s.NoteSerializer
+    filterset_class = filters.NoteFilter
+
+    def perform_create(self, serializer: s.NoteSerializer) -> None:
+        serializer.instance = call_service(services.note_add, user=self.request.user, **serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List complaints"),
+    retrieve=extend_schema(summary="Get a complaint"),
+    create=extend_schema(summary="Open a complaint"),
+    update=extend_schema(summary="Replace a complaint"),
+    partial_update=extend_schema(summary="Change a complaint (status, resolution)"),
+)
+class ComplaintViewSet(_AccountEntryViewSet):
+    queryset = Complaint.objects.select_related("account", "created_by")
+    serializer_class = s.ComplaintSerializer
+    filterset_class = filters.ComplaintFilter
+
+    def perform_create(self, serializer: s.ComplaintSerializer) -> None:
+        serializer.instance = call_service(services.complaint_open, user=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: s.ComplaintSerializer) -> None:
+        fields = {k: v for k, v in serializer.validated_data.items() if k != "account"}
+        serializer.instance = call_service(
+            services.complaint_update, complaint=serializer.instance, today=utility_today(),
+            user=self.request.user, **fields,
+        )
+
+
+# --- search ---------------------------------------------------------------------------
+
+class SearchView(APIView):
+    """The hub's one-box search over accounts (cis.selectors.search_accounts)."""
+
+    read_roles = READ_ROLES
+
+    @extend_schema(
+        summary="Search accounts",
+        description="`kind=auto` guesses from the query (digits: account number, phone...; words: name, address).",
+        parameters=[s.SearchQuerySerializer],
+        responses={200: s.SearchHitSerializer(many=True), 400: BAD_REQUEST},
+    )
+    def get(self, request: Request) -> Response:
+        query = s.SearchQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        hits = selectors.search_accounts(
+            query.validated_data["q"], kind=query.validated_data["kind"], status=query.validated_data["status"],
+            commodity=query.validated_data["commodity"], limit=query.validated_data["limit"],
+        )
+        return Response(s.SearchHitSerializer(hits, many=True).data)
