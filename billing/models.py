@@ -1,1 +1,335 @@
-from django.db import models  # noqa: F401
+"""Billing: bill cycles and windows, rate schedules and their date-effective versions, the
+append-only customer ledger, bills (segments, lines), bill runs and pre-bill exceptions.
+
+Accounts, agreements and service points belong to cis: they are referenced by id."""
+from __future__ import annotations
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import RangeOperators
+from django.db import models
+from django.db.models import F, Q
+
+from core.ranges import DateRange
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+QUANTITY = {"max_digits": 20, "decimal_places": 6}
+
+
+class BillCycle(models.Model):
+    code = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class BillWindow(models.Model):
+    """One scheduled billing of a cycle: usage up to `period_end_date` (exclusive) is billed on
+    `bill_date`; reads are expected from `read_window_start` to `read_window_end`."""
+
+    cycle = models.ForeignKey(BillCycle, on_delete=models.CASCADE, related_name="windows")
+    period_end_date = models.DateField(help_text="First day NOT in the billed period.")
+    read_window_start = models.DateField()
+    read_window_end = models.DateField()
+    bill_date = models.DateField()
+    due_days = models.PositiveSmallIntegerField(default=21)
+
+    class Meta:
+        ordering = ["cycle", "bill_date"]
+        constraints = [
+            models.UniqueConstraint(name="billwindow_unique_cycle_date", fields=["cycle", "bill_date"]),
+            models.CheckConstraint(
+                name="billwindow_read_window_order", condition=Q(read_window_end__gte=F("read_window_start"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle.code} bill {self.bill_date}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class RateSchedule(models.Model):
+    code = models.CharField(max_length=30, unique=True, help_text="The rate code agreements carry.")
+    name = models.CharField(max_length=200)
+    commodity = models.CharField(max_length=20, default="electric")
+    rate_class = models.CharField(max_length=30, blank=True)
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=20, default="manual", help_text="manual | urdb")
+    source_ref = models.CharField(max_length=100, blank=True, help_text="e.g. the URDB label")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class RateVersion(models.Model):
+    """The components of a schedule over [start_date, end_date). `components` is a list of
+    {"kind": ..., "code": ..., "params": {...}} read by billing.rating's component registry."""
+
+    schedule = models.ForeignKey(RateSchedule, on_delete=models.CASCADE, related_name="versions")
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    components = models.JSONField(default=list)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["schedule", "start_date"]
+        constraints = [
+            ExclusionConstraint(
+                name="rateversion_no_overlap",
+                expressions=[
+                    ("schedule", RangeOperators.EQUAL),
+                    (DateRange("start_date", "end_date"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="Another version of this schedule is in effect in that period.",
+            ),
+            models.CheckConstraint(
+                name="rateversion_end_after_start", condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.schedule.code} from {self.start_date}"
+
+
+class LedgerEntry(models.Model):
+    """The customer ledger: append-only. A correction is a reversal entry plus a new entry;
+    a PostgreSQL trigger refuses UPDATE and DELETE. Positive amounts are owed by the
+    customer (charges); negative amounts are credits (payments, credits)."""
+
+    class Kind(models.TextChoices):
+        BILL = "bill", "Bill"
+        ADJUSTMENT = "adjustment", "Adjustment"
+        PAYMENT = "payment", "Payment"
+        REVERSAL = "reversal", "Reversal"
+
+    account_id = models.BigIntegerField(db_index=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = models.DecimalField(**MONEY)
+    effective_date = models.DateField(help_text="Date the amount counts from, for aging.")
+    description = models.CharField(max_length=200)
+    reason = models.TextField(blank=True)
+    bill = models.ForeignKey("Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    idempotency_key = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    payment_reference = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    posted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account_id", "posted_at", "id"]
+        indexes = [models.Index(name="ledger_account_date_idx", fields=["account_id", "effective_date"])]
+        constraints = [
+            models.CheckConstraint(name="ledger_amount_not_zero", condition=~Q(amount=0)),
+            models.CheckConstraint(
+                name="ledger_reversal_has_target",
+                condition=(Q(kind="reversal") & Q(reverses__isnull=False)) | (~Q(kind="reversal") & Q(reverses__isnull=True)),
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="ledger_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} ({self.effective_date})"
+
+
+class BillRun(models.Model):
+    class Status(models.TextChoices):
+        CREATED = "created", "Created"
+        RUNNING = "running", "Running"
+        COMPLETED = "completed", "Completed (drafts ready)"
+        APPROVED = "approved", "Approved"
+        ISSUED = "issued", "Issued"
+        FAILED = "failed", "Failed"
+
+    cycle = models.ForeignKey(BillCycle, on_delete=models.PROTECT, related_name="runs")
+    bill_date = models.DateField()
+    period_end_date = models.DateField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    total_accounts = models.PositiveIntegerField(default=0)
+    done_accounts = models.PositiveIntegerField(default=0)
+    bills_created = models.PositiveIntegerField(default=0)
+    exceptions = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    chunk_size = models.PositiveIntegerField(default=500)
+    timings = models.JSONField(default=dict, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} {self.cycle.code} {self.bill_date}"
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.done_accounts / self.total_accounts) if self.total_accounts else 0
+
+
+class BillRunChunk(models.Model):
+    """A slice of a run's accounts, done by one Celery task. A chunk is done at most once:
+    its status and its bills commit in one transaction, so a killed worker leaves it pending."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    account_ids = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(name="billrunchunk_unique", fields=["run", "number"])]
+
+
+class Bill(models.Model):
+    class Kind(models.TextChoices):
+        REGULAR = "regular", "Regular"
+        OFF_CYCLE = "off_cycle", "Off-cycle"
+        FINAL = "final", "Final"
+        REBILL = "rebill", "Rebill"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        HELD = "held", "Held (pre-bill exception)"
+        APPROVED = "approved", "Approved"
+        ISSUED = "issued", "Issued"
+        CANCELLED = "cancelled", "Cancelled"
+
+    bill_number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    account_id = models.BigIntegerField(db_index=True)
+    run = models.ForeignKey(BillRun, null=True, blank=True, on_delete=models.PROTECT, related_name="bills")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REGULAR)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Exclusive.")
+    bill_date = models.DateField()
+    due_date = models.DateField()
+    total = models.DecimalField(**MONEY, default=0)
+    balance_forward = models.DecimalField(**MONEY, default=0)
+    amount_due = models.DecimalField(**MONEY, default=0)
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+    cancel_reason = models.TextField(blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-bill_date", "-id"]
+        indexes = [models.Index(name="bill_account_date_idx", fields=["account_id", "bill_date"])]
+        constraints = [
+            models.CheckConstraint(name="bill_period_order", condition=Q(period_end__gt=F("period_start"))),
+        ]
+
+    def __str__(self) -> str:
+        return self.bill_number or f"Bill {self.pk}"
+
+
+class BillSegment(models.Model):
+    """One agreement's charges on a bill. `live` is true while the bill is not cancelled; the
+    partial unique constraint gives exactly one live segment per agreement and period."""
+
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="segments")
+    account_id = models.BigIntegerField()
+    agreement_id = models.BigIntegerField()
+    service_point_id = models.BigIntegerField()
+    rate_code = models.CharField(max_length=30)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    determinants = models.JSONField(default=dict)
+    subtotal = models.DecimalField(**MONEY, default=0)
+    live = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["bill", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                name="one_live_segment_per_agreement_period",
+                fields=["agreement_id", "period_start", "period_end"],
+                condition=Q(live=True),
+            ),
+        ]
+
+
+class BillLine(models.Model):
+    segment = models.ForeignKey(BillSegment, on_delete=models.CASCADE, related_name="lines")
+    sequence = models.PositiveSmallIntegerField()
+    description = models.CharField(max_length=200)
+    component_kind = models.CharField(max_length=40)
+    component_code = models.CharField(max_length=60)
+    quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    unit = models.CharField(max_length=20, blank=True)
+    price = models.DecimalField(max_digits=20, decimal_places=8, null=True, blank=True)
+    tier = models.CharField(max_length=20, blank=True)
+    tou_period = models.CharField(max_length=30, blank=True)
+    proration = models.DecimalField(max_digits=12, decimal_places=8, null=True, blank=True)
+    amount = models.DecimalField(**MONEY)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["segment", "sequence"]
+
+
+class PreBillRule(models.Model):
+    """A pre-bill edit configured by billing staff; `params` holds its thresholds."""
+
+    class Kind(models.TextChoices):
+        HIGH_LOW_LAST_BILL = "high_low_last_bill", "High/low vs last bill (%)"
+        HIGH_LOW_LAST_YEAR = "high_low_last_year", "High/low vs same month last year (%)"
+        ZERO_CONSUMPTION = "zero_consumption", "Zero consumption"
+        TOO_MANY_ESTIMATED = "too_many_estimated", "Too many estimated intervals (%)"
+        CONSECUTIVE_ESTIMATED = "consecutive_estimated", "Too many consecutive estimated bills"
+        NEGATIVE_AMOUNT = "negative_amount", "Negative amount"
+        OVER_LIMIT = "over_limit", "Amount over limit"
+        MISSING_DETERMINANTS = "missing_determinants", "Missing determinants"
+
+    kind = models.CharField(max_length=40, choices=Kind.choices, unique=True)
+    active = models.BooleanField(default=True)
+    params = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class BillException(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RELEASED = "released", "Released"
+        RERATED = "rerated", "Re-rated"
+        METER_CHECK = "meter_check", "Sent for meter check"
+
+    bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="exceptions")
+    rule = models.CharField(max_length=40)
+    message = models.TextField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["status", "-created_at"]
