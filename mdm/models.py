@@ -1,1 +1,403 @@
-from django.db import models  # noqa: F401
+"""Meters, their channels and multipliers, where they are installed, virtual meters, register
+reads, the interval store, imports and their quarantine, and replacement-read notices.
+
+Service points belong to cis: mdm keeps `service_point_id` as a plain number and meets cis
+through its selectors. The interval store table `mdm_interval_day` is range-partitioned by
+month and created by SQL in the migrations (Django cannot declare partitioning); `IntervalDay`
+is an unmanaged model over it."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.db import models
+from django.db.models import F, Q
+
+from core.ranges import DateRange
+
+
+class TstzRange(models.Func):
+    """SQL `tstzrange(start, end, '[)')`: installations are instants, not dates."""
+
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Commodity(models.TextChoices):
+    ELECTRIC = "electric", "Electric"
+    WATER = "water", "Water"
+    GAS = "gas", "Gas"
+
+
+class Meter(models.Model):
+    class Kind(models.TextChoices):
+        ELECTRIC_SINGLE_PHASE = "electric_single_phase", "Electric, single-phase"
+        ELECTRIC_POLYPHASE = "electric_polyphase", "Electric, polyphase"
+        WATER = "water", "Water"
+        GAS = "gas", "Gas"
+
+    class Status(models.TextChoices):
+        IN_STOCK = "in_stock", "In stock"
+        INSTALLED = "installed", "Installed"
+        REMOVED = "removed", "Removed"
+        RETIRED = "retired", "Retired"
+
+    serial_number = models.CharField(max_length=50, unique=True, help_text="The manufacturer's serial number.")
+    manufacturer = models.CharField(max_length=100, blank=True)
+    model = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    ami_capable = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.IN_STOCK)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["serial_number"]
+
+    def __str__(self) -> str:
+        return self.serial_number
+
+    @property
+    def commodity(self) -> str:
+        if self.kind in (self.Kind.ELECTRIC_SINGLE_PHASE, self.Kind.ELECTRIC_POLYPHASE):
+            return Commodity.ELECTRIC
+        return self.kind
+
+
+class Channel(models.Model):
+    """One register or interval channel of a meter."""
+
+    class Unit(models.TextChoices):
+        KWH = "kWh", "kWh"
+        KW = "kW", "kW"
+        KVA = "kVA", "kVA"
+        KVAR = "kVAR", "kVAR"
+        KVARH = "kVARh", "kVARh"
+        M3 = "m3", "m³"
+        USGAL = "USgal", "US gal"
+        FT3 = "ft3", "ft³"
+
+    class Direction(models.TextChoices):
+        DELIVERED = "delivered", "Delivered (to the customer)"
+        RECEIVED = "received", "Received (from the customer)"
+
+    INTERVAL_CHOICES = [(5, "5 minutes"), (15, "15 minutes"), (30, "30 minutes"), (60, "60 minutes")]
+
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="channels")
+    channel_number = models.PositiveSmallIntegerField(default=1)
+    unit = models.CharField(max_length=10, choices=Unit.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.DELIVERED)
+    interval_minutes = models.PositiveSmallIntegerField(
+        choices=INTERVAL_CHOICES, null=True, blank=True, help_text="Empty for a register-only channel."
+    )
+    dials = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Register digits: the register rolls over at 10^dials."
+    )
+
+    class Meta:
+        ordering = ["meter_id", "channel_number", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                name="channel_unique_per_meter",
+                fields=["meter", "unit", "direction", "interval_minutes"],
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                name="channel_interval_length",
+                condition=Q(interval_minutes__isnull=True) | Q(interval_minutes__in=[5, 15, 30, 60]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        length = f"{self.interval_minutes} min" if self.interval_minutes else "register"
+        return f"{self.meter.serial_number} #{self.channel_number} {self.unit} {self.direction} {length}"
+
+    @property
+    def rollover(self) -> Decimal | None:
+        return Decimal(10) ** self.dials if self.dials else None
+
+
+class ChannelMultiplier(models.Model):
+    """CT ratio x PT ratio x register constant, over [start_date, end_date)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="multipliers")
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True, help_text="First day no longer in effect (exclusive).")
+    ct_ratio = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(1))
+    pt_ratio = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(1))
+    register_constant = models.DecimalField(max_digits=12, decimal_places=6, default=Decimal(1))
+
+    class Meta:
+        ordering = ["channel_id", "start_date"]
+        constraints = [
+            ExclusionConstraint(
+                name="multiplier_no_overlap_per_channel",
+                expressions=[
+                    ("channel", RangeOperators.EQUAL),
+                    (DateRange("start_date", "end_date"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="This channel already has a multiplier in that period.",
+            ),
+            models.CheckConstraint(
+                name="multiplier_end_after_start",
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
+            ),
+        ]
+
+    @property
+    def multiplier(self) -> Decimal:
+        return self.ct_ratio * self.pt_ratio * self.register_constant
+
+
+class Installation(models.Model):
+    """Record of installation: a meter at a service point over [installed_at, removed_at)."""
+
+    meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="installations")
+    # cis owns service points; mdm keeps the id and meets cis through its selectors.
+    service_point_id = models.BigIntegerField(db_index=True)
+    commodity = models.CharField(max_length=10, choices=Commodity.choices)
+    installed_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+    install_read = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    removal_read = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["service_point_id", "installed_at"]
+        constraints = [
+            ExclusionConstraint(
+                name="installation_meter_one_place",
+                expressions=[
+                    ("meter", RangeOperators.EQUAL),
+                    (TstzRange("installed_at", "removed_at"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="This meter is installed elsewhere in that period.",
+            ),
+            ExclusionConstraint(
+                name="installation_one_meter_per_sp_commodity",
+                expressions=[
+                    ("service_point_id", RangeOperators.EQUAL),
+                    ("commodity", RangeOperators.EQUAL),
+                    (TstzRange("installed_at", "removed_at"), RangeOperators.OVERLAPS),
+                ],
+                violation_error_message="This service point already has a meter for that commodity in that period.",
+            ),
+            models.CheckConstraint(
+                name="installation_removed_after_installed",
+                condition=Q(removed_at__isnull=True) | Q(removed_at__gt=F("installed_at")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter.serial_number} at SP {self.service_point_id} from {self.installed_at:%Y-%m-%d %H:%M}"
+
+
+class VirtualMeter(models.Model):
+    """A service point's usage as a signed sum of channels or other service points' usage.
+
+    `formula` is {"terms": [{"channel_id": 7, "sign": 1}, {"service_point_id": 12, "sign": -1}]}:
+    net = delivered - received, a building master minus the sum of its suites, a sum of meters."""
+
+    service_point_id = models.BigIntegerField(unique=True)
+    name = models.CharField(max_length=100, blank=True)
+    formula = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service_point_id"]
+
+    def __str__(self) -> str:
+        return self.name or f"Virtual meter of SP {self.service_point_id}"
+
+
+class ImportRun(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Format(models.TextChoices):
+        CMEP = "cmep", "CMEP MEPMD01"
+        CSV = "csv", "CSV"
+        MULTISPEAK = "multispeak", "MultiSpeak 4.1"
+
+    file = models.FileField(upload_to="mdm/imports/%Y/%m/", blank=True)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=20, choices=Format.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Set when the same file (same SHA-256) was already imported: this run loaded nothing.",
+    )
+    records = models.PositiveIntegerField(default=0)
+    intervals_loaded = models.PositiveBigIntegerField(default=0)
+    intervals_unchanged = models.PositiveBigIntegerField(default=0)
+    intervals_corrected = models.PositiveBigIntegerField(default=0)
+    registers_loaded = models.PositiveIntegerField(default=0)
+    quarantined = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # A CSV header or similar: what a single fixed line needs in front of it to parse again.
+    prelude = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The idempotency key: one real (non-failed, non-duplicate) run per file content.
+            models.UniqueConstraint(
+                name="import_run_one_per_file_hash",
+                fields=["sha256"],
+                condition=Q(duplicate_of__isnull=True) & ~Q(status="failed"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} {self.file_name} ({self.status})"
+
+
+class ImportChunk(models.Model):
+    """A slice of an import's records, loaded in one transaction that also marks it done, so a
+    killed worker's chunk is simply loaded again."""
+
+    import_run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    records = models.PositiveIntegerField(default=0)
+    payload = models.BinaryField(null=True, blank=True, help_text="The parsed records, until loaded.")
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["import_run_id", "index"]
+        constraints = [models.UniqueConstraint(name="import_chunk_unique", fields=["import_run", "index"])]
+
+
+class QuarantinedRecord(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESUBMITTED = "resubmitted", "Fixed and resubmitted"
+        DISCARDED = "discarded", "Discarded"
+
+    import_run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="quarantine")
+    file_name = models.CharField(max_length=255)
+    line = models.PositiveIntegerField()
+    field = models.CharField(max_length=50)
+    message = models.TextField()
+    raw = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
+    fixed_raw = models.TextField(blank=True)
+    resubmit_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["import_run_id", "line", "id"]
+        indexes = [models.Index(name="quarantine_status_idx", fields=["status", "import_run"])]
+
+    def __str__(self) -> str:
+        return f"{self.file_name}:{self.line} {self.field}: {self.message}"
+
+
+class RegisterRead(models.Model):
+    class ReadType(models.TextChoices):
+        MANUAL = "manual", "Manual / walk read"
+        AMI_DAILY = "ami_daily", "AMI daily register"
+        MV90 = "mv90", "MV90"
+        INSTALL = "install", "Install read"
+        REMOVAL = "removal", "Removal read"
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="register_reads")
+    read_at = models.DateTimeField()
+    value = models.DecimalField(max_digits=16, decimal_places=4)
+    read_type = models.CharField(max_length=12, choices=ReadType.choices, default=ReadType.AMI_DAILY)
+    import_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="register_reads")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["channel_id", "read_at"]
+        constraints = [
+            models.UniqueConstraint(name="register_read_unique", fields=["channel", "read_at", "read_type"]),
+        ]
+
+
+class IntervalDay(models.Model):
+    """One channel's intervals of one local day (unmanaged: a partitioned table, see 0002).
+
+    `values[i]` / `flags[i]` are slot i: [local midnight + i*interval, +interval) in UTC. A
+    missing value is NaN with flag MISSING. `changed_by`/`reason` say who made this version and
+    why; the versions it replaced are in IntervalDayVersion."""
+
+    pk = models.CompositePrimaryKey("channel_id", "local_date")
+    channel = models.ForeignKey(Channel, on_delete=models.DO_NOTHING, related_name="+")
+    local_date = models.DateField()
+    interval_minutes = models.SmallIntegerField()
+    values = ArrayField(models.FloatField())
+    flags = ArrayField(models.SmallIntegerField())
+    version = models.IntegerField(default=1)
+    updated_at = models.DateTimeField()
+    import_run_id = models.BigIntegerField(null=True)
+    vee_run_id = models.BigIntegerField(null=True)
+    changed_by_id = models.BigIntegerField(null=True)
+    reason = models.TextField(default="")
+
+    class Meta:
+        managed = False
+        db_table = "mdm_interval_day"
+
+
+class IntervalDayVersion(models.Model):
+    """A superseded version of a channel-day, copied here before every change."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    local_date = models.DateField()
+    interval_minutes = models.SmallIntegerField()
+    version = models.IntegerField()
+    values = ArrayField(models.FloatField())
+    flags = ArrayField(models.SmallIntegerField())
+    changed_at = models.DateTimeField(help_text="When this version was written.")
+    changed_by_id = models.BigIntegerField(null=True)
+    reason = models.TextField(default="")
+    import_run_id = models.BigIntegerField(null=True)
+    vee_run_id = models.BigIntegerField(null=True)
+    superseded_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "mdm_interval_day_version"
+        ordering = ["channel_id", "local_date", "version"]
+        constraints = [
+            models.UniqueConstraint(name="interval_day_version_unique", fields=["channel", "local_date", "version"]),
+        ]
+
+
+class BilledThrough(models.Model):
+    """The last local date billing has billed a service point through (billing sets it)."""
+
+    service_point_id = models.BigIntegerField(unique=True)
+    billed_through_date = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class ReplacementReadNotice(models.Model):
+    """Data already used for a billed period changed: billing picks this up to cancel/rebill."""
+
+    service_point_id = models.BigIntegerField(db_index=True)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Exclusive.")
+    reason = models.TextField()
+    import_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField()
+    picked_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(name="notice_open_idx", fields=["picked_up_at", "service_point_id"])]
