@@ -1,0 +1,32 @@
+"""The bills-and-balance panel on the account 360 page (registered in BillingConfig.ready)."""
+from __future__ import annotations
+
+from django.utils import timezone
+
+from billing import ledger
+from billing.forms import AdjustmentForm, PaymentForm
+from billing.models import Bill
+from core.panels import AccountPanel, register_account_panel
+from core.roles import Role
+
+
+def balance_panel_context(request, account) -> dict:
+    today = timezone.localdate()
+    return {
+        "balance": ledger.account_balance(account_id=account.pk),
+        "aging": ledger.account_aging(account_id=account.pk, as_of=today),
+        "entries": ledger.account_ledger(account_id=account.pk, limit=12),
+        "bills": list(Bill.objects.filter(account_id=account.pk).order_by("-bill_date", "-id")[:6]),
+        "payment_form": PaymentForm(initial={"received_date": today}),
+        "adjustment_form": AdjustmentForm(initial={"effective_date": today}),
+        "account": account,
+    }
+
+
+def register() -> None:
+    register_account_panel(
+        AccountPanel(
+            key="billing.balance", title="Bills and balance", template="billing/panels/balance.html",
+            context=balance_panel_context, order=20, roles=(Role.CSR, Role.BILLING),
+        )
+    )

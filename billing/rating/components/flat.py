@@ -1,0 +1,20 @@
+"""Flat energy (or volume) charge: one price per unit of consumption."""
+from __future__ import annotations
+
+from .base import ComponentKind, LineDraft, dec, require
+
+
+class FlatCharge(ComponentKind):
+    """params: price ($/unit); unit: "kWh" (default) or "m3", ..."""
+
+    kind = "flat"
+
+    def check(self, params):
+        require(params, "price")
+        dec(params["price"], name="price")
+
+    def lines(self, ctx, params):
+        price = dec(params["price"])
+        quantity = ctx.determinants.consumption
+        return [LineDraft(self.describe("Energy charge"), quantity, params.get("unit", "kWh"), price, quantity * price,
+                          proration=ctx.share)]

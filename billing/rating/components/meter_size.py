@@ -1,0 +1,28 @@
+"""Water and gas: a fixed charge that depends on the meter size, prorated like `fixed`."""
+from __future__ import annotations
+
+from .base import ONE, ComponentConfigError, ComponentKind, LineDraft, RatingError, dec, require
+
+
+class MeterSizeCharge(ComponentKind):
+    """params: charges {size: amount} (e.g. {"5/8": "12.50", "1": "21.00"}); prorate: true."""
+
+    kind = "meter_size_fixed"
+
+    def check(self, params):
+        require(params, "charges")
+        if not params["charges"]:
+            raise ComponentConfigError("charges must list at least one meter size")
+        for size, amount in params["charges"].items():
+            dec(amount, name=f"charges[{size}]")
+
+    def lines(self, ctx, params):
+        size = ctx.bill.meter_size
+        if size is None or size not in params["charges"]:
+            raise RatingError(f"{self.component.code}: no charge for meter size {size!r}")
+        amount = dec(params["charges"][size])
+        factor = ctx.factor if params.get("prorate", True) else ONE
+        return [
+            LineDraft(self.describe(f"Service charge, {size} meter"), ONE, "bill", amount, amount * factor,
+                      proration=factor, details={"meter_size": size})
+        ]

@@ -1,0 +1,62 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from billing import ledger
+from billing.forms import AdjustmentForm, PaymentForm
+from cis.selectors import account_get
+from core.permissions import role_required
+from core.roles import Role
+
+
+def _account_or_404(account_number: str):
+    try:
+        return account_get(account_number=account_number)
+    except Exception as exc:  # noqa: BLE001 - DoesNotExist of cis's model
+        raise Http404("No such account") from exc
+
+
+def _back(account):
+    return redirect(f"/hub/accounts/{account.account_number}/#panel-billing.balance")
+
+
+@require_POST
+@role_required(Role.CSR, Role.BILLING)
+def post_payment(request, account_number: str):
+    account = _account_or_404(account_number)
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Payment not posted: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return _back(account)
+    try:
+        entry = ledger.ledger_post_payment(
+            account_id=account.pk, amount=form.cleaned_data["amount"], received_date=form.cleaned_data["received_date"],
+            reference=form.cleaned_data["reference"], reason=form.cleaned_data["reason"], user=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, "Payment not posted: " + "; ".join(exc.messages))
+        return _back(account)
+    messages.success(request, f"Payment of ${-entry.amount} posted to {account.account_number}.")
+    return _back(account)
+
+
+@require_POST
+@role_required(Role.CSR, Role.BILLING)
+def post_adjustment(request, account_number: str):
+    account = _account_or_404(account_number)
+    form = AdjustmentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Adjustment not posted: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        return _back(account)
+    try:
+        entry = ledger.ledger_post_adjustment(
+            account_id=account.pk, amount=form.cleaned_data["amount"],
+            effective_date=form.cleaned_data["effective_date"], reason=form.cleaned_data["reason"], user=request.user,
+        )
+    except ValidationError as exc:
+        messages.error(request, "Adjustment not posted: " + "; ".join(exc.messages))
+        return _back(account)
+    messages.success(request, f"Adjustment of ${entry.amount} posted to {account.account_number}.")
+    return _back(account)
