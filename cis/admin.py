@@ -294,8 +294,11 @@ class MoveAdmin(admin.ModelAdmin):
             and request.POST.get("action") in self.actions_without_selection
             and not request.POST.getlist(ACTION_CHECKBOX_NAME)
         ):
+            # Django refuses actions with nothing ticked; "select across" (every row of the
+            # list) plus a placeholder tick gets past that, and this action ignores rows anyway.
             post = request.POST.copy()
             post["select_across"] = "1"
+            post.setlist(ACTION_CHECKBOX_NAME, ["all"])
             request.POST = post
         return super().changelist_view(request, extra_context)
 
