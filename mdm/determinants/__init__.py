@@ -1,0 +1,17 @@
+"""Billing determinants: the pure calculation billing's determinant service calls.
+
+mdm loads a service point's (or virtual meter's) channel-days, installation segments and
+multipliers into `Term`s and calls `calculate_determinants`; billing prices the returned
+`Determinants` (Decimal quantities, 6 places)."""
+from mdm.determinants.calculate import Determinants, calculate_determinants
+from mdm.determinants.inputs import DayRecord, DeterminantError, MultiplierPeriod, Segment, Term
+
+__all__ = [
+    "DayRecord",
+    "DeterminantError",
+    "Determinants",
+    "MultiplierPeriod",
+    "Segment",
+    "Term",
+    "calculate_determinants",
+]

@@ -1,0 +1,247 @@
+"""Billing determinants from interval data: pure numpy over one service point's period.
+
+All terms are laid on one timeline of the period's local days (each day 92/96/100 slots), so
+every determinant below is one array operation over that timeline. A slot with no value in
+any term counts as missing (it adds 0 to the sums and makes the period incomplete)."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+
+from core.money import rate
+from mdm import timeutil
+from mdm.determinants.inputs import DeterminantError, Term
+from mdm.flags import Flag, is_estimated
+
+
+def q(value: float) -> Decimal:
+    """6-place Decimal of a float quantity; +0 so a -0.0 sum does not print as -0.000000."""
+    return rate(float(value)) + Decimal(0)
+
+
+@dataclass(frozen=True)
+class Determinants:
+    period_start: dt.date
+    period_end: dt.date  # exclusive; min(requested end, as_of)
+    interval_minutes: int
+    total: Decimal
+    by_tou: dict[int, Decimal]
+    by_hour: tuple[tuple[dt.datetime, Decimal], ...]  # UTC hour starts, elapsed hours of each local day
+    by_interval: tuple[tuple[dt.datetime, Decimal | None], ...]  # UTC slot starts; None = missing
+    demand_window_minutes: int
+    demand_rolling: bool
+    max_demand_kw: Decimal
+    max_demand_at: dt.datetime | None  # UTC start of the window that set the maximum
+    max_demand_by_tou: dict[int, Decimal]
+    received_total: Decimal
+    received_by_tou: dict[int, Decimal]
+    interval_count: int
+    missing_intervals: int
+    estimated_intervals: int
+    edited_intervals: int
+    failed_intervals: int
+
+    @property
+    def complete(self) -> bool:
+        return self.missing_intervals == 0
+
+
+@dataclass(frozen=True, eq=False)
+class Timeline:
+    days: tuple[dt.date, ...]
+    day_offsets: np.ndarray  # (D+1,) first slot of each day
+    starts_utc: np.ndarray  # (T,) datetime64[s]
+    hour_index: np.ndarray  # (T,) global elapsed-hour bucket
+    hour_starts_utc: np.ndarray  # (H,) datetime64[s]
+    tou: np.ndarray | None  # (T,) period index
+
+
+def build_timeline(
+    start: dt.date, end: dt.date, tz, interval_minutes: int, tou: timeutil.TouGrid | None, holidays
+) -> Timeline:
+    days = tuple(start + dt.timedelta(days=i) for i in range(max((end - start).days, 0)))
+    layouts = [timeutil.day_layout(d, tz, interval_minutes) for d in days]
+    offsets = np.concatenate([[0], np.cumsum([lay.n_slots for lay in layouts], dtype=np.int64)]).astype(np.int64)
+    starts = np.concatenate([lay.slot_starts_utc for lay in layouts]) if layouts else np.zeros(0, "datetime64[s]")
+    hours_per_day = [lay.n_slots * interval_minutes // 60 for lay in layouts]
+    hour_offsets = np.concatenate([[0], np.cumsum(hours_per_day, dtype=np.int64)]).astype(np.int64)
+    hour_index = (
+        np.concatenate(
+            [hour_offsets[i] + np.arange(lay.n_slots) * interval_minutes // 60 for i, lay in enumerate(layouts)]
+        )
+        if layouts
+        else np.zeros(0, np.int64)
+    )
+    hour_starts = (
+        np.concatenate(
+            [np.datetime64(lay.start_utc.replace(tzinfo=None), "s") + np.arange(h) * np.timedelta64(3600, "s")
+             for lay, h in zip(layouts, hours_per_day)]
+        )
+        if layouts
+        else np.zeros(0, "datetime64[s]")
+    )
+    periods = None
+    if tou is not None:
+        periods = (
+            np.concatenate([timeutil.tou_periods_for_day(d, tz, interval_minutes, tou, holidays) for d in days])
+            if days
+            else np.zeros(0, np.int64)
+        )
+    return Timeline(days, offsets, starts, hour_index, hour_starts, periods)
+
+
+def _lay_out(term: Term, line: Timeline) -> tuple[np.ndarray, np.ndarray]:
+    """One term's values (multiplied) and flags on the timeline; NaN/MISSING where no segment
+    covers a slot or the store has no value."""
+    total = len(line.starts_utc)
+    values = np.full(total, np.nan)
+    flags = np.full(total, Flag.MISSING, dtype=np.int16)
+    covered = np.zeros(total, dtype=bool)
+    index = {d: i for i, d in enumerate(line.days)}
+    for seg in term.segments:
+        lo = np.datetime64(seg.start_at.astimezone(dt.timezone.utc).replace(tzinfo=None), "s") if seg.start_at else None
+        hi = np.datetime64(seg.end_at.astimezone(dt.timezone.utc).replace(tzinfo=None), "s") if seg.end_at else None
+        for rec in seg.records:
+            i = index.get(rec.day)
+            if i is None:
+                continue
+            a, b = line.day_offsets[i], line.day_offsets[i + 1]
+            if len(rec.values) != b - a or len(rec.flags) != b - a:
+                raise DeterminantError(f"{rec.day}: {len(rec.values)} values for a {b - a}-slot local day")
+            starts = line.starts_utc[a:b]
+            inside = np.ones(b - a, dtype=bool)
+            if lo is not None:
+                inside &= starts >= lo
+            if hi is not None:
+                inside &= starts < hi
+            if (covered[a:b] & inside).any():
+                raise DeterminantError(f"{rec.day}: two segments of one term cover the same interval")
+            covered[a:b] |= inside
+            rec_values = np.asarray(rec.values, dtype=np.float64) * seg.factor_on(rec.day)
+            values[a:b] = np.where(inside, rec_values, values[a:b])
+            flags[a:b] = np.where(inside, np.asarray(rec.flags, dtype=np.int16), flags[a:b])
+    flags[np.isnan(values)] = Flag.MISSING
+    return values, flags
+
+
+def combine(terms: Sequence[Term], line: Timeline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slot-by-slot signed sum of the terms: (values with missing parts as 0, missing mask,
+    stacked flags (terms, T))."""
+    total = len(line.starts_utc)
+    if not terms:
+        return np.zeros(total), np.zeros(total, bool), np.zeros((0, total), np.int16)
+    laid = [_lay_out(t, line) for t in terms]
+    stacked = np.stack([v for v, _ in laid])
+    flags = np.stack([f for _, f in laid])
+    signs = np.array([t.sign for t in terms], dtype=np.float64)[:, None]
+    missing = np.isnan(stacked).any(axis=0)
+    return (np.nan_to_num(stacked) * signs).sum(axis=0), missing, flags
+
+
+def _by_period(values: np.ndarray, periods: np.ndarray | None, names: Sequence[int]) -> dict[int, Decimal]:
+    if periods is None:
+        return {}
+    return {int(p): q(values[periods == p].sum()) for p in names}
+
+
+def window_demand(
+    values: np.ndarray, interval_minutes: int, window_minutes: int, rolling: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """kW of every demand window: (kW per window, first slot of each window).
+
+    Fixed windows are consecutive blocks from local midnight (so clock-aligned); rolling windows
+    start at every slot and must fit inside the period."""
+    if window_minutes % interval_minutes:
+        raise DeterminantError(f"a {window_minutes}-minute window does not fit {interval_minutes}-minute data")
+    k = window_minutes // interval_minutes
+    if len(values) < k:
+        return np.zeros(0), np.zeros(0, np.int64)
+    if rolling:
+        c = np.concatenate([[0.0], np.cumsum(values)])
+        energy = c[k:] - c[:-k]
+        first = np.arange(len(values) - k + 1)
+    else:
+        if len(values) % k:
+            raise DeterminantError(f"{window_minutes}-minute blocks do not tile the period's slots")
+        energy = values.reshape(-1, k).sum(axis=1)
+        first = np.arange(0, len(values), k)
+    return energy * 60.0 / window_minutes, first
+
+
+def _instant(x: np.datetime64) -> dt.datetime:
+    return x.astype("datetime64[s]").astype(dt.datetime).replace(tzinfo=dt.timezone.utc)
+
+
+def calculate_determinants(
+    *,
+    terms: Sequence[Term],
+    period_start: dt.date,
+    period_end: dt.date,
+    as_of: dt.date,
+    tz: str | dt.tzinfo,
+    interval_minutes: int,
+    tou: timeutil.TouGrid | None = None,
+    holidays: frozenset[dt.date] | set[dt.date] = frozenset(),
+    demand_window_minutes: int = 15,
+    demand_rolling: bool = False,
+    received: Sequence[Term] = (),
+) -> Determinants:
+    """Determinants of the local days [period_start, min(period_end, as_of)).
+
+    `as_of` cuts the period for unbilled consumption: the days before as_of that exist so far.
+    Statutory `holidays` use the weekend TOU grid.
+
+    Raises DeterminantError for a day whose slot count is wrong for its local date, segments of
+    one term that overlap, or a demand window that does not fit the interval length."""
+    end = max(period_start, min(period_end, as_of))
+    line = build_timeline(period_start, end, tz, interval_minutes, tou, frozenset(holidays))
+    values, missing, flags = combine(terms, line)
+    rec_values, _, _ = combine(received, line)
+    periods = tou.periods if tou is not None else ()
+
+    kw, first = window_demand(values, interval_minutes, demand_window_minutes, demand_rolling)
+    if len(kw):
+        peak = int(np.argmax(kw))
+        max_kw, max_at = q(kw[peak]), _instant(line.starts_utc[first[peak]])
+    else:
+        max_kw, max_at = q(0), None
+    demand_by_tou: dict[int, Decimal] = {}
+    if line.tou is not None and len(kw):
+        k = demand_window_minutes // interval_minutes
+        changes = np.concatenate([[0], np.cumsum(line.tou[1:] != line.tou[:-1])])
+        # A window belongs to a TOU period only if it lies wholly inside it.
+        whole = changes[first + k - 1] == changes[first]
+        window_period = line.tou[first]
+        for p in periods:
+            sel = whole & (window_period == p)
+            demand_by_tou[int(p)] = q(kw[sel].max()) if sel.any() else q(0)
+
+    hourly = np.bincount(line.hour_index, weights=values, minlength=len(line.hour_starts_utc))
+    any_flag = lambda pred: int(pred.any(axis=0).sum()) if flags.size else 0  # noqa: E731
+    return Determinants(
+        period_start=period_start,
+        period_end=end,
+        interval_minutes=interval_minutes,
+        total=q(values.sum()),
+        by_tou=_by_period(values, line.tou, periods),
+        by_hour=tuple((_instant(t), q(v)) for t, v in zip(line.hour_starts_utc, hourly)),
+        by_interval=tuple(
+            (_instant(t), None if m else q(v)) for t, v, m in zip(line.starts_utc, values, missing)
+        ),
+        demand_window_minutes=demand_window_minutes,
+        demand_rolling=demand_rolling,
+        max_demand_kw=max_kw,
+        max_demand_at=max_at,
+        max_demand_by_tou=demand_by_tou,
+        received_total=q(rec_values.sum()),
+        received_by_tou=_by_period(rec_values, line.tou, periods) if received else {},
+        interval_count=len(values),
+        missing_intervals=int(missing.sum()),
+        estimated_intervals=any_flag(is_estimated(flags)),
+        edited_intervals=any_flag(flags == Flag.EDITED),
+        failed_intervals=any_flag(flags == Flag.FAILED_VALIDATION),
+    )

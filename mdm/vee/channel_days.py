@@ -1,0 +1,170 @@
+"""A batch of channel-days as padded 2-D arrays, the unit VEE works on.
+
+Row r is one channel's local day; columns are slots. Days have 92/96/100 quarter hours around
+DST, so rows are padded to the widest day with NaN / MISSING and `valid` says which cells are
+real. One interval length per batch: the caller groups channels by interval length."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mdm import timeutil
+from mdm.vee.flags import Flag
+
+
+def _per_row(value, n: int, dtype, default) -> np.ndarray:
+    if value is None:
+        return np.full(n, default, dtype=dtype)
+    arr = np.asarray(value, dtype=dtype)
+    if arr.shape != (n,):
+        raise ValueError(f"expected {n} per-row values, got shape {arr.shape}")
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelDays:
+    channel_ids: np.ndarray  # (N,) int64
+    days: np.ndarray  # (N,) datetime64[D], local dates
+    interval_minutes: int
+    values: np.ndarray  # (N, S) float64, NaN = no value (and padding)
+    flags: np.ndarray  # (N, S) int16
+    n_slots: np.ndarray  # (N,) slots in each row's local day
+    clock_slot: np.ndarray  # (N, S) slot on the nominal 24 h clock grid, -1 in padding
+    # Per-row facts some rules need; defaults make the rule skip the row.
+    active: np.ndarray  # (N,) bool: service active (zero-usage rule only judges active ones)
+    profile_keys: np.ndarray  # (N,) object: rate class for the class-profile estimate
+    register_start: np.ndarray  # (N,) float: register read at the day's start (NaN = none)
+    register_end: np.ndarray  # (N,) float: register read at the day's end
+    register_dials: np.ndarray  # (N,) int: dials, for rollover (0 = unknown)
+    register_multiplier: np.ndarray  # (N,) float
+    interval_multiplier: np.ndarray  # (N,) float
+    units: np.ndarray  # (N,) object: unit the data arrived in ("" = unknown)
+    expected_units: np.ndarray  # (N,) object: unit the channel is configured for
+    source_interval_minutes: np.ndarray  # (N,) int: interval length the data arrived with (0 = unknown)
+    edge_before: np.ndarray  # (N,) float: last actual value of the previous day (linear anchor)
+    edge_after: np.ndarray  # (N,) float: first actual value of the next day
+    outage: np.ndarray  # (N,) bool: a known outage that day (like-day skips it)
+    timestamp_offset_s: np.ndarray | None = field(default=None)  # (N, S) seconds off the boundary
+
+    @property
+    def size(self) -> int:
+        return len(self.channel_ids)
+
+    @property
+    def width(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def valid(self) -> np.ndarray:
+        return np.arange(self.width)[None, :] < self.n_slots[:, None]
+
+    @property
+    def slots_per_clock_day(self) -> int:
+        return timeutil.slots_per_clock_day(self.interval_minutes)
+
+    def row_of(self) -> dict[tuple[int, dt.date], int]:
+        return {(int(c), d.astype(dt.date)): i for i, (c, d) in enumerate(zip(self.channel_ids, self.days))}
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        channel_ids: Sequence[int] | np.ndarray,
+        days: Sequence[dt.date] | np.ndarray,
+        values: Sequence[Sequence[float]] | np.ndarray,
+        flags: Sequence[Sequence[int]] | np.ndarray | None = None,
+        tz: str | dt.tzinfo,
+        interval_minutes: int,
+        active=None,
+        profile_keys=None,
+        register_start=None,
+        register_end=None,
+        register_dials=None,
+        register_multiplier=None,
+        interval_multiplier=None,
+        units=None,
+        expected_units=None,
+        source_interval_minutes=None,
+        edge_before=None,
+        edge_after=None,
+        outage=None,
+        timestamp_offset_s=None,
+    ) -> ChannelDays:
+        """Rows may be a list of 1-D arrays (ragged around DST) or an already padded 2-D array.
+
+        Raises ValueError when a row's length is not its local day's slot count: a 96-value
+        row on a 92-slot day means the loader lost track of DST, and VEE must not guess."""
+        ids = np.asarray(channel_ids, dtype=np.int64)
+        n = len(ids)
+        day_arr = np.asarray(days, dtype="datetime64[D]")
+        n_slots, clock = timeutil.stack_layouts(day_arr, tz, interval_minutes) if n else (
+            np.zeros(0, np.int64),
+            np.zeros((0, 0), np.int64),
+        )
+        width = clock.shape[1]
+        if isinstance(values, np.ndarray) and values.ndim == 2:
+            # Already padded (the loader's fast path): trust the padding, but the width must be
+            # the batch's widest local day.
+            if values.shape != (n, width):
+                raise ValueError(f"padded values must have shape {(n, width)}, got {values.shape}")
+            vals = np.array(values, dtype=np.float64)
+            lengths = n_slots
+        else:
+            vals = np.full((n, width), np.nan)
+            lengths = np.empty(n, dtype=np.int64)
+            for i, row in enumerate(values):
+                row = np.asarray(row, dtype=np.float64)
+                lengths[i] = len(row)
+                if len(row) <= width:
+                    vals[i, : len(row)] = row
+        bad = np.nonzero(lengths != n_slots)[0]
+        if len(bad):
+            i = int(bad[0])
+            raise ValueError(
+                f"channel {ids[i]} on {day_arr[i]}: {lengths[i]} values for a {n_slots[i]}-slot local day"
+            )
+        valid = np.arange(width)[None, :] < n_slots[:, None]
+        if flags is None:
+            flg = np.where(np.isnan(vals), Flag.MISSING, Flag.ACTUAL).astype(np.int16)
+        elif isinstance(flags, np.ndarray) and flags.ndim == 2:
+            flg = np.full((n, width), Flag.MISSING, dtype=np.int16)
+            w = min(width, flags.shape[1])
+            flg[:, :w] = flags[:, :w]
+        else:
+            flg = np.full((n, width), Flag.MISSING, dtype=np.int16)
+            for i, row in enumerate(flags):
+                flg[i, : len(row)] = np.asarray(row, dtype=np.int16)
+        flg[~valid] = Flag.MISSING
+        vals[~valid] = np.nan
+        offsets = None
+        if timestamp_offset_s is not None:
+            offsets = np.full((n, width), np.nan)
+            for i, row in enumerate(timestamp_offset_s):
+                row = np.asarray(row, dtype=np.float64)
+                offsets[i, : len(row)] = row
+        return cls(
+            channel_ids=ids,
+            days=day_arr,
+            interval_minutes=interval_minutes,
+            values=vals,
+            flags=flg,
+            n_slots=n_slots,
+            clock_slot=clock,
+            active=_per_row(active, n, bool, True),
+            profile_keys=_per_row(profile_keys, n, object, ""),
+            register_start=_per_row(register_start, n, np.float64, np.nan),
+            register_end=_per_row(register_end, n, np.float64, np.nan),
+            register_dials=_per_row(register_dials, n, np.int64, 0),
+            register_multiplier=_per_row(register_multiplier, n, np.float64, 1.0),
+            interval_multiplier=_per_row(interval_multiplier, n, np.float64, 1.0),
+            units=_per_row(units, n, object, ""),
+            expected_units=_per_row(expected_units, n, object, ""),
+            source_interval_minutes=_per_row(source_interval_minutes, n, np.int64, 0),
+            edge_before=_per_row(edge_before, n, np.float64, np.nan),
+            edge_after=_per_row(edge_after, n, np.float64, np.nan),
+            outage=_per_row(outage, n, bool, False),
+            timestamp_offset_s=offsets,
+        )

@@ -1,0 +1,206 @@
+"""run_vee: validate, estimate and apply manual edits over a batch of channel-days.
+
+The order, and why:
+1. Normalise: VEE's own earlier estimates become "to estimate" again and FAILED_VALIDATION
+   readings become plain readings, so a re-run judges the same readings the same way and lands
+   on the same values and flags (idempotent). Readings are never altered by a re-run.
+2. Manual edits: a person's value wins over everything and is never validated or estimated.
+3. Validations, all against the same readings (so their order cannot change the outcome).
+4. Estimations in the configured order; each fills what it can, the rest goes to the next.
+5. What nothing could fill: missing stays MISSING, a failed reading keeps its value flagged
+   FAILED_VALIDATION, a head-end estimate keeps the head-end's value; each day with such slots
+   goes to the worklist."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mdm.vee.channel_days import ChannelDays
+from mdm.vee.estimations import ESTIMATORS, EstimationInput, person_set
+from mdm.vee.flags import VEE_ESTIMATES, Flag, in_codes, is_reading
+from mdm.vee.rules import OnFail, RuleSet
+from mdm.vee.validations import Finding, validate
+
+
+class VeeInputError(ValueError):
+    """A manual edit that does not fit the batch (unknown channel-day, slots past the day)."""
+
+
+@dataclass(frozen=True)
+class ManualEdit:
+    channel_id: int
+    day: dt.date
+    first_slot: int
+    values: tuple[float, ...]
+    reason: str
+    edited_by: str
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    """Who changed which slots and why, for the store's version history."""
+
+    channel_id: int
+    day: dt.date
+    slots: tuple[int, ...]
+    old_values: tuple[float, ...]
+    new_values: tuple[float, ...]
+    reason: str
+    edited_by: str
+
+
+@dataclass(frozen=True)
+class WorklistEntry:
+    channel_id: int
+    day: dt.date
+    rule: str
+    message: str
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class VeeResult:
+    values: np.ndarray  # (N, S) new values
+    flags: np.ndarray  # (N, S) new flags
+    findings: tuple[Finding, ...]
+    worklist: tuple[WorklistEntry, ...]
+    edits: tuple[EditRecord, ...]
+    estimated_by: dict[str, np.ndarray]  # method name -> (N, S) bool of the slots it filled
+
+    def changed(self, batch: ChannelDays) -> np.ndarray:
+        """(N,) bool: rows whose values or flags differ from the input (only these need a new
+        version in the store)."""
+        same_values = (self.values == batch.values) | (np.isnan(self.values) & np.isnan(batch.values))
+        return ~(same_values & (self.flags == batch.flags)).all(axis=1)
+
+
+NO_ESTIMATE_RULE = "estimation"
+
+
+def _apply_edits(
+    batch: ChannelDays, values: np.ndarray, flags: np.ndarray, edits: Sequence[ManualEdit]
+) -> list[EditRecord]:
+    if not edits:
+        return []
+    rows = batch.row_of()
+    records = []
+    for edit in edits:
+        row = rows.get((edit.channel_id, edit.day))
+        if row is None:
+            raise VeeInputError(f"edit for channel {edit.channel_id} on {edit.day}: not in this batch")
+        if not edit.reason.strip():
+            raise VeeInputError(f"edit for channel {edit.channel_id} on {edit.day}: a reason is required")
+        end = edit.first_slot + len(edit.values)
+        if edit.first_slot < 0 or end > batch.n_slots[row]:
+            raise VeeInputError(
+                f"edit for channel {edit.channel_id} on {edit.day}: slots {edit.first_slot}..{end - 1} "
+                f"outside the day's {batch.n_slots[row]} slots"
+            )
+        old = tuple(float(v) for v in batch.values[row, edit.first_slot : end])
+        values[row, edit.first_slot : end] = edit.values
+        flags[row, edit.first_slot : end] = Flag.EDITED
+        records.append(
+            EditRecord(
+                edit.channel_id, edit.day, tuple(range(edit.first_slot, end)), old,
+                tuple(float(v) for v in edit.values), edit.reason, edit.edited_by,
+            )
+        )
+    return records
+
+
+def _worklist_from(finding: Finding, batch: ChannelDays) -> Iterable[WorklistEntry]:
+    # Only failing days are visited: a Python step per exception, not per interval.
+    for row in np.nonzero(finding.days)[0]:
+        yield WorklistEntry(
+            int(batch.channel_ids[row]), batch.days[row].astype(dt.date), finding.rule, finding.message(row),
+            tuple(int(s) for s in np.nonzero(finding.slots[row])[0]),
+        )
+
+
+def run_vee(
+    *,
+    days: ChannelDays,
+    rules: RuleSet,
+    history: ChannelDays | None = None,
+    holidays: frozenset[dt.date] | set[dt.date] = frozenset(),
+    edits: Sequence[ManualEdit] = (),
+) -> VeeResult:
+    """Validate and estimate `days` under `rules`.
+
+    `history` holds earlier channel-days of the same channels (same interval length) for the
+    usage check and like-day estimation; only days before each target day are used. `holidays`
+    are the statutory holidays of the utility's calendar (`timeutil.holiday_calendar`).
+
+    Raises VeeInputError for an edit that does not fit the batch."""
+    holidays = frozenset(holidays)
+    valid = days.valid
+    values = days.values.copy()
+    flags = days.flags.copy()
+
+    head_end = (flags == Flag.ESTIMATED_HEAD_END) & valid
+    head_end_values = np.where(head_end, values, np.nan)
+    reestimate = (in_codes(flags, VEE_ESTIMATES) | head_end) & valid
+    values[reestimate] = np.nan
+    flags[reestimate] = Flag.MISSING
+    reading = valid & is_reading(flags) & ~np.isnan(values)
+    flags[reading] = Flag.ACTUAL
+    flags[valid & ~reading & ~person_set(flags)] = Flag.MISSING
+    values[valid & (flags == Flag.MISSING)] = np.nan
+
+    edit_records = _apply_edits(days, values, flags, edits)
+    reading &= flags == Flag.ACTUAL
+    readings = np.where(reading, values, np.nan)
+    judged = ChannelDays(**{**days.__dict__, "values": values, "flags": flags})
+
+    findings = tuple(validate(rule, judged, readings, history) for rule in rules.validations)
+    failed = np.zeros(values.shape, dtype=bool)
+    failed_to_estimate = np.zeros(values.shape, dtype=bool)
+    worklist: list[WorklistEntry] = []
+    for finding in findings:
+        if finding.on_fail in (OnFail.ESTIMATE, OnFail.FLAG):
+            failed |= finding.slots & reading
+        if finding.on_fail is OnFail.ESTIMATE and finding.kind != "gaps":
+            failed_to_estimate |= finding.slots & reading
+        if finding.on_fail in (OnFail.FLAG, OnFail.WORKLIST):
+            worklist.extend(_worklist_from(finding, days))
+    flags[failed] = Flag.FAILED_VALIDATION
+
+    missing = valid & np.isnan(values) & ~person_set(flags)
+    remaining = missing | failed_to_estimate
+    anchors = valid & ((reading & ~failed) | person_set(flags)) & ~np.isnan(values)
+    work = np.where(remaining, np.nan, values)
+    estimated_by: dict[str, np.ndarray] = {}
+    for method in rules.estimations:
+        if not remaining.any():
+            break
+        estimator, flag = ESTIMATORS[type(method)]
+        est, filled = estimator(method, EstimationInput(judged, work, remaining, anchors, history, holidays))
+        filled &= remaining
+        work[filled] = est[filled]
+        flags[filled] = flag
+        remaining &= ~filled
+        estimated_by[method.name] = filled
+
+    # Whatever no method could fill keeps what it had.
+    keep_head_end = remaining & head_end
+    work[keep_head_end] = head_end_values[keep_head_end]
+    flags[keep_head_end] = Flag.ESTIMATED_HEAD_END
+    keep_failed = remaining & failed_to_estimate
+    work[keep_failed] = values[keep_failed]
+    flags[keep_failed] = Flag.FAILED_VALIDATION
+    still_missing = remaining & ~keep_head_end & ~keep_failed
+    flags[still_missing] = Flag.MISSING
+    unresolved = remaining & ~keep_head_end
+    for row in np.nonzero(unresolved.any(axis=1))[0]:
+        slots = np.nonzero(unresolved[row])[0]
+        worklist.append(
+            WorklistEntry(
+                int(days.channel_ids[row]), days.days[row].astype(dt.date), NO_ESTIMATE_RULE,
+                f"no estimation method could fill {len(slots)} intervals", tuple(int(s) for s in slots),
+            )
+        )
+    worklist.sort(key=lambda e: (e.channel_id, e.day, e.rule))
+    return VeeResult(work, flags, findings, tuple(worklist), tuple(edit_records), estimated_by)
