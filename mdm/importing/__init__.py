@@ -1,0 +1,12 @@
+"""The read import pipeline (see pipeline.py) and its quarantine."""
+from mdm.importing.pipeline import (  # noqa: F401
+    CHUNK_RECORDS,
+    ImportRunError,
+    import_chunk_load,
+    import_file,
+    import_run_create,
+    import_run_fail,
+    import_run_prepare,
+)
+from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit  # noqa: F401
+from mdm.importing.registry import FORMATS, UnknownFormatError, read_format  # noqa: F401

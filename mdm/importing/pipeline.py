@@ -1,0 +1,491 @@
+"""The read import pipeline: file -> ImportRun -> parser -> chunks -> channel-days -> store.
+
+1. `import_run_create` keeps the file and its SHA-256: the same content again makes a run
+   that points at the first one (`duplicate_of`) and loads nothing.
+2. `import_run_prepare` parses once, quarantines the parser's RecordErrors, and splits the
+   records into chunks by meter serial (every channel's data in exactly one chunk, so a
+   duplicate interval across records is caught inside one chunk).
+3. `import_chunk_load` resolves meter serial + unit + direction + interval length to a
+   channel, maps the blocks' intervals onto local-day slots with numpy, and merges them into
+   the interval store (mdm.services.intervals) in one transaction that also marks the chunk
+   done: a chunk is loaded exactly once however often a worker runs it.
+
+A bad record is quarantined with its file, line and field and never stops the good ones."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import math
+import pickle
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+
+from core.money import to_decimal
+from mdm.flags import NOT_PROVIDED, QUALITY_WORDS, Flag
+from mdm.importing.registry import read_format
+from mdm.importing.slots import day_lengths_minutes, epoch_minutes, from_epoch_minutes, local_zone, locate
+from mdm.models import Channel, ImportChunk, ImportRun, Meter, QuarantinedRecord
+from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
+from mdm.services.intervals import MergeCounts, StagedDay, interval_days_merge, interval_partitions_ensure
+
+CHUNK_RECORDS = 2000  # interval blocks + register reads per chunk: ~200k intervals of 15-min days
+
+
+class ImportRunError(Exception):
+    """The run cannot go on (unreadable file, parser crash); the run is marked failed."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Runs and chunks
+
+
+def import_run_create(*, content: bytes, file_name: str, format: str, now: dt.datetime, user=None) -> ImportRun:
+    """Register a file for import (status queued).
+
+    The same content (SHA-256) as an earlier run that did not fail gives a new run already
+    `done`, with `duplicate_of` set and all counts zero. Raises
+    mdm.importing.registry.UnknownFormatError for a format with no parser."""
+    read_format(format)
+    digest = hashlib.sha256(content).hexdigest()
+    original = _original_run(digest)
+    if original is None:
+        try:
+            with transaction.atomic():
+                run = ImportRun(file_name=file_name[:255], sha256=digest, format=format, created_by=_user(user),
+                                created_at=now)
+                run.file.save(Path(file_name).name or "import", ContentFile(content), save=False)
+                run.save()
+                return run
+        except IntegrityError:
+            # A parallel upload of the same file won the idempotency key.
+            original = _original_run(digest)
+            if original is None:
+                raise
+    return ImportRun.objects.create(
+        file_name=file_name[:255], sha256=digest, format=format, created_by=_user(user), created_at=now,
+        status=ImportRun.Status.DONE, duplicate_of=original, started_at=now, finished_at=now,
+    )
+
+
+def _original_run(digest: str) -> ImportRun | None:
+    return (
+        ImportRun.objects.filter(sha256=digest, duplicate_of__isnull=True)
+        .exclude(status=ImportRun.Status.FAILED)
+        .order_by("id")
+        .first()
+    )
+
+
+def _user(user):
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def import_run_prepare(*, import_run_id: int, now: dt.datetime) -> list[int]:
+    """Parse the run's file, quarantine the parser's errors and split the records into chunks.
+
+    Returns the indexes of the chunks still to load (all of them the first time; after a
+    worker died, the ones it did not finish; none for a finished run).
+    Raises ImportRunError (and marks the run failed) when the file cannot be parsed at all."""
+    run = ImportRun.objects.get(pk=import_run_id)
+    if run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
+        return []
+    if run.chunks_total:
+        return _pending_chunks(run.pk)
+    content = _read_content(run)
+    fmt = read_format(run.format)
+    try:
+        result = fmt.parse(content, run.file_name)
+    except Exception as exc:  # a parser bug or an unreadable file: the run fails, loudly
+        import_run_fail(import_run_id=run.pk, error=f"{type(exc).__name__}: {exc}", now=now)
+        raise ImportRunError(f"{run.file_name}: {exc}") from exc
+    chunks = split_into_chunks(result)
+    _ensure_partitions(result.intervals)
+    with transaction.atomic():
+        run = ImportRun.objects.select_for_update().get(pk=import_run_id)
+        if run.chunks_total:  # another worker prepared it meanwhile
+            return _pending_chunks(run.pk)
+        n_errors = quarantine_errors(run=run, errors=result.errors)
+        ImportChunk.objects.bulk_create(
+            ImportChunk(import_run=run, index=i, records=len(b) + len(r), payload=_pack(b, r))
+            for i, (b, r) in enumerate(chunks)
+        )
+        run.status = ImportRun.Status.RUNNING
+        run.started_at = run.started_at or now
+        run.records = len(result.intervals) + len(result.registers) + len(result.errors)
+        run.progress_total = len(result.intervals) + len(result.registers)
+        run.chunks_total = len(chunks)
+        run.quarantined = n_errors
+        run.prelude = fmt.prelude(content)
+        if not chunks:
+            run.status = ImportRun.Status.DONE
+            run.finished_at = now
+        run.save()
+    return list(range(len(chunks)))
+
+
+def _pending_chunks(run_id: int) -> list[int]:
+    return list(ImportChunk.objects.filter(import_run_id=run_id, done_at__isnull=True).values_list("index", flat=True))
+
+
+def import_run_fail(*, import_run_id: int, error: str, now: dt.datetime) -> None:
+    ImportRun.objects.filter(pk=import_run_id).exclude(status=ImportRun.Status.DONE).update(
+        status=ImportRun.Status.FAILED, error=error[:5000], finished_at=now
+    )
+
+
+def import_chunk_load(*, import_run_id: int, chunk: int, now: dt.datetime) -> bool:
+    """Load one chunk of a prepared run; returns False if it was already loaded.
+
+    The data, the chunk's `done_at` and the run's counts commit together. Raises
+    django.db.IntegrityError / OperationalError when a concurrent load of the same days got
+    there first (retry the chunk)."""
+    with transaction.atomic():
+        try:
+            piece = ImportChunk.objects.select_for_update().get(import_run_id=import_run_id, index=chunk)
+        except ImportChunk.DoesNotExist:
+            return False
+        if piece.done_at is not None:
+            return False
+        run = ImportRun.objects.get(pk=import_run_id)
+        blocks, registers = _unpack(piece.payload)
+        outcome = load_records(run=run, blocks=blocks, registers=registers, now=now)
+        n_errors = quarantine_errors(run=run, errors=outcome.errors)
+        piece.done_at = now
+        piece.payload = None
+        piece.save(update_fields=["done_at", "payload"])
+        ImportRun.objects.filter(pk=import_run_id).update(
+            intervals_loaded=F("intervals_loaded") + outcome.merge.loaded,
+            intervals_unchanged=F("intervals_unchanged") + outcome.merge.unchanged,
+            intervals_corrected=F("intervals_corrected") + outcome.merge.corrected,
+            registers_loaded=F("registers_loaded") + outcome.registers_loaded,
+            quarantined=F("quarantined") + n_errors,
+            progress_done=F("progress_done") + piece.records,
+        )
+        # The UPDATE above holds the run's row lock, so of two chunks finishing together the
+        # second sees the first's done_at here and closes the run.
+        if not ImportChunk.objects.filter(import_run_id=import_run_id, done_at__isnull=True).exists():
+            ImportRun.objects.filter(pk=import_run_id, status=ImportRun.Status.RUNNING).update(
+                status=ImportRun.Status.DONE, finished_at=now
+            )
+    return True
+
+
+def import_file(source: str | Path | bytes, *, format: str, now: dt.datetime, file_name: str | None = None,
+                user=None, on_chunk: Callable[[int, int], None] | None = None) -> ImportRun:
+    """Import a file here and now (management command, tests, quarantine resubmits).
+
+    `on_chunk(records_done_in_chunk, records_total)` is called after each chunk. Raises
+    ImportRunError when the file cannot be parsed at all, UnknownFormatError for a bad format."""
+    if isinstance(source, bytes):
+        content, name = source, file_name or "upload"
+    else:
+        content, name = Path(source).read_bytes(), file_name or Path(source).name
+    run = import_run_create(content=content, file_name=name, format=format, now=now, user=user)
+    if run.duplicate_of_id:
+        return run
+    pending = import_run_prepare(import_run_id=run.pk, now=now)
+    sizes = dict(ImportChunk.objects.filter(import_run=run).values_list("index", "records"))
+    total = sum(sizes.values())
+    try:
+        for index in pending:
+            import_chunk_load(import_run_id=run.pk, chunk=index, now=now)
+            if on_chunk:
+                on_chunk(sizes[index], total)
+    except Exception as exc:
+        if not connection.in_atomic_block:
+            import_run_fail(import_run_id=run.pk, error=f"{type(exc).__name__}: {exc}", now=now)
+        raise
+    run.refresh_from_db()
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Splitting and packing
+
+
+def split_into_chunks(result: ParseResult, size: int = CHUNK_RECORDS) -> list[tuple[list, list]]:
+    """Records grouped by meter serial, cut into chunks of about `size` records at serial
+    boundaries; each serial's records stay together and in file order."""
+    by_serial: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for block in result.intervals:
+        by_serial[block.meter_serial][0].append(block)
+    for read in result.registers:
+        by_serial[read.meter_serial][1].append(read)
+    chunks: list[tuple[list, list]] = []
+    blocks: list = []
+    reads: list = []
+    for serial in sorted(by_serial):
+        b, r = by_serial[serial]
+        blocks.extend(b)
+        reads.extend(r)
+        if len(blocks) + len(reads) >= size:
+            chunks.append((blocks, reads))
+            blocks, reads = [], []
+    if blocks or reads:
+        chunks.append((blocks, reads))
+    return chunks
+
+
+def _pack(blocks: list[IntervalBlock], reads: list[ParsedRegisterRead]) -> bytes:
+    # Our own records, written and read by this module only: pickle is safe here.
+    return zlib.compress(pickle.dumps((blocks, reads), protocol=pickle.HIGHEST_PROTOCOL), 1)
+
+
+def _unpack(payload) -> tuple[list[IntervalBlock], list[ParsedRegisterRead]]:
+    return pickle.loads(zlib.decompress(bytes(payload)))
+
+
+def _read_content(run: ImportRun) -> bytes:
+    with run.file.open("rb") as fh:
+        return fh.read()
+
+
+def _ensure_partitions(blocks: Sequence[IntervalBlock]) -> None:
+    if not blocks:
+        return
+    tz = local_zone()
+    first = min(b.first_end_at for b in blocks) - dt.timedelta(minutes=60)
+    last = max(b.first_end_at + dt.timedelta(minutes=b.interval_minutes * len(b.values)) for b in blocks)
+    start, end = first.astimezone(tz).date().replace(day=1), last.astimezone(tz).date()
+    months = []
+    while start <= end:
+        months.append(start)
+        start = (start + dt.timedelta(days=32)).replace(day=1)
+    interval_partitions_ensure(dates=months)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading records
+
+
+@dataclass
+class LoadOutcome:
+    merge: MergeCounts = field(default_factory=MergeCounts)
+    registers_loaded: int = 0
+    errors: list[RecordError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _ChannelRow:
+    id: int
+    unit: str
+    direction: str
+    interval_minutes: int | None
+
+
+class _RawLines:
+    """The file's text lines, read only if a record has to be quarantined."""
+
+    def __init__(self, run: ImportRun):
+        self.run = run
+        self._lines: list[str] | None = None
+
+    def __call__(self, line: int) -> str:
+        if self._lines is None:
+            try:
+                self._lines = _read_content(self.run).decode("utf-8-sig", errors="replace").splitlines()
+            except (ValueError, OSError):
+                self._lines = []
+        return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+
+
+def load_records(*, run: ImportRun, blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead],
+                 now: dt.datetime) -> LoadOutcome:
+    """Resolve channels, map intervals onto local-day slots and merge them; store register
+    reads. Bad records come back as RecordErrors; the good ones are loaded."""
+    outcome = LoadOutcome()
+    raw = _RawLines(run)
+    channels = _channels_for({b.meter_serial for b in blocks} | {r.meter_serial for r in registers})
+
+    accepted: list[tuple[IntervalBlock, int]] = []
+    for block in blocks:  # one step per record; the intervals are handled as arrays below
+        channel_id, error = _interval_channel(channels, block)
+        if error:
+            outcome.errors.append(RecordError(block.source_line, error[0], error[1], raw(block.source_line)))
+        else:
+            accepted.append((block, channel_id))
+    days, errors = stage_blocks(accepted, tz=local_zone(), raw=raw)
+    outcome.errors.extend(errors)
+    outcome.merge = interval_days_merge(days=days, now=now, import_run_id=run.pk,
+                                        reason=f"import {run.pk}: {run.file_name}"[:200])
+
+    outcome.registers_loaded = _load_registers(run, registers, channels, outcome.errors, raw, now)
+    return outcome
+
+
+def _channels_for(serials: set[str]) -> dict[str, list[_ChannelRow]]:
+    """Every known serial maps to its channels (an empty list for a meter with none)."""
+    found: dict[str, list[_ChannelRow]] = {s: [] for s in Meter.objects.filter(serial_number__in=serials)
+                                           .values_list("serial_number", flat=True)}
+    rows = Channel.objects.filter(meter__serial_number__in=serials).values_list(
+        "meter__serial_number", "id", "unit", "direction", "interval_minutes"
+    )
+    for serial, cid, unit, direction, minutes in rows:
+        found[serial].append(_ChannelRow(cid, unit, direction, minutes))
+    return found
+
+
+def _interval_channel(channels: dict[str, list[_ChannelRow]], block: IntervalBlock):
+    chans = channels.get(block.meter_serial)
+    if chans is None:
+        return None, ("MeterID", f"Unknown meter {block.meter_serial!r}.")
+    same_unit = [c for c in chans if c.unit == block.unit and c.direction == block.direction]
+    if not same_unit:
+        return None, ("Units", f"Meter {block.meter_serial} has no {block.unit} {block.direction} channel.")
+    exact = [c for c in same_unit if c.interval_minutes == block.interval_minutes]
+    if not exact:
+        lengths = ", ".join(f"{c.interval_minutes} min" if c.interval_minutes else "register only" for c in same_unit)
+        return None, ("Interval", f"Meter {block.meter_serial} {block.unit} {block.direction} records {lengths}, "
+                                  f"not {block.interval_minutes}-minute intervals.")
+    return exact[0].id, None
+
+
+def _quality_flags(block: IntervalBlock) -> np.ndarray:
+    if not block.qualities:
+        return np.zeros(len(block.values), dtype=np.int16)
+    words, inverse = np.unique(np.asarray(block.qualities, dtype=object).astype(str), return_inverse=True)
+    codes = np.array([QUALITY_WORDS.get(w.lower(), Flag.ACTUAL) for w in words], dtype=np.int16)
+    return codes[inverse]
+
+
+def stage_blocks(accepted: Sequence[tuple[IntervalBlock, int]], *, tz: dt.tzinfo,
+                 raw: Callable[[int], str] = lambda line: "") -> tuple[list[StagedDay], list[RecordError]]:
+    """Interval blocks (already resolved to channel ids) -> one StagedDay per channel and local
+    day, vectorised over all intervals of all blocks. Also returns the intervals that cannot
+    load: not on the local day's interval grid ("Interval"), or the same interval given twice
+    with different values ("Value": the first occurrence in file order is kept)."""
+    if not accepted:
+        return [], []
+    blocks = [b for b, _ in accepted]
+    counts = np.fromiter((len(b.values) for b in blocks), dtype=np.int64, count=len(blocks))
+    total = int(counts.sum())
+    if total == 0:
+        return [], []
+    minutes = np.fromiter((b.interval_minutes for b in blocks), dtype=np.int64, count=len(blocks))
+    first_start = np.fromiter((epoch_minutes(b.first_end_at) for b in blocks), dtype=np.int64, count=len(blocks)) - minutes
+    chan_of_block = np.fromiter((c for _, c in accepted), dtype=np.int64, count=len(blocks))
+
+    blk = np.repeat(np.arange(len(blocks)), counts)
+    pos = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    step = minutes[blk]
+    starts = first_start[blk] + pos * step
+    values = np.fromiter(itertools.chain.from_iterable(b.values for b in blocks), dtype=np.float64, count=total)
+    flags = np.concatenate([_quality_flags(b) for b in blocks])
+    flags[np.isnan(values)] = Flag.MISSING
+    chan = chan_of_block[blk]
+
+    days, day_idx, offset = locate(starts, tz)
+    day_len = day_lengths_minutes(days, tz)
+    errors: list[RecordError] = []
+
+    off_grid = offset % step != 0
+    for b in np.unique(blk[off_grid]):
+        block = blocks[b]
+        first_bad = int(np.flatnonzero(off_grid & (blk == b))[0])
+        errors.append(RecordError(
+            block.source_line, "Interval",
+            f"Interval ending {from_epoch_minutes(starts[first_bad] + step[first_bad]):%Y-%m-%d %H:%M}Z is not on the "
+            f"{block.interval_minutes}-minute grid of the local day.", raw(block.source_line),
+        ))
+    slot = offset // step
+
+    # Sort by (channel, day, slot, position in file); an interval equal to its predecessor's
+    # key is a repeat: dropped if it says the same, an error if it says something else.
+    idx = np.flatnonzero(~off_grid)
+    order = idx[np.lexsort((idx, slot[idx], day_idx[idx], chan[idx]))]
+    c, d, s = chan[order], day_idx[order], slot[order]
+    repeat = np.zeros(len(order), dtype=bool)
+    repeat[1:] = (c[1:] == c[:-1]) & (d[1:] == d[:-1]) & (s[1:] == s[:-1])
+    run_head = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(order))))
+    first = order[run_head]
+    v, fv = values[order], values[first]
+    same = ((v == fv) | (np.isnan(v) & np.isnan(fv))) & (flags[order] == flags[first])
+    conflict = repeat & ~same
+    if conflict.any():
+        seen: set[int] = set()
+        for k in np.flatnonzero(conflict):
+            b = int(blk[order[k]])
+            if b in seen:
+                continue
+            seen.add(b)
+            block, other = blocks[b], blocks[int(blk[first[k]])]
+            end = from_epoch_minutes(starts[order[k]] + step[order[k]])
+            errors.append(RecordError(
+                block.source_line, "Value",
+                f"Interval ending {end:%Y-%m-%d %H:%M}Z is {values[order[k]]:g} here but {values[first[k]]:g} "
+                f"on line {other.source_line} of the same file.", raw(block.source_line),
+            ))
+    keep = order[~repeat]
+
+    # One row per (channel, local day): kept intervals are sorted, so groups are contiguous.
+    c, d = chan[keep], day_idx[keep]
+    starts_group = np.ones(len(keep), dtype=bool)
+    starts_group[1:] = (c[1:] != c[:-1]) | (d[1:] != d[:-1])
+    group = np.cumsum(starts_group) - 1
+    heads = keep[starts_group]
+    n_slots = day_len[day_idx[heads]] // step[heads]
+    width = int(n_slots.max())
+    mat_v = np.full((len(heads), width), np.nan)
+    mat_f = np.full((len(heads), width), NOT_PROVIDED, dtype=np.int16)
+    mat_v[group, slot[keep]] = values[keep]
+    mat_f[group, slot[keep]] = flags[keep]
+    staged = [
+        StagedDay(int(chan[h]), days[int(day_idx[h])], int(step[h]), mat_v[g, : n_slots[g]], mat_f[g, : n_slots[g]])
+        for g, h in enumerate(heads)
+    ]
+    return staged, errors
+
+
+def _load_registers(run: ImportRun, reads: Sequence[ParsedRegisterRead], channels: dict[str, list[_ChannelRow]],
+                    errors: list[RecordError], raw: Callable[[int], str], now: dt.datetime) -> int:
+    rows = []
+    for read in reads:
+        chans = channels.get(read.meter_serial)
+        if chans is None:
+            errors.append(RecordError(read.source_line, "MeterID", f"Unknown meter {read.meter_serial!r}.", raw(read.source_line)))
+            continue
+        same_unit = [c for c in chans if c.unit == read.unit and c.direction == read.direction]
+        if not same_unit:
+            errors.append(RecordError(read.source_line, "Units",
+                                      f"Meter {read.meter_serial} has no {read.unit} {read.direction} register.",
+                                      raw(read.source_line)))
+            continue
+        if not math.isfinite(read.value):
+            errors.append(RecordError(read.source_line, "Value", f"Register value {read.value!r} is not a number.",
+                                      raw(read.source_line)))
+            continue
+        # A register-only channel takes register reads; else the interval channel's register.
+        same_unit.sort(key=lambda ch: ch.interval_minutes is not None)
+        rows.append((same_unit[0].id, read.read_at, to_decimal(read.value), read.read_type))
+    if not rows:
+        return 0
+    ids, ats, vals, types = zip(*rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO mdm_registerread (channel_id, read_at, value, read_type, import_run_id, created_at)
+            SELECT u.channel_id, u.read_at, u.value, u.read_type, %s, %s
+            FROM unnest(%s::bigint[], %s::timestamptz[], %s::numeric[], %s::text[]) AS u(channel_id, read_at, value, read_type)
+            ON CONFLICT (channel_id, read_at, read_type) DO NOTHING
+            """,
+            [run.pk, now, list(ids), list(ats), list(vals), list(types)],
+        )
+        return cursor.rowcount
+
+
+def quarantine_errors(*, run: ImportRun, errors: Sequence[RecordError]) -> int:
+    QuarantinedRecord.objects.bulk_create(
+        QuarantinedRecord(import_run=run, file_name=run.file_name, line=e.line, field=e.field[:50],
+                          message=e.message, raw=e.raw)
+        for e in errors
+    )
+    return len(errors)

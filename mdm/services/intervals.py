@@ -1,0 +1,293 @@
+"""Writes to the interval store: partitions, the COPY-and-merge load, versioned replacement
+(VEE and manual edits), billed-through dates and replacement-read notices.
+
+Every change to an existing channel-day first copies the row to mdm_interval_day_version, so
+any past state can be shown. All of it is set-based SQL over a temp staging table filled by
+psycopg 3 COPY: no per-row ORM saves."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+
+from mdm.flags import NOT_PROVIDED, Flag
+from mdm.models import BilledThrough
+
+
+@dataclass(frozen=True)
+class StagedDay:
+    """One channel-day of incoming values: `flags[i] == NOT_PROVIDED` where the source said
+    nothing about slot i. Arrays are the full local day (92/96/100 quarter hours...)."""
+
+    channel_id: int
+    local_date: dt.date
+    interval_minutes: int
+    values: np.ndarray
+    flags: np.ndarray
+
+
+@dataclass
+class MergeCounts:
+    loaded: int = 0  # slots that were new (new day or a missing slot filled)
+    unchanged: int = 0  # slots that already held the same value (or a person's edit)
+    corrected: int = 0  # slots whose value changed: a new version
+    days_inserted: int = 0
+    days_versioned: int = 0
+    notices: int = 0
+
+    def add(self, other: MergeCounts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def interval_partitions_ensure(*, dates: Iterable[dt.date]) -> list[str]:
+    """Create the monthly partitions holding `dates` (one call per distinct month)."""
+    months = sorted({d.replace(day=1) for d in dates})
+    names = []
+    with connection.cursor() as cursor:
+        for month in months:
+            cursor.execute("SELECT mdm_interval_partition_ensure(%s)", [month])
+            names.append(cursor.fetchone()[0])
+    return names
+
+
+_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS mdm_stage_day (
+    channel_id bigint NOT NULL,
+    local_date date NOT NULL,
+    interval_minutes smallint NOT NULL,
+    vals double precision[] NOT NULL,
+    flags smallint[] NOT NULL,
+    provided integer NOT NULL,
+    is_new boolean NOT NULL DEFAULT false
+) ON COMMIT DROP
+"""
+
+
+def _stage(days: Sequence[StagedDay]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGE_DDL)
+        cursor.execute("TRUNCATE mdm_stage_day")
+        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        with raw.copy(
+            "COPY mdm_stage_day (channel_id, local_date, interval_minutes, vals, flags, provided) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "date", "int2", "float8[]", "int2[]", "int4"])
+            for day in days:
+                flags = np.asarray(day.flags, dtype=np.int16)
+                copy.write_row((
+                    day.channel_id, day.local_date, day.interval_minutes,
+                    np.asarray(day.values, dtype=np.float64).tolist(), flags.tolist(),
+                    int(np.count_nonzero(flags != NOT_PROVIDED)),
+                ))
+        cursor.execute("ANALYZE mdm_stage_day")
+
+
+# The per-slot merge rule. A slot is taken from the file when the file provides a value
+# (not NOT_PROVIDED, not the head-end's own "missing") and the stored slot is not a person's
+# edit, and the stored slot is missing or differs in value or quality.
+_MERGE = f"""
+CREATE TEMP TABLE mdm_stage_merge ON COMMIT DROP AS
+SELECT s.channel_id, s.local_date, m.new_vals, m.new_flags, m.filled, m.corrected, m.unchanged
+FROM mdm_stage_day s
+JOIN mdm_interval_day d ON d.channel_id = s.channel_id AND d.local_date = s.local_date
+CROSS JOIN LATERAL (
+    SELECT array_agg(CASE WHEN take THEN sv ELSE ev END ORDER BY i) AS new_vals,
+           array_agg(CASE WHEN take THEN sf ELSE ef END ORDER BY i) AS new_flags,
+           count(*) FILTER (WHERE take AND ef = {int(Flag.MISSING)}) AS filled,
+           count(*) FILTER (WHERE take AND ef <> {int(Flag.MISSING)}) AS corrected,
+           count(*) FILTER (WHERE sf <> {NOT_PROVIDED} AND NOT take) AS unchanged
+    FROM (
+        SELECT ev, ef, sv, sf, i,
+               (sf NOT IN ({NOT_PROVIDED}, {int(Flag.MISSING)}) AND ef <> {int(Flag.EDITED)}
+                AND (ef = {int(Flag.MISSING)} OR ev IS DISTINCT FROM sv OR ef <> sf)) AS take
+        FROM unnest(d."values", d.flags, s.vals, s.flags) WITH ORDINALITY AS u(ev, ef, sv, sf, i)
+    ) x
+) m
+WHERE NOT s.is_new
+"""
+
+_COPY_TO_HISTORY = """
+INSERT INTO mdm_interval_day_version
+    (channel_id, local_date, interval_minutes, version, "values", flags, changed_at, changed_by_id,
+     reason, import_run_id, vee_run_id, superseded_at)
+SELECT d.channel_id, d.local_date, d.interval_minutes, d.version, d."values", d.flags, d.updated_at,
+       d.changed_by_id, d.reason, d.import_run_id, d.vee_run_id, %(now)s
+FROM mdm_interval_day d
+JOIN mdm_stage_merge m ON m.channel_id = d.channel_id AND m.local_date = d.local_date
+WHERE m.filled + m.corrected > 0
+"""
+
+_UPDATE_CHANGED = """
+UPDATE mdm_interval_day d
+SET "values" = m.new_vals, flags = m.new_flags, version = d.version + 1, updated_at = %(now)s,
+    import_run_id = %(run)s, vee_run_id = %(vee)s, changed_by_id = %(user)s, reason = %(reason)s
+FROM mdm_stage_merge m
+WHERE m.channel_id = d.channel_id AND m.local_date = d.local_date AND m.filled + m.corrected > 0
+"""
+
+# A corrected day at or before the service point's billed-through date, for the service point
+# the channel's meter was installed at on that local day: one notice per service point and
+# channel, spanning the corrected days.
+_NOTICES = """
+INSERT INTO mdm_replacementreadnotice
+    (service_point_id, channel_id, period_start, period_end, reason, import_run_id, created_at)
+SELECT i.service_point_id, m.channel_id, min(m.local_date), max(m.local_date) + 1, %(reason)s, %(run)s, %(now)s
+FROM mdm_stage_merge m
+JOIN mdm_channel c ON c.id = m.channel_id
+JOIN mdm_installation i ON i.meter_id = c.meter_id
+     AND tstzrange(i.installed_at, i.removed_at, '[)')
+         && tstzrange(m.local_date::timestamp AT TIME ZONE %(tz)s, (m.local_date + 1)::timestamp AT TIME ZONE %(tz)s, '[)')
+JOIN mdm_billedthrough b ON b.service_point_id = i.service_point_id AND m.local_date <= b.billed_through_date
+WHERE m.corrected > 0
+GROUP BY i.service_point_id, m.channel_id
+"""
+
+
+def interval_days_merge(*, days: Sequence[StagedDay], now: dt.datetime, import_run_id: int | None = None,
+                        vee_run_id: int | None = None, changed_by_id: int | None = None,
+                        reason: str = "import") -> MergeCounts:
+    """Load channel-days: new days are inserted; on stored days a missing slot is filled, the
+    same value leaves it alone, a different value makes a new version (the prior row goes to
+    the history first) and, on a billed day, a replacement-read notice.
+
+    Callers resolve duplicates inside one source first: each (channel, date) once in `days`.
+    Raises django.db.IntegrityError when a concurrent load inserted the same day first (the
+    caller's transaction is then rolled back and can be retried)."""
+    counts = MergeCounts()
+    if not days:
+        return counts
+    interval_partitions_ensure(dates={d.local_date for d in days})
+    params = {"now": now, "run": import_run_id, "vee": vee_run_id, "user": changed_by_id, "reason": reason,
+              "tz": settings.UTILIS_LOCAL_TIME_ZONE}
+    with transaction.atomic():
+        _stage(days)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE mdm_stage_day s SET is_new = NOT EXISTS (
+                    SELECT 1 FROM mdm_interval_day d WHERE d.channel_id = s.channel_id AND d.local_date = s.local_date)
+                """
+            )
+            # Lock the stored days this load compares against, so a parallel load of the same
+            # days waits instead of merging against a stale row.
+            cursor.execute(
+                """
+                SELECT 1 FROM mdm_interval_day d JOIN mdm_stage_day s
+                  ON d.channel_id = s.channel_id AND d.local_date = s.local_date
+                FOR UPDATE OF d
+                """
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO mdm_interval_day
+                    (channel_id, local_date, interval_minutes, "values", flags, version, updated_at,
+                     import_run_id, vee_run_id, changed_by_id, reason)
+                SELECT s.channel_id, s.local_date, s.interval_minutes, s.vals,
+                       array_replace(s.flags, {NOT_PROVIDED}::smallint, {int(Flag.MISSING)}::smallint),
+                       1, %(now)s, %(run)s, %(vee)s, %(user)s, %(reason)s
+                FROM mdm_stage_day s WHERE s.is_new
+                """,
+                params,
+            )
+            counts.days_inserted = cursor.rowcount
+            cursor.execute("SELECT coalesce(sum(provided), 0) FROM mdm_stage_day WHERE is_new")
+            counts.loaded += int(cursor.fetchone()[0])
+            cursor.execute("DROP TABLE IF EXISTS mdm_stage_merge")
+            cursor.execute(_MERGE)
+            cursor.execute(
+                "SELECT coalesce(sum(filled), 0), coalesce(sum(corrected), 0), coalesce(sum(unchanged), 0),"
+                " count(*) FILTER (WHERE filled + corrected > 0) FROM mdm_stage_merge"
+            )
+            filled, corrected, unchanged, changed_days = (int(v) for v in cursor.fetchone())
+            counts.loaded += filled
+            counts.corrected += corrected
+            counts.unchanged += unchanged
+            counts.days_versioned = changed_days
+            if changed_days:
+                cursor.execute(_COPY_TO_HISTORY, params)
+                cursor.execute(_UPDATE_CHANGED, params)
+            if corrected:
+                cursor.execute(_NOTICES, {**params, "reason": f"Corrected interval data ({reason})"})
+                counts.notices = cursor.rowcount
+            cursor.execute("DROP TABLE mdm_stage_merge")
+    return counts
+
+
+def interval_days_replace(*, days: Sequence[StagedDay], now: dt.datetime, reason: str,
+                          changed_by_id: int | None = None, vee_run_id: int | None = None) -> MergeCounts:
+    """Write whole channel-days as given (VEE estimates, a person's edit): unlike an import, a
+    stored EDITED slot is overwritten too. Every changed day keeps its prior version.
+
+    Raises ValueError when a day's arrays do not have the day's slot count."""
+    from mdm.timeutil import slots_in_day
+
+    from mdm.importing.slots import local_zone
+
+    tz = local_zone()
+    for day in days:
+        expected = slots_in_day(day.local_date, tz, day.interval_minutes)
+        if len(day.values) != expected or len(day.flags) != expected:
+            raise ValueError(f"{day.local_date}: {expected} slots expected, got {len(day.values)} values / {len(day.flags)} flags")
+        if np.any(np.asarray(day.flags) == NOT_PROVIDED):
+            raise ValueError("A replacement gives every slot a flag.")
+    counts = MergeCounts()
+    if not days:
+        return counts
+    interval_partitions_ensure(dates={d.local_date for d in days})
+    params = {"now": now, "vee": vee_run_id, "user": changed_by_id, "reason": reason,
+              "tz": settings.UTILIS_LOCAL_TIME_ZONE, "run": None}
+    with transaction.atomic():
+        _stage(days)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS mdm_stage_merge")
+            cursor.execute(
+                """
+                CREATE TEMP TABLE mdm_stage_merge ON COMMIT DROP AS
+                SELECT s.channel_id, s.local_date, s.vals AS new_vals, s.flags AS new_flags,
+                       0::bigint AS filled, 1::bigint AS corrected, 0::bigint AS unchanged
+                FROM mdm_stage_day s JOIN mdm_interval_day d
+                  ON d.channel_id = s.channel_id AND d.local_date = s.local_date
+                WHERE d."values" IS DISTINCT FROM s.vals OR d.flags IS DISTINCT FROM s.flags
+                """
+            )
+            cursor.execute("SELECT count(*) FROM mdm_stage_merge")
+            counts.days_versioned = int(cursor.fetchone()[0])
+            cursor.execute(_COPY_TO_HISTORY, params)
+            cursor.execute(_UPDATE_CHANGED, params)
+            cursor.execute(
+                """
+                INSERT INTO mdm_interval_day
+                    (channel_id, local_date, interval_minutes, "values", flags, version, updated_at,
+                     vee_run_id, changed_by_id, reason)
+                SELECT s.channel_id, s.local_date, s.interval_minutes, s.vals, s.flags, 1, %(now)s, %(vee)s, %(user)s, %(reason)s
+                FROM mdm_stage_day s
+                WHERE NOT EXISTS (SELECT 1 FROM mdm_interval_day d WHERE d.channel_id = s.channel_id AND d.local_date = s.local_date)
+                """,
+                params,
+            )
+            counts.days_inserted = cursor.rowcount
+            cursor.execute(_NOTICES, {**params, "reason": f"Interval data changed ({reason})"})
+            counts.notices = cursor.rowcount
+            cursor.execute("DROP TABLE mdm_stage_merge")
+    return counts
+
+
+def billed_through_set(*, service_point_id: int, billed_through_date: dt.date) -> BilledThrough:
+    """Billing records the last local date it billed a service point through; later changes to
+    data on or before it raise replacement-read notices."""
+    obj, _ = BilledThrough.objects.update_or_create(
+        service_point_id=service_point_id, defaults={"billed_through_date": billed_through_date}
+    )
+    return obj
+
+
+def replacement_read_notices_pick_up(*, notice_ids: Sequence[int], now: dt.datetime) -> int:
+    """Billing marks the notices it has taken; returns how many were still open."""
+    from mdm.models import ReplacementReadNotice
+
+    return ReplacementReadNotice.objects.filter(pk__in=notice_ids, picked_up_at__isnull=True).update(picked_up_at=now)
