@@ -59,6 +59,8 @@ class PartContext:
     determinants: RatingDeterminants
     lines: list[BillLine]           # lines already made in this part (earlier components)
     credit: dict[str, Decimal]      # net-metering credit carried through the parts: kwh, dollars
+    earlier_lines: list[BillLine] = field(default_factory=list)  # lines of earlier parts of the bill
+    notes: dict[str, Any] = field(default_factory=dict)          # what adjust() found, by component code
 
     @property
     def days(self) -> int:

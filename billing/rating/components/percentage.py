@@ -1,0 +1,29 @@
+"""A percentage charge on a subtotal of earlier lines chosen by tag (e.g. 3% franchise fee on
+the "delivery" lines). Runs after the usage charges, before minimums and taxes."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .base import PHASE_ADJUSTMENT, ComponentKind, LineDraft, dec, require
+
+
+class PercentageCharge(ComponentKind):
+    """params: percent; applies_to [tags] (empty: every earlier line)."""
+
+    kind = "percentage"
+    phase = PHASE_ADJUSTMENT
+    sign = Decimal(1)
+    default_label = "Percentage charge"
+
+    def check(self, params):
+        require(params, "percent")
+        dec(params["percent"], name="percent")
+
+    def base(self, ctx, params) -> Decimal:
+        return ctx.subtotal(params.get("applies_to"))
+
+    def lines(self, ctx, params):
+        base = self.base(ctx, params)
+        fraction = dec(params["percent"]) / Decimal(100)
+        return [LineDraft(self.describe(self.default_label), base, "$", fraction, self.sign * base * fraction,
+                          details={"applies_to": list(params.get("applies_to") or []), "percent": str(params["percent"])})]

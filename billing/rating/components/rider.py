@@ -1,0 +1,31 @@
+"""Per-unit riders and adjustments (a regulatory charge or global adjustment in $/kWh, a
+$/kW transmission rider): a price times one determinant."""
+from __future__ import annotations
+
+from .base import ComponentConfigError, ComponentKind, LineDraft, dec, require
+
+BASES = {"consumption": "kWh", "demand": "kW", "received": "kWh"}
+
+
+class RiderCharge(ComponentKind):
+    """params: price; basis "consumption" (default) | "demand" | "received"; unit (display).
+    A demand rider is a monthly charge: it is multiplied by the part's factor."""
+
+    kind = "rider"
+
+    def check(self, params):
+        require(params, "price")
+        dec(params["price"], name="price")
+        if params.get("basis", "consumption") not in BASES:
+            raise ComponentConfigError(f"basis must be one of {sorted(BASES)}")
+
+    def lines(self, ctx, params):
+        basis = params.get("basis", "consumption")
+        price = dec(params["price"])
+        det = ctx.determinants
+        unit = params.get("unit", BASES[basis])
+        if basis == "demand":
+            return [LineDraft(self.describe("Rider"), det.max_demand_kw, unit, price,
+                              det.max_demand_kw * price * ctx.factor, proration=ctx.factor)]
+        quantity = det.consumption if basis == "consumption" else det.received
+        return [LineDraft(self.describe("Rider"), quantity, unit, price, quantity * price, proration=ctx.share)]

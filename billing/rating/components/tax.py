@@ -1,0 +1,16 @@
+"""A tax: a percentage of a subtotal (by tag), computed last, after minimums and credits."""
+from __future__ import annotations
+
+from .base import PHASE_TAX
+from .percentage import PercentageCharge
+
+
+class TaxCharge(PercentageCharge):
+    """params: percent; applies_to [tags] (empty: every line that is not itself a tax)."""
+
+    kind = "tax"
+    phase = PHASE_TAX
+    default_label = "Tax"
+
+    def base(self, ctx, params):
+        return ctx.subtotal(params.get("applies_to"), exclude_kinds=("tax",))

@@ -1,0 +1,58 @@
+"""Unmetered services (streetlights, traffic signals): fixtures x wattage x burn hours x $/kWh.
+Burn hours come from a monthly table (hours of darkness); a period that is not a whole month
+gets each day's share of its month's hours."""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from decimal import Decimal
+
+from core.money import rate
+
+from .base import ZERO, ComponentConfigError, ComponentKind, LineDraft, RatingError, dec, require
+
+
+def burn_hours(table, start: dt.date, end: dt.date) -> Decimal:
+    hours = ZERO
+    day = start
+    while day < end:
+        month_end = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        stop = min(end, month_end)
+        in_month = calendar.monthrange(day.year, day.month)[1]
+        monthly = dec(table[str(day.month)] if str(day.month) in table else table[day.month])
+        hours += monthly * Decimal((stop - day).days) / Decimal(in_month)
+        day = stop
+    return hours
+
+
+class UnmeteredCharge(ComponentKind):
+    """params: price ($/kWh); burn_hours {"1": hours, ..., "12": hours}; fixtures [codes] to
+    restrict to some fixture types (default: all of BillInput.fixtures)."""
+
+    kind = "unmetered"
+
+    def check(self, params):
+        require(params, "price", "burn_hours")
+        dec(params["price"], name="price")
+        table = params["burn_hours"]
+        for month in range(1, 13):
+            if str(month) not in table and month not in table:
+                raise ComponentConfigError(f"burn_hours has no month {month}")
+
+    def lines(self, ctx, params):
+        wanted = params.get("fixtures")
+        fixtures = [f for f in ctx.bill.fixtures if not wanted or f.code in wanted]
+        if not fixtures:
+            raise RatingError(f"{self.component.code}: the service has no fixtures")
+        hours = burn_hours(params["burn_hours"], ctx.start, ctx.end)
+        price = dec(params["price"])
+        out = []
+        for fixture in sorted(fixtures, key=lambda f: f.code):
+            kwh = Decimal(fixture.count) * fixture.watts / Decimal(1000) * hours
+            out.append(
+                LineDraft(f"{self.describe('Unmetered energy')}, {fixture.count} x {fixture.code} {fixture.watts} W",
+                          kwh, "kWh", price, kwh * price,
+                          details={"fixture": fixture.code, "count": fixture.count, "watts": str(fixture.watts),
+                                   "burn_hours": str(rate(hours))})
+            )
+        return out

@@ -1,0 +1,127 @@
+"""rate_bill: price one bill period under the rate versions in effect. Pure: no ORM, no clock.
+
+Order of work for each part of the period (see periods.py for parts and proration):
+1. the part's determinants (given per part, derived from intervals, or prorated by days);
+2. every component's `adjust` (net metering nets received energy);
+3. lines, component by component, in phase order (charges, percentage charges/discounts,
+   minimums, credits, taxes) and within a phase in the version's component order;
+each line's amount is rounded once, half-up, to cents; the total is the sum of the lines."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from core.money import money, rate
+
+from .calendar import determinants_from_intervals, schedules_from_components
+from .components import strategy_for
+from .components.base import PHASE_NONE, PartContext, is_seasonal, resolve_season
+from .periods import Part, split_period
+from .types import BillInput, BillLine, CarriedCredit, RateVersion, RatingDeterminants, RatingResult
+
+ZERO = Decimal("0")
+
+
+def _prorated(det: RatingDeterminants, share: Decimal) -> RatingDeterminants:
+    # Energy and volume divide by days; a maximum demand does not (it is the part's maximum
+    # too, as far as anyone knows); monthly charges on it are prorated by the part's factor.
+    return RatingDeterminants(
+        consumption=det.consumption * share,
+        consumption_by_period={k: v * share for k, v in det.consumption_by_period.items()},
+        max_demand_kw=det.max_demand_kw,
+        max_demand_kw_by_period=det.max_demand_kw_by_period,
+        received=det.received * share,
+        intervals=det.intervals,
+        estimated_count=det.estimated_count,
+        completeness=det.completeness,
+    )
+
+
+def part_determinants(bill_input: BillInput, part: Part, *, single: bool) -> RatingDeterminants:
+    det = bill_input.determinants
+    schedules = schedules_from_components(part.version.components)
+    given = bill_input.part_determinants.get(part.start)
+    if given is not None:
+        base = given
+    elif single:
+        base = det
+    elif det.intervals is not None:
+        base = determinants_from_intervals(
+            det.intervals, start=part.start, end=part.end, time_zone=bill_input.time_zone,
+            schedules=schedules, holidays=bill_input.holidays, received=det.received * part.share,
+        )
+    else:
+        base = _prorated(det, part.share)
+    if schedules and not base.consumption_by_period and base.intervals is not None:
+        derived = determinants_from_intervals(
+            base.intervals, start=part.start, end=part.end, time_zone=bill_input.time_zone,
+            schedules=schedules, holidays=bill_input.holidays,
+        )
+        base = RatingDeterminants(
+            consumption=base.consumption or derived.consumption,
+            consumption_by_period=derived.consumption_by_period,
+            max_demand_kw=base.max_demand_kw or derived.max_demand_kw,
+            max_demand_kw_by_period=base.max_demand_kw_by_period or derived.max_demand_kw_by_period,
+            received=base.received,
+            intervals=base.intervals,
+            estimated_count=base.estimated_count,
+            completeness=base.completeness,
+        )
+    return base
+
+
+def rate_bill(bill_input: BillInput, rate_versions: Sequence[RateVersion]) -> RatingResult:
+    """Rate `bill_input` under `rate_versions` (those of one rate schedule; any that cover part
+    of the period are used, split by days).
+
+    Raises periods.NoRateInEffect when a day has no version, components.ComponentConfigError
+    for bad component params, components.RatingError when the input lacks what a component
+    needs."""
+    strategies = {
+        v.code: [(i, c, strategy_for(c)) for i, c in enumerate(v.components)] for v in rate_versions
+    }
+    seasonal = {v.code for v in rate_versions if any(is_seasonal(dict(c.params)) for c in v.components)}
+    parts = split_period(bill_input, rate_versions, seasonal=seasonal)
+    credit = {"kwh": bill_input.carried_credit.kwh, "dollars": bill_input.carried_credit.dollars}
+    lines: list[BillLine] = []
+    for part in parts:
+        ctx = PartContext(
+            bill=bill_input, start=part.start, end=part.end, share=part.share, factor=part.factor,
+            determinants=part_determinants(bill_input, part, single=len(parts) == 1),
+            lines=[], credit=credit, earlier_lines=list(lines),
+        )
+        ordered = strategies[part.version.code]
+        for _, component, strategy in ordered:
+            ctx.determinants = strategy.adjust(ctx, resolve_season(dict(component.params), part.month))
+        for _, component, strategy in sorted(ordered, key=lambda item: (item[2].phase, item[0])):
+            if strategy.phase == PHASE_NONE:
+                continue
+            params = resolve_season(dict(component.params), part.month)
+            for draft in strategy.lines(ctx, params):
+                ctx.lines.append(
+                    BillLine(
+                        part_start=part.start,
+                        part_end=part.end,
+                        component_code=component.code,
+                        component_kind=component.kind,
+                        description=draft.description,
+                        quantity=None if draft.quantity is None else rate(draft.quantity),
+                        unit=draft.unit,
+                        price=draft.price,
+                        amount=money(draft.raw_amount),
+                        tier=draft.tier,
+                        tou_period=draft.tou_period,
+                        proration=rate(draft.proration),
+                        tags=component.tags | {component.kind},
+                        details=dict(draft.details),
+                    )
+                )
+        lines.extend(ctx.lines)
+    return RatingResult(
+        period_start=bill_input.period_start,
+        period_end=bill_input.period_end,
+        lines=tuple(lines),
+        total=sum((ln.amount for ln in lines), ZERO),
+        carried_credit=CarriedCredit(kwh=credit["kwh"], dollars=credit["dollars"]),
+        versions=tuple(dict.fromkeys(p.version.code for p in parts)),
+    )
