@@ -1,0 +1,203 @@
+"""Parse the Utilis CSV read layout into interval blocks and register reads.
+
+Rows of one series (meter, channel, unit, direction, interval length) that follow each
+other in time form one block even when other channels' rows are interleaved, so a file
+written "all channels per timestamp" loads as compactly as one written channel by channel."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+
+from integrations.csv_reads import layout
+from integrations.interval_series import IntervalDeduplicator, IntervalPoint, blocks_from_points
+from integrations.local_time import UTC, local_to_utc
+from integrations.register_dedup import RegisterDeduplicator
+from mdm.records import ParsedRegisterRead, ParseResult, RecordError
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+class _RowRejected(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def parse_csv(text: str, source_name: str, *, tz: dt.tzinfo = UTC) -> ParseResult:
+    """Parse a CSV read file. `interval_end` with an offset is taken as is; a naive one is
+    wall time in `tz` (UTC by default; DST resolved as in local_time, per series).
+
+    Never raises for bad content: bad rows are RecordErrors (line = the file line, field =
+    the column name) and the good rows of the file are still returned."""
+    return _CsvReader(source_name=source_name, tz=tz).read(text)
+
+
+class _CsvReader:
+    def __init__(self, *, source_name: str, tz: dt.tzinfo) -> None:
+        self.result = ParseResult(source_name=source_name, format="csv")
+        self.tz = tz
+        self.intervals = IntervalDeduplicator()
+        self.registers = RegisterDeduplicator()
+        # series -> the open run of consecutive points, with their raw lines
+        self._runs: dict[tuple, list[IntervalPoint]] = {}
+        self._raw: dict[int, str] = {}
+
+    def read(self, text: str) -> ParseResult:
+        physical = text.splitlines()
+        reader = csv.reader(io.StringIO(text))
+        columns: dict[str, int] | None = None
+        for row in reader:
+            lineno = reader.line_num
+            raw = physical[lineno - 1] if lineno <= len(physical) else ",".join(row)
+            if not any(cell.strip() for cell in row):
+                continue
+            if columns is None:
+                columns = self._header(row, lineno, raw)
+                if columns is None:
+                    return self.result
+                continue
+            try:
+                self._row(row, columns, lineno, raw)
+            except _RowRejected as rejected:
+                self.result.errors.append(
+                    RecordError(line=lineno, field=rejected.field, message=rejected.message, raw=raw)
+                )
+        for key in list(self._runs):
+            self._flush(key)
+        return self.result
+
+    def _header(self, row: list[str], lineno: int, raw: str) -> dict[str, int] | None:
+        names = [cell.strip().lower() for cell in row]
+        unknown = [n for n in names if n not in layout.COLUMNS]
+        missing = sorted(layout.REQUIRED - set(names))
+        if unknown or missing:
+            parts = []
+            if missing:
+                parts.append(f"missing column(s) {', '.join(missing)}")
+            if unknown:
+                parts.append(f"unknown column(s) {', '.join(unknown)}")
+            self.result.errors.append(
+                RecordError(
+                    line=lineno,
+                    field="header",
+                    message=f"header {'; '.join(parts)}; expected {','.join(layout.COLUMNS)}",
+                    raw=raw,
+                )
+            )
+            return None
+        return {name: i for i, name in enumerate(names)}
+
+    def _instant(self, text: str, after: dt.datetime | None) -> dt.datetime:
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise _RowRejected("interval_end", f"interval_end {text!r} is not an ISO 8601 date-time") from None
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+        try:
+            return local_to_utc(parsed, self.tz, after=after)
+        except ValueError as exc:
+            raise _RowRejected("interval_end", f"interval_end {text!r}: {exc}") from None
+
+    def _row(self, row: list[str], columns: dict[str, int], lineno: int, raw: str) -> None:
+        if len(row) != len(columns):
+            raise _RowRejected("row", f"row has {len(row)} fields, the header {len(columns)}")
+
+        def cell(name: str) -> str:
+            index = columns.get(name)
+            return row[index].strip() if index is not None else ""
+
+        meter = cell("meter_serial")
+        if not meter:
+            raise _RowRejected("meter_serial", "meter_serial is blank")
+        unit = layout.UNITS.get(cell("unit").lower())
+        if unit is None:
+            raise _RowRejected(
+                "unit", f"unit {cell('unit')!r} is not one of {', '.join(layout.UNITS.values())}"
+            )
+        direction = cell("direction").lower() or "delivered"
+        if direction not in layout.DIRECTIONS:
+            raise _RowRejected("direction", f"direction {cell('direction')!r} is not delivered or received")
+        channel = cell("channel")
+        minutes_text = cell("interval_minutes")
+        quality = layout.QUALITIES.get(cell("quality").lower())
+        if quality is None:
+            raise _RowRejected("quality", f"quality {cell('quality')!r} is not actual, estimated or missing")
+        value_text = cell("value")
+        if value_text and not _NUMBER.fullmatch(value_text):
+            raise _RowRejected("value", f"value {value_text!r} is not a number")
+        stamp = cell("interval_end")
+        if not stamp:
+            raise _RowRejected("interval_end", "interval_end is blank")
+
+        if not minutes_text:
+            self._register(meter, unit, direction, channel, stamp, value_text, cell("read_type"), lineno, raw)
+            return
+        if not minutes_text.isdigit() or not 0 < int(minutes_text) <= 1440 or 1440 % int(minutes_text):
+            raise _RowRejected(
+                "interval_minutes", f"interval_minutes {minutes_text!r} is not a whole number of minutes dividing a day"
+            )
+        minutes = int(minutes_text)
+        key = (meter, unit, direction, channel, minutes)
+        run = self._runs.get(key)
+        end_at = self._instant(stamp, run[-1].end_at if run else None)
+        if quality == "missing" or not value_text:
+            point = IntervalPoint(end_at, math.nan, "missing", lineno)
+        else:
+            point = IntervalPoint(end_at, float(value_text), quality, lineno)
+        if run and end_at != run[-1].end_at + dt.timedelta(minutes=minutes):
+            self._flush(key)
+            run = None
+        if run is None:
+            self._runs[key] = [point]
+        else:
+            run.append(point)
+        self._raw[lineno] = raw
+
+    def _flush(self, key: tuple) -> None:
+        run = self._runs.pop(key)
+        meter, unit, direction, channel, minutes = key
+        (block,) = blocks_from_points(
+            meter_serial=meter,
+            unit=unit,
+            direction=direction,
+            interval_minutes=minutes,
+            channel_hint=channel,
+            points=run,
+        )
+        lines = [p.line for p in run]
+        kept, errors = self.intervals.add(block, raw=self._raw[run[0].line], lines=lines)
+        self.result.intervals.extend(kept)
+        for error in errors:
+            # the error's own row, not the first row of its block
+            self.result.errors.append(
+                RecordError(line=error.line, field=error.field, message=error.message, raw=self._raw[error.line])
+            )
+        for line in lines:
+            del self._raw[line]
+
+    def _register(self, meter, unit, direction, channel, stamp, value_text, read_type, lineno, raw) -> None:
+        read_type = read_type.lower() or layout.DEFAULT_READ_TYPE
+        if read_type not in layout.READ_TYPES:
+            raise _RowRejected("read_type", f"read_type {read_type!r} is not one of {', '.join(sorted(layout.READ_TYPES))}")
+        if not value_text:
+            raise _RowRejected("value", "a register read needs a value")
+        read = ParsedRegisterRead(
+            meter_serial=meter,
+            unit=unit,
+            direction=direction,
+            read_at=self._instant(stamp, None),
+            value=float(value_text),
+            source_line=lineno,
+            read_type=read_type,
+            channel_hint=channel,
+        )
+        keep, error = self.registers.add(read, raw=raw)
+        if keep:
+            self.result.registers.append(read)
+        if error is not None:
+            self.result.errors.append(error)
