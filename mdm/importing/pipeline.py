@@ -212,9 +212,10 @@ def import_file(source: str | Path | bytes, *, format: str, now: dt.datetime, fi
 # Splitting and packing
 
 
-def split_into_chunks(result: ParseResult, size: int = CHUNK_RECORDS) -> list[tuple[list, list]]:
-    """Records grouped by meter serial, cut into chunks of about `size` records at serial
-    boundaries; each serial's records stay together and in file order."""
+def split_into_chunks(result: ParseResult, size: int | None = None) -> list[tuple[list, list]]:
+    """Records grouped by meter serial, cut into chunks of about `size` (CHUNK_RECORDS)
+    records at serial boundaries; each serial's records stay together and in file order."""
+    size = size or CHUNK_RECORDS
     by_serial: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
     for block in result.intervals:
         by_serial[block.meter_serial][0].append(block)

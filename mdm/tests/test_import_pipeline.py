@@ -1,0 +1,241 @@
+"""The import pipeline over hand-built parse results.
+
+A tiny line format stands in for the real parsers (integrations/* have their own tests):
+    I,<serial>,<unit>,<direction>,<minutes>,<first interval END, ISO UTC>,<v1;v2;...>
+    R,<serial>,<unit>,<direction>,<read at, ISO UTC>,<value>
+Each line becomes exactly the IntervalBlock / ParsedRegisterRead written on it, so expected
+values are plain to see; a line it cannot read is a RecordError, as a parser would report."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from mdm import importing
+from mdm.importing import pipeline
+from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit
+from mdm.importing.registry import FORMATS, ReadFormat
+from mdm.models import ImportChunk, IntervalDay, IntervalDayVersion, QuarantinedRecord, RegisterRead, ReplacementReadNotice
+from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
+from mdm.selectors import channel_day_history, channel_days
+from mdm.services import billed_through_set, meter_install
+from mdm.tests.factories import ChannelFactory, MeterFactory
+
+UTC = dt.timezone.utc
+NOW = dt.datetime(2026, 6, 20, 12, 0, tzinfo=UTC)
+DAY = dt.date(2026, 6, 10)  # EDT: local midnight is 04:00Z
+
+pytestmark = pytest.mark.django_db
+
+
+def parse_lines(text: str, source_name: str) -> ParseResult:
+    result = ParseResult(source_name=source_name, format="lines")
+    for n, line in enumerate(text.splitlines(), start=1):
+        parts = line.split(",")
+        try:
+            if parts[0] == "I":
+                values = tuple(float(v) if v else math.nan for v in parts[6].split(";"))
+                result.intervals.append(IntervalBlock(
+                    parts[1], parts[2], parts[3], int(parts[4]), dt.datetime.fromisoformat(parts[5]), values, n
+                ))
+            elif parts[0] == "R":
+                result.registers.append(ParsedRegisterRead(
+                    parts[1], parts[2], parts[3], dt.datetime.fromisoformat(parts[4]), float(parts[5]), n
+                ))
+        except (ValueError, IndexError) as exc:
+            result.errors.append(RecordError(n, "Value", str(exc), line))
+    return result
+
+
+@pytest.fixture(autouse=True)
+def line_format(monkeypatch, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.UTILIS_LOCAL_TIME_ZONE = "America/Toronto"
+    monkeypatch.setitem(FORMATS, "lines", ReadFormat("lines", parse_lines))
+
+
+@pytest.fixture
+def channel():
+    return ChannelFactory(meter=MeterFactory(serial_number="E100"), unit="kWh", interval_minutes=60)
+
+
+def run_import(text: str, name: str = "reads.txt", now=NOW):
+    return importing.import_file(text.encode(), format="lines", file_name=name, now=now)
+
+
+def day_values(channel, day=DAY):
+    return channel_days([channel.pk], day, day + dt.timedelta(days=1))[channel.pk][day]
+
+
+# Local hours 0..3 of 2026-06-10 end at 05:00Z..08:00Z.
+FOUR_HOURS = "I,E100,kWh,delivered,60,2026-06-10T05:00:00+00:00,1.5;2.5;3.5;4.5\n"
+
+
+def test_a_file_loads_its_intervals_into_the_local_day(channel):
+    run = run_import(FOUR_HOURS)
+    assert (run.status, run.records, run.intervals_loaded, run.quarantined) == ("done", 1, 4, 0)
+    assert run.progress_done == run.progress_total == 1
+    stored = day_values(channel)
+    assert stored.values[:4].tolist() == [1.5, 2.5, 3.5, 4.5]
+    assert np.isnan(stored.values[4:]).all() and len(stored.values) == 24
+    assert stored.flags[:5].tolist() == [0, 0, 0, 0, 1]  # actual x4, then missing
+    assert stored.version == 1
+
+
+def test_reimporting_the_same_file_adds_nothing(channel):
+    first = run_import(FOUR_HOURS)
+    again = run_import(FOUR_HOURS, name="same-content-other-name.txt")
+    assert again.duplicate_of_id == first.pk and again.status == "done"
+    assert (again.intervals_loaded, again.intervals_unchanged, again.intervals_corrected, again.quarantined) == (0, 0, 0, 0)
+    assert IntervalDay.objects.count() == 1 and IntervalDayVersion.objects.count() == 0
+    assert day_values(channel).version == 1
+
+
+def test_the_same_values_in_another_file_are_unchanged_not_a_new_version(channel):
+    run_import(FOUR_HOURS)
+    second = run_import(FOUR_HOURS + "\n")  # other bytes, same reads
+    assert (second.intervals_loaded, second.intervals_unchanged, second.intervals_corrected) == (0, 4, 0)
+    assert day_values(channel).version == 1
+
+
+def test_a_corrected_value_makes_version_2_and_keeps_version_1(channel):
+    first = run_import(FOUR_HOURS)
+    fix = run_import("I,E100,kWh,delivered,60,2026-06-10T06:00:00+00:00,2.75\n", name="fix.txt")
+    assert (fix.intervals_loaded, fix.intervals_unchanged, fix.intervals_corrected) == (0, 0, 1)
+    stored = day_values(channel)
+    assert stored.version == 2 and stored.values[:4].tolist() == [1.5, 2.75, 3.5, 4.5]
+    old = IntervalDayVersion.objects.get(channel=channel, local_date=DAY)
+    assert old.version == 1 and old.values[:4] == [1.5, 2.5, 3.5, 4.5] and old.import_run_id == first.pk
+    history = channel_day_history(channel_id=channel.pk, local_date=DAY)
+    assert [(h["version"], h["values"][1], h["import_run_id"]) for h in history] == [(1, 2.5, first.pk), (2, 2.75, fix.pk)]
+
+
+def test_a_later_file_fills_missing_slots_without_touching_the_others(channel):
+    run_import(FOUR_HOURS)
+    more = run_import("I,E100,kWh,delivered,60,2026-06-10T08:00:00+00:00,4.5;5.5;6.5\n", name="more.txt")
+    # hour 3 repeats 4.5 (unchanged); hours 4 and 5 were missing (loaded)
+    assert (more.intervals_loaded, more.intervals_unchanged, more.intervals_corrected) == (2, 1, 0)
+    assert day_values(channel).values[:6].tolist() == [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
+
+
+def test_a_head_end_missing_value_does_not_erase_a_stored_one(channel):
+    run_import(FOUR_HOURS)
+    later = run_import("I,E100,kWh,delivered,60,2026-06-10T05:00:00+00:00,;2.5\n", name="gap.txt")
+    assert (later.intervals_corrected, later.intervals_unchanged) == (0, 2)
+    assert day_values(channel).values[0] == 1.5
+
+
+def test_a_duplicate_interval_with_another_value_in_one_file_is_quarantined_with_line_and_field(channel):
+    text = FOUR_HOURS + "I,E100,kWh,delivered,60,2026-06-10T07:00:00+00:00,9.0;4.5;5.5\n"
+    run = run_import(text)
+    (bad,) = QuarantinedRecord.objects.filter(import_run=run)
+    assert (bad.line, bad.field) == (2, "Value")
+    assert "3.5" in bad.message and "line 1" in bad.message
+    assert bad.raw == "I,E100,kWh,delivered,60,2026-06-10T07:00:00+00:00,9.0;4.5;5.5"
+    # The first occurrence stands, the rest of line 2 (hour 3 repeats 4.5, hour 4 = 5.5) still loads.
+    assert day_values(channel).values[:5].tolist() == [1.5, 2.5, 3.5, 4.5, 5.5]
+    assert (run.intervals_loaded, run.quarantined) == (5, 1)
+
+
+def test_unknown_meter_unit_and_interval_are_quarantined_while_good_records_load(channel):
+    text = (
+        "I,NOPE9,kWh,delivered,60,2026-06-10T05:00:00+00:00,1.0\n"
+        + FOUR_HOURS
+        + "I,E100,kVARh,delivered,60,2026-06-10T05:00:00+00:00,1.0\n"
+        + "I,E100,kWh,delivered,15,2026-06-10T04:15:00+00:00,1.0\n"
+        + "I,E100,kWh,delivered,60,not-a-time,1.0\n"
+    )
+    run = run_import(text)
+    found = list(QuarantinedRecord.objects.filter(import_run=run).values_list("line", "field", "file_name"))
+    assert sorted(found) == [(1, "MeterID", "reads.txt"), (3, "Units", "reads.txt"), (4, "Interval", "reads.txt"),
+                             (5, "Value", "reads.txt")]
+    assert (run.status, run.intervals_loaded, run.quarantined, run.records) == ("done", 4, 4, 5)
+    assert day_values(channel).values[:4].tolist() == [1.5, 2.5, 3.5, 4.5]
+
+
+def test_fix_and_resubmit_loads_the_corrected_record(channel):
+    run = run_import("I,E1OO,kWh,delivered,60,2026-06-10T05:00:00+00:00,1.25;2.25\n")
+    bad = QuarantinedRecord.objects.get(import_run=run)
+    assert bad.field == "MeterID" and bad.raw.startswith("I,E1OO,")
+
+    with pytest.raises(QuarantineError, match="MeterID"):
+        quarantine_record_resubmit(record=bad, fixed_raw="I,E1O0,kWh,delivered,60,2026-06-10T05:00:00+00:00,1.25;2.25", now=NOW)
+    assert not IntervalDay.objects.exists()
+
+    resubmit = quarantine_record_resubmit(
+        record=bad, fixed_raw="I,E100,kWh,delivered,60,2026-06-10T05:00:00+00:00,1.25;2.25", now=NOW
+    )
+    bad.refresh_from_db()
+    assert bad.status == "resubmitted" and bad.resubmit_run == resubmit and bad.resolved_at == NOW
+    assert resubmit.intervals_loaded == 2
+    assert day_values(channel).values[:2].tolist() == [1.25, 2.25]
+    with pytest.raises(QuarantineError):
+        quarantine_record_discard(record=bad, now=NOW)
+
+
+def test_discard_closes_the_record():
+    run = run_import("I,GHOST,kWh,delivered,60,2026-06-10T05:00:00+00:00,1\n")
+    bad = QuarantinedRecord.objects.get(import_run=run)
+    quarantine_record_discard(record=bad, now=NOW)
+    bad.refresh_from_db()
+    assert bad.status == "discarded"
+
+
+def test_register_reads_load_once(channel):
+    register = ChannelFactory(meter=channel.meter, unit="kWh", interval_minutes=None, channel_number=2)
+    text = "R,E100,kWh,delivered,2026-06-11T04:00:00+00:00,12345.678\n"
+    first = run_import(text)
+    second = run_import(text + "\n")
+    assert (first.registers_loaded, second.registers_loaded) == (1, 0)
+    read = RegisterRead.objects.get()
+    assert read.channel == register and read.value == Decimal("12345.6780") and read.read_type == "ami_daily"
+
+
+def test_correction_of_a_billed_day_raises_a_replacement_read_notice(channel):
+    meter_install(meter=channel.meter, service_point_id=555, installed_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
+    billed_through_set(service_point_id=555, billed_through_date=DAY)
+    run_import(FOUR_HOURS)
+    run_import("I,E100,kWh,delivered,60,2026-06-11T05:00:00+00:00,1\n", name="next-day.txt")  # unbilled day
+    assert not ReplacementReadNotice.objects.exists()  # new data is not a change
+    fix = run_import("I,E100,kWh,delivered,60,2026-06-10T05:00:00+00:00,1.0\n"
+                     "I,E100,kWh,delivered,60,2026-06-11T05:00:00+00:00,2\n", name="fix.txt")
+    (notice,) = ReplacementReadNotice.objects.all()
+    assert (notice.service_point_id, notice.channel_id, notice.period_start, notice.period_end, notice.import_run_id) == (
+        555, channel.pk, DAY, DAY + dt.timedelta(days=1), fix.pk
+    )
+    assert notice.picked_up_at is None
+
+
+def test_a_file_split_into_chunks_loads_the_same_and_each_chunk_once(channel, monkeypatch):
+    other = ChannelFactory(meter=MeterFactory(serial_number="E200"), unit="kWh", interval_minutes=60)
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    text = FOUR_HOURS + "I,E200,kWh,delivered,60,2026-06-10T05:00:00+00:00,7;8\n"
+    run = importing.import_run_create(content=text.encode(), file_name="two.txt", format="lines", now=NOW)
+    chunks = pipeline.import_run_prepare(import_run_id=run.pk, now=NOW)
+    assert chunks == [0, 1]
+    assert pipeline.import_run_prepare(import_run_id=run.pk, now=NOW) == [0, 1]  # nothing done yet
+    assert pipeline.import_chunk_load(import_run_id=run.pk, chunk=1, now=NOW) is True
+    assert pipeline.import_run_prepare(import_run_id=run.pk, now=NOW) == [0]
+    assert pipeline.import_chunk_load(import_run_id=run.pk, chunk=1, now=NOW) is False  # a worker ran it twice
+    run.refresh_from_db()
+    assert run.status == "running" and run.progress_done == 1
+    pipeline.import_chunk_load(import_run_id=run.pk, chunk=0, now=NOW)
+    run.refresh_from_db()
+    assert (run.status, run.intervals_loaded, run.progress_done, run.chunks_total) == ("done", 6, 2, 2)
+    assert ImportChunk.objects.filter(import_run=run, payload__isnull=False).count() == 0
+    assert day_values(other).values[:2].tolist() == [7.0, 8.0]
+
+
+def test_an_unparseable_file_fails_the_run_and_a_retry_of_the_same_file_is_allowed(monkeypatch):
+    def explode(text, source_name):
+        raise RuntimeError("parser crashed")
+
+    monkeypatch.setitem(FORMATS, "broken", ReadFormat("broken", explode))
+    with pytest.raises(importing.ImportRunError):
+        importing.import_file(b"Z,1\n", format="broken", file_name="bad.txt", now=NOW)
+    monkeypatch.setitem(FORMATS, "broken", ReadFormat("broken", parse_lines))
+    retry = importing.import_file(b"Z,1\n", format="broken", file_name="bad.txt", now=NOW)
+    assert retry.duplicate_of_id is None and retry.status == "done"
