@@ -1,23 +1,27 @@
-"""The read formats the import pipeline understands: one entry per format.
+"""The read formats the import pipeline dispatches to: one entry per format.
 
-A parser lives in integrations/<format>/ and turns a file into an mdm.records.ParseResult;
-it is imported when first used, so the pipeline does not depend on every parser at import
-time. A new format is one entry here."""
+The real formats come from integrations.registry (each parser lives in integrations/<format>/
+and is listed there once), so a new file format is one entry in that registry. What the
+pipeline adds per format is how a single fixed quarantined line is re-parsed: a CSV line only
+parses under its file's header."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 
 from mdm.records import ParseResult
+
+# Lines of the original file that a resubmitted record needs in front of it.
+HEADER_LINES = {"csv": 1}
 
 
 @dataclass(frozen=True)
 class ReadFormat:
     name: str
-    parser: str | Callable[..., ParseResult]  # "package.module:function", or the function
-    takes_bytes: bool = False  # XML parsers read bytes (the encoding is in the document)
-    # CSV lines only parse under their header: a fixed quarantined line is resubmitted with it.
+    # (content bytes, source name) -> ParseResult, or "module:function" of such a function
+    parser: str | Callable[[bytes, str], ParseResult]
     header_lines: int = 0
 
     def parse(self, content: bytes, source_name: str) -> ParseResult:
@@ -25,21 +29,25 @@ class ReadFormat:
         if isinstance(func, str):
             module_name, func_name = func.split(":")
             func = getattr(import_module(module_name), func_name)
-        data = content if self.takes_bytes else content.decode("utf-8-sig")
-        return func(data, source_name)
+        return func(content, source_name)
 
     def prelude(self, content: bytes) -> str:
         if not self.header_lines:
             return ""
-        lines = content.decode("utf-8-sig").splitlines(keepends=True)
+        lines = content.decode("utf-8-sig", errors="replace").splitlines(keepends=True)
         return "".join(lines[: self.header_lines])
 
 
-FORMATS: dict[str, ReadFormat] = {
-    "cmep": ReadFormat("cmep", "integrations.cmep.parser:parse_cmep"),
-    "csv": ReadFormat("csv", "integrations.csv_reads.parser:parse_csv", header_lines=1),
-    "multispeak": ReadFormat("multispeak", "integrations.multispeak.readings:parse_multispeak", takes_bytes=True),
-}
+def _integration_formats() -> dict[str, ReadFormat]:
+    from integrations.registry import parse_read_file, read_formats
+
+    return {
+        key: ReadFormat(key, partial(parse_read_file, key), header_lines=HEADER_LINES.get(key, 0))
+        for key in read_formats()
+    }
+
+
+FORMATS: dict[str, ReadFormat] = _integration_formats()
 
 
 class UnknownFormatError(ValueError):

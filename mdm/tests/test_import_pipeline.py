@@ -54,7 +54,7 @@ def parse_lines(text: str, source_name: str) -> ParseResult:
 def line_format(monkeypatch, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.UTILIS_LOCAL_TIME_ZONE = "America/Toronto"
-    monkeypatch.setitem(FORMATS, "lines", ReadFormat("lines", parse_lines))
+    monkeypatch.setitem(FORMATS, "lines", ReadFormat("lines", lambda content, name: parse_lines(content.decode(), name)))
 
 
 @pytest.fixture
@@ -236,6 +236,34 @@ def test_an_unparseable_file_fails_the_run_and_a_retry_of_the_same_file_is_allow
     monkeypatch.setitem(FORMATS, "broken", ReadFormat("broken", explode))
     with pytest.raises(importing.ImportRunError):
         importing.import_file(b"Z,1\n", format="broken", file_name="bad.txt", now=NOW)
-    monkeypatch.setitem(FORMATS, "broken", ReadFormat("broken", parse_lines))
+    monkeypatch.setitem(FORMATS, "broken", ReadFormat("broken", lambda content, name: parse_lines(content.decode(), name)))
     retry = importing.import_file(b"Z,1\n", format="broken", file_name="bad.txt", now=NOW)
     assert retry.duplicate_of_id is None and retry.status == "done"
+
+
+def test_a_real_cmep_file_loads_through_the_registry_and_a_fixed_line_resubmits(channel):
+    from integrations.cmep.writer import write_cmep_intervals
+
+    good = IntervalBlock("E100", "kWh", "delivered", 60, dt.datetime(2026, 6, 10, 5, tzinfo=UTC), (1.5, 2.5), 1)
+    stranger = IntervalBlock("ZZ9", "kWh", "delivered", 60, dt.datetime(2026, 6, 10, 7, tzinfo=UTC), (3.5,), 2)
+    text = write_cmep_intervals([good, stranger])
+    run = importing.import_file(text.encode(), format="cmep", file_name="day.cmep", now=NOW)
+    assert (run.status, run.intervals_loaded, run.quarantined) == ("done", 2, 1)
+    bad = QuarantinedRecord.objects.get(import_run=run)
+    assert (bad.line, bad.field) == (2, "MeterID") and bad.raw == text.splitlines()[1]
+    quarantine_record_resubmit(record=bad, fixed_raw=bad.raw.replace("ZZ9", "E100"), now=NOW)
+    assert day_values(channel).values[:3].tolist() == [1.5, 2.5, 3.5]
+
+
+def test_a_csv_line_is_resubmitted_under_its_files_header(channel):
+    text = (
+        "meter_serial,unit,direction,interval_minutes,interval_end,value\n"
+        "E100,kWh,delivered,60,2026-06-10T05:00:00Z,1.5\n"
+        "E100,kWh,delivered,60,2026-06-10T06:00:00Z,abc\n"
+    )
+    run = importing.import_file(text.encode(), format="csv", file_name="reads.csv", now=NOW)
+    bad = QuarantinedRecord.objects.get(import_run=run)
+    assert (bad.line, bad.field) == (3, "value")
+    assert run.intervals_loaded == 1
+    quarantine_record_resubmit(record=bad, fixed_raw="E100,kWh,delivered,60,2026-06-10T06:00:00Z,2.5", now=NOW)
+    assert day_values(channel).values[:2].tolist() == [1.5, 2.5]
