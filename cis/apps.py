@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CisConfig(AppConfig):
     name = "cis"
     verbose_name = "Customers & premises"
+
+    def ready(self) -> None:
+        from cis import panels
+
+        panels.register()

@@ -1,9 +1,482 @@
-from django.shortcuts import render
+"""The Customer Service Hub: search, the account 360 page and its entries, the move-in /
+move-out wizard and the Pending Moves hub. Views read through cis.selectors, write through
+cis.services (one call per request, except a new applicant's move-in, see move_in) and map
+domain errors onto the form field they concern."""
+from __future__ import annotations
 
+import datetime as dt
+
+from django.contrib import messages
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import F
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from cis import selectors, services
+from cis.forms import (
+    SEARCH_KIND_LABELS,
+    ApplicantForm,
+    ComplaintOpenForm,
+    ComplaintStatusForm,
+    ContactForm,
+    MoveInForm,
+    MoveOutForm,
+    NoteForm,
+    PendingMovesFilterForm,
+    SearchForm,
+)
+from cis.models import Account, Complaint, Move, Premise, ServiceAgreement, ServicePoint
+from core.panels import account_panels
 from core.permissions import role_required
-from core.roles import Role
+from core.roles import Role, has_role
+
+# CSRs (and administrators, who always pass) change things; billing and metering staff read.
+READ_ROLES = (Role.CSR, Role.BILLING, Role.METERING)
+WRITE_ROLES = (Role.CSR,)
+
+WIZARD_SALT = "cis.hub.move-wizard"
+WIZARD_MAX_AGE = 60 * 60  # seconds a confirmation page stays valid
 
 
-@role_required(Role.CSR, Role.BILLING, Role.METERING)
+def _can_write(user) -> bool:
+    return has_role(user, Role.ADMIN, *WRITE_ROLES)
+
+
+def _account_or_404(account_number: str) -> Account:
+    try:
+        return selectors.account_get(account_number=account_number)
+    except Account.DoesNotExist:
+        raise Http404(f"There is no account {account_number}.") from None
+
+
+def _add_validation_errors(form, exc: ValidationError) -> None:
+    """Put a service's ValidationError next to the fields it names, the rest at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+@role_required(*READ_ROLES)
+@require_GET
 def search(request):
-    return render(request, "cis/search.html", {})
+    form = SearchForm(request.GET or None)
+    hits = form.search() if form.is_bound else []
+    return render(
+        request, "cis/search.html",
+        {"form": form, "hits": hits, "query": request.GET.get("q", ""), "kind_labels": SEARCH_KIND_LABELS},
+    )
+
+
+@role_required(*READ_ROLES)
+@require_GET
+def search_results(request):
+    """The results table alone, for the live search as the CSR types."""
+    form = SearchForm(request.GET)
+    return render(
+        request, "cis/_search_results.html",
+        {"form": form, "hits": form.search(), "query": request.GET.get("q", ""), "kind_labels": SEARCH_KIND_LABELS},
+    )
+
+
+# --- account 360 --------------------------------------------------------------------------
+
+
+def _panels(request, account: Account) -> list[dict]:
+    rendered = []
+    for panel in account_panels():
+        if panel.roles and not has_role(request.user, Role.ADMIN, *panel.roles):
+            continue
+        context = panel.context(request, account)
+        if context is None:
+            continue
+        html = render_to_string(panel.template, {"panel": panel, "account": account, **context}, request=request)
+        rendered.append({"panel": panel, "html": html})
+    return rendered
+
+
+def _agreements(account: Account) -> list[ServiceAgreement]:
+    """Open agreements first, then the newest. (selectors.account_agreements orders by
+    "end_date__isnull", which Django cannot resolve; until it is fixed the hub orders here.)"""
+    return list(
+        ServiceAgreement.objects.filter(account=account)
+        .select_related("service_point__premise__parent")
+        .order_by(F("end_date").desc(nulls_first=True), "-start_date", "agreement_number")
+    )
+
+
+def _audit_trail(account: Account) -> list[selectors.AuditEntry]:
+    """The account's audit trail, newest first.
+
+    Stand-in: selectors.account_audit_trail hands objects of several models to one
+    pghistory Events.tracks() call, which pghistory refuses (ValueError "not of the same
+    type"). Until that selector queries per model, this asks per model and merges; then
+    this function becomes `return selectors.account_audit_trail(account=account)`."""
+    import pghistory.models
+    from django.contrib.auth import get_user_model
+
+    agreements = list(ServiceAgreement.objects.filter(account=account).select_related("service_point"))
+    groups = [
+        [account], [account.customer], agreements,
+        list({a.service_point_id: a.service_point for a in agreements}.values()),
+        list(Premise.objects.filter(pk__in={a.service_point.premise_id for a in agreements})),
+        list(account.contacts.all()), list(account.notes.all()), list(account.complaints.all()),
+    ]
+    events = []
+    for objs in groups:
+        if objs:
+            events += list(pghistory.models.Events.objects.tracks(*objs).order_by("-pgh_created_at", "-pgh_id")[:200])
+    events.sort(key=lambda e: (e.pgh_created_at, e.pgh_id), reverse=True)
+    user_ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    hidden = selectors._HIDDEN_FIELDS
+    entries = []
+    for e in events[:200]:
+        ctx, data = e.pgh_context or {}, e.pgh_data or {}
+        if e.pgh_diff:
+            changes = {k: v for k, v in e.pgh_diff.items() if k not in hidden}
+        else:
+            before_after = (lambda v: [None, v]) if e.pgh_label == "insert" else (lambda v: [v, None])
+            changes = {k: before_after(v) for k, v in data.items() if k not in hidden and v not in (None, "")}
+        if e.pgh_label == "update" and not changes:
+            continue
+        entries.append(selectors.AuditEntry(
+            at=e.pgh_created_at, model=selectors.AUDIT_MODELS.get(e.pgh_model, e.pgh_model), object_id=str(e.pgh_obj_id),
+            label=e.pgh_label, user_id=ctx.get("user"), username=names.get(ctx.get("user"), "system"),
+            reason=ctx.get("reason", ""), url=ctx.get("url", ""), changes=changes,
+        ))
+    return entries
+
+
+def _account_page(request, account: Account, *, status: int = 200, **forms):
+    today = timezone.localdate()
+    complaints = list(account.complaints.select_related("created_by"))
+    bound_status_form = forms.pop("complaint_status_form", None)
+    complaint_rows = [
+        (
+            c,
+            bound_status_form
+            if bound_status_form is not None and bound_status_form.instance.pk == c.pk
+            else ComplaintStatusForm(instance=c, prefix=f"complaint-{c.pk}"),
+        )
+        for c in complaints
+    ]
+    context = {
+        "account": account,
+        "customer": account.customer,
+        "today": today,
+        "can_write": _can_write(request.user),
+        "children": account.children.select_related("customer").order_by("account_number"),
+        "agreements": _agreements(account),
+        "premises": selectors.account_premises(account=account),
+        "pending": selectors.pending_moves().filter(account=account),
+        "notes": account.notes.select_related("created_by"),
+        "contacts": account.contacts.select_related("created_by"),
+        "complaint_rows": complaint_rows,
+        "audit": _audit_trail(account),
+        "panels": _panels(request, account),
+        "note_form": forms.get("note_form") or NoteForm(prefix="note"),
+        "contact_form": forms.get("contact_form") or ContactForm(prefix="contact"),
+        "complaint_form": forms.get("complaint_form") or ComplaintOpenForm(prefix="complaint"),
+    }
+    return render(request, "cis/account_detail.html", context, status=status)
+
+
+@role_required(*READ_ROLES)
+@require_GET
+def account_detail(request, account_number: str):
+    return _account_page(request, _account_or_404(account_number))
+
+
+def _after_entry(request, account: Account, message: str, anchor: str):
+    messages.success(request, message)
+    return redirect(reverse("cis:account", args=[account.account_number]) + f"#{anchor}")
+
+
+@role_required(*WRITE_ROLES)
+@require_POST
+def note_add(request, account_number: str):
+    account = _account_or_404(account_number)
+    form = NoteForm(request.POST, prefix="note")
+    if form.is_valid():
+        try:
+            services.note_add(account=account, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_validation_errors(form, exc)
+        else:
+            return _after_entry(request, account, "Note added.", "notes")
+    return _account_page(request, account, status=400, note_form=form)
+
+
+@role_required(*WRITE_ROLES)
+@require_POST
+def contact_log(request, account_number: str):
+    account = _account_or_404(account_number)
+    form = ContactForm(request.POST, prefix="contact")
+    if form.is_valid():
+        try:
+            services.contact_log(account=account, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_validation_errors(form, exc)
+        else:
+            return _after_entry(request, account, "Contact logged.", "contacts")
+    return _account_page(request, account, status=400, contact_form=form)
+
+
+@role_required(*WRITE_ROLES)
+@require_POST
+def complaint_open(request, account_number: str):
+    account = _account_or_404(account_number)
+    form = ComplaintOpenForm(request.POST, prefix="complaint")
+    if form.is_valid():
+        try:
+            services.complaint_open(account=account, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_validation_errors(form, exc)
+        else:
+            return _after_entry(request, account, "Complaint opened.", "complaints")
+    return _account_page(request, account, status=400, complaint_form=form)
+
+
+@role_required(*WRITE_ROLES)
+@require_POST
+def complaint_update(request, account_number: str, complaint_id: int):
+    account = _account_or_404(account_number)
+    complaint = get_object_or_404(Complaint, pk=complaint_id, account=account)
+    # The form writes into its own copy so a failed validation leaves `complaint` as stored.
+    form = ComplaintStatusForm(request.POST, instance=Complaint.objects.get(pk=complaint.pk), prefix=f"complaint-{complaint.pk}")
+    if form.is_valid():
+        try:
+            services.complaint_update(complaint=complaint, today=timezone.localdate(), user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_validation_errors(form, exc)
+        else:
+            return _after_entry(request, account, f"Complaint {complaint.pk} is now {complaint.get_status_display().lower()}.", "complaints")
+    return _account_page(request, account, status=400, complaint_status_form=form)
+
+
+# --- move wizard --------------------------------------------------------------------------
+# Step 1 (choose) posts step=review; step 2 (confirm) shows what will happen and carries the
+# step-1 answers in a signed token, so nothing is stored and nothing can be altered between
+# the two; step 3 posts step=perform with that token, validates again and calls the service.
+
+_NOT_STATE = {"csrfmiddlewaretoken", "step", "state"}
+
+
+def _sign_state(request, kind: str, data) -> str:
+    answers = {k: v for k, v in data.items() if k not in _NOT_STATE}
+    return signing.dumps({"user": request.user.pk, "kind": kind, "data": answers}, salt=WIZARD_SALT, compress=True)
+
+
+def _load_state(request, kind: str) -> dict | None:
+    try:
+        state = signing.loads(request.POST.get("state", ""), salt=WIZARD_SALT, max_age=WIZARD_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if state.get("user") != request.user.pk or state.get("kind") != kind:
+        return None
+    return state["data"]
+
+
+def _wizard_data(request, kind: str):
+    """The answers to validate: the posted step-1 form, or the signed ones from step 2."""
+    step = request.POST.get("step", "review")
+    if step in ("perform", "edit"):
+        data = _load_state(request, kind)
+        if data is None:
+            messages.error(request, "The confirmation expired or was changed. Check the move and confirm again.")
+        return step, data
+    return step, request.POST
+
+
+@role_required(*WRITE_ROLES)
+def move_out(request, account_number: str):
+    account = _account_or_404(account_number)
+    today = timezone.localdate()
+    template = "cis/moves/move_out.html"
+    context = {"account": account, "today": today}
+    if request.method == "GET":
+        initial = {"move_out_date": today}
+        if request.GET.get("agreement"):
+            initial["agreement"] = request.GET["agreement"]
+        return render(request, template, {**context, "form": MoveOutForm(initial=initial, account=account, today=today)})
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    step, data = _wizard_data(request, "move_out")
+    form = MoveOutForm(data, account=account, today=today) if data is not None else MoveOutForm(account=account, today=today)
+    if data is None or step == "edit" or not form.is_valid():
+        return render(request, template, {**context, "form": form})
+    if step == "perform":
+        try:
+            result = services.move_out_request(
+                account=account, service_point=form.cleaned_data["agreement"].service_point,
+                move_out_date=form.cleaned_data["move_out_date"], today=today, user=request.user,
+            )
+        except services.MoveError as exc:
+            form.add_error(None, str(exc))
+            return render(request, template, {**context, "form": form})
+        messages.success(request, "Move-out done." if result.applied else "Move-out recorded; it waits as pending.")
+        return redirect("cis:move-detail", pk=result.move.pk)
+    return render(
+        request, "cis/moves/confirm.html",
+        {**context, "kind": "move-out", "title": f"Confirm the move-out of account {account.account_number}",
+         "lines": form.preview(), "state": _sign_state(request, "move_out", data),
+         "action": reverse("cis:move-out", args=[account.account_number])},
+    )
+
+
+def _applicant_initial(query) -> dict:
+    return {k.removeprefix("applicant-"): v for k, v in query.items() if k.startswith("applicant-")}
+
+
+def _sp_candidates(query: str, selected: str, today: dt.date) -> list[dict]:
+    """Service points to pick from, each with who is served there today."""
+    found = selectors.service_points_available(query=query) if query else []
+    if selected and not any(sp.sp_number == selected for sp in found):
+        found = list(ServicePoint.objects.select_related("premise").filter(sp_number__iexact=selected)) + found
+    return [{"sp": sp, "occupant": selectors.active_agreement_on(service_point=sp, day=today)} for sp in found]
+
+
+@role_required(*WRITE_ROLES)
+def move_in(request):
+    today = timezone.localdate()
+    template = "cis/moves/move_in.html"
+    if request.method == "GET":
+        # A GET comes from the first visit, a link from an account, or the no-JS "Find" button
+        # (which submits the whole form by GET so nothing typed is lost).
+        initial = {"move_in_date": today, **{k: v for k, v in request.GET.items() if k in MoveInForm.base_fields}}
+        if request.GET.get("account"):
+            initial["account_number"] = request.GET["account"]
+        form = MoveInForm(initial=initial, today=today)
+        applicant = ApplicantForm(initial=_applicant_initial(request.GET), prefix="applicant")
+        return _move_in_page(request, form, applicant, today)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    step, data = _wizard_data(request, "move_in")
+    if data is None:
+        return _move_in_page(request, MoveInForm(today=today), ApplicantForm(prefix="applicant"), today)
+    form = MoveInForm(data, today=today)
+    new_applicant = data.get("applicant") == MoveInForm.APPLICANT_NEW
+    applicant = ApplicantForm(data, prefix="applicant")
+    valid = form.is_valid() & (applicant.is_valid() if new_applicant else True)  # & so both show errors
+    if step == "edit" or not valid:
+        return _move_in_page(request, form, applicant, today)
+    if step == "perform":
+        return _move_in_perform(request, form, applicant if new_applicant else None, today)
+    return render(
+        request, "cis/moves/confirm.html",
+        {"kind": "move-in", "title": "Confirm the move-in", "today": today,
+         "lines": form.preview(applicant=applicant if new_applicant else None),
+         "state": _sign_state(request, "move_in", data), "action": reverse("cis:move-in")},
+    )
+
+
+def _move_in_page(request, form: MoveInForm, applicant: ApplicantForm, today: dt.date):
+    value = lambda name: (form.data.get(name) if form.is_bound else form.initial.get(name)) or ""  # noqa: E731
+    return render(
+        request, "cis/moves/move_in.html",
+        {"form": form, "applicant_form": applicant, "today": today,
+         "candidates": _sp_candidates(value("sp_query").strip(), value("service_point").strip(), today),
+         "selected_sp": value("service_point").strip(),
+         "new_applicant": value("applicant") == MoveInForm.APPLICANT_NEW,
+         "rate_codes": ServiceAgreement.objects.order_by().values_list("rate_code", flat=True).distinct()[:50]},
+    )
+
+
+def _move_in_perform(request, form: MoveInForm, applicant: ApplicantForm | None, today: dt.date):
+    day = form.cleaned_data["move_in_date"]
+    try:
+        # A new applicant's customer, account and move stand or fall together: a refused move
+        # must not leave a customer without service behind.
+        with transaction.atomic():
+            account = form.account
+            if applicant is not None:
+                customer = services.customer_create(user=request.user, **applicant.cleaned_data)
+                account = services.account_open(
+                    customer=customer, opened_date=day, user=request.user,
+                    status=Account.Status.PENDING if day > today else Account.Status.ACTIVE,
+                )
+            result = services.move_in_request(
+                account=account, service_point=form.sp, move_in_date=day,
+                rate_code=form.cleaned_data["rate_code"], today=today, user=request.user,
+            )
+    except services.MoveError as exc:
+        form.add_error(None, str(exc))
+        return _move_in_page(request, form, applicant or ApplicantForm(prefix="applicant"), today)
+    except ValidationError as exc:
+        _add_validation_errors(applicant if applicant is not None else form, exc)
+        return _move_in_page(request, form, applicant or ApplicantForm(prefix="applicant"), today)
+    if applicant is not None:
+        messages.success(request, f"New customer {account.customer.customer_number} and account {account.account_number} created.")
+    messages.success(request, "Move-in done." if result.applied else "Move-in recorded; it waits as pending.")
+    return redirect("cis:move-detail", pk=result.move.pk)
+
+
+@role_required(*WRITE_ROLES)
+@require_GET
+def move_sp_candidates(request):
+    """The service point choices alone, for the wizard's live finder."""
+    today = timezone.localdate()
+    return render(
+        request, "cis/moves/_sp_candidates.html",
+        {"candidates": _sp_candidates(request.GET.get("sp_query", "").strip(), request.GET.get("service_point", "").strip(), today),
+         "selected_sp": request.GET.get("service_point", "").strip(), "query": request.GET.get("sp_query", "").strip()},
+    )
+
+
+@role_required(*READ_ROLES)
+@require_GET
+def move_detail(request, pk: int):
+    move = get_object_or_404(
+        Move.objects.select_related("account__customer", "service_point__premise", "agreement", "requested_by"), pk=pk
+    )
+    return render(request, "cis/moves/move_detail.html", {"move": move, "can_write": _can_write(request.user)})
+
+
+# --- pending moves ------------------------------------------------------------------------
+
+
+@role_required(*READ_ROLES)
+@require_GET
+def pending_moves(request):
+    form = PendingMovesFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    moves = selectors.pending_moves(until=filters.get("date_to"))
+    if filters.get("date_from"):
+        moves = moves.filter(effective_date__gte=filters["date_from"])
+    if filters.get("kind"):
+        moves = moves.filter(kind=filters["kind"])
+    page = Paginator(moves, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "cis/moves/pending.html",
+        {"form": form, "page": page, "query": query.urlencode(), "can_write": _can_write(request.user), "today": timezone.localdate()},
+    )
+
+
+@role_required(*WRITE_ROLES)
+def move_cancel(request, pk: int):
+    move = get_object_or_404(Move.objects.select_related("account__customer", "service_point__premise"), pk=pk)
+    if request.method == "POST":
+        try:
+            services.move_cancel(move=move, user=request.user)
+        except services.MoveError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{move.get_kind_display()} of account {move.account.account_number} on {move.effective_date:%Y-%m-%d} cancelled.")
+        return redirect("cis:pending-moves")
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET", "POST"])
+    return render(request, "cis/moves/cancel_confirm.html", {"move": move})
