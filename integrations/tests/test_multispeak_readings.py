@@ -164,11 +164,16 @@ def test_malformed_xml_is_one_error_with_its_line():
     assert (error.line, error.field) == (3, "xml")
 
 
-def test_entities_are_not_expanded():
+def test_external_entities_are_not_expanded(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("42")
     xml = (
-        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-        b'<meterReading xmlns="http://www.multispeak.org/Version_4.1_Release"><meterID meterNo="&x;"/></meterReading>'
-    )
+        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]>'
+        '<meterReading xmlns="http://www.multispeak.org/Version_4.1_Release"><meterID meterNo="M1"/>'
+        "<readingValues><readingValue><units>kWh</units><value>&x;</value>"
+        "<timeStamp>2026-01-01T00:00:00Z</timeStamp></readingValue></readingValues></meterReading>"
+    ).encode()
     result = parse_multispeak(xml, "xxe.xml")
+    # resolved, the file's 42 would be a read; unresolved, the value is empty
     assert result.registers == []
-    assert all("root:" not in e.raw for e in result.errors)
+    assert [(e.field, e.message) for e in result.errors] == [("value", "value '' is not a number")]

@@ -1,0 +1,33 @@
+"""The one list of integrations: each read format resolves to its parser."""
+from __future__ import annotations
+
+import pytest
+
+from integrations import registry
+from integrations.cmep.parser import parse_cmep
+from integrations.csv_reads.parser import parse_csv
+from integrations.multispeak.readings import parse_multispeak
+
+
+def test_read_formats_resolve_to_their_parsers():
+    assert registry.read_formats() == ("cmep", "csv", "multispeak")
+    assert registry.read_parser("cmep") is parse_cmep
+    assert registry.read_parser("csv") is parse_csv
+    assert registry.read_parser("multispeak") is parse_multispeak
+
+
+def test_unknown_format_raises():
+    with pytest.raises(registry.UnknownReadFormat):
+        registry.read_parser("edi867")
+
+
+def test_parse_read_file_decodes_text_formats_and_passes_options():
+    content = "\ufeffMEPMD01,20090101,H,,U,,202601020000,M1,OK,E,KWH,1,00000015,1,202601010015,R0,2\n".encode()
+    result = registry.parse_read_file("cmep", content, "a.cmep")
+    assert result.format == "cmep"
+    assert [b.values for b in result.intervals] == [(2.0,)]
+
+
+def test_file_that_is_not_utf8_is_a_record_error_on_its_line():
+    result = registry.parse_read_file("csv", b"meter_serial,unit\nM\xff1,kWh\n", "a.csv")
+    assert [(e.line, e.field) for e in result.errors] == [(2, "encoding")]
