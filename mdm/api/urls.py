@@ -1,1 +1,16 @@
-urlpatterns: list = []
+from django.urls import path
+
+from mdm.api import views
+
+app_name = "mdm-api"
+
+urlpatterns = [
+    path("imports/", views.ImportListCreate.as_view(), name="import-list"),
+    path("imports/<int:pk>/", views.ImportDetail.as_view(), name="import-detail"),
+    path("imports/<int:pk>/quarantine/", views.ImportQuarantine.as_view(), name="import-quarantine"),
+    path("quarantine/<int:pk>/resubmit/", views.QuarantineResubmit.as_view(), name="quarantine-resubmit"),
+    path("quarantine/<int:pk>/discard/", views.QuarantineDiscard.as_view(), name="quarantine-discard"),
+    path("meters/", views.MeterList.as_view(), name="meter-list"),
+    path("meters/<str:serial>/", views.MeterDetail.as_view(), name="meter-detail"),
+    path("meters/<str:serial>/intervals/", views.MeterIntervals.as_view(), name="meter-intervals"),
+]

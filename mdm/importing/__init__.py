@@ -7,6 +7,7 @@ from mdm.importing.pipeline import (  # noqa: F401
     import_run_create,
     import_run_fail,
     import_run_prepare,
+    import_run_submit,
 )
 from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit  # noqa: F401
 from mdm.importing.registry import FORMATS, UnknownFormatError, read_format  # noqa: F401

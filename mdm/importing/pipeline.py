@@ -490,3 +490,16 @@ def quarantine_errors(*, run: ImportRun, errors: Sequence[RecordError]) -> int:
         for e in errors
     )
     return len(errors)
+
+
+def import_run_submit(*, content: bytes, file_name: str, format: str, now: dt.datetime, user=None) -> ImportRun:
+    """Register an uploaded file and hand it to the Celery workers once the run is committed
+    (a duplicate of an earlier file is answered at once and queues nothing).
+
+    Raises UnknownFormatError for a format with no parser."""
+    run = import_run_create(content=content, file_name=file_name, format=format, now=now, user=user)
+    if not run.duplicate_of_id:
+        from mdm.tasks import import_file_task
+
+        transaction.on_commit(lambda: import_file_task.delay(import_run_id=run.pk))
+    return run

@@ -1,0 +1,157 @@
+"""MDM REST API: read imports (upload, poll, quarantine), meters and their interval data.
+
+Head-ends (API clients) and metering staff upload; CSRs and billing staff read."""
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.roles import Role
+from mdm import importing, selectors
+from mdm.api.serializers import (
+    ImportRunSerializer,
+    ImportUploadSerializer,
+    IntervalQuerySerializer,
+    MeterSerializer,
+    QuarantinedRecordSerializer,
+    ResubmitSerializer,
+    flag_name,
+)
+from mdm.importing.slots import local_zone
+from mdm.models import ImportRun, Meter, QuarantinedRecord
+
+READERS = (Role.CSR, Role.BILLING, Role.METERING, Role.API_CLIENT)
+METERING = (Role.METERING,)
+
+
+class ImportListCreate(generics.ListAPIView):
+    """GET: recent import runs. POST (multipart `file`, `format`): 202 with the run to poll."""
+
+    read_roles = READERS
+    write_roles = (Role.METERING, Role.API_CLIENT)
+    serializer_class = ImportRunSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return ImportRun.objects.order_by("-created_at", "-id")
+
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportRunSerializer})
+    def post(self, request):
+        data = ImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        run = importing.import_run_submit(
+            content=upload.read(), file_name=upload.name, format=data.validated_data["format"],
+            now=timezone.now(), user=request.user,
+        )
+        return Response(ImportRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ImportDetail(generics.RetrieveAPIView):
+    read_roles = READERS
+    serializer_class = ImportRunSerializer
+    queryset = ImportRun.objects.all()
+
+
+class ImportQuarantine(generics.ListAPIView):
+    read_roles = READERS
+    serializer_class = QuarantinedRecordSerializer
+
+    def get_queryset(self):
+        run = get_object_or_404(ImportRun, pk=self.kwargs["pk"])
+        return selectors.import_run_quarantine(import_run=run, status=self.request.query_params.get("status", ""))
+
+
+class QuarantineResubmit(APIView):
+    """POST {"fixed_raw": "..."}: parse the corrected record and load it."""
+
+    read_roles = READERS
+    write_roles = METERING
+
+    @extend_schema(request=ResubmitSerializer, responses={200: QuarantinedRecordSerializer})
+    def post(self, request, pk: int):
+        record = get_object_or_404(QuarantinedRecord.objects.select_related("import_run"), pk=pk)
+        data = ResubmitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            importing.quarantine_record_resubmit(
+                record=record, fixed_raw=data.validated_data["fixed_raw"], now=timezone.now(), user=request.user
+            )
+        except importing.QuarantineError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        record.refresh_from_db()
+        return Response(QuarantinedRecordSerializer(record).data)
+
+
+class QuarantineDiscard(APIView):
+    read_roles = READERS
+    write_roles = METERING
+
+    @extend_schema(request=None, responses={200: QuarantinedRecordSerializer})
+    def post(self, request, pk: int):
+        record = get_object_or_404(QuarantinedRecord, pk=pk)
+        try:
+            importing.quarantine_record_discard(record=record, now=timezone.now(), user=request.user)
+        except importing.QuarantineError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(QuarantinedRecordSerializer(record).data)
+
+
+class MeterList(generics.ListAPIView):
+    read_roles = READERS
+    serializer_class = MeterSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("serial", str, description="Serial number or its beginning.")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = Meter.objects.prefetch_related("channels").order_by("serial_number")
+        serial = self.request.query_params.get("serial", "").strip()
+        return qs.filter(serial_number__istartswith=serial) if serial else qs
+
+
+class MeterDetail(generics.RetrieveAPIView):
+    read_roles = READERS
+    serializer_class = MeterSerializer
+    queryset = Meter.objects.prefetch_related("channels")
+    lookup_field = "serial_number"
+    lookup_url_kwarg = "serial"
+
+
+class MeterIntervals(APIView):
+    """Interval values with quality flags over local dates [start, end), each interval with its
+    UTC start and end."""
+
+    read_roles = READERS
+
+    @extend_schema(parameters=[IntervalQuerySerializer], responses={200: dict})
+    def get(self, request, serial: str):
+        meter = get_object_or_404(Meter, serial_number=serial)
+        query = IntervalQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        tz = local_zone()
+        series = selectors.meter_intervals(
+            meter=meter, start_date=query.validated_data["start"], end_date=query.validated_data["end"], tz=tz
+        )
+        return Response({
+            "meter": meter.serial_number,
+            "time_zone": str(tz.key),
+            "start": query.validated_data["start"],
+            "end": query.validated_data["end"],
+            "channels": [
+                {
+                    "id": ch.pk, "unit": ch.unit, "direction": ch.direction, "interval_minutes": ch.interval_minutes,
+                    "intervals": [
+                        {"start": p.start_at, "end": p.end_at, "value": p.value, "flag": flag_name(p.flag)}
+                        for p in points
+                    ],
+                }
+                for ch, points in series.items()
+            ],
+        })

@@ -1,0 +1,46 @@
+"""Celery tasks of the MDM: a file's import fans out into chunk tasks across the workers.
+
+Tasks take ids only and call mdm.importing; each is idempotent (a chunk loaded twice is
+loaded once), so acks-late redelivery after a killed worker is safe."""
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import IntegrityError, OperationalError
+from django.utils import timezone
+
+from mdm import importing
+
+# A concurrent load of the same channel-days (another file) or a deadlock: try the chunk again.
+RETRYABLE = (IntegrityError, OperationalError)
+
+
+@shared_task(name="mdm.tasks.import_file_task")
+def import_file_task(*, import_run_id: int, **kwargs) -> int:
+    """Parse the run's file, then queue one import_chunk per chunk not yet loaded. Run again
+    after a crash, it queues only what is left. Returns the number of chunks queued."""
+    try:
+        pending = importing.import_run_prepare(import_run_id=import_run_id, now=timezone.now())
+    except importing.ImportRunError:
+        return 0  # the run is marked failed with the reason; nothing to retry
+    for index in pending:
+        import_chunk.delay(import_run_id=import_run_id, chunk=index)
+    return len(pending)
+
+
+@shared_task(
+    name="mdm.tasks.import_chunk", bind=True, autoretry_for=RETRYABLE, retry_backoff=2, retry_jitter=True, max_retries=5,
+)
+def import_chunk(self, *, import_run_id: int, chunk: int, **kwargs) -> bool:
+    try:
+        return importing.import_chunk_load(import_run_id=import_run_id, chunk=chunk, now=timezone.now())
+    except RETRYABLE:
+        if self.request.retries >= self.max_retries:
+            importing.import_run_fail(
+                import_run_id=import_run_id, error=f"chunk {chunk} failed after {self.max_retries} retries",
+                now=timezone.now(),
+            )
+        raise
+    except Exception as exc:
+        importing.import_run_fail(import_run_id=import_run_id, error=f"chunk {chunk}: {type(exc).__name__}: {exc}",
+                                  now=timezone.now())
+        raise
