@@ -36,6 +36,14 @@ class TouSchedule:
                     seen.setdefault(name, None)
         return tuple(seen)
 
+    def index_grids(self) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+        """The grids as period indexes into `periods` (the shape mdm.timeutil.TouGrid takes)."""
+        index = {name: i for i, name in enumerate(self.periods)}
+        return (
+            tuple(tuple(index[n] for n in row) for row in self.weekday),
+            tuple(tuple(index[n] for n in row) for row in self.weekend),
+        )
+
     def period_at(self, local: dt.datetime, holidays: frozenset[dt.date] = frozenset()) -> str:
         weekend = local.weekday() >= 5 or local.date() in holidays
         return (self.weekend if weekend else self.weekday)[local.month - 1][local.hour]

@@ -52,14 +52,21 @@ def part_determinants(bill_input: BillInput, part: Part, *, single: bool) -> Rat
         )
     else:
         base = _prorated(det, part.share)
-    if schedules and not base.consumption_by_period and base.intervals is not None:
+    missing = (
+        not base.consumption
+        or not base.max_demand_kw
+        or (schedules and (not base.consumption_by_period or not base.max_demand_kw_by_period))
+    )
+    if base.intervals is not None and missing:
+        # Fill only what the caller did not give: MDM's demand may use a rolling window,
+        # which the raw interval maximum would not reproduce.
         derived = determinants_from_intervals(
             base.intervals, start=part.start, end=part.end, time_zone=bill_input.time_zone,
             schedules=schedules, holidays=bill_input.holidays,
         )
         base = RatingDeterminants(
             consumption=base.consumption or derived.consumption,
-            consumption_by_period=derived.consumption_by_period,
+            consumption_by_period=base.consumption_by_period or derived.consumption_by_period,
             max_demand_kw=base.max_demand_kw or derived.max_demand_kw,
             max_demand_kw_by_period=base.max_demand_kw_by_period or derived.max_demand_kw_by_period,
             received=base.received,
