@@ -85,8 +85,7 @@ def test_email_changed_in_the_admin_shows_old_and_new_value_and_the_admin(admin_
 
     url = admin_change(admin_client_for, "customer", account.customer, email="Bo@New.test")
 
-    newest = account_audit_trail(account=account)[0]
-    assert newest.model == "Customer" and newest.label == "update"
+    newest = one(entries(account_audit_trail(account=account), "Customer", "update"))
     assert newest.changes == {"email": ["bo@old.test", "bo@new.test"]}
     assert newest.username == "ada.admin" and newest.user_id == admin_user.pk
     assert newest.url == url
@@ -169,13 +168,17 @@ def test_trail_is_newest_first_and_respects_the_limit(csr):
     for n in range(3):
         services.customer_update(customer=account.customer, email=f"e{n}@example.test", user=csr)
 
-    trail = account_audit_trail(account=account, limit=2)
+    trail = account_audit_trail(account=account)
 
-    assert [e.changes for e in trail] == [
+    # Only within one model: a test is one transaction and pghistory stamps every event with
+    # the transaction's NOW(), so across tables the order of same-time events is arbitrary.
+    assert [e.changes for e in entries(trail, "Customer", "update")] == [
         {"email": ["e1@example.test", "e2@example.test"]},
         {"email": ["e0@example.test", "e1@example.test"]},
+        {"email": ["first@example.test", "e0@example.test"]},
     ]
-    assert trail[0].at >= trail[1].at
+    assert [e.at for e in trail] == sorted((e.at for e in trail), reverse=True)
+    assert len(account_audit_trail(account=account, limit=2)) == 2
 
 
 @TRAIL_BUG
