@@ -6,7 +6,7 @@ Quantities and money are `Decimal`. Periods are half-open `[start, end)` local d
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType

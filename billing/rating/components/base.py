@@ -80,7 +80,7 @@ class PartContext:
 
 def dec(value: Any, *, name: str = "value") -> Decimal:
     try:
-        return to_decimal(value if not isinstance(value, int) else str(value))
+        return to_decimal(value)
     except Exception as exc:  # noqa: BLE001 - any bad literal is a config error
         raise ComponentConfigError(f"{name}: {value!r} is not a number") from exc
 

@@ -2,7 +2,6 @@
 or per day; `annual_minimum` settles a yearly floor on the bill that closes the year."""
 from __future__ import annotations
 
-from decimal import Decimal
 
 from .base import ONE, PHASE_MINIMUM, ZERO, ComponentConfigError, ComponentKind, LineDraft, dec, require
 

@@ -9,7 +9,6 @@ Two tier modes, because utilities and NREL SAM read "tiers on top of TOU" differ
 """
 from __future__ import annotations
 
-from decimal import Decimal
 
 from .base import (
     LIMIT_BASES,
