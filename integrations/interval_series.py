@@ -16,10 +16,6 @@ from mdm.records import IntervalBlock, RecordError
 SeriesKey = tuple[str, str, str, str, int]  # meter, unit, direction, channel, interval minutes
 
 
-def series_key(block: IntervalBlock) -> SeriesKey:
-    return (block.meter_serial, block.unit, block.direction, block.channel_hint, block.interval_minutes)
-
-
 @dataclass(frozen=True)
 class IntervalPoint:
     end_at: dt.datetime  # UTC
@@ -81,7 +77,7 @@ class IntervalDeduplicator:
     comparison per block; only overlapping blocks are compared interval by interval."""
 
     def __init__(self) -> None:
-        self._seen: dict[SeriesKey, list[tuple[int, int, IntervalBlock]]] = {}
+        self._seen: dict[SeriesKey, list[IntervalBlock]] = {}
 
     def add(
         self, block: IntervalBlock, *, raw: str, lines: Sequence[int] | None = None
@@ -89,22 +85,26 @@ class IntervalDeduplicator:
         """Keep `block`, minus intervals an earlier block of the file already gave.
 
         `lines[i]` is the file line of value i (default: the block's line for all)."""
-        key = series_key(block)
-        start = int(block.first_end_at.timestamp()) // 60
-        step = block.interval_minutes
-        end = start + step * len(block.values)  # exclusive, in minutes
+        key = (block.meter_serial, block.unit, block.direction, block.channel_hint, block.interval_minutes)
         seen = self._seen.get(key)
         if seen is None:
-            self._seen[key] = [(start, end, block)]
+            self._seen[key] = [block]
             return [block], []
-        overlapping = [entry for entry in seen if entry[0] < end and start < entry[1]]
+        step = block.interval_minutes
+        start = _minute(block.first_end_at)
+        end = start + step * len(block.values)  # exclusive
+        overlapping = []
+        for other in seen:
+            o_start = _minute(other.first_end_at)
+            if o_start < end and start < o_start + step * len(other.values):
+                overlapping.append((o_start, other))
         if not overlapping:
-            seen.append((start, end, block))
+            seen.append(block)
             return [block], []
 
         earlier: dict[int, float] = {}
-        for o_start, _o_end, o_block in overlapping:
-            for i, value in enumerate(o_block.values):
+        for o_start, other in overlapping:
+            for i, value in enumerate(other.values):
                 earlier[o_start + i * step] = value
         keep: list[bool] = []
         errors: list[RecordError] = []
@@ -129,10 +129,12 @@ class IntervalDeduplicator:
                     )
                 )
         kept = _split_kept(block, keep, lines)
-        for part in kept:
-            p_start = int(part.first_end_at.timestamp()) // 60
-            seen.append((p_start, p_start + step * len(part.values), part))
+        seen.extend(kept)
         return kept, errors
+
+
+def _minute(instant: dt.datetime) -> int:
+    return int(instant.timestamp()) // 60
 
 
 def _split_kept(block: IntervalBlock, keep: list[bool], lines: Sequence[int] | None) -> list[IntervalBlock]:
