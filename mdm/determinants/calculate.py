@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from decimal import Decimal
 
 import numpy as np
@@ -23,15 +24,19 @@ def q(value: float) -> Decimal:
     return rate(float(value)) + Decimal(0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Determinants:
     period_start: dt.date
     period_end: dt.date  # exclusive; min(requested end, as_of)
     interval_minutes: int
     total: Decimal
     by_tou: dict[int, Decimal]
-    by_hour: tuple[tuple[dt.datetime, Decimal], ...]  # UTC hour starts, elapsed hours of each local day
-    by_interval: tuple[tuple[dt.datetime, Decimal | None], ...]  # UTC slot starts; None = missing
+    # The hourly and interval series stay arrays (a month is ~3,000 intervals); `by_hour` and
+    # `by_interval` turn them into Decimals only when interval pricing asks for them.
+    hour_starts_utc: np.ndarray  # datetime64[s]: each local day's elapsed hours (25 on a fall day)
+    hour_values: np.ndarray
+    interval_starts_utc: np.ndarray  # datetime64[s]
+    interval_values: np.ndarray  # NaN = missing
     demand_window_minutes: int
     demand_rolling: bool
     max_demand_kw: Decimal
@@ -49,6 +54,17 @@ class Determinants:
     def complete(self) -> bool:
         return self.missing_intervals == 0
 
+    @cached_property
+    def by_hour(self) -> tuple[tuple[dt.datetime, Decimal], ...]:
+        return tuple((_instant(t), q(v)) for t, v in zip(self.hour_starts_utc, self.hour_values))
+
+    @cached_property
+    def by_interval(self) -> tuple[tuple[dt.datetime, Decimal | None], ...]:
+        """(UTC slot start, quantity or None where missing)."""
+        return tuple(
+            (_instant(t), None if np.isnan(v) else q(v)) for t, v in zip(self.interval_starts_utc, self.interval_values)
+        )
+
 
 @dataclass(frozen=True, eq=False)
 class Timeline:
@@ -60,9 +76,11 @@ class Timeline:
     tou: np.ndarray | None  # (T,) period index
 
 
+@lru_cache(maxsize=64)
 def build_timeline(
-    start: dt.date, end: dt.date, tz, interval_minutes: int, tou: timeutil.TouGrid | None, holidays
+    start: dt.date, end: dt.date, tz, interval_minutes: int, tou: timeutil.TouGrid | None, holidays: frozenset
 ) -> Timeline:
+    """Cached: every service point of a bill cycle shares the same period, zone and schedule."""
     days = tuple(start + dt.timedelta(days=i) for i in range(max((end - start).days, 0)))
     layouts = [timeutil.day_layout(d, tz, interval_minutes) for d in days]
     offsets = np.concatenate([[0], np.cumsum([lay.n_slots for lay in layouts], dtype=np.int64)]).astype(np.int64)
@@ -91,6 +109,9 @@ def build_timeline(
             if days
             else np.zeros(0, np.int64)
         )
+    for arr in (offsets, starts, hour_index, hour_starts, periods):
+        if arr is not None:
+            arr.setflags(write=False)
     return Timeline(days, offsets, starts, hour_index, hour_starts, periods)
 
 
@@ -228,10 +249,10 @@ def calculate_determinants(
         interval_minutes=interval_minutes,
         total=q(values.sum()),
         by_tou=_by_period(values, line.tou, periods),
-        by_hour=tuple((_instant(t), q(v)) for t, v in zip(line.hour_starts_utc, hourly)),
-        by_interval=tuple(
-            (_instant(t), None if m else q(v)) for t, v, m in zip(line.starts_utc, values, missing)
-        ),
+        hour_starts_utc=line.hour_starts_utc,
+        hour_values=hourly,
+        interval_starts_utc=line.starts_utc,
+        interval_values=np.where(missing, np.nan, values),
         demand_window_minutes=demand_window_minutes,
         demand_rolling=demand_rolling,
         max_demand_kw=max_kw,

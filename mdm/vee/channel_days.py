@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -57,13 +58,37 @@ class ChannelDays:
     def width(self) -> int:
         return self.values.shape[1]
 
-    @property
+    @cached_property
     def valid(self) -> np.ndarray:
-        return np.arange(self.width)[None, :] < self.n_slots[:, None]
+        out = np.arange(self.width)[None, :] < self.n_slots[:, None]
+        out.setflags(write=False)  # cached: callers must not change it in place
+        return out
+
+    @cached_property
+    def clean_days(self) -> np.ndarray:
+        """(N,) bool: every slot an ACTUAL value and no outage: the only days fit to be a
+        usage baseline or a like day. Padding is MISSING/NaN, so counts against n_slots
+        need no mask."""
+        all_actual = (self.flags == Flag.ACTUAL).sum(axis=1) == self.n_slots
+        no_nan = np.isnan(self.values).sum(axis=1) == self.width - self.n_slots
+        out = all_actual & no_nan & ~self.outage
+        out.setflags(write=False)  # cached: callers must not change it in place
+        return out
 
     @property
     def slots_per_clock_day(self) -> int:
         return timeutil.slots_per_clock_day(self.interval_minutes)
+
+    def take(self, rows: np.ndarray) -> ChannelDays:
+        """The same batch restricted to `rows` (estimations only look at rows with work to do)."""
+        picked = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray):
+                picked[name] = value[rows]
+            else:
+                picked[name] = value
+        return ChannelDays(**picked)
 
     def row_of(self) -> dict[tuple[int, dt.date], int]:
         return {(int(c), d.astype(dt.date)): i for i, (c, d) in enumerate(zip(self.channel_ids, self.days))}

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdm.vee.channel_days import ChannelDays
-from mdm.vee.estimations import ESTIMATORS, EstimationInput, person_set
-from mdm.vee.flags import VEE_ESTIMATES, Flag, in_codes, is_reading
+from mdm.vee.estimations import ESTIMATORS, EstimationInput
+from mdm.vee.flags import PERSON_SET, Flag, in_codes, is_reading
 from mdm.vee.rules import OnFail, RuleSet
 from mdm.vee.validations import Finding, validate
 
@@ -137,23 +137,21 @@ def run_vee(
     Raises VeeInputError for an edit that does not fit the batch."""
     holidays = frozenset(holidays)
     valid = days.valid
-    values = days.values.copy()
-    flags = days.flags.copy()
-
-    head_end = (flags == Flag.ESTIMATED_HEAD_END) & valid
-    head_end_values = np.where(head_end, values, np.nan)
-    reestimate = (in_codes(flags, VEE_ESTIMATES) | head_end) & valid
-    values[reestimate] = np.nan
-    flags[reestimate] = Flag.MISSING
-    reading = valid & is_reading(flags) & ~np.isnan(values)
-    flags[reading] = Flag.ACTUAL
-    flags[valid & ~reading & ~person_set(flags)] = Flag.MISSING
-    values[valid & (flags == Flag.MISSING)] = np.nan
+    # Whole-array np.where / copyto rather than boolean-index assignment: this runs over
+    # millions of cells per batch.
+    head_end = (days.flags == Flag.ESTIMATED_HEAD_END) & valid
+    person = in_codes(days.flags, PERSON_SET) & valid
+    reading = valid & is_reading(days.flags) & ~np.isnan(days.values)
+    flags = np.where(reading, np.int16(Flag.ACTUAL), np.where(person, days.flags, np.int16(Flag.MISSING)))
+    flags = flags.astype(np.int16, copy=False)
+    values = np.where(reading | person, days.values, np.nan)
 
     edit_records = _apply_edits(days, values, flags, edits)
-    reading &= flags == Flag.ACTUAL
+    if edit_records:
+        reading &= flags == Flag.ACTUAL
+        person = in_codes(flags, PERSON_SET) & valid
     readings = np.where(reading, values, np.nan)
-    judged = ChannelDays(**{**days.__dict__, "values": values, "flags": flags})
+    judged = ChannelDays(**{**{f: getattr(days, f) for f in days.__dataclass_fields__}, "values": values, "flags": flags})
 
     findings = tuple(validate(rule, judged, readings, history) for rule in rules.validations)
     failed = np.zeros(values.shape, dtype=bool)
@@ -161,32 +159,39 @@ def run_vee(
     worklist: list[WorklistEntry] = []
     for finding in findings:
         if finding.on_fail in (OnFail.ESTIMATE, OnFail.FLAG):
-            failed |= finding.slots & reading
+            failed |= finding.slots
         if finding.on_fail is OnFail.ESTIMATE and finding.kind != "gaps":
-            failed_to_estimate |= finding.slots & reading
+            failed_to_estimate |= finding.slots
         if finding.on_fail in (OnFail.FLAG, OnFail.WORKLIST):
             worklist.extend(_worklist_from(finding, days))
-    flags[failed] = Flag.FAILED_VALIDATION
+    failed &= reading
+    failed_to_estimate &= reading
+    np.copyto(flags, np.int16(Flag.FAILED_VALIDATION), where=failed)
 
-    missing = valid & np.isnan(values) & ~person_set(flags)
-    remaining = missing | failed_to_estimate
-    anchors = valid & ((reading & ~failed) | person_set(flags)) & ~np.isnan(values)
+    remaining = (valid & ~reading & ~person) | failed_to_estimate
+    anchors = (reading & ~failed) | (person & ~np.isnan(values))
     work = np.where(remaining, np.nan, values)
     estimated_by: dict[str, np.ndarray] = {}
     for method in rules.estimations:
         if not remaining.any():
             break
         estimator, flag = ESTIMATORS[type(method)]
-        est, filled = estimator(method, EstimationInput(judged, work, remaining, anchors, history, holidays))
-        filled &= remaining
-        work[filled] = est[filled]
+        # Only rows with something left to estimate: typically a few percent of the batch.
+        rows = np.nonzero(remaining.any(axis=1))[0]
+        est, filled_rows = estimator(
+            method,
+            EstimationInput(judged.take(rows), work[rows], remaining[rows], anchors[rows], history, holidays),
+        )
+        filled = np.zeros(remaining.shape, dtype=bool)
+        filled[rows] = filled_rows & remaining[rows]
+        work[filled] = est[filled[rows]]
         flags[filled] = flag
         remaining &= ~filled
         estimated_by[method.name] = filled
 
     # Whatever no method could fill keeps what it had.
     keep_head_end = remaining & head_end
-    work[keep_head_end] = head_end_values[keep_head_end]
+    work[keep_head_end] = days.values[keep_head_end]
     flags[keep_head_end] = Flag.ESTIMATED_HEAD_END
     keep_failed = remaining & failed_to_estimate
     work[keep_failed] = values[keep_failed]

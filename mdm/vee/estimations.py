@@ -90,11 +90,9 @@ def like_day_candidates(
 
     One composite sort key (channel, day type, date) over the usable history; each target is a
     searchsorted and a fixed-width step back."""
-    usable = (
-        (history.valid & ~np.isnan(history.values) & (history.flags == Flag.ACTUAL)).sum(axis=1) == history.n_slots
-    ) & ~history.outage
+    usable = history.clean_days
     if holidays:
-        usable &= ~np.isin(history.days, np.array(sorted(holidays), dtype="datetime64[D]"))
+        usable = usable & ~np.isin(history.days, np.array(sorted(holidays), dtype="datetime64[D]"))
     h_rows = np.nonzero(usable)[0]
     all_ids = np.unique(np.concatenate([history.channel_ids[h_rows], batch.channel_ids[targets]]))
     span = np.int64(1 << 22)

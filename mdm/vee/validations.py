@@ -94,9 +94,8 @@ def average_daily_usage(
     all-actual, non-outage history days in [day - lookback_days, day), and how many there were.
 
     Vectorised with one sort and prefix sums: every target is two searchsorted lookups."""
-    hist_ok = history.valid & ~np.isnan(history.values) & (history.flags == Flag.ACTUAL)
-    complete = (hist_ok.sum(axis=1) == history.n_slots) & ~history.outage
-    totals = np.nansum(np.where(history.valid, history.values, 0.0), axis=1)
+    complete = history.clean_days
+    totals = np.nansum(history.values, axis=1)
     # A 23-hour spring day would look 4% low and a 25-hour fall day 4% high without this.
     normalised = totals * history.slots_per_clock_day / history.n_slots
     h_ids, h_days, h_val = history.channel_ids[complete], history.days[complete], normalised[complete]
