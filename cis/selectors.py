@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-import pghistory.models
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
@@ -52,6 +51,10 @@ def classify_query(query: str) -> list[str]:
         return ["address", "name"]
     if re.match(r"^[A-Za-z]{1,3}[\d-]{4,}$", q):
         return ["id_number", "account", "name"]
+    compact = re.sub(r"[\s-]", "", q)
+    if compact.isalnum() and sum(c.isdigit() for c in compact) >= 3 and any(c.isalpha() for c in compact):
+        # Letters and several digits that are not an address: an ID typed with spaces or dashes.
+        return ["id_number", "name", "address"]
     return ["name", "address"]
 
 
@@ -59,51 +62,55 @@ def _with_relations(qs: QuerySet) -> QuerySet:
     return qs.select_related("customer", "parent")
 
 
-def _accounts_by_name(q: str, limit: int) -> list[Account]:
-    term = normalise_text(q)
-    customers = (
-        Customer.objects.filter(search_name__contains=term)
-        .annotate(rank=TrigramWordSimilarity(term, "search_name"))
-        .order_by("-rank", "search_name")
-        .values_list("id", flat=True)[:limit]
-    )
-    ids = list(customers)
-    order = {cid: i for i, cid in enumerate(ids)}
-    accounts = list(_with_relations(Account.objects.filter(customer_id__in=ids)))
-    accounts.sort(key=lambda a: (order[a.customer_id], a.status != Account.Status.ACTIVE, a.account_number))
-    return accounts[:limit]
+def _filtered_accounts(status: str, commodity: str) -> QuerySet[Account]:
+    """Accounts narrowed by the search filters: applied inside each kind's query, before the
+    limit, so better-ranked accounts of another status never crowd out the ones asked for."""
+    qs = Account.objects.all()
+    if status:
+        qs = qs.filter(status=status)
+    if commodity:
+        qs = qs.filter(
+            Exists(ServiceAgreement.objects.filter(account=OuterRef("pk"), service_point__commodity=commodity))
+        )
+    return qs
 
 
-def _accounts_by_address(q: str, limit: int) -> list[Account]:
+def _accounts_by_name(base: QuerySet[Account], q: str, limit: int) -> list[Account]:
     term = normalise_text(q)
-    premises = list(
-        Premise.objects.filter(search_address__contains=term)
-        .annotate(rank=TrigramWordSimilarity(term, "search_address"))
-        .order_by("-rank", "search_address")
-        .values_list("id", flat=True)[: limit * 2]
+    return list(
+        _with_relations(base.filter(customer__search_name__contains=term))
+        .annotate(rank=TrigramWordSimilarity(term, "customer__search_name"))
+        .order_by("-rank", "customer__search_name", "status", "account_number")[:limit]
     )
-    order = {pid: i for i, pid in enumerate(premises)}
-    agreements = (
-        ServiceAgreement.objects.filter(service_point__premise_id__in=premises)
-        .select_related("service_point", "account__customer", "account__parent")
-        .order_by("-start_date")
+
+
+def _accounts_by_address(base: QuerySet[Account], q: str, limit: int) -> list[Account]:
+    term = normalise_text(q)
+    ranked = (
+        ServiceAgreement.objects.filter(service_point__premise__search_address__contains=term, account__in=base)
+        .annotate(rank=TrigramWordSimilarity(term, "service_point__premise__search_address"))
+        .select_related("account__customer", "account__parent")
+        .order_by("-rank", "-start_date")[: limit * 4]
     )
-    seen: dict[int, tuple] = {}
-    for ag in agreements:
-        key = (order[ag.service_point.premise_id], ag.end_date is not None, -ag.start_date.toordinal())
-        if ag.account_id not in seen or key < seen[ag.account_id][0]:
-            seen[ag.account_id] = (key, ag.account)
-    return [acc for _, acc in sorted(seen.values(), key=lambda kv: kv[0])][:limit]
+    best: dict[int, tuple] = {}
+    for ag in ranked:
+        # Best address match first; among equals the current agreement, then the latest.
+        key = (-ag.rank, ag.end_date is not None, -ag.start_date.toordinal())
+        if ag.account_id not in best or key < best[ag.account_id][0]:
+            best[ag.account_id] = (key, ag.account)
+    return [acc for _, acc in sorted(best.values(), key=lambda kv: (kv[0], kv[1].account_number))][:limit]
 
 
 def search_accounts(query: str, *, kind: str = "auto", status: str = "", commodity: str = "",
                     limit: int = 25) -> list[SearchHit]:
     """One-box search. `kind` narrows it; `auto` tries what the query looks like, best first.
-    Returns at most `limit` accounts, each once, with what it matched on."""
+    Filters apply before the limit. Returns at most `limit` accounts, each once, with what it
+    matched on and its service address."""
     q = (query or "").strip()
     if len(q) < 2:
         return []
     kinds = classify_query(q) if kind == "auto" else [kind]
+    base = _filtered_accounts(status, commodity)
     found: dict[int, SearchHit] = {}
     for k in kinds:
         if len(found) >= limit:
@@ -111,39 +118,31 @@ def search_accounts(query: str, *, kind: str = "auto", status: str = "", commodi
         accounts: list[Account] = []
         if k == "account":
             digits = re.sub(r"\s", "", q)
-            accounts = list(_with_relations(Account.objects.filter(account_number__startswith=digits)).order_by("account_number")[:limit])
+            accounts = list(_with_relations(base.filter(account_number__startswith=digits)).order_by("account_number")[:limit])
         elif k == "name":
-            accounts = _accounts_by_name(q, limit)
+            accounts = _accounts_by_name(base, q, limit)
         elif k == "address":
-            accounts = _accounts_by_address(q, limit)
+            accounts = _accounts_by_address(base, q, limit)
         elif k == "phone":
             digits = phone_digits(q)
             if len(digits) >= 4:
-                accounts = list(_with_relations(Account.objects.filter(customer__phone_search__contains=digits))[:limit])
+                accounts = list(_with_relations(base.filter(customer__phone_search__contains=digits)).order_by("account_number")[:limit])
         elif k == "email":
-            accounts = list(_with_relations(Account.objects.filter(customer__email__istartswith=q.lower()))[:limit])
+            accounts = list(_with_relations(base.filter(customer__email__istartswith=q.lower())).order_by("account_number")[:limit])
         elif k == "id_number":
             ident = re.sub(r"[\s-]", "", q).upper()
-            accounts = list(_with_relations(Account.objects.filter(customer__id_number_search=ident))[:limit])
+            accounts = list(_with_relations(base.filter(customer__id_number_search=ident)).order_by("account_number")[:limit])
         elif k == "meter":
-            accounts = _accounts_by_meter(q, limit)
+            accounts = _accounts_by_meter(base, q, limit)
         for acc in accounts:
             if acc.pk not in found:
                 found[acc.pk] = SearchHit(account=acc, matched_on=k, service_address="")
-    hits = list(found.values())
-    if status:
-        hits = [h for h in hits if h.account.status == status]
-    if commodity:
-        served = set(
-            ServiceAgreement.objects.filter(account_id__in=[h.account.pk for h in hits], service_point__commodity=commodity)
-            .values_list("account_id", flat=True)
-        )
-        hits = [h for h in hits if h.account.pk in served]
+    hits = list(found.values())[:limit]
     addresses = service_addresses([h.account.pk for h in hits])
-    return [SearchHit(h.account, h.matched_on, addresses.get(h.account.pk, "")) for h in hits[:limit]]
+    return [SearchHit(h.account, h.matched_on, addresses.get(h.account.pk, "")) for h in hits]
 
 
-def _accounts_by_meter(q: str, limit: int) -> list[Account]:
+def _accounts_by_meter(base: QuerySet[Account], q: str, limit: int) -> list[Account]:
     """Meter numbers belong to mdm; it answers with service point ids through its selectors."""
     try:
         from mdm.selectors import service_point_ids_for_meter_serial
@@ -151,7 +150,7 @@ def _accounts_by_meter(q: str, limit: int) -> list[Account]:
         return []
     sp_ids = service_point_ids_for_meter_serial(q)
     account_ids = ServiceAgreement.objects.filter(service_point_id__in=sp_ids).values_list("account_id", flat=True)
-    return list(_with_relations(Account.objects.filter(pk__in=account_ids))[:limit])
+    return list(_with_relations(base.filter(pk__in=account_ids)).order_by("account_number")[:limit])
 
 
 def service_addresses(account_ids: list[int]) -> dict[int, str]:
@@ -234,57 +233,86 @@ class AuditEntry:
     changes: dict  # field -> [before, after]
 
 
-AUDIT_MODELS = {
-    "cis.CustomerEvent": "Customer",
-    "cis.AccountEvent": "Account",
-    "cis.PremiseEvent": "Premise",
-    "cis.ServicePointEvent": "Service point",
-    "cis.ServiceAgreementEvent": "Agreement",
-    "cis.ContactEvent": "Contact",
-    "cis.NoteEvent": "Note",
-    "cis.ComplaintEvent": "Complaint",
+_HIDDEN_FIELDS = {
+    "updated_at", "created_at", "search_name", "search_address", "phone_search", "id_number_search", "display_name",
 }
-_HIDDEN_FIELDS = {"updated_at", "created_at", "search_name", "search_address", "phone_search", "id_number_search", "display_name"}
+_SNAPSHOT_SKIP = {"pgh_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context_id"}
+
+
+def _event_model(name: str):
+    from django.apps import apps
+
+    return apps.get_model("cis", f"{name}Event")
+
+
+def _snapshot(event) -> dict:
+    return {
+        f.attname: getattr(event, f.attname)
+        for f in event._meta.concrete_fields
+        if f.attname not in _SNAPSHOT_SKIP and f.attname not in _HIDDEN_FIELDS
+    }
+
+
+def _plain(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
 
 
 def account_audit_trail(*, account: Account, limit: int = 200) -> list[AuditEntry]:
-    """Every recorded change to the account, its customer, its agreements and the service
-    points and premises they cover, newest first, with before/after per field."""
+    """Every recorded change to the account, its customer, its agreements (deleted ones too),
+    the service points and premises they cover, and its contacts, notes and complaints,
+    newest first, with before/after per changed field.
+
+    Reads the event tables pghistory's triggers fill; objects are found through the event
+    snapshots, not the live tables, so a deleted agreement keeps its history here."""
     from django.contrib.auth import get_user_model
 
-    agreements = list(ServiceAgreement.objects.filter(account=account).values_list("pk", "service_point_id", "service_point__premise_id"))
-    objs: list = [account, account.customer]
-    objs += list(ServiceAgreement.objects.filter(pk__in=[a[0] for a in agreements]))
-    objs += list(ServicePoint.objects.filter(pk__in={a[1] for a in agreements}))
-    objs += list(Premise.objects.filter(pk__in={a[2] for a in agreements}))
-    objs += list(account.contacts.all()) + list(account.notes.all()) + list(account.complaints.all())
-    events = (
-        pghistory.models.Events.objects.tracks(*objs)
-        .order_by("-pgh_created_at", "-pgh_id")[:limit]
-    )
-    events = list(events)
-    user_ids = {e.pgh_context.get("user") for e in events if e.pgh_context and e.pgh_context.get("user")}
+    agreement_events = _event_model("ServiceAgreement").objects.filter(account_id=account.pk)
+    sp_ids = set(agreement_events.values_list("service_point_id", flat=True))
+    sp_events = _event_model("ServicePoint").objects.filter(pgh_obj_id__in=sp_ids)
+    premise_ids = set(sp_events.values_list("premise_id", flat=True))
+    sources = [
+        ("Customer", _event_model("Customer").objects.filter(pgh_obj_id=account.customer_id)),
+        ("Account", _event_model("Account").objects.filter(pgh_obj_id=account.pk)),
+        ("Agreement", agreement_events),
+        ("Service point", sp_events),
+        ("Premise", _event_model("Premise").objects.filter(pgh_obj_id__in=premise_ids)),
+        ("Contact", _event_model("Contact").objects.filter(account_id=account.pk)),
+        ("Note", _event_model("Note").objects.filter(account_id=account.pk)),
+        ("Complaint", _event_model("Complaint").objects.filter(account_id=account.pk)),
+    ]
+    entries: list[tuple] = []
+    for label, qs in sources:
+        previous: dict = {}
+        for event in qs.select_related("pgh_context").order_by("pgh_obj_id", "pgh_id"):
+            snap = _snapshot(event)
+            before = previous.get(event.pgh_obj_id)
+            if event.pgh_label == "insert" or before is None and event.pgh_label != "delete":
+                changes = {k: [None, _plain(v)] for k, v in snap.items() if v not in (None, "")}
+            elif event.pgh_label == "delete":
+                changes = {k: [_plain(v), None] for k, v in snap.items() if v not in (None, "")}
+            else:
+                changes = {k: [_plain(before.get(k)), _plain(v)] for k, v in snap.items() if before.get(k) != v}
+            previous[event.pgh_obj_id] = snap
+            if event.pgh_label == "update" and not changes:
+                continue
+            ctx = event.pgh_context.metadata if event.pgh_context_id else {}
+            entries.append((event.pgh_created_at, event.pgh_id, label, event, ctx, changes))
+    entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+    entries = entries[:limit]
+    user_ids = {e[4].get("user") for e in entries if e[4].get("user")}
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
-    entries = []
-    for e in events:
-        ctx = e.pgh_context or {}
-        data = e.pgh_data or {}
-        if e.pgh_diff:
-            changes = {k: v for k, v in e.pgh_diff.items() if k not in _HIDDEN_FIELDS}
-        elif e.pgh_label == "insert":
-            changes = {k: [None, v] for k, v in data.items() if k not in _HIDDEN_FIELDS and v not in (None, "")}
-        else:  # delete: the row as it was
-            changes = {k: [v, None] for k, v in data.items() if k not in _HIDDEN_FIELDS and v not in (None, "")}
-        if e.pgh_label == "update" and not changes:
-            continue
-        entries.append(
-            AuditEntry(
-                at=e.pgh_created_at, model=AUDIT_MODELS.get(e.pgh_model, e.pgh_model), object_id=str(e.pgh_obj_id),
-                label=e.pgh_label, user_id=ctx.get("user"), username=names.get(ctx.get("user"), "system"),
-                reason=ctx.get("reason", ""), url=ctx.get("url", ""), changes=changes,
-            )
+    return [
+        AuditEntry(
+            at=at, model=label, object_id=str(event.pgh_obj_id), label=event.pgh_label, user_id=ctx.get("user"),
+            username=names.get(ctx.get("user"), "system"), reason=ctx.get("reason", ""), url=ctx.get("url", ""),
+            changes=changes,
         )
-    return entries
+        for at, _, label, event, ctx, changes in entries
+    ]
 
 
 def accounts_with_open_followups(*, today: dt.date) -> QuerySet[Account]:

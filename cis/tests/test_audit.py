@@ -53,10 +53,8 @@ def one(items):
 # cis.selectors.account_audit_trail passes objects of several models to one
 # pghistory Events.tracks() call, which raises ValueError("The objects passed to tracks()
 # are not of the same type."). Reported with its fix; these tests pass once it is fixed.
-TRAIL_BUG = pytest.mark.xfail(raises=ValueError, reason="account_audit_trail: Events.tracks() given mixed models")
 
 
-@TRAIL_BUG
 def test_customer_created_by_a_service_is_recorded_with_the_user_and_its_values(csr):
     customer = services.customer_create(
         user=csr, first_name="Ana", last_name="Silva", email="Ana.Silva@Example.test", phone="416 555 0101",
@@ -79,7 +77,6 @@ def test_customer_created_by_a_service_is_recorded_with_the_user_and_its_values(
     assert opened.reason == "account_open"
 
 
-@TRAIL_BUG
 def test_email_changed_in_the_admin_shows_old_and_new_value_and_the_admin(admin_client_for, admin_user):
     account = AccountFactory(customer=CustomerFactory(first_name="Bo", last_name="Lind", email="bo@old.test"))
 
@@ -92,7 +89,6 @@ def test_email_changed_in_the_admin_shows_old_and_new_value_and_the_admin(admin_
     assert newest.reason == "admin"
 
 
-@TRAIL_BUG
 def test_account_premise_and_service_point_changes_in_the_admin_are_all_in_the_account_trail(admin_client_for):
     agreement = ServiceAgreementFactory()
     account = agreement.account
@@ -114,7 +110,6 @@ def test_account_premise_and_service_point_changes_in_the_admin_are_all_in_the_a
     ]
 
 
-@TRAIL_BUG
 def test_move_out_shows_the_agreement_end_date_set_and_the_account_closed(csr, today):
     agreement = ServiceAgreementFactory(start_date=dt.date(2025, 1, 1))
 
@@ -131,7 +126,6 @@ def test_move_out_shows_the_agreement_end_date_set_and_the_account_closed(csr, t
     assert closed.username == "csr1"
 
 
-@TRAIL_BUG
 def test_move_applied_by_the_due_move_run_is_recorded_as_the_system(today):
     account = AccountFactory()
     sp = ServicePointFactory()
@@ -148,7 +142,6 @@ def test_move_applied_by_the_due_move_run_is_recorded_as_the_system(today):
     assert started.changes["rate_code"] == [None, "RES"]
 
 
-@TRAIL_BUG
 def test_agreement_created_by_a_service_is_in_the_trail_with_its_dates(csr):
     account = AccountFactory()
     services.agreement_create(
@@ -162,7 +155,6 @@ def test_agreement_created_by_a_service_is_in_the_trail_with_its_dates(csr):
     assert (created.username, created.reason) == ("csr1", "agreement_create")
 
 
-@TRAIL_BUG
 def test_trail_is_newest_first_and_respects_the_limit(csr):
     account = AccountFactory(customer=CustomerFactory(email="first@example.test"))
     for n in range(3):
@@ -181,7 +173,6 @@ def test_trail_is_newest_first_and_respects_the_limit(csr):
     assert len(account_audit_trail(account=account, limit=2)) == 2
 
 
-@TRAIL_BUG
 def test_an_update_that_only_touches_derived_columns_is_not_shown(csr):
     account = AccountFactory()
     with pghistory.context(user=csr.pk):
@@ -189,11 +180,6 @@ def test_an_update_that_only_touches_derived_columns_is_not_shown(csr):
     assert entries(account_audit_trail(account=account), "Account", "update") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="account_audit_trail finds objects through the live tables, so a deleted agreement's "
-    "events (insert, changes and the delete itself) vanish from the account's trail",
-)
 def test_a_deleted_agreement_stays_in_the_account_trail(admin_client_for):
     agreement = ServiceAgreementFactory(rate_code="RES-TOU")
     account = agreement.account
