@@ -3,8 +3,7 @@ reads, the interval store, imports and their quarantine, and replacement-read no
 
 Service points belong to cis: mdm keeps `service_point_id` as a plain number and meets cis
 through its selectors. The interval store table `mdm_interval_day` is range-partitioned by
-month and created by SQL in the migrations (Django cannot declare partitioning); `IntervalDay`
-is an unmanaged model over it."""
+month and created by SQL in the migrations (Django cannot declare partitioning)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -330,7 +329,11 @@ class RegisterRead(models.Model):
 
 
 class IntervalDay(models.Model):
-    """One channel's intervals of one local day (unmanaged: a partitioned table, see 0002).
+    """One channel's intervals of one local day.
+
+    The table is range-partitioned by month and created by SQL (migration 0002): Django
+    cannot declare partitioning. The model is still `managed` so that test flushes truncate
+    it and later field changes migrate like any other table's.
 
     `values[i]` / `flags[i]` are slot i: [local midnight + i*interval, +interval) in UTC. A
     missing value is NaN with flag MISSING. `changed_by`/`reason` say who made this version and
@@ -350,7 +353,6 @@ class IntervalDay(models.Model):
     reason = models.TextField(default="")
 
     class Meta:
-        managed = False
         db_table = "mdm_interval_day"
 
 

@@ -21,26 +21,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='IntervalDay',
-            fields=[
-                ('pk', models.CompositePrimaryKey('channel_id', 'local_date', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('local_date', models.DateField()),
-                ('interval_minutes', models.SmallIntegerField()),
-                ('values', django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), size=None)),
-                ('flags', django.contrib.postgres.fields.ArrayField(base_field=models.SmallIntegerField(), size=None)),
-                ('version', models.IntegerField(default=1)),
-                ('updated_at', models.DateTimeField()),
-                ('import_run_id', models.BigIntegerField(null=True)),
-                ('vee_run_id', models.BigIntegerField(null=True)),
-                ('changed_by_id', models.BigIntegerField(null=True)),
-                ('reason', models.TextField(default='')),
-            ],
-            options={
-                'db_table': 'mdm_interval_day',
-                'managed': False,
-            },
-        ),
-        migrations.CreateModel(
             name='BilledThrough',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),

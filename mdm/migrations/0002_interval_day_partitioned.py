@@ -1,10 +1,13 @@
 """The interval store: mdm_interval_day, range-partitioned by month on local_date.
 
-Django cannot declare partitioning, so the table is SQL here and IntervalDay is unmanaged.
+Django cannot declare partitioning, so the table is SQL here; the model state is declared
+beside it (SeparateDatabaseAndState) and the model is managed, so test flushes truncate it.
 The primary key (channel_id, local_date) contains the partition key, as PostgreSQL requires.
 Monthly partitions are created on demand by mdm_interval_partition_ensure(date); the DEFAULT
 partition catches anything loaded before its month's partition exists."""
-from django.db import migrations
+import django.contrib.postgres.fields
+import django.db.models.deletion
+from django.db import migrations, models
 
 CREATE = r"""
 CREATE TABLE mdm_interval_day (
@@ -61,4 +64,30 @@ DROP TABLE IF EXISTS mdm_interval_day CASCADE;
 class Migration(migrations.Migration):
     dependencies = [("mdm", "0001_initial")]
 
-    operations = [migrations.RunSQL(CREATE, DROP)]
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL(CREATE, DROP)],
+            state_operations=[
+                migrations.CreateModel(
+                    name="IntervalDay",
+                    fields=[
+                        ("pk", models.CompositePrimaryKey("channel_id", "local_date", blank=True, editable=False,
+                                                          primary_key=True, serialize=False)),
+                        ("channel", models.ForeignKey(on_delete=django.db.models.deletion.DO_NOTHING,
+                                                      related_name="+", to="mdm.channel")),
+                        ("local_date", models.DateField()),
+                        ("interval_minutes", models.SmallIntegerField()),
+                        ("values", django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), size=None)),
+                        ("flags", django.contrib.postgres.fields.ArrayField(base_field=models.SmallIntegerField(), size=None)),
+                        ("version", models.IntegerField(default=1)),
+                        ("updated_at", models.DateTimeField()),
+                        ("import_run_id", models.BigIntegerField(null=True)),
+                        ("vee_run_id", models.BigIntegerField(null=True)),
+                        ("changed_by_id", models.BigIntegerField(null=True)),
+                        ("reason", models.TextField(default="")),
+                    ],
+                    options={"db_table": "mdm_interval_day"},
+                ),
+            ],
+        ),
+    ]
