@@ -333,3 +333,25 @@ class BillException(models.Model):
 
     class Meta:
         ordering = ["status", "-created_at"]
+
+
+class BillTemplate(models.Model):
+    """How bills look, changeable by staff without code: a logo, messages and the layout
+    (a Django template body rendered to PDF). The active one is used for new PDFs."""
+
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=False)
+    logo = models.FileField(upload_to="bill-logos/", blank=True)
+    header_message = models.TextField(blank=True)
+    footer_message = models.TextField(blank=True, help_text="e.g. how to pay, office hours")
+    body = models.TextField(blank=True, help_text="Django template for the bill; empty uses the built-in layout.")
+    css = models.TextField(blank=True, help_text="Extra CSS for the PDF.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(name="one_active_bill_template", fields=["active"], condition=Q(active=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
