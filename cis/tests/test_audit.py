@@ -50,11 +50,6 @@ def one(items):
     return items[0]
 
 
-# cis.selectors.account_audit_trail passes objects of several models to one
-# pghistory Events.tracks() call, which raises ValueError("The objects passed to tracks()
-# are not of the same type."). Reported with its fix; these tests pass once it is fixed.
-
-
 def test_customer_created_by_a_service_is_recorded_with_the_user_and_its_values(csr):
     customer = services.customer_create(
         user=csr, first_name="Ana", last_name="Silva", email="Ana.Silva@Example.test", phone="416 555 0101",
