@@ -150,6 +150,20 @@ def test_like_day_skips_canada_day_in_the_history():
     assert result.values[0, 0] == pytest.approx(2.0)
 
 
+def test_canada_day_is_not_a_like_day_even_for_a_sunday():
+    target = dt.date(2026, 7, 5)  # Sunday; Canada Day (Wednesday 1 July) has the Sunday-holiday type
+    history = like_day_history(
+        {dt.date(2026, 7, 1): 100.0, dt.date(2026, 7, 4): 50.0, dt.date(2026, 6, 28): 1.0,
+         dt.date(2026, 6, 21): 2.0, dt.date(2026, 6, 14): 3.0}
+    )
+    result = run_vee(
+        days=build([np.full(96, np.nan)], [target]), history=history, holidays=ONTARIO_2026,
+        rules=only(r.LikeDay(days=3)),
+    )
+    # Holidays are never used: Sundays 28, 21, 14 June -> 2.0 (with 1 July it would be 34.33).
+    assert result.values[0, 0] == pytest.approx(2.0)
+
+
 def test_christmas_is_estimated_from_sundays():
     target = dt.date(2026, 12, 25)  # a Friday, but a holiday: Sunday-holiday type
     history = like_day_history(
@@ -386,3 +400,10 @@ def test_run_vee_over_ten_thousand_channel_days_at_once():
     untouched = np.ones(n, dtype=bool)
     untouched[gap_rows] = untouched[spike_rows] = False
     np.testing.assert_array_equal(result.values[untouched], truth[untouched])
+
+
+def test_history_of_another_interval_length_is_refused():
+    day = dt.date(2026, 6, 10)
+    hourly = ChannelDays.build(channel_ids=[1], days=[day - ONE_DAY], values=[np.ones(24)], tz=TZ, interval_minutes=60)
+    with pytest.raises(VeeInputError, match="60-minute"):
+        run_vee(days=build([shape()], [day]), rules=only(r.LikeDay()), history=hourly)

@@ -26,7 +26,8 @@ from mdm.vee.validations import Finding, validate
 
 
 class VeeInputError(ValueError):
-    """A manual edit that does not fit the batch (unknown channel-day, slots past the day)."""
+    """Input that does not fit the batch: an edit for an unknown channel-day or past the day's
+    slots, an edit without a reason, history of another interval length."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,12 @@ def run_vee(
     usage check and like-day estimation; only days before each target day are used. `holidays`
     are the statutory holidays of the utility's calendar (`timeutil.holiday_calendar`).
 
-    Raises VeeInputError for an edit that does not fit the batch."""
+    Raises VeeInputError for an edit that does not fit the batch, or history of another
+    interval length (its slots would not line up)."""
+    if history is not None and history.size and history.interval_minutes != days.interval_minutes:
+        raise VeeInputError(
+            f"history is {history.interval_minutes}-minute data, the batch {days.interval_minutes}-minute"
+        )
     holidays = frozenset(holidays)
     valid = days.valid
     # Whole-array np.where / copyto rather than boolean-index assignment: this runs over

@@ -33,11 +33,13 @@ class OnFail(enum.StrEnum):
 @dataclass(frozen=True)
 class GapCheck:
     """Missing intervals. Missing slots are always handed to the estimations; this rule
-    records them and sends a day to the worklist once more than `max_missing_slots` are gone."""
+    records them and sends a day to the worklist once more than `max_missing_slots` are gone
+    (half a day of 15-minute data by default: a communications problem someone should chase
+    even if like days can cover it)."""
 
     kind: ClassVar[str] = "gaps"
     name: str = "gaps"
-    max_missing_slots: int = 96
+    max_missing_slots: int = 48
     on_fail: OnFail = OnFail.WORKLIST
 
 
