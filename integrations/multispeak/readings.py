@@ -15,7 +15,7 @@ import datetime as dt
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -249,7 +249,6 @@ class _MultiSpeakReader:
             raise _Rejected("meterID", "meterID is missing or blank")
         start = self._instant(_text(elem, "intervalStart"), "intervalStart")
         first_end = start + dt.timedelta(minutes=profile.minutes)
-        raw = None
         for ch in elem.iterfind(f"{v.q('dB')}/{v.q('chs')}/{v.q('ch')}"):
             index_text = _text(ch, "idx")
             if not index_text.isdigit():
@@ -258,10 +257,9 @@ class _MultiSpeakReader:
             channel = profile.channels.get(int(index_text))
             if channel is None:
                 continue  # a channel the profile does not map to a stored unit
-            raw = raw or _raw(elem)
-            self._channel_values(ch, meter, profile, channel, index_text, first_end, raw)
+            self._channel_values(ch, meter, profile, channel, index_text, first_end, elem)
 
-    def _channel_values(self, ch, meter, profile, channel, index_text, first_end, raw) -> None:
+    def _channel_values(self, ch, meter, profile, channel, index_text, first_end, block_elem) -> None:
         data = _text(ch, "d")
         items = data.split(self.interval_delimiter) if data else []
         block = None
@@ -280,9 +278,10 @@ class _MultiSpeakReader:
                 )
         blocks = [block] if block is not None else self._slow_channel(ch, meter, profile, channel, index_text, first_end, items)
         for one in blocks:
-            kept, errors = self.intervals.add(one, raw=raw)
+            kept, errors = self.intervals.add(one, raw="")
             self.result.intervals.extend(kept)
-            self.result.errors.extend(errors)
+            # the block's XML is only serialised for the quarantine when something is wrong
+            self.result.errors.extend(replace(e, raw=_raw(block_elem)) for e in errors)
 
     def _slow_channel(self, ch, meter, profile, channel, index_text, first_end, items) -> list[IntervalBlock]:
         step = dt.timedelta(minutes=profile.minutes)

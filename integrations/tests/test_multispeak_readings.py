@@ -177,3 +177,23 @@ def test_external_entities_are_not_expanded(tmp_path):
     # resolved, the file's 42 would be a read; unresolved, the value is empty
     assert result.registers == []
     assert [(e.field, e.message) for e in result.errors] == [("value", "value '' is not a number")]
+
+
+def test_large_interval_payload_streams_every_block():
+    blocks = "".join(
+        f'<block><profileID>P</profileID><meterID meterNo="M{n}"/>'
+        f"<intervalStart>2026-01-01T00:00:00Z</intervalStart>"
+        f"<dB><chs><ch><idx>1</idx><d>{','.join(['0.25'] * 96)}</d></ch></chs></dB></block>\n"
+        for n in range(3000)
+    )
+    xml = (
+        '<intervalData xmlns="http://www.multispeak.org/Version_4.1_Release"><profiles><profile profileID="P">'
+        '<intervalLength units="Minutes">15</intervalLength><channels><channel><index>1</index><units>kWh</units>'
+        f"</channel></channels></profile></profiles><blocks>\n{blocks}</blocks></intervalData>"
+    ).encode()
+    result = parse_multispeak(xml, "big.xml")
+    assert result.errors == []
+    assert len(result.intervals) == 3000
+    assert result.intervals[-1].meter_serial == "M2999"
+    assert result.intervals[-1].source_line == 3001
+    assert sum(sum(b.values) for b in result.intervals) == 3000 * 96 * 0.25
