@@ -14,7 +14,7 @@ import numpy as np
 from mdm import timeutil
 from mdm.vee import rules as r
 from mdm.vee.channel_days import ChannelDays
-from mdm.vee.flags import PERSON_SET, Flag, in_codes
+from mdm.vee.flags import Flag
 from mdm.vee.validations import register_delta
 
 
@@ -176,7 +176,3 @@ ESTIMATORS: dict[type, tuple[Estimator, Flag]] = {
     r.LikeDay: (estimate_like_day, Flag.ESTIMATED_LIKE_DAY),
     r.ClassProfile: (estimate_class_profile, Flag.ESTIMATED_CLASS_PROFILE),
 }
-
-
-def person_set(flags: np.ndarray) -> np.ndarray:
-    return in_codes(flags, PERSON_SET)

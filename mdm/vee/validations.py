@@ -14,7 +14,7 @@ import numpy as np
 
 from mdm.vee import rules as r
 from mdm.vee.channel_days import ChannelDays
-from mdm.vee.flags import PERSON_SET, Flag, in_codes
+from mdm.vee.flags import PERSON_SET, in_codes
 
 
 @dataclass(frozen=True, eq=False)
