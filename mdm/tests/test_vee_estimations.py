@@ -407,3 +407,19 @@ def test_history_of_another_interval_length_is_refused():
     hourly = ChannelDays.build(channel_ids=[1], days=[day - ONE_DAY], values=[np.ones(24)], tz=TZ, interval_minutes=60)
     with pytest.raises(VeeInputError, match="60-minute"):
         run_vee(days=build([shape()], [day]), rules=only(r.LikeDay()), history=hourly)
+
+
+def test_an_empty_batch_returns_an_empty_result():
+    empty = ChannelDays.build(channel_ids=[], days=[], values=[], tz=TZ, interval_minutes=15)
+    result = run_vee(days=empty, rules=r.default_rule_set())
+    assert result.values.shape == (0, 0) and result.worklist == ()
+
+
+def test_hourly_water_data_on_the_fall_day_is_interpolated_over_25_slots():
+    day = dt.date(2026, 11, 1)
+    row = np.arange(25, dtype=float) * 0.1 + 1.0  # 1.0, 1.1, ... 3.4
+    row[3:5] = np.nan
+    b = ChannelDays.build(channel_ids=[9], days=[day], values=[row], tz=TZ, interval_minutes=60)
+    result = run_vee(days=b, rules=only(r.LinearInterpolation(max_gap_minutes=180)))
+    # Neighbours 1.2 (slot 2) and 1.5 (slot 5): 1.3 and 1.4.
+    assert result.values[0, 3:5].tolist() == pytest.approx([1.3, 1.4])

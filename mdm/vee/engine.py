@@ -141,6 +141,10 @@ def run_vee(
         raise VeeInputError(
             f"history is {history.interval_minutes}-minute data, the batch {days.interval_minutes}-minute"
         )
+    if days.size == 0:
+        if edits:
+            raise VeeInputError("edits for an empty batch")
+        return VeeResult(days.values.copy(), days.flags.copy(), (), (), (), {})
     holidays = frozenset(holidays)
     valid = days.valid
     # Whole-array np.where / copyto rather than boolean-index assignment: this runs over
