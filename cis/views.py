@@ -32,7 +32,7 @@ from cis.forms import (
     PendingMovesFilterForm,
     SearchForm,
 )
-from cis.models import Account, Complaint, Move, Premise, ServiceAgreement, ServicePoint
+from cis.models import Account, Complaint, Move, ServiceAgreement, ServicePoint
 from core.panels import account_panels
 from core.permissions import role_required
 from core.roles import Role, has_role
@@ -116,49 +116,6 @@ def _agreements(account: Account) -> list[ServiceAgreement]:
     )
 
 
-def _audit_trail(account: Account) -> list[selectors.AuditEntry]:
-    """The account's audit trail, newest first.
-
-    Stand-in: selectors.account_audit_trail hands objects of several models to one
-    pghistory Events.tracks() call, which pghistory refuses (ValueError "not of the same
-    type"). Until that selector queries per model, this asks per model and merges; then
-    this function becomes `return selectors.account_audit_trail(account=account)`."""
-    import pghistory.models
-    from django.contrib.auth import get_user_model
-
-    agreements = list(ServiceAgreement.objects.filter(account=account).select_related("service_point"))
-    groups = [
-        [account], [account.customer], agreements,
-        list({a.service_point_id: a.service_point for a in agreements}.values()),
-        list(Premise.objects.filter(pk__in={a.service_point.premise_id for a in agreements})),
-        list(account.contacts.all()), list(account.notes.all()), list(account.complaints.all()),
-    ]
-    events = []
-    for objs in groups:
-        if objs:
-            events += list(pghistory.models.Events.objects.tracks(*objs).order_by("-pgh_created_at", "-pgh_id")[:200])
-    events.sort(key=lambda e: (e.pgh_created_at, e.pgh_id), reverse=True)
-    user_ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
-    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
-    hidden = selectors._HIDDEN_FIELDS
-    entries = []
-    for e in events[:200]:
-        ctx, data = e.pgh_context or {}, e.pgh_data or {}
-        if e.pgh_diff:
-            changes = {k: v for k, v in e.pgh_diff.items() if k not in hidden}
-        else:
-            before_after = (lambda v: [None, v]) if e.pgh_label == "insert" else (lambda v: [v, None])
-            changes = {k: before_after(v) for k, v in data.items() if k not in hidden and v not in (None, "")}
-        if e.pgh_label == "update" and not changes:
-            continue
-        entries.append(selectors.AuditEntry(
-            at=e.pgh_created_at, model=selectors.AUDIT_MODELS.get(e.pgh_model, e.pgh_model), object_id=str(e.pgh_obj_id),
-            label=e.pgh_label, user_id=ctx.get("user"), username=names.get(ctx.get("user"), "system"),
-            reason=ctx.get("reason", ""), url=ctx.get("url", ""), changes=changes,
-        ))
-    return entries
-
-
 def _account_page(request, account: Account, *, status: int = 200, **forms):
     today = timezone.localdate()
     complaints = list(account.complaints.select_related("created_by"))
@@ -184,7 +141,7 @@ def _account_page(request, account: Account, *, status: int = 200, **forms):
         "notes": account.notes.select_related("created_by"),
         "contacts": account.contacts.select_related("created_by"),
         "complaint_rows": complaint_rows,
-        "audit": _audit_trail(account),
+        "audit": selectors.account_audit_trail(account=account),
         "panels": _panels(request, account),
         "note_form": forms.get("note_form") or NoteForm(prefix="note"),
         "contact_form": forms.get("contact_form") or ContactForm(prefix="contact"),
