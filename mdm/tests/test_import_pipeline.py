@@ -267,3 +267,24 @@ def test_a_csv_line_is_resubmitted_under_its_files_header(channel):
     assert run.intervals_loaded == 1
     quarantine_record_resubmit(record=bad, fixed_raw="E100,kWh,delivered,60,2026-06-10T06:00:00Z,2.5", now=NOW)
     assert day_values(channel).values[:2].tolist() == [1.5, 2.5]
+
+
+def test_import_reads_command_prints_the_summary_and_first_quarantined_lines(channel, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    path = tmp_path / "day.csv"
+    path.write_text(
+        "meter_serial,unit,direction,interval_minutes,interval_end,value\n"
+        "E100,kWh,delivered,60,2026-06-10T05:00:00Z,1.5\n"
+        "GHOST,kWh,delivered,60,2026-06-10T05:00:00Z,1.5\n"
+    )
+    out = StringIO()
+    call_command("import_reads", str(path), "--format", "csv", "--no-progress", stdout=out)
+    text = out.getvalue()
+    assert "1 intervals loaded, 0 unchanged, 0 corrected, 0 register reads, 1 quarantined" in text
+    assert "day.csv:3 MeterID: Unknown meter 'GHOST'." in text
+    out = StringIO()
+    call_command("import_reads", str(path), "--format", "csv", "--no-progress", stdout=out)
+    assert "already imported" in out.getvalue()

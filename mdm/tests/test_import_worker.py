@@ -42,7 +42,6 @@ def worker(settings, tmp_path):
         "UTILIS_CELERY_EAGER": "0",
         "UTILIS_LOCAL_TIME_ZONE": settings.UTILIS_LOCAL_TIME_ZONE,
     }
-    # The chunk size travels with the worker process: small, so one file makes several chunks.
     env["PYTHONPATH"] = str(ROOT)
     log = open(tmp_path / "worker.log", "w")
     proc = subprocess.Popen(
@@ -63,9 +62,6 @@ def worker(settings, tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_a_file_is_loaded_by_chunk_tasks_on_a_real_worker(worker, monkeypatch):
     proc, log_path = worker
-    from celery import current_app
-
-    current_app.conf.task_always_eager = False
     serials = [f"W{n}" for n in range(5)]
     channels = [ChannelFactory(meter=MeterFactory(serial_number=s), interval_minutes=60) for s in serials]
     text = "".join(
