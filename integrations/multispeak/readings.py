@@ -16,6 +16,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, replace
+from xml.sax.saxutils import escape as xml_escape
 
 from lxml import etree
 
@@ -26,7 +27,8 @@ from integrations.register_dedup import RegisterDeduplicator
 from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
 
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
-_RAW_LIMIT = 2000  # quarantine keeps the element's text; a 10,000-value block is cut
+# The quarantine keeps a payload staff can fix and resubmit; only a pathological element is cut.
+_RAW_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class _MultiSpeakReader:
 
     def _reset_interval_data(self) -> None:
         self.profiles: dict[str, _Profile] = {}
+        self.profile_xml: dict[str, str] = {}
         self.interval_delimiter = v.DEFAULT_INTERVAL_DELIMITER
         self.status_delimiter = v.DEFAULT_STATUS_DELIMITER
 
@@ -148,22 +151,33 @@ class _MultiSpeakReader:
         if _is_nil(elem):
             return
         if name == "block":
-            self._guarded(elem, self._block)
+            self._guarded(elem, self._block, self._interval_payload)
         elif name == "formattedBlock":
-            self._guarded(elem, self._formatted_block)
+            self._guarded(elem, self._formatted_block, _raw)
         else:
-            self._guarded(elem, lambda e: self._meter_reading(e, v.METER_READING_ELEMENTS[name]))
+            self._guarded(elem, lambda e: self._meter_reading(e, v.METER_READING_ELEMENTS[name]), _raw)
         # free what has been read: a large payload is mostly these elements
         elem.clear(keep_tail=True)
         parent = elem.getparent()
         while elem.getprevious() is not None and parent is not None:
             del parent[0]
 
-    def _guarded(self, elem, handler) -> None:
+    def _guarded(self, elem, handler, raw) -> None:
         try:
             handler(elem)
         except _Rejected as rejected:
-            self._error(elem.sourceline, rejected.field, rejected.message, _raw(elem))
+            self._error(elem.sourceline, rejected.field, rejected.message, raw(elem))
+
+    # An error's raw text is a payload that parses on its own, so a fixed record can be
+    # resubmitted: the whole meterReading (it names the meter), or an intervalData holding the
+    # block with its profile and delimiters, or a formattedBlock holding the one row.
+    def _interval_payload(self, block) -> str:
+        profile = self.profile_xml.get(_text(block, "profileID"), "")
+        return (
+            f'<intervalData xmlns="{v.NS}"><statusDelimiter>{xml_escape(self.status_delimiter)}</statusDelimiter>'
+            f"<intervalDelimiter>{xml_escape(self.interval_delimiter)}</intervalDelimiter>"
+            f"<profiles>{profile}</profiles><blocks>{_raw(block)}</blocks></intervalData>"
+        )
 
     # -- meterReading / readingValue: register reads ---------------------------------------
     def _meter_reading(self, elem, read_type: str) -> None:
@@ -173,11 +187,11 @@ class _MultiSpeakReader:
         values = elem.find(v.q("readingValues"))
         for reading in values.iterfind(v.q("readingValue")) if values is not None else ():
             try:
-                self._reading_value(reading, meter, read_type)
+                self._reading_value(reading, meter, read_type, elem)
             except _Rejected as rejected:
-                self._error(reading.sourceline, rejected.field, rejected.message, _raw(reading))
+                self._error(reading.sourceline, rejected.field, rejected.message, _raw(elem))
 
-    def _reading_value(self, reading, meter: str, read_type: str) -> None:
+    def _reading_value(self, reading, meter: str, read_type: str, meter_reading) -> None:
         uom = _text(reading, "units")
         found = v.UOMS.get(uom)
         if found is None:
@@ -201,7 +215,7 @@ class _MultiSpeakReader:
             read_type=read_type,
             channel_hint=_text(reading, "fieldName") or _text(reading, "name"),
         )
-        keep, error = self.registers.add(read, raw=_raw(reading))
+        keep, error = self.registers.add(read, raw=_raw(meter_reading))
         if keep:
             self.result.registers.append(read)
         if error is not None:
@@ -238,6 +252,7 @@ class _MultiSpeakReader:
             self._error(elem.sourceline, rejected.field, rejected.message, _raw(elem))
             return
         self.profiles[profile_id] = _Profile(minutes=int(minutes_float), channels=channels)
+        self.profile_xml[profile_id] = _raw(elem)
 
     def _block(self, elem) -> None:
         profile_id = _text(elem, "profileID")
@@ -252,7 +267,7 @@ class _MultiSpeakReader:
         for ch in elem.iterfind(f"{v.q('dB')}/{v.q('chs')}/{v.q('ch')}"):
             index_text = _text(ch, "idx")
             if not index_text.isdigit():
-                self._error(ch.sourceline, "idx", f"idx {index_text!r} is not a channel number", _raw(ch))
+                self._error(ch.sourceline, "idx", f"idx {index_text!r} is not a channel number", self._interval_payload(elem))
                 continue
             channel = profile.channels.get(int(index_text))
             if channel is None:
@@ -276,14 +291,17 @@ class _MultiSpeakReader:
                     interval_minutes=profile.minutes, first_end_at=first_end, values=values,
                     source_line=ch.sourceline, channel_hint=index_text,
                 )
-        blocks = [block] if block is not None else self._slow_channel(ch, meter, profile, channel, index_text, first_end, items)
+        blocks = (
+            [block] if block is not None
+            else self._slow_channel(ch, meter, profile, channel, index_text, first_end, items, block_elem)
+        )
         for one in blocks:
             kept, errors = self.intervals.add(one, raw="")
             self.result.intervals.extend(kept)
             # the block's XML is only serialised for the quarantine when something is wrong
-            self.result.errors.extend(replace(e, raw=_raw(block_elem)) for e in errors)
+            self.result.errors.extend(replace(e, raw=self._interval_payload(block_elem)) for e in errors)
 
-    def _slow_channel(self, ch, meter, profile, channel, index_text, first_end, items) -> list[IntervalBlock]:
+    def _slow_channel(self, ch, meter, profile, channel, index_text, first_end, items, block_elem) -> list[IntervalBlock]:
         step = dt.timedelta(minutes=profile.minutes)
         points = []
         for i, item in enumerate(items):
@@ -291,7 +309,8 @@ class _MultiSpeakReader:
             quality = v.STATUSES.get(status.strip().lower())
             where = f"channel {index_text} interval {i + 1}"
             if quality is None:
-                self._error(ch.sourceline, "d", f"{where}: status {status!r} is not a known status", _raw(ch))
+                self._error(ch.sourceline, "d", f"{where}: status {status!r} is not a known status",
+                            self._interval_payload(block_elem))
                 continue
             value_text = value_text.strip()
             end_at = first_end + i * step
@@ -300,7 +319,8 @@ class _MultiSpeakReader:
             elif _NUMBER.fullmatch(value_text):
                 points.append(IntervalPoint(end_at, float(value_text) * channel.factor, quality, ch.sourceline))
             else:
-                self._error(ch.sourceline, "d", f"{where}: value {value_text!r} is not a number", _raw(ch))
+                self._error(ch.sourceline, "d", f"{where}: value {value_text!r} is not a number",
+                            self._interval_payload(block_elem))
         return blocks_from_points(
             meter_serial=meter, unit=channel.unit, direction=channel.direction,
             interval_minutes=profile.minutes, channel_hint=index_text, points=points,
@@ -334,9 +354,18 @@ class _MultiSpeakReader:
             raise _Rejected("valSyntax", "interval formattedBlock needs an intervalLength field (minutes)")
         width = max(position for _n, position, _u in items) - base + 1
         series: dict[tuple, list[IntervalPoint]] = {}
+        head = "".join(
+            _raw(child) for child in elem if etree.QName(child).localname in ("separator", "contentNounType", "valSyntax")
+        )
+
+        def row_payload(val) -> str:
+            return f'<formattedBlock xmlns="{v.NS}">{head}<valueList>{_raw(val)}</valueList></formattedBlock>'
+
+        vals = {}
         for val in elem.iterfind(f"{v.q('valueList')}/{v.q('val')}"):
             row = (val.text or "").split(separator)
             line = val.sourceline
+            vals[line] = val
             try:
                 if len(row) < width:
                     raise _Rejected("val", f"row has {len(row)} fields; valSyntax needs {width}")
@@ -351,12 +380,12 @@ class _MultiSpeakReader:
                         raise _Rejected("intervalLength", f"intervalLength {text!r} is not whole minutes dividing a day")
                     minutes = int(text)
             except _Rejected as rejected:
-                self._error(line, rejected.field, rejected.message, val.text or "")
+                self._error(line, rejected.field, rejected.message, row_payload(val))
                 continue
             for name, position, unit, factor in columns:
                 text = row[position].strip()
                 if not _NUMBER.fullmatch(text):
-                    self._error(line, name, f"{name} value {text!r} is not a number", val.text or "")
+                    self._error(line, name, f"{name} value {text!r} is not a number", row_payload(val))
                     continue
                 direction = v.direction_of_field_name(name)
                 value = float(text) * factor
@@ -368,7 +397,7 @@ class _MultiSpeakReader:
                     meter_serial=meter, unit=unit, direction=direction, read_at=instant, value=value,
                     source_line=line, read_type="ami_daily", channel_hint=name,
                 )
-                keep, error = self.registers.add(read, raw=val.text or "")
+                keep, error = self.registers.add(read, raw=row_payload(val))
                 if keep:
                     self.result.registers.append(read)
                 if error is not None:
@@ -381,6 +410,6 @@ class _MultiSpeakReader:
             ):
                 lines = [p.line for p in points[offset : offset + len(block.values)]]
                 offset += len(block.values)
-                kept, errors = self.intervals.add(block, raw=_raw(elem), lines=lines)
+                kept, errors = self.intervals.add(block, raw="", lines=lines)
                 self.result.intervals.extend(kept)
-                self.result.errors.extend(errors)
+                self.result.errors.extend(replace(e, raw=row_payload(vals[e.line])) for e in errors)

@@ -154,8 +154,29 @@ class TestBadReadings:
     def test_the_good_reading_loads(self, result):
         assert [(r.meter_serial, r.value, r.source_line) for r in result.registers] == [("E3000001", 13.0, 38)]
 
-    def test_raw_keeps_the_offending_element(self, result):
-        assert "<value>twelve</value>" in result.errors[2].raw
+    def test_raw_is_the_whole_meter_reading_so_a_fix_can_be_resubmitted(self, result):
+        raw = result.errors[2].raw
+        assert "<value>twelve</value>" in raw
+        fixed = parse_multispeak(raw.replace("twelve", "12").encode(), "resubmitted.xml")
+        assert ("E3000001", 12.0) in [(r.meter_serial, r.value) for r in fixed.registers]
+
+
+def test_interval_error_raw_is_an_interval_data_payload_with_its_profile():
+    error = parse("interval_data_notification.xml").errors[0]
+    fixed = parse_multispeak(error.raw.replace("1.0,x,2.0", "1.0,1.5,2.0").encode(), "resubmitted.xml")
+    assert fixed.errors == []
+    ((meter, first_end, values),) = [(b.meter_serial, b.first_end_at, b.values) for b in fixed.intervals]
+    assert (meter, first_end, values) == ("E1000002", at(2026, 3, 8, 7, 15), (1.0, 1.5, 2.0))
+
+
+def test_formatted_block_error_raw_is_the_one_row_with_its_syntax():
+    error = parse("formatted_block_response.xml").errors[0]
+    fixed = parse_multispeak(error.raw.replace("n/a", "77.5").encode(), "resubmitted.xml")
+    assert fixed.errors == []
+    assert [(r.meter_serial, r.value, r.direction) for r in fixed.registers] == [
+        ("E1000003", 77.5, "delivered"),
+        ("E1000003", 0.0, "received"),
+    ]
 
 
 def test_malformed_xml_is_one_error_with_its_line():
