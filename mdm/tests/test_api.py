@@ -128,3 +128,11 @@ def test_meter_search_and_intervals_with_utc_bounds_and_flags(api_for, csr, mete
     assert (second["value"], third["value"], third["flag"]) == (2.5, None, "missing")
     assert client.get("/api/mdm/meters/E100/intervals/", {"start": "2026-06-10", "end": "2026-06-01"}).status_code == 400
     assert client.get("/api/mdm/meters/NOPE/intervals/", {"start": "2026-06-10"}).status_code == 404
+
+
+@pytest.mark.parametrize("model", ["meter", "channel", "installation", "importrun", "quarantinedrecord",
+                                   "replacementreadnotice", "virtualmeter", "billedthrough"])
+def test_admin_change_lists_open(client, django_user_model, channel, model):
+    admin = django_user_model.objects.create_superuser("root", "root@example.test", "pw-utilis-1")
+    client.force_login(admin)
+    assert client.get(f"/admin/mdm/{model}/").status_code == 200

@@ -1,0 +1,129 @@
+"""Django admin for meters, channels, installations and the import runs.
+
+Interval data is not edited here (a channel-day is arrays, and every change must keep its
+prior version): VEE and the Meter Hub write it through mdm.services. Import runs and their
+quarantine are read-only apart from the discard action."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils import timezone
+
+from mdm import importing
+from mdm.models import (
+    BilledThrough,
+    Channel,
+    ChannelMultiplier,
+    ImportRun,
+    Installation,
+    Meter,
+    QuarantinedRecord,
+    ReplacementReadNotice,
+    VirtualMeter,
+)
+
+
+class ChannelInline(admin.TabularInline):
+    model = Channel
+    extra = 0
+    fields = ["channel_number", "unit", "direction", "interval_minutes", "dials"]
+
+
+@admin.register(Meter)
+class MeterAdmin(admin.ModelAdmin):
+    list_display = ["serial_number", "kind", "manufacturer", "model", "ami_capable", "status"]
+    list_filter = ["kind", "status", "ami_capable"]
+    search_fields = ["=serial_number", "serial_number__istartswith"]
+    show_full_result_count = False
+    inlines = [ChannelInline]
+
+
+class MultiplierInline(admin.TabularInline):
+    model = ChannelMultiplier
+    extra = 0
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "unit", "direction", "interval_minutes"]
+    list_filter = ["unit", "direction", "interval_minutes"]
+    search_fields = ["meter__serial_number__istartswith"]
+    autocomplete_fields = ["meter"]
+    show_full_result_count = False
+    inlines = [MultiplierInline]
+
+
+@admin.register(Installation)
+class InstallationAdmin(admin.ModelAdmin):
+    list_display = ["meter", "service_point_id", "commodity", "installed_at", "removed_at", "install_read", "removal_read"]
+    list_filter = ["commodity"]
+    search_fields = ["meter__serial_number__istartswith", "=service_point_id"]
+    autocomplete_fields = ["meter"]
+    show_full_result_count = False
+
+
+@admin.register(VirtualMeter)
+class VirtualMeterAdmin(admin.ModelAdmin):
+    list_display = ["service_point_id", "name"]
+    search_fields = ["=service_point_id", "name"]
+
+
+class QuarantineInline(admin.TabularInline):
+    model = QuarantinedRecord
+    fk_name = "import_run"
+    extra = 0
+    can_delete = False
+    fields = ["line", "field", "message", "raw", "status"]
+    readonly_fields = fields
+    max_num = 0
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "file_name", "format", "status", "records", "intervals_loaded", "intervals_unchanged",
+                    "intervals_corrected", "quarantined", "created_at"]
+    list_filter = ["status", "format"]
+    search_fields = ["file_name", "=sha256"]
+    show_full_result_count = False
+    inlines = [QuarantineInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "line", "field", "message", "status", "resolved_at"]
+    list_filter = ["status", "field"]
+    search_fields = ["file_name", "raw"]
+    readonly_fields = ["import_run", "file_name", "line", "field", "message", "raw", "fixed_raw", "resubmit_run",
+                       "resolved_by", "resolved_at", "status"]
+    show_full_result_count = False
+    actions = ["discard"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Discard the selected open records")
+    def discard(self, request, queryset):
+        now = timezone.now()
+        done = 0
+        for record in queryset.filter(status=QuarantinedRecord.Status.OPEN):
+            importing.quarantine_record_discard(record=record, now=now, user=request.user)
+            done += 1
+        messages.success(request, f"{done} record(s) discarded.")
+
+
+@admin.register(ReplacementReadNotice)
+class ReplacementReadNoticeAdmin(admin.ModelAdmin):
+    list_display = ["service_point_id", "channel", "period_start", "period_end", "created_at", "picked_up_at"]
+    list_filter = ["picked_up_at"]
+    readonly_fields = ["service_point_id", "channel", "period_start", "period_end", "reason", "import_run", "created_at"]
+
+
+@admin.register(BilledThrough)
+class BilledThroughAdmin(admin.ModelAdmin):
+    list_display = ["service_point_id", "billed_through_date", "updated_at"]
+    search_fields = ["=service_point_id"]
