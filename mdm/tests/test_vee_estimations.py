@@ -123,6 +123,19 @@ def test_like_day_averages_the_nearest_like_days_interval_by_interval():
     assert (result.flags[0] == Flag.ESTIMATED_LIKE_DAY).all()
 
 
+def test_like_day_never_mixes_channels_in_one_batch():
+    target = dt.date(2026, 6, 24)
+    before = weekdays_before(target, 3)
+    history = ChannelDays.build(
+        channel_ids=[1, 1, 1, 2, 2, 2], days=before * 2,
+        values=[np.full(96, 1.0)] * 3 + [np.full(96, 5.0)] * 3, tz=TZ, interval_minutes=15,
+    )
+    result = run_vee(
+        days=build([np.full(96, np.nan)] * 2, [target] * 2, ids=[2, 1]), history=history, rules=only(r.LikeDay())
+    )
+    assert result.values[:, 0].tolist() == pytest.approx([5.0, 1.0])
+
+
 def test_like_day_skips_estimated_and_outage_days():
     target = dt.date(2026, 6, 24)
     history = like_day_history(
