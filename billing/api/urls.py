@@ -1,1 +1,7 @@
-urlpatterns: list = []
+from django.urls import path
+
+from billing.api import views
+
+urlpatterns = [
+    path("calculator/", views.BillCalculator.as_view(), name="billing-calculator"),
+]
