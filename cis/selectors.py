@@ -153,6 +153,26 @@ def _accounts_by_meter(base: QuerySet[Account], q: str, limit: int) -> list[Acco
     return list(_with_relations(base.filter(pk__in=account_ids)).order_by("account_number")[:limit])
 
 
+def service_point_labels(*, service_point_ids: list[int]) -> dict[int, str]:
+    """'SP1000001 · 12 Maple Avenue, Toronto' for each service point id (for other apps' pages)."""
+    rows = ServicePoint.objects.filter(pk__in=service_point_ids).select_related("premise")
+    return {sp.pk: f"{sp.sp_number} · {sp.premise.address_text()}" for sp in rows}
+
+
+def service_point_ids_for_numbers(*, query: str) -> list[int]:
+    """Service points whose number is `query`, or served (ever) by the account numbered `query`."""
+    q = query.strip()
+    if not q:
+        return []
+    ids = set(ServicePoint.objects.filter(sp_number__iexact=q).values_list("pk", flat=True))
+    ids |= set(ServiceAgreement.objects.filter(account__account_number=q).values_list("service_point_id", flat=True))
+    return sorted(ids)
+
+
+def account_service_point_ids(*, account_id: int) -> list[int]:
+    return sorted(set(ServiceAgreement.objects.filter(account_id=account_id).values_list("service_point_id", flat=True)))
+
+
 def service_addresses(account_ids: list[int]) -> dict[int, str]:
     """The service address of each account: its current (else latest) agreement's premise."""
     result: dict[int, tuple] = {}

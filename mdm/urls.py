@@ -1,3 +1,16 @@
+from django.urls import path
+
+from mdm import views
+
 app_name = "mdm"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.meter_search, name="search"),
+    path("quarantine/", views.quarantine_list, name="quarantine"),
+    path("quarantine/<int:pk>/resubmit/", views.quarantine_resubmit, name="quarantine-resubmit"),
+    path("quarantine/<int:pk>/discard/", views.quarantine_discard, name="quarantine-discard"),
+    path("imports/", views.import_list, name="imports"),
+    path("imports/upload/", views.import_upload, name="import-upload"),
+    path("imports/<int:pk>/progress.json", views.import_progress, name="import-progress"),
+    path("m/<str:serial>/", views.meter_detail, name="meter"),
+]

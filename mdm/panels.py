@@ -1,0 +1,51 @@
+"""The meters-and-usage panel on the account 360 page (registered in MdmConfig.ready)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from django.conf import settings
+from django.utils import timezone
+
+from core.panels import AccountPanel, register_account_panel
+from mdm.models import Installation
+from mdm.selectors import channel_days
+from mdm.timeutil import zone
+
+
+def meters_panel_context(request, account) -> dict:
+    from cis.selectors import account_service_point_ids, service_point_labels
+
+    sp_ids = account_service_point_ids(account_id=account.pk)
+    installations = list(
+        Installation.objects.filter(service_point_id__in=sp_ids)
+        .select_related("meter").prefetch_related("meter__channels").order_by("-installed_at")[:20]
+    )
+    labels = service_point_labels(service_point_ids=sp_ids)
+    today = timezone.localdate(timezone=zone(settings.UTILIS_LOCAL_TIME_ZONE))
+    start = today - dt.timedelta(days=30)
+    channels = [c for i in installations if i.removed_at is None for c in i.meter.channels.all() if c.interval_minutes]
+    days = channel_days([c.pk for c in channels], start, today + dt.timedelta(days=1))
+    rows = []
+    for inst in installations:
+        usage = []
+        for ch in inst.meter.channels.all():
+            if not ch.interval_minutes or inst.removed_at is not None:
+                continue
+            per_day = [float(np.nansum(days[ch.pk][d].values)) if d in days[ch.pk] else None
+                       for d in (start + dt.timedelta(days=i) for i in range(31))]
+            known = [v for v in per_day if v is not None]
+            top = max(known, default=0) or 1
+            points = " ".join(f"{i * 4},{30 - 28 * (v or 0) / top:.1f}" for i, v in enumerate(per_day))
+            usage.append({"channel": ch, "total": round(sum(known), 3), "days": len(known), "points": points})
+        rows.append({"installation": inst, "label": labels.get(inst.service_point_id, ""), "usage": usage})
+    return {"rows": rows}
+
+
+def register() -> None:
+    register_account_panel(
+        AccountPanel(
+            key="mdm.meters", title="Meters and usage", template="mdm/panels/meters.html",
+            context=meters_panel_context, order=10,
+        )
+    )
