@@ -9,15 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from mdm.records import IntervalBlock, RecordError
 
 SeriesKey = tuple[str, str, str, str, int]  # meter, unit, direction, channel, interval minutes
 
 
-@dataclass(frozen=True)
-class IntervalPoint:
+class IntervalPoint(NamedTuple):
+    """One interval value before it joins a block (a tuple: CSV makes one per row)."""
+
     end_at: dt.datetime  # UTC
     value: float
     quality: str

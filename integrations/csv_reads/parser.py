@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import math
 import re
+from operator import itemgetter
 
 from integrations.csv_reads import layout
 from integrations.interval_series import IntervalDeduplicator, IntervalPoint, blocks_from_points
@@ -44,16 +45,19 @@ class _CsvReader:
         self.registers = RegisterDeduplicator()
         # series -> the open run of consecutive points, with their raw lines
         self._runs: dict[tuple, list[IntervalPoint]] = {}
-        self._raw: dict[int, str] = {}
+        self._physical: list[str] = []
+        self._aware: dict[str, dt.datetime] = {}
+        self._steps: dict[str, dt.timedelta] = {}
+        self._pick = itemgetter(*range(len(layout.COLUMNS)))
 
     def read(self, text: str) -> ParseResult:
-        physical = text.splitlines()
+        physical = self._physical = text.splitlines()
         reader = csv.reader(io.StringIO(text))
         columns: dict[str, int] | None = None
         for row in reader:
             lineno = reader.line_num
             raw = physical[lineno - 1] if lineno <= len(physical) else ",".join(row)
-            if not any(cell.strip() for cell in row):
+            if not any(row) or not "".join(row).strip():
                 continue
             if columns is None:
                 columns = self._header(row, lineno, raw)
@@ -89,15 +93,26 @@ class _CsvReader:
                 )
             )
             return None
-        return {name: i for i, name in enumerate(names)}
+        columns = {name: i for i, name in enumerate(names)}
+        # picks the cells in layout.COLUMNS order; a column the header lacks reads the "" that
+        # _row appends at index len(row)
+        self._pick = itemgetter(*(columns.get(name, len(names)) for name in layout.COLUMNS))
+        return columns
 
     def _instant(self, text: str, after: dt.datetime | None) -> dt.datetime:
+        # every meter of a file repeats the same timestamps: parse each offset-carrying text once
+        known = self._aware.get(text)
+        if known is not None:
+            return known
         try:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
             raise _RowRejected("interval_end", f"interval_end {text!r} is not an ISO 8601 date-time") from None
         if parsed.tzinfo is not None:
-            return parsed.astimezone(UTC)
+            instant = parsed.astimezone(UTC)
+            if len(self._aware) < 100_000:
+                self._aware[text] = instant
+            return instant
         try:
             return local_to_utc(parsed, self.tz, after=after)
         except ValueError as exc:
@@ -106,57 +121,51 @@ class _CsvReader:
     def _row(self, row: list[str], columns: dict[str, int], lineno: int, raw: str) -> None:
         if len(row) != len(columns):
             raise _RowRejected("row", f"row has {len(row)} fields, the header {len(columns)}")
-
-        def cell(name: str) -> str:
-            index = columns.get(name)
-            return row[index].strip() if index is not None else ""
-
-        meter = cell("meter_serial")
+        row.append("")  # what the picker returns for a column the header does not have
+        meter, channel, unit_text, direction_text, minutes_text, stamp, value_text, quality_text, read_type = map(
+            str.strip, self._pick(row)
+        )
         if not meter:
             raise _RowRejected("meter_serial", "meter_serial is blank")
-        unit = layout.UNITS.get(cell("unit").lower())
+        unit = layout.UNITS.get(unit_text.lower())
         if unit is None:
-            raise _RowRejected(
-                "unit", f"unit {cell('unit')!r} is not one of {', '.join(layout.UNITS.values())}"
-            )
-        direction = cell("direction").lower() or "delivered"
+            raise _RowRejected("unit", f"unit {unit_text!r} is not one of {', '.join(layout.UNITS.values())}")
+        direction = direction_text.lower() or "delivered"
         if direction not in layout.DIRECTIONS:
-            raise _RowRejected("direction", f"direction {cell('direction')!r} is not delivered or received")
-        channel = cell("channel")
-        minutes_text = cell("interval_minutes")
-        quality = layout.QUALITIES.get(cell("quality").lower())
+            raise _RowRejected("direction", f"direction {direction_text!r} is not delivered or received")
+        quality = layout.QUALITIES.get(quality_text.lower())
         if quality is None:
-            raise _RowRejected("quality", f"quality {cell('quality')!r} is not actual, estimated or missing")
-        value_text = cell("value")
+            raise _RowRejected("quality", f"quality {quality_text!r} is not actual, estimated or missing")
         if value_text and not _NUMBER.fullmatch(value_text):
             raise _RowRejected("value", f"value {value_text!r} is not a number")
-        stamp = cell("interval_end")
         if not stamp:
             raise _RowRejected("interval_end", "interval_end is blank")
 
         if not minutes_text:
-            self._register(meter, unit, direction, channel, stamp, value_text, cell("read_type"), lineno, raw)
+            self._register(meter, unit, direction, channel, stamp, value_text, read_type, lineno, raw)
             return
-        if not minutes_text.isdigit() or not 0 < int(minutes_text) <= 1440 or 1440 % int(minutes_text):
-            raise _RowRejected(
-                "interval_minutes", f"interval_minutes {minutes_text!r} is not a whole number of minutes dividing a day"
-            )
-        minutes = int(minutes_text)
-        key = (meter, unit, direction, channel, minutes)
+        step = self._steps.get(minutes_text)
+        if step is None:
+            if not minutes_text.isdigit() or not 0 < int(minutes_text) <= 1440 or 1440 % int(minutes_text):
+                raise _RowRejected(
+                    "interval_minutes",
+                    f"interval_minutes {minutes_text!r} is not a whole number of minutes dividing a day",
+                )
+            step = self._steps[minutes_text] = dt.timedelta(minutes=int(minutes_text))
+        key = (meter, unit, direction, channel, int(minutes_text))
         run = self._runs.get(key)
         end_at = self._instant(stamp, run[-1].end_at if run else None)
         if quality == "missing" or not value_text:
             point = IntervalPoint(end_at, math.nan, "missing", lineno)
         else:
             point = IntervalPoint(end_at, float(value_text), quality, lineno)
-        if run and end_at != run[-1].end_at + dt.timedelta(minutes=minutes):
+        if run and end_at != run[-1].end_at + step:
             self._flush(key)
             run = None
         if run is None:
             self._runs[key] = [point]
         else:
             run.append(point)
-        self._raw[lineno] = raw
 
     def _flush(self, key: tuple) -> None:
         run = self._runs.pop(key)
@@ -170,15 +179,13 @@ class _CsvReader:
             points=run,
         )
         lines = [p.line for p in run]
-        kept, errors = self.intervals.add(block, raw=self._raw[run[0].line], lines=lines)
+        kept, errors = self.intervals.add(block, raw="", lines=lines)
         self.result.intervals.extend(kept)
         for error in errors:
             # the error's own row, not the first row of its block
             self.result.errors.append(
-                RecordError(line=error.line, field=error.field, message=error.message, raw=self._raw[error.line])
+                RecordError(line=error.line, field=error.field, message=error.message, raw=self._physical[error.line - 1])
             )
-        for line in lines:
-            del self._raw[line]
 
     def _register(self, meter, unit, direction, channel, stamp, value_text, read_type, lineno, raw) -> None:
         read_type = read_type.lower() or layout.DEFAULT_READ_TYPE
