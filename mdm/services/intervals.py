@@ -32,7 +32,7 @@ class StagedDay:
 
 @dataclass
 class MergeCounts:
-    loaded: int = 0  # slots that were new (new day or a missing slot filled)
+    loaded: int = 0  # values that were new (new day or a missing slot filled); "missing" markers are no value
     unchanged: int = 0  # slots that already held the same value (or a person's edit)
     corrected: int = 0  # slots whose value changed: a new version
     days_inserted: int = 0
@@ -83,11 +83,12 @@ def _stage(days: Sequence[StagedDay]) -> None:
             lines = []
             for day in days:
                 flags = np.asarray(day.flags, dtype=np.int16)
+                given = int(np.count_nonzero((flags != NOT_PROVIDED) & (flags != Flag.MISSING)))
                 # str(float) is the shortest text that reads back as the same double; "nan" is NaN.
                 values = ",".join(map(str, np.asarray(day.values, dtype=np.float64).tolist()))
                 lines.append(
                     f"{day.channel_id}\t{day.local_date.isoformat()}\t{day.interval_minutes}\t{{{values}}}\t"
-                    f"{{{','.join(map(str, flags.tolist()))}}}\t{int(np.count_nonzero(flags != NOT_PROVIDED))}\n"
+                    f"{{{','.join(map(str, flags.tolist()))}}}\t{given}\n"
                 )
                 if len(lines) >= 1000:
                     copy.write("".join(lines))
@@ -97,7 +98,7 @@ def _stage(days: Sequence[StagedDay]) -> None:
         cursor.execute("ANALYZE mdm_stage_day")
 
 
-# The per-slot merge rule. A slot is taken from the file when the file provides a value
+# The per-slot merge rule (counts are of values given: a "missing" marker is not one). A slot is taken from the file when the file provides a value
 # (not NOT_PROVIDED, not the head-end's own "missing") and the stored slot is not a person's
 # edit, and the stored slot is missing or differs in value or quality.
 _MERGE = f"""
@@ -110,7 +111,7 @@ CROSS JOIN LATERAL (
            array_agg(CASE WHEN take THEN sf ELSE ef END ORDER BY i) AS new_flags,
            count(*) FILTER (WHERE take AND ef = {int(Flag.MISSING)}) AS filled,
            count(*) FILTER (WHERE take AND ef <> {int(Flag.MISSING)}) AS corrected,
-           count(*) FILTER (WHERE sf <> {NOT_PROVIDED} AND NOT take) AS unchanged
+           count(*) FILTER (WHERE sf NOT IN ({NOT_PROVIDED}, {int(Flag.MISSING)}) AND NOT take) AS unchanged
     FROM (
         SELECT ev, ef, sv, sf, i,
                (sf NOT IN ({NOT_PROVIDED}, {int(Flag.MISSING)}) AND ef <> {int(Flag.EDITED)}

@@ -124,7 +124,7 @@ def test_a_later_file_fills_missing_slots_without_touching_the_others(channel):
 def test_a_head_end_missing_value_does_not_erase_a_stored_one(channel):
     run_import(FOUR_HOURS)
     later = run_import("I,E100,kWh,delivered,60,2026-06-10T05:00:00+00:00,;2.5\n", name="gap.txt")
-    assert (later.intervals_corrected, later.intervals_unchanged) == (0, 2)
+    assert (later.intervals_corrected, later.intervals_unchanged) == (0, 1)  # the "missing" is no value
     assert day_values(channel).values[0] == 1.5
 
 
@@ -288,3 +288,28 @@ def test_import_reads_command_prints_the_summary_and_first_quarantined_lines(cha
     out = StringIO()
     call_command("import_reads", str(path), "--format", "csv", "--no-progress", stdout=out)
     assert "already imported" in out.getvalue()
+
+
+def test_a_multispeak_interval_notification_loads_on_the_spring_forward_day():
+    from pathlib import Path
+
+    import integrations
+
+    fixture = Path(integrations.__file__).parent / "tests/fixtures/multispeak/interval_data_notification.xml"
+    meter = MeterFactory(serial_number="E1000001")
+    delivered = ChannelFactory(meter=meter, unit="kWh", direction="delivered", interval_minutes=15)
+    received = ChannelFactory(meter=meter, unit="kWh", direction="received", interval_minutes=15, channel_number=2)
+    run = importing.import_file(fixture, format="multispeak", now=NOW)
+    spring = dt.date(2026, 3, 8)
+    # 2026-03-08T01:00-06:00 = 07:00Z = 03:00 EDT in Toronto: slot (07:00Z - 05:00Z) / 15 min = 8 of 92.
+    got = day_values(delivered, spring)
+    assert len(got.values) == 92
+    assert got.values[8:16].tolist() == [0.5, 0.25, 0.25, 0.5, 0.75, 1.0, 1.25, 0.5]
+    assert np.isnan(got.values[:8]).all() and np.isnan(got.values[16:]).all()
+    back = day_values(received, spring)
+    assert back.flags[8:12].tolist() == [0, 14, 1, 0]  # actual, head-end estimate, missing, actual
+    # E1000002 is unknown here; the parser's own errors keep their line and field.
+    fields = set(QuarantinedRecord.objects.filter(import_run=run).values_list("line", "field"))
+    assert {(60, "d"), (67, "profileID")} <= fields
+    assert any(field == "MeterID" for _, field in fields)
+    assert run.intervals_loaded == 8 + 3
