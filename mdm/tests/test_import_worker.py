@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from config.celery import app as celery_app
 from mdm import importing
 from mdm.importing import pipeline
 from mdm.models import ImportChunk, ImportRun
@@ -22,6 +23,13 @@ from mdm.tests.factories import ChannelFactory, MeterFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 6, 20, 12, 0, tzinfo=dt.timezone.utc)
+
+
+def _distinct_redis_url(url: str) -> str:
+    """Another Redis database than the suite's own, so no other worker takes these tasks."""
+    base, _, db = url.rpartition("/")
+    number = int(db) if db.isdigit() else 0
+    return f"{base}/{(number + 8) % 16}"
 
 
 def _database_url() -> str:
@@ -37,7 +45,7 @@ def worker(settings, tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
-        "REDIS_URL": settings.REDIS_URL,
+        "REDIS_URL": _distinct_redis_url(settings.REDIS_URL),
         "UTILIS_MEDIA_ROOT": str(tmp_path),
         "UTILIS_CELERY_EAGER": "0",
         "UTILIS_LOCAL_TIME_ZONE": settings.UTILIS_LOCAL_TIME_ZONE,
@@ -49,7 +57,7 @@ def worker(settings, tmp_path):
          "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    yield proc, tmp_path / "worker.log"
+    yield proc, tmp_path / "worker.log", env["REDIS_URL"]
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=20)
@@ -61,7 +69,7 @@ def worker(settings, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_file_is_loaded_by_chunk_tasks_on_a_real_worker(worker, monkeypatch):
-    proc, log_path = worker
+    proc, log_path, broker_url = worker
     serials = [f"W{n}" for n in range(5)]
     channels = [ChannelFactory(meter=MeterFactory(serial_number=s), interval_minutes=60) for s in serials]
     text = "".join(
@@ -75,7 +83,8 @@ def test_a_file_is_loaded_by_chunk_tasks_on_a_real_worker(worker, monkeypatch):
     pending = pipeline.import_run_prepare(import_run_id=run.pk, now=NOW)
     assert pending == [0, 1, 2]
     # The file task finds the prepared chunks and queues them; the worker loads them.
-    import_file_task.delay(import_run_id=run.pk)
+    with celery_app.connection_for_write(broker_url) as conn, conn.Producer() as producer:
+        import_file_task.apply_async(kwargs={"import_run_id": run.pk}, producer=producer)
 
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
