@@ -43,6 +43,7 @@ def write_cmep_intervals(
     `created_at` is the record TimeStamp (default: the block's last interval end, so the
     output does not depend on the clock)."""
     lines: list[str] = []
+    stamp_cache: dict[tuple[dt.datetime, int, int], list[str]] = {}
     for block in blocks:
         step = dt.timedelta(minutes=block.interval_minutes)
         count = len(block.values)
@@ -65,9 +66,18 @@ def write_cmep_intervals(
                 str(count),
             )
         )
+        if not block.qualities and not explicit_times and not any(map(math.isnan, block.values)):
+            # the common all-actual record: one C-level join instead of a format per triplet
+            values_text = ",,R0,".join(map(repr, map(float, block.values)))
+            lines.append(f"{head},{_stamp(block.first_end_at, tz)},R0,{values_text}")
+            continue
         qualities = block.qualities or ("",) * count
         if explicit_times:
-            stamps = [_stamp(block.first_end_at + i * step, tz) for i in range(count)]
+            # a file's blocks mostly share their times: format each sequence once
+            stamp_key = (block.first_end_at, block.interval_minutes, count)
+            stamps = stamp_cache.get(stamp_key)
+            if stamps is None:
+                stamps = stamp_cache[stamp_key] = [_stamp(block.first_end_at + i * step, tz) for i in range(count)]
         else:
             stamps = [_stamp(block.first_end_at, tz)] + [""] * (count - 1)
         triplets = ",".join(
