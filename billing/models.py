@@ -167,7 +167,8 @@ class BillRun(models.Model):
     exceptions = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     chunk_size = models.PositiveIntegerField(default=500)
-    timings = models.JSONField(default=dict, blank=True)
+    due_date = models.DateField(null=True, blank=True, help_text="Bill date + the window's due days.")
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per phase, summed over chunks.")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -231,6 +232,10 @@ class Bill(models.Model):
     total = models.DecimalField(**MONEY, default=0)
     balance_forward = models.DecimalField(**MONEY, default=0)
     amount_due = models.DecimalField(**MONEY, default=0)
+    # Usage facts kept on the bill so later pre-bill edits compare against it cheaply.
+    consumption = models.DecimalField(**QUANTITY, default=0)
+    interval_count = models.PositiveIntegerField(default=0)
+    estimated_intervals = models.PositiveIntegerField(default=0)
     replaces = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
     )

@@ -1,0 +1,264 @@
+"""Pre-bill edits: checks a draft bill must pass before it goes out, configured by billing staff
+as PreBillRule rows with thresholds, and the worklist actions on the bills they hold.
+
+`evaluate` is pure: it sees a bill's facts (total, usage per day, estimated share, the
+account's earlier bills) and the active rules, and returns findings. A bill with findings is
+HELD with one BillException per finding until staff release it, re-rate it, or send the
+meter for a check.
+
+Usage is compared per day, so a 33-day bill is not "high" against a 28-day one."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.models import Bill, BillException, BillRun, PreBillRule
+from core.money import to_decimal
+
+Kind = PreBillRule.Kind
+RATING_ERROR = "rating_error"  # not configurable: a bill that could not be priced never goes out
+
+DEFAULT_RULES: dict[str, dict] = {
+    Kind.HIGH_LOW_LAST_BILL: {"high_percent": 100, "low_percent": 70},
+    Kind.HIGH_LOW_LAST_YEAR: {"high_percent": 150, "low_percent": 80},
+    Kind.ZERO_CONSUMPTION: {},
+    Kind.TOO_MANY_ESTIMATED: {"max_percent": 25},
+    Kind.CONSECUTIVE_ESTIMATED: {"max_bills": 2, "estimated_bill_percent": 10},
+    Kind.NEGATIVE_AMOUNT: {},
+    Kind.OVER_LIMIT: {"limit": "10000.00"},
+    Kind.MISSING_DETERMINANTS: {"max_missing_percent": 0},
+}
+
+
+class PreBillError(Exception):
+    """A worklist action that does not apply (the exception is already resolved, the bill is
+    not held)."""
+
+
+@dataclass(frozen=True)
+class HistoryBill:
+    """An earlier issued bill of the same account."""
+
+    period_start: dt.date
+    period_end: dt.date
+    consumption: Decimal
+    interval_count: int
+    estimated_intervals: int
+
+    @property
+    def daily(self) -> Decimal:
+        days = (self.period_end - self.period_start).days
+        return self.consumption / days if days else Decimal(0)
+
+
+@dataclass(frozen=True)
+class BillFacts:
+    period_start: dt.date
+    period_end: dt.date
+    total: Decimal
+    consumption: Decimal  # of the metered segments
+    metered: bool  # at least one segment is metered
+    interval_count: int
+    estimated_intervals: int
+    missing_intervals: int
+    unmeasured_segments: int  # segments of a metered service with no interval data at all
+    rating_errors: tuple[str, ...] = ()
+    history: tuple[HistoryBill, ...] = field(default_factory=tuple)  # oldest first
+
+    @property
+    def daily(self) -> Decimal:
+        return self.consumption / (self.period_end - self.period_start).days
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    message: str
+
+
+def _pct(part, whole) -> Decimal:
+    return Decimal(100) * Decimal(part) / Decimal(whole) if whole else Decimal(0)
+
+
+def _compare(facts: BillFacts, other: HistoryBill, params: Mapping, label: str) -> str | None:
+    base = other.daily
+    if base <= 0:
+        return None
+    change = _pct(facts.daily - base, base)
+    high, low = to_decimal(params.get("high_percent", 100)), to_decimal(params.get("low_percent", 70))
+    if change > high:
+        return f"Usage {facts.daily:.3f}/day is {change:.1f}% above {label} ({base:.3f}/day; limit +{high}%)."
+    if change < -low:
+        return f"Usage {facts.daily:.3f}/day is {-change:.1f}% below {label} ({base:.3f}/day; limit -{low}%)."
+    return None
+
+
+def _same_month_last_year(facts: BillFacts) -> HistoryBill | None:
+    last_day = facts.period_end - dt.timedelta(days=1)
+    try:
+        target = last_day.replace(year=last_day.year - 1)
+    except ValueError:  # Feb 29
+        target = last_day.replace(year=last_day.year - 1, day=28)
+    return next((h for h in facts.history if h.period_start <= target < h.period_end), None)
+
+
+def _is_estimated_bill(interval_count: int, estimated: int, percent: Decimal) -> bool:
+    return interval_count > 0 and estimated > 0 and _pct(estimated, interval_count) >= percent
+
+
+def evaluate(facts: BillFacts, rules: Mapping[str, Mapping]) -> list[Finding]:
+    """The findings of the active `rules` ({kind: params}) on one bill, in rule order."""
+    out = [Finding(RATING_ERROR, message) for message in facts.rating_errors]
+    for kind, params in rules.items():
+        message = None
+        if kind == Kind.HIGH_LOW_LAST_BILL and facts.metered and facts.history:
+            message = _compare(facts, facts.history[-1], params, "the last bill")
+        elif kind == Kind.HIGH_LOW_LAST_YEAR and facts.metered:
+            other = _same_month_last_year(facts)
+            message = _compare(facts, other, params, "the same month last year") if other else None
+        elif kind == Kind.ZERO_CONSUMPTION and facts.metered and facts.interval_count and facts.consumption == 0:
+            message = "Zero consumption on a metered service."
+        elif kind == Kind.TOO_MANY_ESTIMATED and facts.interval_count:
+            share, limit = _pct(facts.estimated_intervals, facts.interval_count), to_decimal(params.get("max_percent", 25))
+            if share > limit:
+                message = f"{share:.1f}% of intervals are estimated (limit {limit}%)."
+        elif kind == Kind.CONSECUTIVE_ESTIMATED:
+            percent = to_decimal(params.get("estimated_bill_percent", 10))
+            if _is_estimated_bill(facts.interval_count, facts.estimated_intervals, percent):
+                run = 1
+                for h in reversed(facts.history):
+                    if not _is_estimated_bill(h.interval_count, h.estimated_intervals, percent):
+                        break
+                    run += 1
+                limit = int(params.get("max_bills", 2))
+                if run > limit:
+                    message = f"{run} estimated bills in a row (limit {limit})."
+        elif kind == Kind.NEGATIVE_AMOUNT and facts.total < 0:
+            message = f"The bill total {facts.total} is negative."
+        elif kind == Kind.OVER_LIMIT:
+            limit = to_decimal(params.get("limit", "10000.00"))
+            if facts.total > limit:
+                message = f"The bill total {facts.total} is over the limit of {limit}."
+        elif kind == Kind.MISSING_DETERMINANTS:
+            limit = to_decimal(params.get("max_missing_percent", 0))
+            if facts.unmeasured_segments:
+                message = f"{facts.unmeasured_segments} metered segment(s) have no interval data."
+            elif facts.interval_count and _pct(facts.missing_intervals, facts.interval_count) > limit:
+                message = (f"{facts.missing_intervals} of {facts.interval_count} intervals are missing "
+                           f"(limit {limit}%).")
+        if message:
+            out.append(Finding(str(kind), message))
+    return out
+
+
+def prebill_rules_active() -> dict[str, dict]:
+    """{kind: params} of the active rules, in a fixed order."""
+    return {kind: params or {} for kind, params in
+            PreBillRule.objects.filter(active=True).order_by("kind").values_list("kind", "params")}
+
+
+def prebill_rules_seed() -> int:
+    """Create the default rules that do not exist yet (existing ones keep staff's settings)."""
+    created = 0
+    for kind, params in DEFAULT_RULES.items():
+        _, new = PreBillRule.objects.get_or_create(kind=kind, defaults={"params": params})
+        created += new
+    return created
+
+
+# --- the worklist -----------------------------------------------------------------------
+
+def _open(exception: BillException) -> BillException:
+    locked = BillException.objects.select_for_update().select_related("bill").get(pk=exception.pk)
+    if locked.status != BillException.Status.OPEN:
+        raise PreBillError(f"Exception {locked.pk} is already {locked.get_status_display().lower()}.")
+    return locked
+
+
+def _resolve(exception: BillException, status: str, *, user, now: dt.datetime) -> None:
+    exception.status = status
+    exception.resolved_by = user if user is not None and user.is_authenticated else None
+    exception.resolved_at = now
+    exception.save(update_fields=["status", "resolved_by", "resolved_at"])
+
+
+def _release_status(bill: Bill) -> str:
+    # A run already approved issues approved bills; before that a released bill is a draft.
+    run_status = bill.run.status if bill.run_id else None
+    if run_status in (BillRun.Status.APPROVED, BillRun.Status.ISSUED) or bill.run_id is None:
+        return Bill.Status.APPROVED
+    return Bill.Status.DRAFT
+
+
+@transaction.atomic
+def bill_exception_release(*, exception: BillException, user=None, now: dt.datetime) -> Bill:
+    """Staff accept the bill as it is. When no exception of the bill is open any more, the bill
+    goes on (draft, or approved if its run is approved or it is off-cycle).
+    Raises PreBillError when the exception is not open."""
+    exception = _open(exception)
+    _resolve(exception, BillException.Status.RELEASED, user=user, now=now)
+    bill = Bill.objects.select_for_update().get(pk=exception.bill_id)
+    if bill.status == Bill.Status.HELD and not bill.exceptions.filter(status=BillException.Status.OPEN).exists():
+        bill.status = _release_status(bill)
+        bill.save(update_fields=["status"])
+    return bill
+
+
+@transaction.atomic
+def bill_exception_rerate(*, exception: BillException, user=None, now: dt.datetime, as_of: dt.date) -> Bill:
+    """Rate the held bill again with the data and rates as they are now: the held draft is
+    cancelled (its segments stop being live) and a new draft for the same periods replaces
+    it, going through the pre-bill edits again. Returns the new bill.
+    Raises PreBillError when the exception is not open or the bill is not held."""
+    from billing.runs.drafting import bill_redraft
+
+    exception = _open(exception)
+    bill = Bill.objects.select_for_update().get(pk=exception.bill_id)
+    if bill.status != Bill.Status.HELD:
+        raise PreBillError(f"Bill {bill.pk} is not held.")
+    for other in bill.exceptions.filter(status=BillException.Status.OPEN):
+        _resolve(other, BillException.Status.RERATED, user=user, now=now)
+    return bill_redraft(bill=bill, kind=bill.kind, as_of=as_of, now=now, reason="Re-rated from the pre-bill worklist")
+
+
+@transaction.atomic
+def bill_exception_meter_check(*, exception: BillException, user=None, now: dt.datetime, today: dt.date,
+                               due_days: int = 5) -> object:
+    """Send the meter(s) of the held bill for a field check: one service order per service
+    point of the bill (idempotent per exception). The bill stays held until released or
+    re-rated. Returns the first order. Raises PreBillError when the exception is not open."""
+    from service_orders.services import service_order_request
+
+    exception = _open(exception)
+    bill = exception.bill
+    orders = []
+    for seg in bill.segments.filter(live=True).order_by("id"):
+        orders.append(service_order_request(
+            order_type="meter_check", due_date=today + dt.timedelta(days=due_days),
+            source=f"bill-exception:{exception.pk}:sp:{seg.service_point_id}", account_id=seg.account_id,
+            service_point_id=seg.service_point_id, reason=f"Pre-bill exception on bill {bill.pk}: {exception.message}",
+            user=user,
+        ))
+    _resolve(exception, BillException.Status.METER_CHECK, user=user, now=now)
+    return orders[0] if orders else None
+
+
+def facts_for(*, period_start, period_end, total, segments: Sequence[Mapping], rating_errors: Sequence[str],
+              history: Sequence[HistoryBill]) -> BillFacts:
+    """A bill's facts from its segments' determinant summaries (see runs.drafting)."""
+    metered = [s for s in segments if s["metered"]]
+    return BillFacts(
+        period_start=period_start, period_end=period_end, total=total,
+        consumption=sum((Decimal(s["consumption"]) for s in metered), Decimal(0)),
+        metered=bool(metered),
+        interval_count=sum(s["interval_count"] for s in metered),
+        estimated_intervals=sum(s["estimated_intervals"] for s in metered),
+        missing_intervals=sum(s["missing_intervals"] for s in metered),
+        unmeasured_segments=sum(1 for s in segments if s["needs_meter"] and not s["metered"]),
+        rating_errors=tuple(rating_errors),
+        history=tuple(history),
+    )

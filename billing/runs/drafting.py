@@ -1,0 +1,276 @@
+"""Draft bills for a set of bill accounts: load in bulk, ask MDM for determinants in bulk, rate
+(pure), run the pre-bill edits, write bills, segments and lines with bulk inserts.
+
+Bill runs (a chunk), off-cycle and final bills, rebills and re-rates all come through
+`bills_draft`, so every bill is built the same way. The caller owns the transaction."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Max
+
+from billing import prebill, rating
+from billing.models import Bill, BillException, BillLine, BillRun, BillSegment, RateVersion
+from billing.rating.adapters import from_mdm
+from billing.rating.calendar import schedules_from_components
+from billing.runs.planning import SegmentPlan
+from cis.billing_selectors import agreements_by_ids
+from mdm import billing_determinants, timeutil
+from mdm.determinants import DeterminantError
+
+# Services with no meter: they are billed from their rate alone (fixtures, flat charges).
+UNMETERED_COMMODITIES = {"streetlight", "sewer"}
+HISTORY_DAYS = 400  # a year of earlier bills and a month to find "the same month last year"
+
+
+class DraftError(Exception):
+    pass
+
+
+@dataclass
+class Timings:
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @contextmanager
+    def phase(self, name: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - t0
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.seconds.items()}
+
+
+def rate_versions_by_code(codes: Iterable[str]) -> dict[str, list[rating.RateVersion]]:
+    out: dict[str, list[rating.RateVersion]] = defaultdict(list)
+    for v in RateVersion.objects.filter(schedule__code__in=set(codes)).select_related("schedule").order_by("start_date"):
+        out[v.schedule.code].append(rating.RateVersion(
+            code=f"{v.schedule.code}@{v.start_date}", effective_start=v.start_date, effective_end=v.end_date,
+            components=tuple(rating.Component.from_dict(c) for c in v.components), name=v.schedule.name,
+        ))
+    return out
+
+
+def billed_to(agreement_ids: Iterable[int]) -> dict[int, dt.date]:
+    """Where each agreement's live segments end (the next bill starts there)."""
+    rows = (BillSegment.objects.filter(agreement_id__in=list(agreement_ids), live=True)
+            .values("agreement_id").annotate(end=Max("period_end")).values_list("agreement_id", "end"))
+    return dict(rows)
+
+
+def history_for(account_ids: Iterable[int], before: dt.date) -> dict[int, list[prebill.HistoryBill]]:
+    rows = (Bill.objects.filter(account_id__in=list(account_ids), status=Bill.Status.ISSUED,
+                                period_end__lte=before, period_end__gt=before - dt.timedelta(days=HISTORY_DAYS))
+            .order_by("account_id", "period_end")
+            .values_list("account_id", "period_start", "period_end", "consumption", "interval_count",
+                         "estimated_intervals"))
+    out: dict[int, list[prebill.HistoryBill]] = defaultdict(list)
+    for account_id, *rest in rows:
+        out[account_id].append(prebill.HistoryBill(*rest))
+    return out
+
+
+def _overlapping(versions: list[rating.RateVersion], start: dt.date, end: dt.date) -> list[rating.RateVersion]:
+    return [v for v in versions if v.effective_start < end and (v.effective_end is None or v.effective_end > start)]
+
+
+def _grids(version: rating.RateVersion):
+    schedules = schedules_from_components(version.components)
+    grids = [timeutil.TouGrid(*s.index_grids()) for s in schedules]
+    return schedules, (grids[0] if grids else None), (grids[1] if len(grids) > 1 else None)
+
+
+@dataclass
+class _Rated:
+    plan: SegmentPlan
+    summary: dict
+    result: rating.RatingResult | None
+    error: str = ""
+
+
+def _requests(plans: list[SegmentPlan], versions: Mapping[str, list[rating.RateVersion]]):
+    """One determinant request per segment, plus one per part when rates change inside it."""
+    reqs = []
+    for plan in plans:
+        a = plan.agreement
+        overlap = _overlapping(versions.get(a.rate_code, []), plan.start, plan.end)
+        if len(overlap) == 1:
+            _, tou, dtou = _grids(overlap[0])
+            reqs.append(billing_determinants.PeriodRequest((a.id, None), a.service_point_id, plan.start, plan.end, tou, dtou))
+            continue
+        reqs.append(billing_determinants.PeriodRequest((a.id, None), a.service_point_id, plan.start, plan.end))
+        for v in overlap:
+            _, tou, dtou = _grids(v)
+            s, e = max(plan.start, v.effective_start), min(plan.end, v.effective_end or plan.end)
+            reqs.append(billing_determinants.PeriodRequest((a.id, s), a.service_point_id, s, e, tou, dtou))
+    return reqs
+
+
+def _adapt(det: billing_determinants.PeriodDeterminants, version: rating.RateVersion | None) -> rating.RatingDeterminants:
+    schedules = schedules_from_components(version.components) if version else []
+    return from_mdm(det.energy, schedule=schedules[0] if schedules else None, demand=det.demand,
+                    demand_schedule=schedules[1] if len(schedules) > 1 else None)
+
+
+def _summary(plan: SegmentPlan, det: billing_determinants.PeriodDeterminants | None) -> dict:
+    needs_meter = plan.agreement.commodity not in UNMETERED_COMMODITIES
+    if det is None:
+        return {"metered": False, "needs_meter": needs_meter, "consumption": "0", "interval_count": 0,
+                "estimated_intervals": 0, "missing_intervals": 0}
+    e = det.energy
+    return {
+        "metered": det.metered, "needs_meter": needs_meter,
+        "consumption": str(e.total), "received": str(e.received_total), "max_demand_kw": str(e.max_demand_kw),
+        "by_tou": {str(k): str(v) for k, v in e.by_tou.items()},
+        "interval_minutes": e.interval_minutes, "interval_count": e.interval_count if det.metered else 0,
+        "estimated_intervals": e.estimated_intervals, "missing_intervals": e.missing_intervals if det.metered else 0,
+    }
+
+
+def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.RateVersion]], as_of: dt.date,
+               timings: Timings) -> list[_Rated]:
+    tz = billing_determinants.local_zone()
+    with timings.phase("determinants"):
+        try:
+            dets = billing_determinants.determinants_bulk(requests=_requests(plans, versions), as_of=as_of, tz=tz)
+            failed = {}
+        except DeterminantError:
+            # One bad service point must not stop the chunk: retry one by one to find it.
+            dets, failed = {}, {}
+            for req in _requests(plans, versions):
+                try:
+                    dets |= billing_determinants.determinants_bulk(requests=[req], as_of=as_of, tz=tz)
+                except DeterminantError as exc:
+                    failed[req.key[0]] = str(exc)
+    holidays = billing_determinants.utility_holidays(min(p.start for p in plans), max(p.end for p in plans)) if plans else frozenset()
+    out = []
+    with timings.phase("rating"):
+        for plan in plans:
+            a = plan.agreement
+            whole = dets.get((a.id, None))
+            summary = _summary(plan, whole)
+            if a.id in failed:
+                out.append(_Rated(plan, summary, None, f"Determinants: {failed[a.id]}"))
+                continue
+            overlap = _overlapping(versions.get(a.rate_code, []), plan.start, plan.end)
+            if not overlap:
+                out.append(_Rated(plan, summary, None, f"No rate {a.rate_code} in effect for {plan.start}..{plan.end}."))
+                continue
+            parts = {}
+            if len(overlap) > 1:
+                for v in overlap:
+                    s = max(plan.start, v.effective_start)
+                    parts[s] = _adapt(dets[(a.id, s)], v)
+            bill_input = rating.BillInput(
+                period_start=plan.start, period_end=plan.end,
+                determinants=_adapt(whole, overlap[0] if len(overlap) == 1 else None),
+                part_determinants=parts, holidays=holidays, time_zone=tz,
+            )
+            try:
+                result = rating.rate_bill(bill_input, overlap)
+            except (rating.NoRateInEffect, rating.ComponentConfigError, rating.RatingError) as exc:
+                out.append(_Rated(plan, summary, None, f"Rating {a.rate_code}: {exc}"))
+                continue
+            out.append(_Rated(plan, summary, result))
+    return out
+
+
+def _lines(segment: BillSegment, result: rating.RatingResult) -> list[BillLine]:
+    return [
+        BillLine(
+            segment=segment, sequence=i, description=ln.description[:200], component_kind=ln.component_kind,
+            component_code=ln.component_code, quantity=ln.quantity, unit=ln.unit, price=ln.price,
+            tier="" if ln.tier is None else str(ln.tier), tou_period=ln.tou_period or "", proration=ln.proration,
+            amount=ln.amount,
+            details={**rating.types._plain(dict(ln.details)), "part_start": ln.part_start.isoformat(),
+                     "part_end": ln.part_end.isoformat()},
+        )
+        for i, ln in enumerate(result.lines, 1)
+    ]
+
+
+def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, due_date: dt.date, kind: str,
+                as_of: dt.date, run: BillRun | None = None, replaces: Mapping[int, Bill] | None = None,
+                timings: Timings | None = None) -> list[Bill]:
+    """Draft one bill per bill account in `plans` ({bill account id: segments}). Bills that
+    fail a pre-bill edit are HELD with BillException rows. Returns the bills.
+
+    Raises IntegrityError (one_live_segment_per_agreement_period) if a segment is already
+    billed: the caller's transaction is then rolled back whole."""
+    timings = timings or Timings()
+    replaces = replaces or {}
+    all_plans = [p for ps in plans.values() for p in ps]
+    with timings.phase("load"):
+        versions = rate_versions_by_code({p.agreement.rate_code for p in all_plans})
+        rules = prebill.prebill_rules_active()
+        period_end = max((p.end for p in all_plans), default=bill_date)
+        history = history_for(plans.keys(), period_end)
+    rated = rate_plans(all_plans, versions=versions, as_of=as_of, timings=timings)
+    by_account: dict[int, list[_Rated]] = defaultdict(list)
+    for r in rated:
+        by_account[r.plan.agreement.bill_account_id].append(r)
+
+    with timings.phase("prebill"):
+        drafts = []
+        for account_id, items in by_account.items():
+            start = min(r.plan.start for r in items)
+            end = max(r.plan.end for r in items)
+            total = sum((r.result.total for r in items if r.result), Decimal(0))
+            facts = prebill.facts_for(period_start=start, period_end=end, total=total,
+                                      segments=[r.summary for r in items],
+                                      rating_errors=[r.error for r in items if r.error],
+                                      history=history.get(account_id, []))
+            findings = prebill.evaluate(facts, rules)
+            bill = Bill(
+                account_id=account_id, run=run, kind=kind,
+                status=Bill.Status.HELD if findings else Bill.Status.DRAFT,
+                period_start=start, period_end=end, bill_date=bill_date, due_date=due_date, total=total,
+                consumption=facts.consumption, interval_count=facts.interval_count,
+                estimated_intervals=facts.estimated_intervals, replaces=replaces.get(account_id),
+            )
+            drafts.append((bill, items, findings))
+
+    with timings.phase("write"):
+        bills = Bill.objects.bulk_create([b for b, _, _ in drafts])
+        segments = []
+        for bill, items, _ in drafts:
+            for r in items:
+                a = r.plan.agreement
+                summary = {**r.summary, **({"error": r.error} if r.error else {}),
+                           "versions": list(r.result.versions) if r.result else []}
+                segments.append((BillSegment(
+                    bill=bill, account_id=a.account_id, agreement_id=a.id, service_point_id=a.service_point_id,
+                    rate_code=a.rate_code, period_start=r.plan.start, period_end=r.plan.end, determinants=summary,
+                    subtotal=r.result.total if r.result else Decimal(0),
+                ), r.result))
+        BillSegment.objects.bulk_create([s for s, _ in segments])
+        BillLine.objects.bulk_create([ln for s, res in segments if res for ln in _lines(s, res)], batch_size=5000)
+        BillException.objects.bulk_create(
+            [BillException(bill=bill, rule=f.rule, message=f.message) for bill, _, findings in drafts for f in findings])
+    return bills
+
+
+def bill_redraft(*, bill: Bill, kind: str, as_of: dt.date, now: dt.datetime, reason: str) -> Bill:
+    """A new draft for exactly the periods of `bill` (re-rate of a held draft). The old bill's
+    segments stop being live first, so the new ones may take their place."""
+    segs = list(bill.segments.filter(live=True).values_list("agreement_id", "period_start", "period_end"))
+    BillSegment.objects.filter(bill=bill).update(live=False)
+    Bill.objects.filter(pk=bill.pk).update(status=Bill.Status.CANCELLED, cancelled_at=now, cancel_reason=reason)
+    rows = {a.id: a for a in agreements_by_ids(agreement_ids=[s[0] for s in segs])}
+    plans: dict[int, list[SegmentPlan]] = defaultdict(list)
+    for agreement_id, start, end in segs:
+        a = rows[agreement_id]
+        plans[a.bill_account_id].append(SegmentPlan(a, start, end))
+    if not plans:
+        raise DraftError(f"Bill {bill.pk} has no live segments to draft again.")
+    (new,) = bills_draft(plans=plans, bill_date=bill.bill_date, due_date=bill.due_date, kind=kind, as_of=as_of,
+                         run=bill.run, replaces={bill.account_id: bill})
+    return new

@@ -1,0 +1,235 @@
+"""The bill run lifecycle: start (idempotent) -> chunks on Celery workers -> completed ->
+approve -> issue. Resume re-enqueues what a killed worker left pending.
+
+A chunk's bills, its DONE status and the run's counters commit in ONE transaction, so a
+worker killed mid-chunk leaves no trace and the chunk is simply done again; the partial
+unique constraint on live segments is the last line of defence against a double bill."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+
+from billing.ledger import ledger_post_bill
+from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, BillWindow, LedgerEntry
+from billing.runs.drafting import Timings, billed_to, bills_draft
+from billing.runs.planning import plan_bills
+from cis.billing_selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
+from mdm.services import billed_through_set
+
+log = logging.getLogger(__name__)
+ISSUE_BATCH = 1000
+
+
+class BillRunError(Exception):
+    """The run cannot do what was asked in its current state (or has no window)."""
+
+
+def _user(user):
+    return user if user is not None and user.is_authenticated else None
+
+
+def _enqueue(run_id: int, numbers: Iterable[int]) -> None:
+    from billing.tasks import bill_run_chunk
+
+    for number in numbers:
+        bill_run_chunk.delay(bill_run_id=run_id, chunk_number=number)
+
+
+def bill_run_start(*, cycle: BillCycle, bill_date: dt.date, now: dt.datetime, user=None, chunk_size: int = 500,
+                   enqueue: bool = True) -> BillRun:
+    """Start the regular run of `cycle` for `bill_date`, or return the run already started
+    with the same key (cycle + bill date + kind). Splits the cycle's bill accounts into
+    chunks and, after commit, queues one Celery task per chunk (`enqueue=False` leaves them
+    for the caller, e.g. an in-process benchmark).
+
+    Raises BillRunError when the cycle has no window with that bill date."""
+    key = f"{cycle.code}:{bill_date.isoformat()}:regular"
+    existing = BillRun.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        return existing
+    window = BillWindow.objects.filter(cycle=cycle, bill_date=bill_date).first()
+    if window is None:
+        raise BillRunError(f"Cycle {cycle.code} has no bill window on {bill_date}.")
+    if chunk_size < 1:
+        raise BillRunError("The chunk size must be at least 1.")
+    try:
+        with transaction.atomic():
+            run = BillRun.objects.create(
+                cycle=cycle, bill_date=bill_date, period_end_date=window.period_end_date, idempotency_key=key,
+                status=BillRun.Status.RUNNING, chunk_size=chunk_size, started_by=_user(user), started_at=now,
+                due_date=bill_date + dt.timedelta(days=window.due_days),
+            )
+            accounts = bill_account_ids_in_cycle(cycle_code=cycle.code)
+            chunks = [BillRunChunk(run=run, number=n, account_ids=accounts[i:i + chunk_size])
+                      for n, i in enumerate(range(0, len(accounts), chunk_size))]
+            BillRunChunk.objects.bulk_create(chunks)
+            run.total_accounts = len(accounts)
+            if not chunks:
+                run.status, run.finished_at = BillRun.Status.COMPLETED, now
+            run.save(update_fields=["total_accounts", "status", "finished_at"])
+            if enqueue:
+                numbers = [c.number for c in chunks]
+                transaction.on_commit(lambda: _enqueue(run.pk, numbers))
+    except IntegrityError:
+        return BillRun.objects.get(idempotency_key=key)
+    return run
+
+
+def bill_run_chunk_process(*, bill_run_id: int, chunk_number: int, now: dt.datetime) -> str:
+    """Do one chunk: draft its bills and mark it done, in one transaction. A chunk already done
+    is skipped (a redelivered task); a chunk that fails is marked FAILED with the error (its
+    bills are rolled back) and can be resumed. Returns "done", "skipped" or "failed"."""
+    try:
+        with transaction.atomic():
+            # The lock makes a second delivery of the same chunk wait, then see it is done.
+            chunk = BillRunChunk.objects.select_for_update().get(run_id=bill_run_id, number=chunk_number)
+            if chunk.status == BillRunChunk.Status.DONE:
+                return "skipped"
+            run = BillRun.objects.get(pk=bill_run_id)
+            timings = Timings()
+            with timings.phase("load"):
+                agreements = agreements_for_bill_accounts(bill_account_ids=chunk.account_ids, before=run.period_end_date)
+                plans = plan_bills(agreements, billed_to=billed_to(a.id for a in agreements),
+                                   period_end=run.period_end_date)
+            bills = bills_draft(plans=plans, bill_date=run.bill_date, due_date=run.due_date, kind=Bill.Kind.REGULAR,
+                                as_of=run.bill_date, run=run, timings=timings) if plans else []
+            chunk.status, chunk.finished_at, chunk.error = BillRunChunk.Status.DONE, now, ""
+            chunk.save(update_fields=["status", "finished_at", "error"])
+            run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+            run.done_accounts += len(chunk.account_ids)
+            run.bills_created += len(bills)
+            run.exceptions += sum(1 for b in bills if b.status == Bill.Status.HELD)
+            merged = dict(run.timings or {})
+            for phase, seconds in timings.as_dict().items():
+                merged[phase] = round(merged.get(phase, 0) + seconds, 4)
+            run.timings = merged
+            if not run.chunks.exclude(pk=chunk.pk).exclude(status=BillRunChunk.Status.DONE).exists():
+                run.status, run.finished_at = BillRun.Status.COMPLETED, now
+            run.save(update_fields=["done_accounts", "bills_created", "exceptions", "timings", "status", "finished_at"])
+            return "done"
+    except Exception as exc:  # noqa: BLE001 - recorded on the chunk for staff; resume retries it
+        log.exception("bill run %s chunk %s failed", bill_run_id, chunk_number)
+        with transaction.atomic():
+            updated = BillRunChunk.objects.filter(run_id=bill_run_id, number=chunk_number).exclude(
+                status=BillRunChunk.Status.DONE).update(status=BillRunChunk.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
+            if updated:
+                run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+                run.errors += 1
+                run.save(update_fields=["errors"])
+        return "failed"
+
+
+def bill_run_pending_chunks(*, bill_run_id: int) -> list[int]:
+    return list(BillRunChunk.objects.filter(run_id=bill_run_id).exclude(status=BillRunChunk.Status.DONE)
+                .order_by("number").values_list("number", flat=True))
+
+
+def bill_run_resume(*, bill_run_id: int, enqueue: bool = True) -> list[int]:
+    """Queue again every chunk not done (pending after a killed worker, or failed). Safe to
+    call while workers still hold some of them: a chunk done twice is skipped the second
+    time. Returns the chunk numbers queued. Raises BillRunError for a run past drafting."""
+    with transaction.atomic():
+        run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+        if run.status not in (BillRun.Status.RUNNING, BillRun.Status.CREATED, BillRun.Status.FAILED):
+            raise BillRunError(f"Run {run.pk} is {run.get_status_display().lower()}; nothing to resume.")
+        BillRunChunk.objects.filter(run=run, status=BillRunChunk.Status.FAILED).update(
+            status=BillRunChunk.Status.PENDING, error="")
+        numbers = bill_run_pending_chunks(bill_run_id=run.pk)
+        if run.status != BillRun.Status.RUNNING:
+            run.status = BillRun.Status.RUNNING
+            run.save(update_fields=["status"])
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(run.pk, numbers))
+    return numbers
+
+
+@transaction.atomic
+def bill_run_approve(*, bill_run_id: int, user=None) -> BillRun:
+    """Approve a completed run: its draft bills become approved (held bills stay held until
+    worked). Raises BillRunError unless the run is completed."""
+    run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+    if run.status != BillRun.Status.COMPLETED:
+        raise BillRunError(f"Only a completed run can be approved; run {run.pk} is {run.get_status_display().lower()}.")
+    Bill.objects.filter(run=run, status=Bill.Status.DRAFT).update(status=Bill.Status.APPROVED)
+    run.status = BillRun.Status.APPROVED
+    run.save(update_fields=["status"])
+    return run
+
+
+def bills_issue(*, bills: list[Bill], now: dt.datetime) -> int:
+    """Issue approved bills: number, balance forward (the ledger before this bill), amount due,
+    the ledger entry, and tell MDM each service point's billed-through date. Bills already
+    issued are skipped. Returns how many were issued."""
+    bills = [b for b in bills if b.status == Bill.Status.APPROVED]
+    if not bills:
+        return 0
+    accounts = {b.account_id for b in bills}
+    balances = dict(LedgerEntry.objects.filter(account_id__in=accounts).values("account_id")
+                    .annotate(total=Sum("amount")).values_list("account_id", "total"))
+    for bill in bills:
+        bill.bill_number = f"B{bill.pk:010d}"
+        bill.balance_forward = balances.get(bill.account_id) or 0
+        bill.amount_due = bill.balance_forward + bill.total
+        balances[bill.account_id] = bill.amount_due
+        bill.status, bill.issued_at = Bill.Status.ISSUED, now
+    Bill.objects.bulk_update(bills, ["bill_number", "balance_forward", "amount_due", "status", "issued_at"])
+    for bill in bills:
+        if bill.total:
+            ledger_post_bill(account_id=bill.account_id, bill=bill, amount=bill.total, bill_date=bill.bill_date)
+    through: dict[int, dt.date] = {}
+    for sp, end in BillSegment.objects.filter(bill__in=bills, live=True).values_list("service_point_id", "period_end"):
+        through[sp] = max(through.get(sp, end), end)
+    for sp, end in sorted(through.items()):
+        billed_through_set(service_point_id=sp, billed_through_date=end - dt.timedelta(days=1))
+    return len(bills)
+
+
+@transaction.atomic
+def bill_issue(*, bill: Bill, now: dt.datetime) -> Bill:
+    """Issue one bill (off-cycle, final, rebill, or one released after its run was issued).
+    Raises BillRunError unless it is approved or a draft."""
+    bill = Bill.objects.select_for_update().get(pk=bill.pk)
+    if bill.status == Bill.Status.DRAFT:
+        bill.status = Bill.Status.APPROVED
+    if bill.status != Bill.Status.APPROVED:
+        raise BillRunError(f"Bill {bill.pk} is {bill.get_status_display().lower()} and cannot be issued.")
+    bills_issue(bills=[bill], now=now)
+    return bill
+
+
+def bill_run_issue(*, bill_run_id: int, now: dt.datetime, user=None) -> BillRun:
+    """Issue every approved bill of an approved run, in batches that each commit on their own
+    (a crash part-way is finished by issuing again). Raises BillRunError unless approved."""
+    run = BillRun.objects.get(pk=bill_run_id)
+    if run.status not in (BillRun.Status.APPROVED, BillRun.Status.ISSUED):
+        raise BillRunError(f"Only an approved run can be issued; run {run.pk} is {run.get_status_display().lower()}.")
+    timings = Timings()
+    with timings.phase("issue"):
+        while True:
+            with transaction.atomic():
+                batch = list(Bill.objects.select_for_update().filter(run=run, status=Bill.Status.APPROVED)
+                             .order_by("id")[:ISSUE_BATCH])
+                if not batch:
+                    break
+                bills_issue(bills=batch, now=now)
+    with transaction.atomic():
+        run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+        run.status = BillRun.Status.ISSUED
+        run.timings = {**(run.timings or {}), "issue": round((run.timings or {}).get("issue", 0) + timings.seconds["issue"], 4)}
+        run.save(update_fields=["status", "timings"])
+    return run
+
+
+def bill_run_progress(*, bill_run_id: int) -> dict:
+    run = BillRun.objects.get(pk=bill_run_id)
+    counts = defaultdict(int)
+    for status in run.chunks.values_list("status", flat=True):
+        counts[status] += 1
+    return {"status": run.status, "done": run.done_accounts, "total": run.total_accounts,
+            "percent": run.progress_percent, "chunks": dict(counts), "bills": run.bills_created,
+            "exceptions": run.exceptions, "errors": run.errors, "timings": run.timings}
