@@ -157,3 +157,56 @@ def test_partition_created_later_takes_its_rows_out_of_the_default_partition():
         cursor.execute("SELECT mdm_interval_partition_ensure('2031-02-10')")
         cursor.execute("SELECT tableoid::regclass::text FROM mdm_interval_day WHERE local_date = '2031-02-03'")
         assert cursor.fetchone()[0] == "mdm_interval_day_y2031m02"
+
+
+def test_replacing_a_day_keeps_the_prior_version_with_who_and_why(settings):
+    from mdm.models import IntervalDayVersion
+    from mdm.selectors import channel_day_history
+    from mdm.services import StagedDay, interval_days_replace
+
+    settings.UTILIS_LOCAL_TIME_ZONE = "America/Toronto"
+    ch = ChannelFactory(interval_minutes=60)
+    day = dt.date(2026, 6, 1)
+    first = np.arange(24, dtype=float)
+    flags = np.zeros(24, dtype=np.int16)
+    counts = interval_days_replace(days=[StagedDay(ch.pk, day, 60, first, flags)], now=NOW, reason="seed")
+    assert (counts.days_inserted, counts.days_versioned) == (1, 0)
+
+    edited, edited_flags = first.copy(), flags.copy()
+    edited[5], edited_flags[5] = 9.5, Flag.EDITED
+    counts = interval_days_replace(days=[StagedDay(ch.pk, day, 60, edited, edited_flags)], now=NOW,
+                                   reason="meter read confirmed by phone", changed_by_id=42, vee_run_id=7)
+    assert counts.days_versioned == 1
+    history = channel_day_history(channel_id=ch.pk, local_date=day)
+    assert [(h["version"], h["values"][5], h["flags"][5], h["reason"], h["changed_by_id"]) for h in history] == [
+        (1, 5.0, 0, "seed", None), (2, 9.5, 2, "meter read confirmed by phone", 42)
+    ]
+    # Writing the same arrays again is no change and no new version.
+    again = interval_days_replace(days=[StagedDay(ch.pk, day, 60, edited, edited_flags)], now=NOW, reason="same")
+    assert again.days_versioned == 0 and IntervalDayVersion.objects.count() == 1
+
+
+def test_a_replacement_must_cover_the_whole_local_day(settings):
+    from mdm.services import StagedDay, interval_days_replace
+
+    settings.UTILIS_LOCAL_TIME_ZONE = "America/Toronto"
+    ch = ChannelFactory(interval_minutes=15)
+    with pytest.raises(ValueError, match="92 slots expected"):
+        interval_days_replace(days=[StagedDay(ch.pk, dt.date(2026, 3, 8), 15, np.zeros(96), np.zeros(96, dtype=np.int16))],
+                              now=NOW, reason="x")
+
+
+def test_virtual_meter_terms_are_checked():
+    from mdm.services import VirtualMeterFormulaError, virtual_meter_set
+
+    delivered = ChannelFactory()
+    received = ChannelFactory(meter=delivered.meter, direction="received", channel_number=2)
+    vm = virtual_meter_set(service_point_id=9, name="net", terms=[
+        {"channel_id": delivered.pk, "sign": 1}, {"channel_id": received.pk, "sign": -1}])
+    assert vm.formula == {"terms": [{"channel_id": delivered.pk, "sign": 1}, {"channel_id": received.pk, "sign": -1}]}
+    with pytest.raises(VirtualMeterFormulaError):
+        virtual_meter_set(service_point_id=9, terms=[{"service_point_id": 9, "sign": 1}])
+    with pytest.raises(VirtualMeterFormulaError):
+        virtual_meter_set(service_point_id=9, terms=[{"channel_id": delivered.pk, "sign": 2}])
+    with pytest.raises(VirtualMeterFormulaError):
+        virtual_meter_set(service_point_id=9, terms=[{"channel_id": 999999, "sign": 1}])
