@@ -192,7 +192,9 @@ class _CmepReader:
         key = (meter, unit, direction, "", minutes)
         first_text = fields[HEADER_FIELDS].strip()
         block = None
-        if first_text and _ACTUAL.issuperset(fields[HEADER_FIELDS + 1 :: 3]) and "_" not in line:
+        # float() reads "1_000" as 1000; such a value must go to the checked path
+        underscored = "_" in line and any("_" in value for value in fields[HEADER_FIELDS + 2 :: 3])
+        if first_text and _ACTUAL.issuperset(fields[HEADER_FIELDS + 1 :: 3]) and not underscored:
             block = self._fast_block(lineno, meter, unit, factor, direction, minutes, count, fields, key, first_text)
         if block is not None:
             self._keep_block(block, line)

@@ -194,6 +194,13 @@ def test_nan_text_is_not_a_value():
     assert [(b.first_end_at, b.values) for b in result.intervals] == [(at(2026, 1, 1, 0, 30), (1.0,))]
 
 
+def test_underscored_number_is_not_a_value_but_an_underscored_sender_is_fine():
+    text = "MEPMD01,20090101,HEAD_END,,U,,202601020000,M_1,OK,E,KWH,1,00000015,2,202601010015,R0,1_0,,R0,1\n"
+    result = parse_cmep(text, "x")
+    assert [(e.field, e.message) for e in result.errors] == [("Value", "triplet 1: Value '1_0' is not a number")]
+    assert [(b.meter_serial, b.values) for b in result.intervals] == [("M_1", (1.0,))]
+
+
 def test_register_read_without_value_is_an_error():
     text = "MEPMD01,20090101,H,,U,,202601020000,M1,OK,W,M3REG,1,00000000,1,202601020000,R0,\n"
     result = parse_cmep(text, "x")
