@@ -313,3 +313,12 @@ def test_a_multispeak_interval_notification_loads_on_the_spring_forward_day():
     assert {(60, "d"), (67, "profileID")} <= fields
     assert any(field == "MeterID" for _, field in fields)
     assert run.intervals_loaded == 8 + 3
+
+
+def test_intervals_off_the_channels_grid_are_quarantined_as_interval(channel):
+    run = run_import("I,E100,kWh,delivered,60,2026-06-10T05:07:00+00:00,1;2\n" + FOUR_HOURS.replace("05:00", "09:00"))
+    (bad,) = QuarantinedRecord.objects.filter(import_run=run)
+    assert (bad.line, bad.field) == (1, "Interval")
+    assert "2026-06-10 05:07Z" in bad.message
+    # Line 2 (local hours 4..7) still loads.
+    assert day_values(channel).values[4:8].tolist() == [1.5, 2.5, 3.5, 4.5] and run.intervals_loaded == 4
