@@ -1,0 +1,76 @@
+"""manage.py bill_run --cycle C01 --bill-date 2026-03-01 [--chunk-size 500] [--wait]
+manage.py bill_run --resume RUN_ID [--wait]
+
+Starts (or finds: the same cycle and date is the same run) a bill run whose chunks go to the
+Celery workers, or resumes one; with --wait a progress bar follows the run's counters until
+its drafts are ready. --in-process does the chunks here instead of on workers."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from billing import runs
+from billing.models import BillCycle, BillRun
+
+
+class Command(BaseCommand):
+    help = "Start, resume and follow a bill run."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cycle", help="Bill cycle code, e.g. C01.")
+        parser.add_argument("--bill-date", type=dt.date.fromisoformat, help="The window's bill date, YYYY-MM-DD.")
+        parser.add_argument("--resume", type=int, metavar="RUN_ID", help="Queue the chunks of this run not yet done.")
+        parser.add_argument("--chunk-size", type=int, default=500)
+        parser.add_argument("--wait", action="store_true", help="Show progress until the run's drafts are ready.")
+        parser.add_argument("--in-process", action="store_true", help="Do the chunks in this process (no workers).")
+        parser.add_argument("--timeout", type=float, default=None, help="Stop waiting after this many seconds.")
+
+    def handle(self, *args, cycle, bill_date, resume, chunk_size, wait, in_process, timeout, **options):
+        enqueue = not in_process
+        try:
+            if resume:
+                run = BillRun.objects.get(pk=resume)
+                if run.status in (BillRun.Status.RUNNING, BillRun.Status.CREATED, BillRun.Status.FAILED):
+                    queued = runs.bill_run_resume(bill_run_id=run.pk, enqueue=enqueue)
+                    self.stdout.write(f"Run {run.pk}: {len(queued)} chunk(s) queued again.")
+                else:
+                    self.stdout.write(f"Run {run.pk} is {run.get_status_display().lower()}; nothing to resume.")
+            else:
+                if not (cycle and bill_date):
+                    raise CommandError("Give --cycle and --bill-date, or --resume RUN_ID.")
+                try:
+                    cycle_obj = BillCycle.objects.get(code=cycle)
+                except BillCycle.DoesNotExist as exc:
+                    raise CommandError(f"No bill cycle {cycle}.") from exc
+                run = runs.bill_run_start(cycle=cycle_obj, bill_date=bill_date, now=timezone.now(),
+                                          chunk_size=chunk_size, enqueue=enqueue)
+                self.stdout.write(f"Run {run.pk} for {cycle} on {bill_date}: {run.total_accounts} accounts, "
+                                  f"status {run.status}.")
+        except (runs.BillRunError, BillRun.DoesNotExist) as exc:
+            raise CommandError(str(exc)) from exc
+        if in_process:
+            for number in runs.bill_run_pending_chunks(bill_run_id=run.pk):
+                runs.bill_run_chunk_process(bill_run_id=run.pk, chunk_number=number, now=timezone.now())
+        if wait or in_process:
+            self._follow(run.pk, timeout)
+
+    def _follow(self, run_id: int, timeout: float | None) -> None:
+        run = BillRun.objects.get(pk=run_id)
+        started = time.monotonic()
+        with tqdm(total=run.total_accounts, unit="acct", desc=f"Run {run.pk}", file=self.stderr) as bar:
+            while True:
+                run.refresh_from_db()
+                bar.update(run.done_accounts - bar.n)
+                bar.set_postfix(bills=run.bills_created, held=run.exceptions, errors=run.errors)
+                if run.status != BillRun.Status.RUNNING:
+                    break
+                if timeout is not None and time.monotonic() - started > timeout:
+                    raise CommandError(f"Run {run.pk} still running after {timeout}s; follow it with --resume {run.pk} --wait.")
+                time.sleep(0.5)
+        self.stdout.write(self.style.SUCCESS(
+            f"Run {run.pk} {run.status}: {run.bills_created} bills, {run.exceptions} held, {run.errors} chunk errors; "
+            f"seconds per phase {run.timings}."))
