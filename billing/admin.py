@@ -1,0 +1,231 @@
+"""Billing admin: cycles and windows (with "Start bill run"), rate schedules and versions,
+runs with their progress and resume/approve/issue actions, bills, pre-bill rules and
+exceptions, and the ledger (read-only: it is append-only). Every action calls a service."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from billing import runs
+from billing.models import (
+    Bill,
+    BillCycle,
+    BillException,
+    BillLine,
+    BillRun,
+    BillRunChunk,
+    BillSegment,
+    BillTemplate,
+    BillWindow,
+    LedgerEntry,
+    PreBillRule,
+    RateSchedule,
+    RateVersion,
+)
+from core.admin import AuditHistoryMixin
+
+
+def _start(modeladmin, request, pairs) -> None:
+    now = timezone.now()
+    for cycle, bill_date in pairs:
+        try:
+            run = runs.bill_run_start(cycle=cycle, bill_date=bill_date, user=request.user, now=now)
+        except runs.BillRunError as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+            continue
+        modeladmin.message_user(request, f"Run {run.pk} for {cycle.code} on {bill_date}: {run.total_accounts} accounts, "
+                                         f"{run.get_status_display().lower()}.", messages.SUCCESS)
+
+
+class BillWindowInline(admin.TabularInline):
+    model = BillWindow
+    extra = 0
+    fields = ("period_end_date", "read_window_start", "read_window_end", "bill_date", "due_days")
+
+
+@admin.register(BillCycle)
+class BillCycleAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "active")
+    list_filter = ("active",)
+    search_fields = ("code", "name")
+    inlines = [BillWindowInline]
+    actions = ["start_bill_run"]
+
+    @admin.action(description="Start bill run (the latest window whose bill date has come)")
+    def start_bill_run(self, request, queryset):
+        today = timezone.localdate()
+        pairs = []
+        for cycle in queryset:
+            window = cycle.windows.filter(bill_date__lte=today).order_by("-bill_date").first()
+            if window is None:
+                self.message_user(request, f"{cycle.code} has no window due by {today}.", messages.WARNING)
+                continue
+            pairs.append((cycle, window.bill_date))
+        _start(self, request, pairs)
+
+
+@admin.register(BillWindow)
+class BillWindowAdmin(admin.ModelAdmin):
+    list_display = ("cycle", "period_end_date", "read_window_start", "read_window_end", "bill_date", "due_days")
+    list_filter = ("cycle",)
+    date_hierarchy = "bill_date"
+    actions = ["start_bill_run"]
+
+    @admin.action(description="Start bill run")
+    def start_bill_run(self, request, queryset):
+        _start(self, request, [(w.cycle, w.bill_date) for w in queryset.select_related("cycle")])
+
+
+class RateVersionInline(admin.StackedInline):
+    model = RateVersion
+    extra = 0
+    fields = ("start_date", "end_date", "components", "notes")
+
+
+@admin.register(RateSchedule)
+class RateScheduleAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ("code", "name", "commodity", "rate_class", "source")
+    list_filter = ("commodity", "source")
+    search_fields = ("code", "name")
+    inlines = [RateVersionInline]
+    readonly_fields = ("audit_history",)
+
+
+@admin.register(RateVersion)
+class RateVersionAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    list_display = ("schedule", "start_date", "end_date")
+    list_filter = ("schedule",)
+    readonly_fields = ("audit_history",)
+
+
+class BillRunChunkInline(admin.TabularInline):
+    model = BillRunChunk
+    extra = 0
+    fields = ("number", "status", "finished_at", "error")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BillRun)
+class BillRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "cycle", "bill_date", "status", "progress", "bills_created", "exceptions", "errors",
+                    "started_at", "finished_at")
+    list_filter = ("status", "cycle")
+    readonly_fields = ("cycle", "bill_date", "period_end_date", "due_date", "status", "idempotency_key",
+                       "total_accounts", "done_accounts", "bills_created", "exceptions", "errors", "chunk_size",
+                       "timings", "started_by", "started_at", "finished_at", "progress")
+    exclude = ()
+    inlines = [BillRunChunkInline]
+    actions = ["resume", "approve", "issue"]
+
+    def has_add_permission(self, request):
+        return False  # runs start from a cycle or window ("Start bill run"), with their key
+
+    @admin.display(description="Progress")
+    def progress(self, obj: BillRun) -> str:
+        return format_html('<progress max="100" value="{}"></progress> {} / {} ({}%)', obj.progress_percent,
+                           obj.done_accounts, obj.total_accounts, obj.progress_percent)
+
+    def _each(self, request, queryset, call, done: str):
+        for run in queryset:
+            try:
+                call(run)
+            except runs.BillRunError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"Run {run.pk}: {done}.", messages.SUCCESS)
+
+    @admin.action(description="Resume (queue chunks not done)")
+    def resume(self, request, queryset):
+        self._each(request, queryset, lambda r: runs.bill_run_resume(bill_run_id=r.pk), "chunks queued again")
+
+    @admin.action(description="Approve drafts")
+    def approve(self, request, queryset):
+        self._each(request, queryset, lambda r: runs.bill_run_approve(bill_run_id=r.pk, user=request.user), "approved")
+
+    @admin.action(description="Issue approved bills")
+    def issue(self, request, queryset):
+        now = timezone.now()
+        self._each(request, queryset, lambda r: runs.bill_run_issue(bill_run_id=r.pk, now=now, user=request.user),
+                   "issued")
+
+
+class BillLineInline(admin.TabularInline):
+    model = BillLine
+    extra = 0
+    can_delete = False
+    fields = ("sequence", "description", "quantity", "unit", "price", "tier", "tou_period", "proration", "amount")
+    readonly_fields = fields
+
+
+@admin.register(BillSegment)
+class BillSegmentAdmin(admin.ModelAdmin):
+    list_display = ("id", "bill", "agreement_id", "rate_code", "period_start", "period_end", "subtotal", "live")
+    readonly_fields = [f.name for f in BillSegment._meta.fields]
+    inlines = [BillLineInline]
+
+
+class BillSegmentInline(admin.TabularInline):
+    model = BillSegment
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("account_id", "agreement_id", "rate_code", "period_start", "period_end", "subtotal", "live")
+    readonly_fields = fields
+
+
+class BillExceptionInline(admin.TabularInline):
+    model = BillException
+    extra = 0
+    can_delete = False
+    fields = ("rule", "message", "status", "resolved_by", "resolved_at")
+    readonly_fields = fields
+
+
+@admin.register(Bill)
+class BillAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "account_id", "kind", "status", "period_start", "period_end", "bill_date", "total",
+                    "amount_due")
+    list_filter = ("status", "kind")
+    search_fields = ("bill_number", "=account_id")
+    readonly_fields = [f.name for f in Bill._meta.fields]
+    inlines = [BillSegmentInline, BillExceptionInline]
+
+
+@admin.register(PreBillRule)
+class PreBillRuleAdmin(admin.ModelAdmin):
+    list_display = ("kind", "active", "params")
+    list_editable = ("active",)
+
+
+@admin.register(BillException)
+class BillExceptionAdmin(admin.ModelAdmin):
+    list_display = ("id", "bill", "rule", "status", "message", "created_at")
+    list_filter = ("status", "rule")
+    readonly_fields = ("bill", "rule", "message", "status", "resolved_by", "resolved_at")
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = ("account_id", "kind", "amount", "effective_date", "description", "posted_at")
+    list_filter = ("kind",)
+    search_fields = ("=account_id", "payment_reference")
+
+    def has_change_permission(self, request, obj=None):
+        return False  # append-only: post a reversal or an adjustment instead
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(BillTemplate)
+class BillTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "active", "updated_at")
