@@ -1,10 +1,34 @@
 from django.urls import path
 
 from billing import views
+from billing.hub import bills, calculator, exceptions, rates, runs
 
 app_name = "billing"
 
 urlpatterns = [
+    # The Billing Hub
+    path("", runs.home, name="hub"),
+    path("runs/start/", runs.run_start, name="run-start"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run"),
+    path("runs/<int:run_id>/progress.json", runs.run_progress, name="run-progress"),
+    path("runs/<int:run_id>/resume/", runs.run_resume, name="run-resume"),
+    path("runs/<int:run_id>/approve/", runs.run_approve, name="run-approve"),
+    path("runs/<int:run_id>/issue/", runs.run_issue, name="run-issue"),
+    path("exceptions/", exceptions.worklist, name="exceptions"),
+    path("exceptions/<int:exception_id>/<str:action>/", exceptions.exception_action, name="exception-action"),
+    path("bills/", bills.bill_list, name="bills"),
+    path("bills/final/", bills.final_bill, name="final-bill"),
+    path("bills/<int:bill_id>/", bills.bill_detail, name="bill"),
+    path("bills/<int:bill_id>/ebill/", bills.bill_ebill, name="bill-ebill"),
+    path("bills/<int:bill_id>/pdf/", bills.bill_pdf, name="bill-pdf"),
+    path("bills/<int:bill_id>/cancel/", bills.bill_cancel, name="bill-cancel"),
+    path("bills/<int:bill_id>/rebill/", bills.bill_rebill, name="bill-rebill"),
+    path("bills/<int:bill_id>/issue/", bills.bill_issue, name="bill-issue"),
+    path("rates/", rates.rate_list, name="rates"),
+    path("rates/import/", rates.rate_import, name="rate-import"),
+    path("rates/<int:schedule_id>/", rates.rate_detail, name="rate"),
+    path("calculator/", calculator.calculator_page, name="calculator"),
+    # Posted from the account 360 page's bills-and-balance panel
     path("accounts/<str:account_number>/payment/", views.post_payment, name="post-payment"),
     path("accounts/<str:account_number>/adjustment/", views.post_adjustment, name="post-adjustment"),
 ]

@@ -1,0 +1,32 @@
+"""What every hub view shares: the one 'now' of a request in the utility's zone, and the
+roles of the hub."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.utils import timezone
+
+from core.roles import Role
+
+STAFF = (Role.BILLING,)
+VIEWERS = (Role.BILLING, Role.CSR)  # CSRs may look at bills; only billing staff change them
+
+
+def request_now() -> dt.datetime:
+    return timezone.now()
+
+
+def local_today(now: dt.datetime) -> dt.date:
+    """Billing days are the utility's local days (settings.TIME_ZONE is UTC)."""
+    return now.astimezone(ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE)).date()
+
+
+def form_errors(form) -> str:
+    return "; ".join(f"{'' if k == '__all__' else k + ': '}{' '.join(v)}" for k, v in form.errors.items())
+
+
+def flash_error(request, prefix: str, exc: Exception) -> None:
+    messages.error(request, f"{prefix}: {exc}")

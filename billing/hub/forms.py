@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from django import forms
+
+from billing.models import BillCycle, PreBillRule, RateSchedule
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class RunStartForm(forms.Form):
+    cycle = forms.ModelChoiceField(queryset=BillCycle.objects.filter(active=True))
+    bill_date = forms.DateField(widget=DATE)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=500, widget=forms.TextInput, help_text="Kept on the bill and in the ledger.")
+
+
+class FinalBillForm(forms.Form):
+    account_number = forms.CharField(max_length=20)
+    bill_date = forms.DateField(widget=DATE)
+
+
+class ExceptionFilterForm(forms.Form):
+    rule = forms.ChoiceField(required=False, choices=[("", "All rules"), *PreBillRule.Kind.choices])
+    status = forms.ChoiceField(required=False, choices=[("open", "Open"), ("", "Any status"),
+                                                        ("released", "Released"), ("rerated", "Re-rated"),
+                                                        ("meter_check", "Sent for meter check")])
+
+
+class BillSearchForm(forms.Form):
+    q = forms.CharField(required=False, label="Bill or account number")
+
+
+class UrdbImportForm(forms.Form):
+    file = forms.FileField(label="URDB JSON file")
+    code = forms.CharField(required=False, max_length=30, help_text="Default: the tariff's URDB label.")
+    start_date = forms.DateField(required=False, widget=DATE, help_text="Default: the tariff's start date.")
+    end_date = forms.DateField(required=False, widget=DATE, help_text="Exclusive. Default: the tariff's end date.")
+
+
+class VersionForm(forms.Form):
+    start_date = forms.DateField(widget=DATE, help_text="The version in effect that day ends there.")
+    end_date = forms.DateField(required=False, widget=DATE, help_text="Exclusive; empty: open-ended.")
+    components = forms.JSONField(widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}),
+                                 help_text="Copied from the current version: edit prices here.")
+    notes = forms.CharField(required=False, max_length=500, widget=forms.TextInput)
+
+
+INTERVALS = [(5, "5 minutes"), (15, "15 minutes"), (30, "30 minutes"), (60, "60 minutes")]
+
+
+class CalculatorForm(forms.Form):
+    rate_schedule = forms.ModelChoiceField(queryset=RateSchedule.objects.all(), required=False,
+                                           empty_label="(use the URDB file below)")
+    urdb_file = forms.FileField(required=False, label="or a URDB tariff file")
+    start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+                                input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+                                help_text="Local time of the first interval's start.")
+    interval_minutes = forms.TypedChoiceField(choices=INTERVALS, coerce=int, initial=60)
+    unit = forms.ChoiceField(choices=[("kWh", "kWh per interval"), ("kW", "average kW")], initial="kWh")
+    values = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 6, "class": "mono"}),
+                             help_text="Numbers separated by commas, spaces or new lines.")
+    values_file = forms.FileField(required=False, label="or a CSV of interval values",
+                                  help_text="One interval per row; the last column is the value; a header row is skipped.")
+    received = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "mono"}),
+                               help_text="Optional: kWh received from the customer per interval.")
