@@ -168,6 +168,11 @@ class ApplicantForm(forms.ModelForm):
             "mailing_postal_code", "preferred_language", "preferred_contact_method",
         ]
         widgets = {"kind": forms.RadioSelect}
+        labels = {
+            "id_type": "ID type", "id_number": "ID number", "mailing_address_line1": "Mailing address",
+            "mailing_address_line2": "Address line 2", "mailing_city": "City", "mailing_region": "Province / state",
+            "mailing_postal_code": "Postal code",
+        }
 
     def clean(self):
         data = super().clean()
@@ -195,7 +200,10 @@ class MoveInForm(forms.Form):
         label="Find a service point", required=False, max_length=200,
         help_text="Part of the address or the service point number.",
     )
-    service_point = forms.CharField(label="Service point", max_length=20)
+    service_point = forms.CharField(
+        label="Service point", max_length=20,
+        error_messages={"required": "Choose a service point: find it by its address or number first."},
+    )
     move_in_date = forms.DateField(label="Move-in date", widget=DateInput(), help_text="The first day served.")
     rate_code = forms.CharField(label="Rate code", max_length=30)
     applicant = forms.ChoiceField(

@@ -394,6 +394,26 @@ def test_move_in_errors_are_shown_next_to_their_fields_and_nothing_is_written(cs
     assert not Move.objects.exists()
 
 
+def test_a_refused_move_in_lists_the_service_points_found_before_and_asks_to_choose_one(csr_client, jose, today):
+    data = {"step": "review", "sp_query": "baker", "move_in_date": today.isoformat(), "rate_code": "RES",
+            "applicant": "existing", "account_number": "7100000001"}
+    response = csr_client.post(reverse("cis:move-in"), data)
+    html = response.content.decode()
+    assert '<ul class="errors" id="id_service_point_errors"><li>Choose a service point: find it by its address or number first.</li></ul>' in html
+    assert 'id="sp-SP-BAKER-E" value="SP-BAKER-E"' in html
+    assert not Move.objects.exists()
+
+
+def test_moving_an_account_in_where_it_is_already_served_is_refused(csr_client, jose, today):
+    data = {"step": "review", "service_point": "SP-BAKER-E", "move_in_date": today.isoformat(), "rate_code": "RES",
+            "applicant": "existing", "account_number": "7100000001"}
+    html = csr_client.post(reverse("cis:move-in"), data).content.decode()
+    assert (
+        '<ul class="errors" id="id_account_number_errors"><li>Account 7100000001 already has service at SP-BAKER-E '
+        f"on {today:%Y-%m-%d}.</li></ul>" in html
+    )
+
+
 def test_a_new_applicant_person_needs_a_last_name(csr_client, jose, today):
     data = {"step": "review", "service_point": "SP-BAKER-E", "move_in_date": today.isoformat(), "rate_code": "RES",
             **NEW_APPLICANT, "applicant-last_name": ""}

@@ -103,7 +103,15 @@
     });
   }
 
+  /* <input data-mirror="id"> keeps a hidden input of another form in step with it. */
+  function bindMirror(input) {
+    var copy = document.getElementById(input.getAttribute("data-mirror"));
+    if (!copy) return;
+    input.addEventListener("input", function () { copy.value = input.value; });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-mirror]").forEach(bindMirror);
     document.querySelectorAll("[data-live-url]").forEach(bindLive);
     bindChoice("applicant", "data-applicant");
     markApplicantNameFields();
