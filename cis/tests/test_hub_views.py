@@ -3,9 +3,11 @@ on it, the move wizard, pending moves and who may see what."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 import re
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,7 +32,7 @@ DAY = dt.timedelta(days=1)
 @pytest.fixture
 def today() -> dt.date:
     # The views take today from the clock (timezone.localdate), so the tests build around it.
-    return timezone.localdate()
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE))
 
 
 @pytest.fixture
@@ -289,6 +291,17 @@ def test_move_out_with_a_bad_date_is_refused(csr_client, jose):
         reverse("cis:move-out", args=["7100000001"]), {"step": "review", "agreement": "SA-JOSE-1", "move_out_date": "2026-02-30"}
     )
     assert '<ul class="errors" id="id_move_out_date_errors"><li>Enter a valid date.</li></ul>' in response.content.decode()
+
+
+def test_change_something_returns_to_the_first_step_with_the_answers_kept(csr_client, jose, today):
+    url = reverse("cis:move-out", args=["7100000001"])
+    later = today + 7 * DAY
+    review = csr_client.post(url, {"step": "review", "agreement": "SA-JOSE-1", "move_out_date": later.isoformat()})
+    state = re.search(r'name="state" value="([^"]+)"', review.content.decode()).group(1)
+    html = csr_client.post(url, {"step": "edit", "state": state}).content.decode()
+    assert f'name="move_out_date" value="{later:%Y-%m-%d}"' in html
+    assert re.search(r'value="SA-JOSE-1"[^>]*checked', html)
+    assert not Move.objects.exists()
 
 
 def test_an_altered_confirmation_is_refused_and_nothing_is_written(csr_client, jose, today):

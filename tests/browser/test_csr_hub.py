@@ -4,6 +4,7 @@ wizard, then check what the pages said and what the database holds."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 import re
 
 import pytest
@@ -30,7 +31,7 @@ DAY = dt.timedelta(days=1)
 @pytest.fixture
 def neighbourhood():
     """José Álvarez served at 221 Baker Street; 5 Quiet Lane has a vacant water service point."""
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE))
     jose = CustomerFactory(first_name="José", last_name="Álvarez", phone="416-555-0199")
     account = AccountFactory(account_number="7100000001", customer=jose, opened_date=today - 400 * DAY)
     baker = ServicePointFactory(sp_number="SP-BAKER-E", premise=PremiseFactory(address_line1="221 Baker Street"))
