@@ -1,0 +1,235 @@
+"""Hub-search benchmark: one command sets up its own database, seeds the demo utility and
+prints p50/p95 search latency per kind of query.
+
+    .venv/bin/python bench/search.py --accounts 100000 --seed 1 [--queries 50] [--reuse] [--explain]
+
+The database is DATABASE_URL's server with the name --database (default utilis_bench);
+it is dropped and created afresh unless --reuse is given and it already holds data.
+
+Measured per kind (name, account, address, phone, email, id_number):
+  hub  GET /hub/?q=...               Django test Client (in process, no HTTP server), logged in
+                                     as the demo CSR; the one box classifies the query itself.
+  api  GET /api/search/?q=&kind=...  DRF token auth as the demo CSR, when that URL exists;
+                                     otherwise cis.selectors.search_accounts(q, kind=...)
+                                     directly, labelled "selector".
+Queries are drawn from the seeded rows with the same seed, so runs compare like with like."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("name", "account", "address", "phone", "email", "id_number")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--queries", type=int, default=50, help="Queries per kind (at least 50 for the report).")
+    parser.add_argument("--database", default="utilis_bench")
+    parser.add_argument("--reuse", action="store_true", help="Keep an already seeded benchmark database.")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest SQL of each kind.")
+    parser.add_argument("--json", type=Path, help="Also write the figures here as JSON.")
+    return parser.parse_args(argv)
+
+
+def database_urls(name: str) -> tuple[str, str]:
+    """(the benchmark database's URL, the server's maintenance database URL)."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=f"/{name}")), urlunsplit(parts._replace(path="/postgres"))
+
+
+def prepare_database(args) -> tuple[bool, str]:
+    """Create the benchmark database unless reusing it. Returns (fresh, its URL)."""
+    import psycopg
+
+    url, admin_url = database_urls(args.database)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.database]).fetchone()
+        if exists and args.reuse:
+            return False, url
+        if exists:
+            conn.execute(f'DROP DATABASE "{args.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.database}"')
+    return True, url
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile: the smallest value with at least pct% of values at or below it."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return ordered[int(rank) - 1]
+
+
+def draw_queries(rng: random.Random, count: int) -> dict[str, list[tuple[str, str]]]:
+    """(query, account number it should find) per kind, from the seeded data."""
+    from cis.models import Account, Customer, ServiceAgreement
+
+    def sample(qs, n):
+        ids = list(qs.values_list("pk", flat=True))
+        return rng.sample(ids, min(n, len(ids)))
+
+    queries: dict[str, list[tuple[str, str]]] = {k: [] for k in KINDS}
+    people = Customer.objects.filter(kind=Customer.Kind.PERSON, accounts__isnull=False).distinct()
+    for c in Customer.objects.filter(pk__in=sample(people, count)).prefetch_related("accounts").order_by("pk"):
+        account = c.accounts.all()[0].account_number
+        # Partial names as CSRs type them: a surname's start, or first name and a surname's start.
+        if rng.random() < 0.5:
+            q = c.last_name[: max(4, len(c.last_name) - 2)]
+        else:
+            q = f"{c.first_name} {c.last_name[:3]}"
+        queries["name"].append((q, account))
+        phone = "".join(ch for ch in c.phone if ch.isdigit())[-10:]
+        queries["phone"].append((rng.choice((c.phone, phone, f"{phone[3:6]}-{phone[6:]}")), account))
+    for a in Account.objects.filter(pk__in=sample(Account.objects.all(), count)).order_by("pk"):
+        queries["account"].append((a.account_number, a.account_number))
+    with_email = Customer.objects.exclude(email="").filter(accounts__isnull=False).distinct()
+    for c in Customer.objects.filter(pk__in=sample(with_email, count)).prefetch_related("accounts").order_by("pk"):
+        q = c.email if rng.random() < 0.5 else c.email.split("@")[0] + "@"
+        queries["email"].append((q, c.accounts.all()[0].account_number))
+    with_id = Customer.objects.exclude(id_number="").filter(accounts__isnull=False).distinct()
+    for c in Customer.objects.filter(pk__in=sample(with_id, count)).prefetch_related("accounts").order_by("pk"):
+        queries["id_number"].append((c.id_number, c.accounts.all()[0].account_number))
+    current = ServiceAgreement.objects.filter(end_date__isnull=True, service_point__commodity="electric")
+    for ag in current.filter(pk__in=sample(current, count)).select_related("service_point__premise", "account").order_by("pk"):
+        premise = ag.service_point.premise
+        number, _, street = premise.address_line1.partition(" ")
+        # "12 King" or "12 King Street": the number and the street's first word or two.
+        words = street.split()
+        queries["address"].append((f"{number} {' '.join(words[: rng.choice((1, 2))])}", ag.account.account_number))
+    return queries
+
+
+def timed(call) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = call()
+    return (time.perf_counter() - start) * 1000, result
+
+
+def measure(args, queries) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import Resolver404, resolve
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from cis.selectors import search_accounts
+
+    csr = get_user_model().objects.get(username="csr")
+    hub = Client()
+    hub.force_login(csr)
+    try:
+        resolve("/api/search/")
+        api_mode = "api"
+    except Resolver404:
+        api_mode = "selector"
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=csr)[0].key}")
+
+    def hub_get(q, kind):
+        response = hub.get("/hub/?" + urlencode({"q": q}))
+        return response.status_code, response.content.decode()
+
+    def api_get(q, kind):
+        if api_mode == "selector":
+            hits = search_accounts(q, kind=kind)
+            return 200, " ".join(h.account.account_number for h in hits)
+        response = api.get("/api/search/?" + urlencode({"q": q, "kind": kind}))
+        return response.status_code, response.content.decode()
+
+    results = {"api_mode": api_mode, "kinds": {}}
+    for kind in KINDS:
+        for q, _ in queries[kind][:3]:  # warm caches and connections; not counted
+            hub_get(q, kind)
+            api_get(q, kind)
+        row = {}
+        for surface, get in (("hub", hub_get), (api_mode, api_get)):
+            times, found, statuses = [], 0, set()
+            for q, expected in queries[kind]:
+                ms, (status, body) = timed(lambda: get(q, kind))
+                times.append(ms)
+                statuses.add(status)
+                found += expected in body
+            row[surface] = {
+                "n": len(times), "p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1),
+                "max_ms": round(max(times), 1), "mean_ms": round(statistics.fmean(times), 1),
+                "found": found, "statuses": sorted(statuses),
+            }
+        results["kinds"][kind] = row
+    return results
+
+
+def explain(queries) -> None:
+    """EXPLAIN ANALYZE the slowest SQL statement the selector runs for one query of each kind."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cis.selectors import search_accounts
+
+    for kind in KINDS:
+        q = queries[kind][0][0]
+        with CaptureQueriesContext(connection) as captured:
+            search_accounts(q, kind=kind)
+        slowest = max(captured.captured_queries, key=lambda c: float(c["time"]), default=None)
+        if slowest is None:
+            continue
+        print(f"\n== {kind}: {q!r} slowest statement {float(slowest['time']) * 1000:.1f} ms\n{slowest['sql']}\n")
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
+            print("\n".join(row[0] for row in cursor.fetchall()))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    fresh, url = prepare_database(args)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("UTILIS_DEBUG", "false")  # DEBUG keeps every SQL string: not what production does
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from cis.models import Account
+
+    seed_seconds = None
+    if fresh or not Account.objects.exists():
+        call_command("migrate", verbosity=0)
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        call_command("seed_demo", accounts=args.accounts, seed=args.seed)
+        seed_seconds = time.perf_counter() - started
+        print(f"seed_demo --accounts {args.accounts}: {seed_seconds:.1f} s (load average before: {load:.1f})")
+    accounts = Account.objects.count()
+    queries = draw_queries(random.Random(args.seed), args.queries)
+    results = measure(args, queries)
+    results.update(accounts=accounts, seed=args.seed, seed_seconds=seed_seconds, load_average=os.getloadavg()[0])
+
+    second = results["api_mode"]
+    print(f"\n{accounts} accounts, {args.queries} queries per kind; hub = GET /hub/?q= via Django test Client; "
+          f"{second} = " + ("GET /api/search/?q=&kind= with token auth" if second == "api"
+                            else "cis.selectors.search_accounts(q, kind=...) (no /api/search/ yet)"))
+    print(f"{'kind':<10} {'hub p50':>9} {'hub p95':>9} {'hub found':>10} {second + ' p50':>13} {second + ' p95':>13} {'found':>6}")
+    for kind, row in results["kinds"].items():
+        h, a = row["hub"], row[second]
+        print(f"{kind:<10} {h['p50_ms']:>9.1f} {h['p95_ms']:>9.1f} {h['found']:>5}/{h['n']:<4} "
+              f"{a['p50_ms']:>13.1f} {a['p95_ms']:>13.1f} {a['found']:>3}/{a['n']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    if args.explain:
+        explain(queries)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
