@@ -430,8 +430,10 @@ def test_moving_an_account_in_where_it_is_already_served_is_refused(csr_client, 
 def test_a_new_applicant_person_needs_a_last_name(csr_client, jose, today):
     data = {"step": "review", "service_point": "SP-BAKER-E", "move_in_date": today.isoformat(), "rate_code": "RES",
             **NEW_APPLICANT, "applicant-last_name": ""}
-    html = csr_client.post(reverse("cis:move-in"), data).content.decode()
+    response = csr_client.post(reverse("cis:move-in"), data)
+    html = response.content.decode()
     assert '<ul class="errors" id="id_applicant-last_name_errors"><li>A person needs a last name.</li></ul>' in html
+    assert "Please correct the new applicant's details marked below." in text_of(response)
     assert Customer.objects.count() == 1
 
 
