@@ -14,16 +14,21 @@ from mdm import importing
 RETRYABLE = (IntegrityError, OperationalError)
 
 
-@shared_task(name="mdm.tasks.import_file_task")
-def import_file_task(*, import_run_id: int, **kwargs) -> int:
+@shared_task(name="mdm.tasks.import_file_task", bind=True)
+def import_file_task(self, *, import_run_id: int, **kwargs) -> int:
     """Parse the run's file, then queue one import_chunk per chunk not yet loaded. Run again
-    after a crash, it queues only what is left. Returns the number of chunks queued."""
+    after a crash, it queues only what is left. Returns the number of chunks queued.
+
+    The chunks go to the queue this task came from, so routing imports to dedicated workers
+    is one route for this task."""
     try:
         pending = importing.import_run_prepare(import_run_id=import_run_id, now=timezone.now())
     except importing.ImportRunError:
         return 0  # the run is marked failed with the reason; nothing to retry
+    queue = (self.request.delivery_info or {}).get("routing_key")
     for index in pending:
-        import_chunk.delay(import_run_id=import_run_id, chunk=index)
+        options = {"queue": queue} if queue else {}
+        import_chunk.apply_async(kwargs={"import_run_id": import_run_id, "chunk": index}, **options)
     return len(pending)
 
 
