@@ -19,7 +19,8 @@ from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, 
 from billing.runs.drafting import Timings, billed_to, bills_draft
 from billing.runs.planning import plan_bills
 from cis.billing_selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
-from mdm.services import billed_through_set
+from core.money import money
+from mdm.billing_determinants import billed_through_set_many
 
 log = logging.getLogger(__name__)
 ISSUE_BATCH = 1000
@@ -178,14 +179,24 @@ def bills_issue(*, bills: list[Bill], now: dt.datetime) -> int:
         balances[bill.account_id] = bill.amount_due
         bill.status, bill.issued_at = Bill.Status.ISSUED, now
     Bill.objects.bulk_update(bills, ["bill_number", "balance_forward", "amount_due", "status", "issued_at"])
-    for bill in bills:
+    if len(bills) == 1:
+        bill = bills[0]
         if bill.total:
             ledger_post_bill(account_id=bill.account_id, bill=bill, amount=bill.total, bill_date=bill.bill_date)
+    else:
+        # The same rows ledger_post_bill writes (kind, description, idempotency key "bill:<id>"),
+        # inserted together: a run issues thousands at once, and the bills are locked and
+        # APPROVED, so none of them has an entry yet.
+        LedgerEntry.objects.bulk_create([
+            LedgerEntry(account_id=b.account_id, kind=LedgerEntry.Kind.BILL, amount=money(b.total),
+                        effective_date=b.bill_date, description=f"Bill {b.bill_number}", bill=b,
+                        idempotency_key=f"bill:{b.pk}")
+            for b in bills if b.total
+        ])
     through: dict[int, dt.date] = {}
     for sp, end in BillSegment.objects.filter(bill__in=bills, live=True).values_list("service_point_id", "period_end"):
         through[sp] = max(through.get(sp, end), end)
-    for sp, end in sorted(through.items()):
-        billed_through_set(service_point_id=sp, billed_through_date=end - dt.timedelta(days=1))
+    billed_through_set_many(dates={sp: end - dt.timedelta(days=1) for sp, end in through.items()})
     return len(bills)
 
 
