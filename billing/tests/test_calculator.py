@@ -211,3 +211,33 @@ def test_calculator_is_in_the_openapi_document(api_for, admin_user_role):
     operation = schema["paths"]["/api/billing/calculator/"]["post"]
     assert operation["summary"] == "Bill calculator"
     assert "CalculatorResult" in json.dumps(operation["responses"]["200"])
+
+
+@pytest.mark.parametrize("rate_code", ["T-TIER", "T-TOU", "T-DEMAND"])
+def test_api_gives_the_same_lines_as_a_bill_run(api_for, billing_user, rate_code):
+    """The calculator and a bill run share billing.rating: the same month of hourly usage on
+    the same schedule makes the same lines (February 2026 includes Family Day, a holiday)."""
+    from billing import runs
+    from billing.models import BillLine
+    from billing.tests.test_runs_helpers import MAR, NOW, metered_agreement, setup_billing
+
+    cycle = setup_billing()
+    metered_agreement(rate_code=rate_code, kwh_per_hour=1.5, spike=(dt.date(2026, 2, 10), 18, 4.0))
+    run = runs.bill_run_start(cycle=cycle, bill_date=MAR, now=NOW, enqueue=False)
+    for number in runs.bill_run_pending_chunks(bill_run_id=run.pk):
+        runs.bill_run_chunk_process(bill_run_id=run.pk, chunk_number=number, now=NOW)
+    billed = [(ln.description, ln.quantity, ln.price, ln.amount)
+              for ln in BillLine.objects.filter(segment__bill__run=run).order_by("sequence")]
+    values = ["1.5"] * (28 * 24)
+    values[9 * 24 + 18] = "4.0"  # Feb 10, 18:00 local (no DST change in February)
+
+    response = api_for(billing_user).post("/api/billing/calculator/", {
+        "rate_schedule": rate_code, "start": "2026-02-01T00:00", "interval_minutes": 60, "values": values,
+    }, format="json")
+
+    (month,) = response.json()["months"]
+    calculated = [(ln["description"], None if ln["quantity"] is None else Decimal(ln["quantity"]),
+                   None if ln["price"] is None else Decimal(ln["price"]), Decimal(ln["amount"]))
+                  for ln in month["lines"]]
+    assert calculated == billed
+    assert len(billed) >= 2
