@@ -6,10 +6,13 @@ mdm.importing.import_file, exactly as a head-end upload would be. See docs/mdm.m
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from django.db import connections
 
 from cis.demo_selectors import service_points_for_metering
 from mdm.demo.fleet import DemoMetersExistError, exchanges_record, fleet_create, fleet_plan  # noqa: F401
@@ -37,12 +40,21 @@ class DemoMetersReport:
     seconds: float = 0.0
 
 
+def _import_one(content: bytes, name: str, now: dt.datetime) -> tuple[str, int, int, int, int, float]:
+    started = time.monotonic()
+    run = import_file(content, format="cmep", file_name=name, now=now)
+    return name, run.pk, run.intervals_loaded, run.registers_loaded, run.quarantined, time.monotonic() - started
+
+
 def demo_meters_seed(*, end_date: dt.date, now: dt.datetime, days: int = 35, seed: int = 42,
-                     rates: InjectionRates = InjectionRates(), keep_injections: bool = False,
+                     rates: InjectionRates = InjectionRates(), keep_injections: bool = False, workers: int = 0,
                      log: Callable[[str], None] = lambda line: None) -> DemoMetersReport:
     """Meters for every metered service point, then `days` local days [end_date - days,
     end_date) of interval data and daily register reads, imported file by file.
 
+    With `workers` > 0 the files are imported by that many forked processes while this one
+    generates the next days (each file is a separate import of separate channel-days, so they
+    never wait on each other); 0 imports in this process and this transaction (tests).
     `now` stamps the import runs (the data does not depend on it). Raises DemoMetersExistError
     when meters already exist, ValueError for days < 1, and what import_file raises."""
     if days < 1:
@@ -57,28 +69,51 @@ def demo_meters_seed(*, end_date: dt.date, now: dt.datetime, days: int = 35, see
     log(f"meters: {report.meters:,} at {len(positions):,} of {len(service_points):,} service points "
         f"({time.monotonic() - started:.1f}s)")
 
-    for index, day_files in enumerate(demo_day_files(positions=positions, start=start, days=days, seed=seed, tz=tz,
-                                                     rates=rates)):
-        report.intervals_written += day_files.intervals_written
-        for fault in day_files.injections:
-            report.faults[FAULT_NAMES[fault.kind]] += 1
-        if keep_injections:
-            report.injections.extend(day_files.injections)
-        for name, text in day_files.files:
-            file_started = time.monotonic()
-            run = import_file(text.encode(), format="cmep", file_name=name, now=now)
-            report.files += 1
-            report.import_run_ids.append(run.pk)
-            report.intervals_loaded += run.intervals_loaded
-            report.registers_loaded += run.registers_loaded
-            report.quarantined += run.quarantined
-            log(f"day {index + 1}/{days} {name}: {run.intervals_loaded:,} intervals, {run.registers_loaded:,} "
-                f"register reads, {run.quarantined} quarantined ({time.monotonic() - file_started:.1f}s)")
+    def exchanges_of_day(day_files) -> None:
         if day_files.removal_reads:
             report.exchanges += exchanges_record(
                 positions=[p for p in positions if p.service_point_id in day_files.removal_reads],
                 removal_reads=day_files.removal_reads,
             )
+
+    def record(outcome) -> None:
+        name, run_id, loaded, registers, quarantined, seconds = outcome
+        report.files += 1
+        report.import_run_ids.append(run_id)
+        report.intervals_loaded += loaded
+        report.registers_loaded += registers
+        report.quarantined += quarantined
+        log(f"imported {name}: {loaded:,} intervals, {registers:,} register reads, {quarantined} quarantined "
+            f"({seconds:.1f}s)")
+
+    pool = None
+    if workers > 0:
+        connections.close_all()  # forked workers open their own connections
+        pool = multiprocessing.get_context("fork").Pool(workers)
+    waiting = []
+    try:
+        for day_files in demo_day_files(positions=positions, start=start, days=days, seed=seed, tz=tz, rates=rates):
+            report.intervals_written += day_files.intervals_written
+            for fault in day_files.injections:
+                report.faults[FAULT_NAMES[fault.kind]] += 1
+            if keep_injections:
+                report.injections.extend(day_files.injections)
+            for name, text in day_files.files:
+                if pool is None:
+                    record(_import_one(text.encode(), name, now))
+                else:
+                    waiting.append(pool.apply_async(_import_one, (text.encode(), name, now)))
+            exchanges_of_day(day_files)
+            # Generation runs ahead of the imports by a few files at most (memory).
+            while len(waiting) > 2 * workers:
+                record(waiting.pop(0).get())
+        for pending in waiting:
+            record(pending.get())
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+
     report.seconds = time.monotonic() - started
     log(f"done: {report.intervals_loaded:,} intervals from {report.files} files in {report.seconds:.0f}s; "
         f"injected {dict(report.faults)}; {report.quarantined} records quarantined; {report.exchanges} exchanges")

@@ -1,4 +1,4 @@
-"""manage.py seed_meters [--days 35] [--seed S] [--end-date YYYY-MM-DD]
+"""manage.py seed_meters [--days 35] [--seed S] [--end-date YYYY-MM-DD] [--workers 2]
 
 Meters for the demo utility's service points and their AMI data, imported through the real
 import path (see mdm.demo)."""
@@ -20,12 +20,15 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=42, help="Same service points and seed give the same data.")
         parser.add_argument("--end-date", type=dt.date.fromisoformat, default=None,
                             help="First day NOT generated (default: today): data covers [end-date - days, end-date).")
+        parser.add_argument("--workers", type=int, default=2,
+                            help="Processes importing files while the next days are generated (0: all in this one).")
 
-    def handle(self, *args, days, seed, end_date, **options):
+    def handle(self, *args, days, seed, end_date, workers, **options):
         now = timezone.now()
         end = end_date or timezone.localdate(now)
         try:
-            report = demo_meters_seed(end_date=end, now=now, days=days, seed=seed, log=self.stdout.write)
+            report = demo_meters_seed(end_date=end, now=now, days=days, seed=seed, workers=workers,
+                                        log=self.stdout.write)
         except DemoMetersExistError as exc:
             raise CommandError(f"{exc} Seed a fresh database.") from exc
         except ValueError as exc:
