@@ -11,8 +11,8 @@ Use it from any app's tests by importing the fixture into the test module:
         assert result.get(timeout=60) == ...
 
 The fixture uses `transactional_db` (the worker is another process: it only sees committed
-rows), sends tasks through the project's Celery app pointed at the worker's broker, and
-stops the worker (by its own pid) when the test ends.
+rows), sends tasks through the project's Celery app pointed at the worker's broker and at a
+queue only this worker consumes, and stops the worker (by its own pid) when the test ends.
 
 Redis: the database number in REDIS_URL is the first of a block. Without xdist the tests use
 it; xdist worker gwN uses that number + N (mod 16), so parallel test workers never read each
@@ -65,6 +65,7 @@ def redis_url_for_test_worker(base_url: str, xdist_worker: str | None) -> str:
 class WorkerProcess:
     process: subprocess.Popen
     node_name: str
+    queue: str
     broker_url: str
     database_url: str
     log_path: Path
@@ -101,7 +102,7 @@ def _drop_connections(app) -> None:
     # without resetting the registry would hand the same closed pool back next time.
     kombu.pools.reset()
     app._pool = None
-    amqp = app.__dict__.get("amqp")
+    amqp = app.__dict__.pop("amqp", None)  # rebuilt on next use, with the current default queue
     if amqp is not None:
         amqp._producer_pool = None
     control = app.__dict__.get("control")
@@ -115,10 +116,12 @@ def _drop_connections(app) -> None:
 
 
 @contextmanager
-def app_pointed_at(app, redis_url: str) -> Iterator:
-    """Send tasks and read results through `redis_url` for the duration, then restore."""
-    saved = {key: app.conf[key] for key in ("broker_url", "result_backend", "task_always_eager")}
-    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
+def app_pointed_at(app, redis_url: str, queue: str) -> Iterator:
+    """Send tasks to `queue` and read results through `redis_url` for the duration, then
+    restore. A queue of its own means no other worker on the same Redis takes these tasks."""
+    keys = ("broker_url", "result_backend", "task_always_eager", "task_default_queue")
+    saved = {key: app.conf[key] for key in keys}
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False, task_default_queue=queue)
     _drop_connections(app)
     try:
         yield app
@@ -148,15 +151,15 @@ def flush_redis_db(redis_url: str) -> None:
 
 
 def start_worker(
-    *, app, database_url: str, redis_url: str, log_path: Path, extra_env: dict | None = None,
+    *, app, database_url: str, redis_url: str, queue: str, log_path: Path, extra_env: dict | None = None,
     ready_timeout: float = READY_TIMEOUT_S,
 ) -> WorkerProcess:
-    """Start the worker subprocess and wait until it answers a ping through `app` (which must
-    already point at `redis_url`). Raises RuntimeError with the worker's log if it dies or
-    does not answer in time."""
+    """Start the worker subprocess consuming `queue` and wait until it answers a ping through
+    `app` (which must already point at `redis_url`). Raises RuntimeError with the worker's log
+    if it dies or does not answer in time."""
     from django.conf import settings
 
-    node_name = f"utilis-test-{uuid.uuid4().hex[:10]}@localhost"
+    node_name = f"{queue}@localhost"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -172,13 +175,13 @@ def start_worker(
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info",
-            "-n", node_name, "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-n", node_name, "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
     )
     log.close()  # the child holds its own copy of the descriptor
     worker = WorkerProcess(
-        process=process, node_name=node_name, broker_url=redis_url, database_url=database_url, log_path=log_path
+        process=process, node_name=node_name, queue=queue, broker_url=redis_url, database_url=database_url, log_path=log_path
     )
     try:
         deadline = time.monotonic() + ready_timeout
@@ -202,10 +205,11 @@ def celery_worker(transactional_db, tmp_path) -> Iterator[WorkerProcess]:
     from config.celery import app
 
     redis_url = redis_url_for_test_worker(settings.REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+    queue = f"utilis-test-{uuid.uuid4().hex[:10]}"
     flush_redis_db(redis_url)
-    with app_pointed_at(app, redis_url):
+    with app_pointed_at(app, redis_url, queue):
         worker = start_worker(
-            app=app, database_url=database_url_for(connection.settings_dict), redis_url=redis_url,
+            app=app, database_url=database_url_for(connection.settings_dict), redis_url=redis_url, queue=queue,
             log_path=tmp_path / "celery-worker.log",
         )
         try:
