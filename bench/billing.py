@@ -4,8 +4,8 @@
 
 1. Creates a fresh database (default utilis_bench_billing) on the DATABASE_URL's server,
    migrates it and runs seed_billing (cycles, windows, the demo rates, pre-bill rules).
-2. Builds N accounts in cycle C01, each with one electric service point, agreement, meter and
-   15-minute kWh channel (installed before the period): 55 % RES-TIERED, 35 % RES-TOU,
+2. Builds N accounts in cycle C01, each with one electric service point, an agreement from
+   February 1 (one standard month to bill), and a meter with a 15-minute kWh channel: 55 % RES-TIERED, 35 % RES-TOU,
    10 % commercial on GS-DEMAND. Residential and commercial load shapes with per-customer
    scale and noise for February 2026 (28 local days) are COPYed into the interval store; 2 % of
    the meter-days carry a few estimated intervals. None of this is timed.
@@ -170,6 +170,8 @@ def main() -> None:
     print(f"set-up: {args.accounts} accounts, {rows} channel-days of 15-minute data in {time.perf_counter() - t0:.1f} s")
 
     cycle = BillCycle.objects.get(code="C01")
+    before = os.times()
+    cpu_before = before.user + before.system + before.children_user + before.children_system
     started = time.perf_counter()
     run = runs.bill_run_start(cycle=cycle, bill_date=BILL_DATE, now=timezone.now(), chunk_size=args.chunk_size,
                               enqueue=False)
@@ -186,6 +188,7 @@ def main() -> None:
     runs.bill_run_approve(bill_run_id=run.pk)
     runs.bill_run_issue(bill_run_id=run.pk, now=timezone.now())
     issued = time.perf_counter()
+    cpu = os.times()
     run.refresh_from_db()
 
     bills = Bill.objects.filter(run=run).count()
@@ -197,6 +200,9 @@ def main() -> None:
           f"on {args.workers} worker process(es), chunks of {args.chunk_size}")
     print(f"  approve + issue (numbers, ledger, billed-through) {issue_s:8.1f} s  {bills / issue_s:8.0f} bills/s")
     print(f"  total {total_s:8.1f} s  {bills / total_s:8.0f} bills/s")
+    python_cpu = cpu.user + cpu.system + cpu.children_user + cpu.children_system - cpu_before
+    print(f"  Python CPU (this process and the workers; PostgreSQL not included) {python_cpu:8.1f} s, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     summed = sum(v for k, v in run.timings.items() if k != "issue")
     print("where the drafting time went (seconds summed over the workers' chunks):")
     for phase, seconds in sorted(run.timings.items(), key=lambda kv: -kv[1]):

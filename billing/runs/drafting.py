@@ -273,4 +273,9 @@ def bill_redraft(*, bill: Bill, kind: str, as_of: dt.date, now: dt.datetime, rea
         raise DraftError(f"Bill {bill.pk} has no live segments to draft again.")
     (new,) = bills_draft(plans=plans, bill_date=bill.bill_date, due_date=bill.due_date, kind=kind, as_of=as_of,
                          run=bill.run, replaces={bill.account_id: bill})
+    if new.status == Bill.Status.DRAFT and bill.run_id and bill.run.status in (BillRun.Status.APPROVED,
+                                                                                 BillRun.Status.ISSUED):
+        # Its run was approved while it was held: a clean re-rate joins the approved bills.
+        new.status = Bill.Status.APPROVED
+        new.save(update_fields=["status"])
     return new
