@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from billing.models import BillCycle, PreBillRule, RateSchedule
@@ -39,10 +41,29 @@ class UrdbImportForm(forms.Form):
     end_date = forms.DateField(required=False, widget=DATE, help_text="Exclusive. Default: the tariff's end date.")
 
 
+def pretty_json(value, indent: int = 0) -> str:
+    """JSON for people editing a rate: containers indented, lists of plain values (a TOU grid
+    row, a list of tags) kept on one line so a 12 x 24 grid reads as 12 lines."""
+    pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(value, dict) and value:
+        items = [f"{inner}{json.dumps(str(k))}: {pretty_json(v, indent + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value):
+        return "[\n" + ",\n".join(f"{inner}{pretty_json(v, indent + 2)}" for v in value) + f"\n{pad}]"
+    return json.dumps(value)
+
+
+class ReadableJSONField(forms.JSONField):
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return pretty_json(value)
+
+
 class VersionForm(forms.Form):
     start_date = forms.DateField(widget=DATE, help_text="The version in effect that day ends there.")
     end_date = forms.DateField(required=False, widget=DATE, help_text="Exclusive; empty: open-ended.")
-    components = forms.JSONField(widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}),
+    components = ReadableJSONField(widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}),
                                  help_text="Copied from the current version: edit prices here.")
     notes = forms.CharField(required=False, max_length=500, widget=forms.TextInput)
 

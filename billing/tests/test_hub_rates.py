@@ -118,3 +118,13 @@ def test_calculator_page_reads_a_csv_and_reports_bad_values(staff):
     assert "Value 2 (&#x27;two&#x27;) is not a number." in bad
     seven = staff.post("/billing/calculator/", {**form, "interval_minutes": 7, "values": "1"}).content.decode()
     assert "Select a valid choice" in seven
+
+
+def test_version_form_shows_components_one_grid_row_per_line():
+    from billing.hub.forms import pretty_json
+
+    components = [{"kind": "tou_schedule", "code": "p", "params": {"weekday": [["on", "off"]] * 12,
+                                                                  "weekend": [["off", "off"]] * 12}}]
+    text = pretty_json(components)
+    assert json.loads(text) == components
+    assert text.count('["on", "off"]') == 12 and len(text.splitlines()) == 36
