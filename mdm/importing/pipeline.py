@@ -324,15 +324,31 @@ def load_records(*, run: ImportRun, blocks: Sequence[IntervalBlock], registers: 
 
 
 def _channels_for(serials: set[str]) -> dict[str, list[_ChannelRow]]:
-    """Every known serial maps to its channels (an empty list for a meter with none)."""
-    found: dict[str, list[_ChannelRow]] = {s: [] for s in Meter.objects.filter(serial_number__in=serials)
-                                           .values_list("serial_number", flat=True)}
-    rows = Channel.objects.filter(meter__serial_number__in=serials).values_list(
-        "meter__serial_number", "id", "unit", "direction", "interval_minutes"
-    )
-    for serial, cid, unit, direction, minutes in rows:
-        found[serial].append(_ChannelRow(cid, unit, direction, minutes))
+    """Every known serial maps to its channels (an empty list for a meter with none).
+
+    The serials go to PostgreSQL as ONE text parameter split there: as 2,000 separate IN
+    parameters, interpolating and parsing the query cost more than running it."""
+    found: dict[str, list[_ChannelRow]] = {}
+    if not serials:
+        return found
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT m.serial_number, c.id, c.unit, c.direction, c.interval_minutes
+            FROM mdm_meter m LEFT JOIN mdm_channel c ON c.meter_id = m.id
+            WHERE m.serial_number = ANY(string_to_array(%s, %s))
+            """,
+            [_SERIAL_SEPARATOR.join(serials), _SERIAL_SEPARATOR],
+        )
+        for serial, cid, unit, direction, minutes in cursor.fetchall():
+            chans = found.setdefault(serial, [])
+            if cid is not None:
+                chans.append(_ChannelRow(cid, unit, direction, minutes))
     return found
+
+
+# ASCII unit separator: no serial number contains it (the formats are line- and comma-based)
+_SERIAL_SEPARATOR = "\x1f"
 
 
 def _interval_channel(channels: dict[str, list[_ChannelRow]], block: IntervalBlock):
