@@ -59,15 +59,14 @@ class AuditedAdmin(AuditHistoryMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
 
-    # Each subclass says how its search box matches; see get_search_results.
-    def search_q(self, term: str) -> Q:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
-
     def get_search_results(self, request, queryset, search_term):
+        # A subclass with `search_q(term) -> Q` searches its indexed columns with it; the
+        # autocomplete widgets of other admins use the same method.
+        search_q = getattr(self, "search_q", None)
         term = search_term.strip()
-        if not term:
-            return queryset, False
-        return queryset.filter(self.search_q(term)), False
+        if search_q is None or not term:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(search_q(term)), False
 
     def save_model(self, request, obj, form, change):
         with pghistory.context(reason="admin"):
@@ -334,9 +333,7 @@ class _AccountEntryAdmin(AuditedAdmin):
     date_hierarchy = "created_at"
     search_fields = ("account__account_number",)
     search_help_text = "Account number (prefix) or customer name."
-
-    def get_readonly_fields(self, request, obj=None):
-        return ("created_by", "created_at", "updated_at", "audit_history")
+    readonly_fields = ("created_by", "created_at", "updated_at", "audit_history")
 
     def search_q(self, term: str) -> Q:
         return Q(account__account_number__startswith=re.sub(r"\s", "", term)) | _name_q(term, prefix="account__customer__")
