@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramWordSimilarity
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from cis.models import (
     Account,
@@ -196,8 +196,7 @@ def account_agreements(*, account: Account) -> list[ServiceAgreement]:
     return list(
         ServiceAgreement.objects.filter(account=account)
         .select_related("service_point__premise__parent")
-        .order_by("end_date__isnull", "-start_date")
-        .reverse()
+        .order_by(F("end_date").desc(nulls_first=True), "-start_date", "agreement_number")
     )
 
 

@@ -114,16 +114,6 @@ def _panels(request, account: Account) -> list[dict]:
     return rendered
 
 
-def _agreements(account: Account) -> list[ServiceAgreement]:
-    """Open agreements first, then the newest. (selectors.account_agreements orders by
-    "end_date__isnull", which Django cannot resolve; until it is fixed the hub orders here.)"""
-    return list(
-        ServiceAgreement.objects.filter(account=account)
-        .select_related("service_point__premise__parent")
-        .order_by(F("end_date").desc(nulls_first=True), "-start_date", "agreement_number")
-    )
-
-
 def _account_page(request, account: Account, *, status: int = 200, **forms):
     today = _today()
     complaints = list(account.complaints.select_related("created_by"))
@@ -143,7 +133,7 @@ def _account_page(request, account: Account, *, status: int = 200, **forms):
         "today": today,
         "can_write": _can_write(request.user),
         "children": account.children.select_related("customer").order_by("account_number"),
-        "agreements": _agreements(account),
+        "agreements": selectors.account_agreements(account=account),
         "premises": selectors.account_premises(account=account),
         "pending": selectors.pending_moves().filter(account=account),
         "notes": account.notes.select_related("created_by"),
