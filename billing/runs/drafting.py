@@ -78,6 +78,31 @@ def history_for(account_ids: Iterable[int], before: dt.date) -> dict[int, list[p
     return out
 
 
+def _has_ratchet(versions: list[rating.RateVersion]) -> bool:
+    return any(c.kind == "demand" and c.params.get("ratchet") for v in versions for c in v.components)
+
+
+def demand_history_for(plans: list[SegmentPlan], versions: Mapping[str, list[rating.RateVersion]]
+                       ) -> dict[int, tuple[rating.MonthlyDemand, ...]]:
+    """Earlier months' maximum demand of the agreements whose rate has a ratchet, from their
+    live segments before this period (one query for the chunk). A segment counts for the month
+    of its last day; two segments in one month keep the higher demand."""
+    wanted = {p.agreement.id: p.start for p in plans if _has_ratchet(versions.get(p.agreement.rate_code, []))}
+    if not wanted:
+        return {}
+    earliest = min(wanted.values()) - dt.timedelta(days=HISTORY_DAYS)
+    rows = (BillSegment.objects.filter(agreement_id__in=list(wanted), live=True, period_end__gt=earliest)
+            .values_list("agreement_id", "period_end", "determinants__max_demand_kw"))
+    months: dict[int, dict[dt.date, Decimal]] = defaultdict(dict)
+    for agreement_id, end, kw in rows:
+        if kw is None or end > wanted[agreement_id]:
+            continue
+        last = end - dt.timedelta(days=1)
+        month = last.replace(day=1)
+        months[agreement_id][month] = max(months[agreement_id].get(month, Decimal(0)), Decimal(kw))
+    return {a: tuple(rating.MonthlyDemand(m, kw) for m, kw in sorted(by.items())) for a, by in months.items()}
+
+
 def _overlapping(versions: list[rating.RateVersion], start: dt.date, end: dt.date) -> list[rating.RateVersion]:
     return [v for v in versions if v.effective_start < end and (v.effective_end is None or v.effective_end > start)]
 
@@ -150,6 +175,7 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
                     dets |= billing_determinants.determinants_bulk(requests=[req], as_of=as_of, tz=tz)
                 except DeterminantError as exc:
                     failed[req.key[0]] = str(exc)
+    history = demand_history_for(plans, versions)
     holidays = billing_determinants.utility_holidays(min(p.start for p in plans), max(p.end for p in plans)) if plans else frozenset()
     out = []
     with timings.phase("rating"):
@@ -172,7 +198,7 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
             bill_input = rating.BillInput(
                 period_start=plan.start, period_end=plan.end,
                 determinants=_adapt(whole, overlap[0] if len(overlap) == 1 else None),
-                part_determinants=parts, holidays=holidays, time_zone=tz,
+                part_determinants=parts, holidays=holidays, time_zone=tz, demand_history=history.get(a.id, ()),
             )
             try:
                 result = rating.rate_bill(bill_input, overlap)

@@ -10,7 +10,7 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from billing import runs
-from billing.models import Bill, BillLine, BillRun, BillRunChunk, BillSegment, LedgerEntry
+from billing.models import Bill, BillLine, BillRun, BillRunChunk, BillSegment, LedgerEntry, RateSchedule, RateVersion
 from billing.runs.drafting import billed_to
 from billing.tests.test_runs_helpers import FEB, MAR, NOW, metered_agreement, setup_billing
 from cis.tests.factories import AccountFactory
@@ -164,3 +164,24 @@ def test_an_agreement_with_no_rate_is_held_with_a_rating_exception_not_dropped()
     bill = bill_of(agreement)
     assert (run.exceptions, bill.status, bill.total) == (1, "held", D("0"))
     assert list(bill.exceptions.values_list("rule", flat=True)) == ["rating_error"]
+
+
+def test_a_demand_ratchet_bills_80_percent_of_januarys_peak_in_a_quiet_february():
+    setup_billing(period_end=FEB, bill_date=FEB)
+    cycle = setup_billing()
+    schedule = RateSchedule.objects.create(code="T-RATCHET", name="ratchet")
+    RateVersion.objects.create(schedule=schedule, start_date=dt.date(2020, 1, 1), components=[
+        {"kind": "demand", "code": "demand", "params": {"price": "10.00", "ratchet": {"percent": 80, "months": 11}}}])
+    # 1 kWh every hour of January and February, and one 20 kWh hour on Jan 14.
+    agreement, _ = metered_agreement(rate_code="T-RATCHET", start=dt.date(2026, 1, 1), data_from=dt.date(2026, 1, 1),
+                                     spike=(dt.date(2026, 1, 14), 10, 20.0))
+    january = runs.bill_run_start(cycle=cycle, bill_date=FEB, now=NOW, enqueue=False)
+    runs.bill_run_chunk_process(bill_run_id=january.pk, chunk_number=0, now=NOW)
+
+    run_all(cycle)
+
+    # January: 20 kW x 10.00. February's own peak is 1 kW; 80 % of January's 20 kW = 16 kW.
+    totals = dict(Bill.objects.values_list("period_start", "total"))
+    assert totals == {dt.date(2026, 1, 1): D("200.00"), FEB: D("160.00")}
+    line = BillLine.objects.get(segment__period_start=FEB)
+    assert line.quantity == D("16")
