@@ -8,7 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Q, QuerySet
 
-from mdm.models import Channel, ImportRun, Installation, IntervalDay, IntervalDayVersion, Meter, QuarantinedRecord
+from mdm.models import (
+    Channel,
+    ImportRun,
+    Installation,
+    IntervalDay,
+    IntervalDayVersion,
+    Meter,
+    QuarantinedRecord,
+    RegisterRead,
+    ReplacementReadNotice,
+)
 from mdm.timeutil import day_start_utc
 
 
@@ -48,6 +58,30 @@ def installations_for_service_point(*, service_point_id: int, start: dt.datetime
     if start is not None:
         qs = qs.filter(Q(removed_at__isnull=True) | Q(removed_at__gt=start))
     return list(qs.order_by("installed_at"))
+
+
+def meter_installations(*, meter: Meter) -> list[Installation]:
+    """A meter's record of installation, latest first."""
+    return list(meter.installations.order_by("-installed_at"))
+
+
+def register_reads_for_meter(*, meter: Meter, start: dt.datetime | None = None, end: dt.datetime | None = None,
+                             limit: int = 500) -> list[RegisterRead]:
+    """A meter's register reads in [start, end), latest first."""
+    qs = RegisterRead.objects.filter(channel__meter=meter).select_related("channel")
+    if start is not None:
+        qs = qs.filter(read_at__gte=start)
+    if end is not None:
+        qs = qs.filter(read_at__lt=end)
+    return list(qs.order_by("-read_at", "channel_id")[:limit])
+
+
+def replacement_read_notices_open(*, service_point_ids=None) -> QuerySet[ReplacementReadNotice]:
+    """Notices billing has not picked up yet, oldest first."""
+    qs = ReplacementReadNotice.objects.filter(picked_up_at__isnull=True)
+    if service_point_ids is not None:
+        qs = qs.filter(service_point_id__in=list(service_point_ids))
+    return qs.order_by("created_at", "id")
 
 
 def installations_for_service_point_dates(*, service_point_id: int, start_date: dt.date,

@@ -210,3 +210,26 @@ def test_virtual_meter_terms_are_checked():
         virtual_meter_set(service_point_id=9, terms=[{"channel_id": delivered.pk, "sign": 2}])
     with pytest.raises(VirtualMeterFormulaError):
         virtual_meter_set(service_point_id=9, terms=[{"channel_id": 999999, "sign": 1}])
+
+
+def test_meter_page_selectors_list_installations_reads_and_open_notices():
+    from mdm.models import RegisterRead, ReplacementReadNotice
+    from mdm.selectors import meter_installations, register_reads_for_meter, replacement_read_notices_open
+
+    meter = MeterFactory()
+    register = ChannelFactory(meter=meter, interval_minutes=None)
+    first = meter_install(meter=meter, service_point_id=3, installed_at=at(2025, 1, 1))
+    from mdm.services import meter_remove
+
+    meter_remove(installation=first, removed_at=at(2025, 6, 1))
+    second = meter_install(meter=meter, service_point_id=4, installed_at=at(2025, 7, 1))
+    assert meter_installations(meter=meter) == [second, first]
+    for day in (1, 2, 3):
+        RegisterRead.objects.create(channel=register, read_at=at(2026, 1, day), value=Decimal(day * 10))
+    reads = register_reads_for_meter(meter=meter, start=at(2026, 1, 2), end=at(2026, 1, 3))
+    assert [r.value for r in reads] == [Decimal(20)]
+    open_one = ReplacementReadNotice.objects.create(service_point_id=4, channel=register, period_start=dt.date(2026, 1, 1),
+                                                    period_end=dt.date(2026, 1, 2), reason="x", created_at=NOW)
+    ReplacementReadNotice.objects.create(service_point_id=4, channel=register, period_start=dt.date(2026, 1, 1),
+                                         period_end=dt.date(2026, 1, 2), reason="y", created_at=NOW, picked_up_at=NOW)
+    assert list(replacement_read_notices_open(service_point_ids=[4])) == [open_one]
