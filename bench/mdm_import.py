@@ -1,0 +1,367 @@
+"""End-to-end AMI import + VEE benchmark against PostgreSQL, with a raw COPY baseline.
+
+    .venv/bin/python bench/mdm_import.py --meters 100000 --days 1
+
+1. Creates a fresh database (default utilis_bench_mdm) on the DATABASE_URL's server, migrates
+   it, and bulk-creates N meters with one 15-minute kWh channel each.
+2. generate: N meters x D days of 15-minute data (1 % of meter-days with a one-hour gap, left out
+   of the file; 0.5 % with a spike) written as one CMEP file per day into a temp folder with
+   integrations.cmep.writer.
+3. import: each file through mdm.importing exactly as the Celery tasks do it
+   (import_run_create, import_run_prepare, import_chunk_load per chunk), the chunks spread over
+   --workers processes like chunk tasks over Celery workers.
+4. VEE: the imported channel-days loaded back, the pure mdm.vee.run_vee with the default rule
+   set, and the days it changed written back with mdm.services.interval_days_replace (versioned).
+5. baseline: the same values COPYed into an unlogged table as one row per channel-day (and,
+   unless --no-per-interval, one row per interval), payload prepared before the clock starts.
+
+Prints wall time and intervals/s per phase; "import + VEE" is the figure the 60 s target is
+about. Phase times inside the import are CPU-side sums over the worker processes."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+FIRST_DAY = dt.date(2026, 6, 22)  # a Monday in summer; --start to change
+TIMES: Counter = Counter()
+
+
+def _fresh_database(url: str, name: str) -> str:
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _timed(name: str, func):
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            TIMES[name] += time.perf_counter() - started
+
+    return wrapper
+
+
+def _instrument() -> None:
+    """Wrap the pipeline's steps with timers (the bench only: the code that runs is unchanged)."""
+    from mdm.importing import pipeline
+    from mdm.services import intervals
+
+    real_read_format = pipeline.read_format
+
+    class TimedFormat:
+        def __init__(self, fmt):
+            self.fmt = fmt
+
+        def parse(self, content, source_name):
+            return _timed("parse", self.fmt.parse)(content, source_name)
+
+        def prelude(self, content):
+            return self.fmt.prelude(content)
+
+    pipeline.read_format = lambda name: TimedFormat(real_read_format(name))
+    pipeline.import_run_prepare = _timed("prepare (parse + chunking)", pipeline.import_run_prepare)
+    pipeline.import_chunk_load = _timed("chunk load (all)", pipeline.import_chunk_load)
+    pipeline.stage_blocks = _timed("stage (slots)", pipeline.stage_blocks)
+    pipeline.interval_days_merge = _timed("COPY + merge", pipeline.interval_days_merge)
+    intervals._stage = _timed("COPY (text + copy)", intervals._stage)
+
+
+def _day_values(rng: np.random.Generator, n: int, slots: int) -> np.ndarray:
+    hours = (np.arange(slots) + 0.5) * 24 / slots
+    base = 0.05 + 0.08 * np.exp(-((hours - 19) ** 2) / 8) + 0.04 * np.exp(-((hours - 7.5) ** 2) / 2)
+    return np.round(base[None, :] * rng.lognormal(0, 0.35, (n, 1)) * rng.lognormal(0, 0.2, (n, slots)), 3)
+
+
+def generate(meters: int, days: int, start: dt.date, folder: Path, tz) -> tuple[list[Path], int, dict]:
+    from integrations.cmep.writer import write_cmep_intervals
+    from mdm import timeutil
+    from mdm.records import IntervalBlock
+
+    paths, total, truth = [], 0, {}
+    serials = [f"BM{n:08d}" for n in range(meters)]
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        rng = np.random.default_rng([7, day.toordinal()])
+        slots = timeutil.slots_in_day(day, tz, 15)
+        values = _day_values(rng, meters, slots)
+        gap = rng.random(meters) < 0.01
+        spike = (rng.random(meters) < 0.005) & ~gap
+        values[spike, slots // 2] = np.round(values[spike].max(axis=1) * 8 + 1, 3)
+        truth[day] = {"gaps": int(gap.sum()), "spikes": int(spike.sum())}
+        midnight = timeutil.day_start_utc(day, tz)
+        first_end = midnight + dt.timedelta(minutes=15)
+        gap_at = slots // 3
+        blocks = []
+        for i, serial in enumerate(serials):
+            row = values[i].tolist()
+            if gap[i]:  # a one-hour gap: the head-end sends the day in two records
+                blocks.append(IntervalBlock(serial, "kWh", "delivered", 15, first_end, tuple(row[:gap_at]), 0))
+                blocks.append(IntervalBlock(serial, "kWh", "delivered", 15,
+                                            midnight + dt.timedelta(minutes=15 * (gap_at + 5)), tuple(row[gap_at + 4:]), 0))
+                total += slots - 4
+            else:
+                blocks.append(IntervalBlock(serial, "kWh", "delivered", 15, first_end, tuple(row), 0))
+                total += slots
+        path = folder / f"bench-{day:%Y%m%d}.cmep"
+        path.write_text(write_cmep_intervals(blocks, sender="BENCH"))
+        paths.append(path)
+    return paths, total, truth
+
+
+def _load_chunks(args) -> dict:
+    run_id, chunk_indexes, now = args
+    from django.db import connections
+
+    from mdm.importing import pipeline
+
+    TIMES.clear()
+    for index in chunk_indexes:
+        pipeline.import_chunk_load(import_run_id=run_id, chunk=index, now=now)
+    connections.close_all()
+    return dict(TIMES)
+
+
+def import_files(paths: list[Path], workers: int, now: dt.datetime) -> list[int]:
+    from django.db import connections
+
+    from mdm.importing import pipeline
+
+    run_ids = []
+    for path in paths:
+        run = pipeline.import_run_create(content=path.read_bytes(), file_name=path.name, format="cmep", now=now)
+        pending = pipeline.import_run_prepare(import_run_id=run.pk, now=now)
+        run_ids.append(run.pk)
+        if workers <= 1:
+            for index in pending:
+                pipeline.import_chunk_load(import_run_id=run.pk, chunk=index, now=now)
+            continue
+        connections.close_all()  # forked workers must not share the parent's connection
+        shares = [(run.pk, pending[w::workers], now) for w in range(workers)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for child_times in pool.map(_load_chunks, shares):
+                TIMES.update(child_times)
+    return run_ids
+
+
+def _out_row_dtype(n: int) -> np.dtype:
+    array_head = [("len", ">i4"), ("ndim", ">i4"), ("null", ">i4"), ("oid", ">i4"), ("n", ">i4"), ("lb", ">i4")]
+    return np.dtype([("fields", ">i2"), ("cid_len", ">i4"), ("cid", ">i8")]
+                    + [(f"v_{k}", t) for k, t in array_head] + [("vals", [("len", ">i4"), ("v", ">f8")], (n,))]
+                    + [(f"f_{k}", t) for k, t in array_head] + [("flags", [("len", ">i4"), ("f", ">i2")], (n,))])
+
+
+def vee(start: dt.date, days: int, tz, now: dt.datetime) -> dict:
+    """Load the imported days, run VEE, write back the changed days. Returns counts and times."""
+    from django.db import connection
+
+    from mdm import timeutil
+    from mdm.services import StagedDay, interval_days_replace
+    from mdm.vee.channel_days import ChannelDays
+    from mdm.vee.engine import run_vee
+    from mdm.vee.rules import default_rule_set
+
+    out = {}
+    started = time.perf_counter()
+    ids_all, days_all, values_all, flags_all = [], [], [], []
+    width = 0
+    raw = connection.cursor().cursor
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        n_slots = timeutil.slots_in_day(day, tz, 15)
+        # Binary COPY out: every row of one local date has the same layout (no NULL elements;
+        # NaN is a value), so numpy reads the whole stream as fixed-size records.
+        with raw.copy(
+            "COPY (SELECT channel_id, \"values\", flags FROM mdm_interval_day WHERE local_date = %s"
+            " AND interval_minutes = 15 ORDER BY channel_id) TO STDOUT (FORMAT BINARY)", [day]
+        ) as copy:
+            data = b"".join(bytes(block) for block in copy)
+        body = np.frombuffer(data, dtype=_out_row_dtype(n_slots), offset=19, count=(len(data) - 21) // _out_row_dtype(n_slots).itemsize)
+        if not len(body):
+            continue
+        ids_all.append(body["cid"].astype(np.int64))
+        days_all.append(np.full(len(body), np.datetime64(day)))
+        values_all.append(body["vals"]["v"].astype(np.float64))
+        flags_all.append(body["flags"]["f"].astype(np.int16))
+        width = max(width, n_slots)
+    pad = lambda arrays, fill, dtype: np.vstack([np.pad(a.astype(dtype), ((0, 0), (0, width - a.shape[1])),
+                                                        constant_values=fill) for a in arrays])
+    values = pad(values_all, np.nan, np.float64)
+    flags = pad(flags_all, 1, np.int16)
+    ids = np.concatenate(ids_all)
+    day_arr = np.concatenate(days_all)
+    out["load"] = time.perf_counter() - started
+    out["present"] = int(np.count_nonzero(~np.isnan(values)))
+
+    started = time.perf_counter()
+    batch = ChannelDays.build(channel_ids=ids, days=day_arr, values=values, flags=flags, tz=tz, interval_minutes=15)
+    history = batch if days > 1 else None
+    result = run_vee(days=batch, rules=default_rule_set(), history=history)
+    out["run_vee"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    changed = np.flatnonzero(result.changed(batch))
+    staged = [
+        StagedDay(int(ids[i]), day_arr[i].astype(dt.date), 15, result.values[i, : batch.n_slots[i]],
+                  result.flags[i, : batch.n_slots[i]])
+        for i in changed
+    ]
+    counts = interval_days_replace(days=staged, now=now, reason="bench VEE")
+    out["write-back"] = time.perf_counter() - started
+    out["channel_days"] = len(ids)
+    out["changed_days"] = int(len(changed))
+    out["versioned"] = counts.days_versioned
+    out["worklist"] = len(result.worklist)
+    out["estimated"] = {name: int(mask.sum()) for name, mask in result.estimated_by.items()}
+    return out
+
+
+def raw_copy(start: dt.date, days: int, meters: int, tz, per_interval: bool) -> dict:
+    """COPY the same number of values into unlogged tables: the floor for what a load can cost."""
+    from django.db import connection
+
+    from mdm import timeutil
+
+    out = {}
+    day_lines, interval_lines = [], []
+    for offset in range(days):
+        day = start + dt.timedelta(days=offset)
+        slots = timeutil.slots_in_day(day, tz, 15)
+        values = _day_values(np.random.default_rng([7, day.toordinal()]), meters, slots)
+        midnight = timeutil.day_start_utc(day, tz)
+        for i in range(meters):
+            day_lines.append(f"{i + 1}\t{day.isoformat()}\t{{{','.join(map(str, values[i].tolist()))}}}\n")
+        if per_interval:
+            stamps = [(midnight + dt.timedelta(minutes=15 * s)).isoformat() for s in range(slots)]
+            for i in range(meters):
+                interval_lines.extend(f"{i + 1}\t{t}\t{v}\n" for t, v in zip(stamps, values[i].tolist()))
+    payloads = [("per channel-day (float8[])", "bench_raw_day",
+                 "channel_id bigint, local_date date, vals float8[]", "".join(day_lines))]
+    del day_lines
+    if per_interval:
+        payloads.append(("per interval", "bench_raw_interval", "channel_id bigint, ts timestamptz, value float8",
+                         "".join(interval_lines)))
+        del interval_lines
+    raw = connection.cursor().cursor
+    for label, table, columns, payload in payloads:
+        raw.execute(f"DROP TABLE IF EXISTS {table}")
+        raw.execute(f"CREATE UNLOGGED TABLE {table} ({columns})")
+        started = time.perf_counter()
+        with raw.copy(f"COPY {table} FROM STDIN") as copy:
+            step = 8 << 20
+            for pos in range(0, len(payload), step):
+                copy.write(payload[pos: pos + step])
+        out[label] = time.perf_counter() - started
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--meters", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=1)
+    parser.add_argument("--start", type=dt.date.fromisoformat, default=FIRST_DAY)
+    parser.add_argument("--workers", type=int, default=max(1, min(2, os.cpu_count() or 1)),
+                        help="processes loading chunks (Celery workers stand-in); default: the cores, at most 2")
+    parser.add_argument("--database", default="utilis_bench_mdm", help="created fresh on the DATABASE_URL's server")
+    parser.add_argument("--no-per-interval", action="store_true", help="skip the one-row-per-interval COPY baseline")
+    args = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
+    os.environ["DATABASE_URL"] = _fresh_database(url, args.database)
+    media = tempfile.TemporaryDirectory(prefix="bench-media-")
+    os.environ["UTILIS_MEDIA_ROOT"] = media.name
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from mdm.importing.slots import local_zone
+    from mdm.models import Channel, ImportRun, Meter
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # set-based: the meters are setup, not what is measured
+        cursor.execute(
+            """INSERT INTO mdm_meter (serial_number, manufacturer, model, kind, ami_capable, status, created_at, updated_at)
+               SELECT 'BM' || lpad(n::text, 8, '0'), '', '', %s, true, %s, now(), now()
+               FROM generate_series(0, %s - 1) AS n ORDER BY n""",
+            [Meter.Kind.ELECTRIC_SINGLE_PHASE, Meter.Status.INSTALLED, args.meters],
+        )
+        cursor.execute(
+            """INSERT INTO mdm_channel (meter_id, channel_number, unit, direction, interval_minutes)
+               SELECT id, 1, %s, %s, 15 FROM mdm_meter ORDER BY id""",
+            [Channel.Unit.KWH, Channel.Direction.DELIVERED],
+        )
+    print(f"setup: fresh database {args.database}, {args.meters:,} meters and channels "
+          f"in {time.perf_counter() - started:.1f} s")
+
+    tz = local_zone()
+    now = timezone.now()
+    _instrument()
+    with tempfile.TemporaryDirectory(prefix="bench-cmep-") as folder:
+        started = time.perf_counter()
+        paths, intervals, truth = generate(args.meters, args.days, args.start, Path(folder), tz)
+        t_generate = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in paths)
+        print(f"generate: {intervals:,} intervals in {len(paths)} CMEP file(s), {size / 1e6:.0f} MB, "
+              f"{t_generate:.1f} s; injected {truth}")
+
+        started = time.perf_counter()
+        run_ids = import_files(paths, args.workers, now)
+        t_import = time.perf_counter() - started
+
+    loaded = sum(ImportRun.objects.filter(pk__in=run_ids).values_list("intervals_loaded", flat=True))
+    quarantined = sum(ImportRun.objects.filter(pk__in=run_ids).values_list("quarantined", flat=True))
+    started = time.perf_counter()
+    vee_out = vee(args.start, args.days, tz, now)
+    t_vee = time.perf_counter() - started
+    # what VEE read back is exactly what the import loaded
+    assert vee_out["present"] == loaded == intervals, (vee_out["present"], loaded, intervals)
+    t_target = t_import + t_vee
+
+    connection.close()
+    baseline = raw_copy(args.start, args.days, args.meters, tz, not args.no_per_interval)
+
+    rate = lambda seconds: f"{intervals / seconds:>12,.0f}/s" if seconds else ""
+    print(f"\nimport: {loaded:,} intervals loaded, {quarantined} quarantined, {args.workers} worker process(es)")
+    print(f"{'phase':<40}{'seconds':>9}{'intervals/s':>16}")
+    rows = [("generate (numpy + CMEP writer)", t_generate)]
+    rows += [(f"  {name}", TIMES[name]) for name in ("prepare (parse + chunking)", "parse", "chunk load (all)",
+                                                      "stage (slots)", "COPY + merge", "COPY (text + copy)")]
+    rows += [("import (wall)", t_import), ("VEE load", vee_out["load"]), ("VEE run_vee", vee_out["run_vee"]),
+             ("VEE write-back", vee_out["write-back"]), ("VEE (wall)", t_vee),
+             ("import + VEE (the target: < 60 s)", t_target), ("end to end incl. generate", t_target + t_generate)]
+    for label, seconds in rows:
+        print(f"{label:<40}{seconds:>9.2f}{rate(seconds):>16}")
+    print(f"VEE: {vee_out['channel_days']:,} channel-days, {vee_out['changed_days']:,} changed and versioned "
+          f"({vee_out['versioned']:,}), worklist {vee_out['worklist']:,}, estimated {vee_out['estimated']}")
+    print("\nraw PostgreSQL COPY of the same values (unlogged table, payload prepared beforehand):")
+    for label, seconds in baseline.items():
+        print(f"  {label:<38}{seconds:>9.2f}{rate(seconds):>16}   import + VEE takes {t_target / seconds:.1f}x")
+    media.cleanup()
+
+
+if __name__ == "__main__":
+    main()
