@@ -183,15 +183,22 @@ def import_file(source: str | Path | bytes, *, format: str, now: dt.datetime, fi
                 user=None, on_chunk: Callable[[int, int], None] | None = None) -> ImportRun:
     """Import a file here and now (management command, tests, quarantine resubmits).
 
+    The same file again adds nothing; if its earlier import was cut off, this finishes it.
     `on_chunk(records_done_in_chunk, records_total)` is called after each chunk. Raises
     ImportRunError when the file cannot be parsed at all, UnknownFormatError for a bad format."""
     if isinstance(source, bytes):
         content, name = source, file_name or "upload"
     else:
         content, name = Path(source).read_bytes(), file_name or Path(source).name
-    run = import_run_create(content=content, file_name=name, format=format, now=now, user=user)
-    if run.duplicate_of_id:
-        return run
+    unfinished = _original_run(hashlib.sha256(content).hexdigest())
+    if unfinished is not None and unfinished.status in (ImportRun.Status.QUEUED, ImportRun.Status.RUNNING):
+        # The same file's import was cut off (a killed command): finish that run instead of
+        # answering "already imported" with half of it loaded. Chunks already loaded are skipped.
+        run = unfinished
+    else:
+        run = import_run_create(content=content, file_name=name, format=format, now=now, user=user)
+        if run.duplicate_of_id:
+            return run
     pending = import_run_prepare(import_run_id=run.pk, now=now)
     sizes = dict(ImportChunk.objects.filter(import_run=run).values_list("index", "records"))
     total = sum(sizes.values())

@@ -322,3 +322,17 @@ def test_intervals_off_the_channels_grid_are_quarantined_as_interval(channel):
     assert "2026-06-10 05:07Z" in bad.message
     # Line 2 (local hours 4..7) still loads.
     assert day_values(channel).values[4:8].tolist() == [1.5, 2.5, 3.5, 4.5] and run.intervals_loaded == 4
+
+
+def test_importing_a_file_whose_import_was_cut_off_finishes_that_run(channel, monkeypatch):
+    other = ChannelFactory(meter=MeterFactory(serial_number="E200"), unit="kWh", interval_minutes=60)
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    text = FOUR_HOURS + "I,E200,kWh,delivered,60,2026-06-10T05:00:00+00:00,7;8\n"
+    cut = importing.import_run_create(content=text.encode(), file_name="two.txt", format="lines", now=NOW)
+    pipeline.import_run_prepare(import_run_id=cut.pk, now=NOW)
+    pipeline.import_chunk_load(import_run_id=cut.pk, chunk=0, now=NOW)  # then the process died
+
+    again = run_import(text, name="two.txt")
+    assert again.pk == cut.pk
+    assert (again.status, again.intervals_loaded, again.intervals_unchanged) == ("done", 6, 0)
+    assert day_values(other).values[:2].tolist() == [7.0, 8.0]
