@@ -222,3 +222,12 @@ def test_bill_search_finds_by_account_number(staff):
     theirs = Bill.objects.get(account_id=other.account_id)
     page = staff.get("/billing/bills/", {"q": agreement.account.account_number}).content.decode()
     assert f"/billing/bills/{mine.pk}/" in page and f"/billing/bills/{theirs.pk}/" not in page
+
+
+def test_account_360_panel_links_the_bill_page_and_pdf(client, csr):
+    cycle = setup_billing()
+    agreement, _ = metered_agreement(rate_code="T-TIER")
+    bill = issued_bill(cycle)
+    client.login(username=csr.username, password=PASSWORD)
+    page = client.get(f"/hub/accounts/{agreement.account.account_number}/").content.decode()
+    assert f'href="/billing/bills/{bill.pk}/"' in page and f'href="/billing/bills/{bill.pk}/pdf/"' in page
