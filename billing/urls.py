@@ -25,6 +25,7 @@ urlpatterns = [
     path("bills/<int:bill_id>/rebill/", bills.bill_rebill, name="bill-rebill"),
     path("bills/<int:bill_id>/issue/", bills.bill_issue, name="bill-issue"),
     path("rates/", rates.rate_list, name="rates"),
+    path("rates/new/", rates.rate_create, name="rate-create"),
     path("rates/import/", rates.rate_import, name="rate-import"),
     path("rates/<int:schedule_id>/", rates.rate_detail, name="rate"),
     path("calculator/", calculator.calculator_page, name="calculator"),

@@ -34,6 +34,13 @@ class BillSearchForm(forms.Form):
     q = forms.CharField(required=False, label="Bill or account number")
 
 
+class ScheduleForm(forms.Form):
+    code = forms.CharField(max_length=30, help_text="The rate code agreements carry.")
+    name = forms.CharField(max_length=200)
+    commodity = forms.ChoiceField(choices=[(c, c) for c in ("electric", "water", "gas", "streetlight")])
+    rate_class = forms.CharField(max_length=30, required=False)
+
+
 class UrdbImportForm(forms.Form):
     file = forms.FileField(label="URDB JSON file")
     code = forms.CharField(required=False, max_length=30, help_text="Default: the tariff's URDB label.")

@@ -11,9 +11,9 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 
 from billing.hub.common import STAFF, form_errors, local_today, request_now
-from billing.hub.forms import UrdbImportForm, VersionForm
+from billing.hub.forms import ScheduleForm, UrdbImportForm, VersionForm
 from billing.models import RateSchedule
-from billing.rates import RateError, rate_schedule_import_urdb, rate_version_supersede
+from billing.rates import RateError, rate_schedule_create, rate_schedule_import_urdb, rate_version_supersede
 from core.permissions import role_required
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -82,8 +82,26 @@ def version_view(version, today: dt.date) -> dict:
 def rate_list(request):
     schedules = RateSchedule.objects.annotate(version_count=Count("versions")).order_by("code")
     return render(request, "billing/hub/rates.html", {
-        "schedules": schedules, "import_form": UrdbImportForm(), "tab": "rates",
+        "schedules": schedules, "import_form": UrdbImportForm(), "schedule_form": ScheduleForm(), "tab": "rates",
     })
+
+
+@role_required(*STAFF)
+def rate_create(request):
+    """A new, empty schedule; its first version is added on its page."""
+    if request.method != "POST":
+        return redirect("billing:rates")
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not created: " + form_errors(form))
+        return redirect("billing:rates")
+    try:
+        schedule = rate_schedule_create(**form.cleaned_data)
+    except RateError as exc:
+        messages.error(request, f"Not created: {exc}")
+        return redirect("billing:rates")
+    messages.success(request, f"Rate schedule {schedule.code} created: add its first version below.")
+    return redirect("billing:rate", schedule_id=schedule.pk)
 
 
 @role_required(*STAFF)

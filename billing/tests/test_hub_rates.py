@@ -128,3 +128,13 @@ def test_version_form_shows_components_one_grid_row_per_line():
     text = pretty_json(components)
     assert json.loads(text) == components
     assert text.count('["on", "off"]') == 12 and len(text.splitlines()) == 36
+
+
+def test_creating_a_schedule_then_its_first_version(staff):
+    response = staff.post("/billing/rates/new/", {"code": "WTR", "name": "Water", "commodity": "water"})
+    schedule = RateSchedule.objects.get(code="WTR")
+    assert response["Location"] == f"/billing/rates/{schedule.pk}/"
+    staff.post(f"/billing/rates/{schedule.pk}/", {"start_date": "2026-01-01", "components": json.dumps(TIERED)})
+    assert schedule.versions.get().start_date == dt.date(2026, 1, 1)
+    again = staff.post("/billing/rates/new/", {"code": "WTR", "name": "Water", "commodity": "water"})
+    assert said(again)[-1] == "Not created: Rate schedule WTR already exists."
