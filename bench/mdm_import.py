@@ -82,7 +82,7 @@ def _instrument() -> None:
     pipeline.import_chunk_load = _timed("chunk load (all)", pipeline.import_chunk_load)
     pipeline.stage_blocks = _timed("stage (slots)", pipeline.stage_blocks)
     pipeline.interval_days_merge = _timed("COPY + merge", pipeline.interval_days_merge)
-    intervals._stage = _timed("COPY (text + copy)", intervals._stage)
+    intervals._stage = _timed("COPY to staging (binary)", intervals._stage)
 
 
 def _day_values(rng: np.random.Generator, n: int, slots: int) -> np.ndarray:
@@ -349,7 +349,7 @@ def main() -> None:
     print(f"{'phase':<40}{'seconds':>9}{'intervals/s':>16}")
     rows = [("generate (numpy + CMEP writer)", t_generate)]
     rows += [(f"  {name}", TIMES[name]) for name in ("prepare (parse + chunking)", "parse", "chunk load (all)",
-                                                      "stage (slots)", "COPY + merge", "COPY (text + copy)")]
+                                                      "stage (slots)", "COPY + merge", "COPY to staging (binary)")]
     rows += [("import (wall)", t_import), ("VEE load", vee_out["load"]), ("VEE run_vee", vee_out["run_vee"]),
              ("VEE write-back", vee_out["write-back"]), ("VEE (wall)", t_vee),
              ("import + VEE (the target: < 60 s)", t_target), ("end to end incl. generate", t_target + t_generate)]

@@ -2,7 +2,8 @@
 
 `demo_meters_seed` gives every service point of the demo utility (cis) a meter, generates the
 period's AMI files (mdm.demo.files, pure and seeded) and imports them with
-mdm.importing.import_file, exactly as a head-end upload would be. See docs/mdm.md "Demo data"."""
+mdm.importing.import_file, exactly as a head-end upload would be. What the data looks like and the
+fault rates: mdm/demo/shapes.py and mdm/demo/files.py; timings: docs/performance.md."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import connections
+from django.db import connection, connections
 
 from cis.demo_selectors import service_points_for_metering
 from mdm.demo.fleet import DemoMetersExistError, exchanges_record, fleet_create, fleet_plan  # noqa: F401
@@ -54,7 +55,8 @@ def demo_meters_seed(*, end_date: dt.date, now: dt.datetime, days: int = 35, see
 
     With `workers` > 0 the files are imported by that many forked processes while this one
     generates the next days (each file is a separate import of separate channel-days, so they
-    never wait on each other); 0 imports in this process and this transaction (tests).
+    never wait on each other); 0, or when called inside a transaction (tests), imports in this
+    process and transaction: forked workers would not see the uncommitted meters.
     `now` stamps the import runs (the data does not depend on it). Raises DemoMetersExistError
     when meters already exist, ValueError for days < 1, and what import_file raises."""
     if days < 1:
@@ -87,7 +89,7 @@ def demo_meters_seed(*, end_date: dt.date, now: dt.datetime, days: int = 35, see
             f"({seconds:.1f}s)")
 
     pool = None
-    if workers > 0:
+    if workers > 0 and not connection.in_atomic_block:
         connections.close_all()  # forked workers open their own connections
         pool = multiprocessing.get_context("fork").Pool(workers)
     waiting = []
