@@ -17,6 +17,7 @@ from mdm.models import (
     Installation,
     Meter,
     QuarantinedRecord,
+    RegisterRead,
     ReplacementReadNotice,
     VirtualMeter,
 )
@@ -127,3 +128,16 @@ class ReplacementReadNoticeAdmin(admin.ModelAdmin):
 class BilledThroughAdmin(admin.ModelAdmin):
     list_display = ["service_point_id", "billed_through_date", "updated_at"]
     search_fields = ["=service_point_id"]
+
+
+@admin.register(RegisterRead)
+class RegisterReadAdmin(admin.ModelAdmin):
+    """Where metering staff correct a stored register read (a changed read in a later file is
+    quarantined, never overwritten silently)."""
+
+    list_display = ["channel", "read_at", "value", "read_type", "import_run"]
+    list_filter = ["read_type"]
+    search_fields = ["channel__meter__serial_number__istartswith"]
+    autocomplete_fields = ["channel"]
+    readonly_fields = ["import_run"]
+    show_full_result_count = False

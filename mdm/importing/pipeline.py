@@ -472,6 +472,7 @@ def stage_blocks(accepted: Sequence[tuple[IntervalBlock, int]], *, tz: dt.tzinfo
 def _load_registers(run: ImportRun, reads: Sequence[ParsedRegisterRead], channels: dict[str, list[_ChannelRow]],
                     errors: list[RecordError], raw: Callable[[int], str], now: dt.datetime) -> int:
     rows = []
+    kept: list[ParsedRegisterRead] = []
     for read in reads:
         chans = channels.get(read.meter_serial)
         if chans is None:
@@ -490,9 +491,11 @@ def _load_registers(run: ImportRun, reads: Sequence[ParsedRegisterRead], channel
         # A register-only channel takes register reads; else the interval channel's register.
         same_unit.sort(key=lambda ch: ch.interval_minutes is not None)
         rows.append((same_unit[0].id, read.read_at, to_decimal(read.value), read.read_type))
+        kept.append(read)
     if not rows:
         return 0
     ids, ats, vals, types = zip(*rows)
+    params = [list(ids), list(ats), list(vals), list(types)]
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -501,9 +504,31 @@ def _load_registers(run: ImportRun, reads: Sequence[ParsedRegisterRead], channel
             FROM unnest(%s::bigint[], %s::timestamptz[], %s::numeric[], %s::text[]) AS u(channel_id, read_at, value, read_type)
             ON CONFLICT (channel_id, read_at, read_type) DO NOTHING
             """,
-            [run.pk, now, list(ids), list(ats), list(vals), list(types)],
+            [run.pk, now, *params],
         )
-        return cursor.rowcount
+        inserted = cursor.rowcount
+        # A read already stored with ANOTHER value is not overwritten silently: a register read
+        # is a billing fact, so the new value waits in the quarantine for a person to decide.
+        cursor.execute(
+            """
+            SELECT u.ord, r.value, r.import_run_id
+            FROM unnest(%s::bigint[], %s::timestamptz[], %s::numeric[], %s::text[])
+                 WITH ORDINALITY AS u(channel_id, read_at, value, read_type, ord)
+            JOIN mdm_registerread r
+              ON r.channel_id = u.channel_id AND r.read_at = u.read_at AND r.read_type = u.read_type
+            WHERE r.value <> round(u.value, 4)
+            """,
+            params,
+        )
+        for ordinal, stored, stored_run in cursor.fetchall():
+            read = kept[ordinal - 1]
+            source = f"import {stored_run}" if stored_run else "entered by hand"
+            errors.append(RecordError(
+                read.source_line, "Value",
+                f"Register read of {read.read_at:%Y-%m-%d %H:%M}Z is already stored as {stored.normalize()} ({source}); "
+                f"this file says {read.value:g}.", raw(read.source_line),
+            ))
+    return inserted
 
 
 def quarantine_errors(*, run: ImportRun, errors: Sequence[RecordError]) -> int:

@@ -131,7 +131,7 @@ def test_meter_search_and_intervals_with_utc_bounds_and_flags(api_for, csr, mete
 
 
 @pytest.mark.parametrize("model", ["meter", "channel", "installation", "importrun", "quarantinedrecord",
-                                   "replacementreadnotice", "virtualmeter", "billedthrough"])
+                                   "replacementreadnotice", "virtualmeter", "billedthrough", "registerread"])
 def test_admin_change_lists_open(client, django_user_model, channel, model):
     admin = django_user_model.objects.create_superuser("root", "root@example.test", "pw-utilis-1")
     client.force_login(admin)

@@ -194,6 +194,17 @@ def test_register_reads_load_once(channel):
     assert read.channel == register and read.value == Decimal("12345.6780") and read.read_type == "ami_daily"
 
 
+def test_a_register_read_already_stored_with_another_value_is_quarantined_not_overwritten(channel):
+    ChannelFactory(meter=channel.meter, unit="kWh", interval_minutes=None, channel_number=2)
+    first = run_import("R,E100,kWh,delivered,2026-06-11T04:00:00+00:00,100.5\n")
+    changed = run_import("R,E100,kWh,delivered,2026-06-11T04:00:00+00:00,101.25\n", name="changed.txt")
+    assert changed.registers_loaded == 0
+    (bad,) = QuarantinedRecord.objects.filter(import_run=changed)
+    assert (bad.line, bad.field) == (1, "Value")
+    assert f"already stored as 100.5 (import {first.pk})" in bad.message and "101.25" in bad.message
+    assert RegisterRead.objects.get().value == Decimal("100.5")
+
+
 def test_correction_of_a_billed_day_raises_a_replacement_read_notice(channel):
     meter_install(meter=channel.meter, service_point_id=555, installed_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
     billed_through_set(service_point_id=555, billed_through_date=DAY)
