@@ -1,6 +1,7 @@
-"""manage.py seed_demo --accounts N --seed S [--if-empty] [--start-date YYYY-MM-DD]
+"""manage.py seed_demo --accounts N --seed S [--if-empty] [--start-date YYYY-MM-DD] [--no-meters]
 
-Loads the deterministic demo utility (cis.demo) and the demo users into an empty database."""
+Loads the deterministic demo utility (cis.demo) and the demo users into an empty database,
+then (unless --no-meters) meters and 35 days of AMI data through mdm's import (mdm.demo)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from cis.demo.loader import DemoNotEmptyError, demo_is_loaded, demo_utility_seed
+from mdm.demo import demo_meters_seed
 
 
 class Command(BaseCommand):
@@ -25,8 +27,12 @@ class Command(BaseCommand):
             "--start-date", type=dt.date.fromisoformat, default=None,
             help="The demo's 'today' (default: today). History lies before it, pending moves after it.",
         )
+        parser.add_argument("--with-meters", dest="with_meters", action="store_true", default=True,
+                            help="Also create meters and import 35 days of interval data up to 'today' (default).")
+        parser.add_argument("--no-meters", dest="with_meters", action="store_false",
+                            help="Customers, premises and accounts only.")
 
-    def handle(self, *args, accounts, seed, if_empty, start_date, **options):
+    def handle(self, *args, accounts, seed, if_empty, start_date, with_meters=True, **options):
         if if_empty and demo_is_loaded():
             self.stdout.write("Accounts already exist; nothing to seed.")
             return
@@ -41,3 +47,5 @@ class Command(BaseCommand):
             "Seeded " + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
             + f" (seed {seed}, as of {today:%Y-%m-%d})."
         ))
+        if with_meters:
+            demo_meters_seed(end_date=today, now=timezone.now(), days=35, seed=seed, workers=2, log=self.stdout.write)
