@@ -20,6 +20,8 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 
 from billing.models import Bill, BillLine, BillSegment, BillTemplate
+from cis.billing_selectors import account_numbers
+from cis.selectors import account_get, service_addresses
 
 HISTORY_MONTHS = 13
 ZERO = Decimal("0")
@@ -201,9 +203,6 @@ def _logo_data_uri(template: BillTemplate | None) -> str:
 
 
 def _account_facts(account_id: int) -> tuple[str, str, list[str], str]:
-    from cis.billing_selectors import account_numbers
-    from cis.selectors import account_get, service_addresses
-
     number = account_numbers(account_ids=[account_id]).get(account_id, str(account_id))
     try:
         account = account_get(account_number=number)

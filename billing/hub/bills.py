@@ -12,19 +12,13 @@ from billing import runs as bill_runs
 from billing.hub.common import STAFF, VIEWERS, form_errors, local_today, request_now
 from billing.hub.forms import BillSearchForm, FinalBillForm, ReasonForm
 from billing.models import Bill, BillException, LedgerEntry
+from cis.billing_selectors import account_numbers
+from cis.selectors import account_get
 from core.permissions import role_required
 from core.roles import Role, has_role
 
 
-def _account_number(account_id: int) -> str:
-    from cis.billing_selectors import account_numbers
-
-    return account_numbers(account_ids=[account_id]).get(account_id, str(account_id))
-
-
 def _account_id(account_number: str) -> int | None:
-    from cis.selectors import account_get
-
     try:
         return account_get(account_number=account_number.strip()).pk
     except Exception:  # noqa: BLE001 - cis's DoesNotExist
@@ -42,8 +36,6 @@ def bill_list(request):
         bills = bills.filter(Q(bill_number__iexact=q) | Q(account_id=account_id or -1) | (
             Q(pk=int(q)) if q.isdigit() and len(q) < 10 else Q(pk=-1)))
     bills = list(bills.order_by("-bill_date", "-id")[:50])
-    from cis.billing_selectors import account_numbers
-
     numbers = account_numbers(account_ids={b.account_id for b in bills})
     return render(request, "billing/hub/bills.html", {
         "form": form, "rows": [(b, numbers.get(b.account_id, b.account_id)) for b in bills], "q": q, "tab": "bills",

@@ -6,7 +6,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib import messages
 from django.utils import timezone
 
 from core.roles import Role
@@ -26,7 +25,3 @@ def local_today(now: dt.datetime) -> dt.date:
 
 def form_errors(form) -> str:
     return "; ".join(f"{'' if k == '__all__' else k + ': '}{' '.join(v)}" for k, v in form.errors.items())
-
-
-def flash_error(request, prefix: str, exc: Exception) -> None:
-    messages.error(request, f"{prefix}: {exc}")

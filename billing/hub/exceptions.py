@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -12,15 +13,10 @@ from billing import prebill
 from billing.hub.common import STAFF, local_today, request_now
 from billing.hub.forms import ExceptionFilterForm
 from billing.models import BillException, PreBillRule
+from cis.billing_selectors import account_numbers
 from core.permissions import role_required
 
 RULE_LABELS = dict(PreBillRule.Kind.choices)
-
-
-def _account_numbers(account_ids) -> dict[int, str]:
-    from cis.billing_selectors import account_numbers
-
-    return account_numbers(account_ids=account_ids)
 
 
 @role_required(*STAFF)
@@ -35,7 +31,7 @@ def worklist(request):
     if status:
         qs = qs.filter(status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    numbers = _account_numbers({e.bill.account_id for e in page})
+    numbers = account_numbers(account_ids={e.bill.account_id for e in page})
     rows = [{"exception": e, "account_number": numbers.get(e.bill.account_id, e.bill.account_id),
              "rule_label": RULE_LABELS.get(e.rule, e.rule)} for e in page]
     counts = {r: n for r, n in _open_counts()}
@@ -47,8 +43,6 @@ def worklist(request):
 
 
 def _open_counts():
-    from django.db.models import Count
-
     return (BillException.objects.filter(status=BillException.Status.OPEN).values("rule")
             .annotate(n=Count("id")).values_list("rule", "n"))
 

@@ -4,7 +4,6 @@ import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 

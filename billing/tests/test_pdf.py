@@ -18,7 +18,6 @@ from billing.pdf import (
     usage_history,
 )
 from cis.tests.factories import AccountFactory, CustomerFactory, PremiseFactory, ServiceAgreementFactory, ServicePointFactory
-from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
