@@ -18,6 +18,10 @@ from mdm.flags import NOT_PROVIDED, Flag
 from mdm.models import BilledThrough
 
 
+class IntervalLayoutError(ValueError):
+    """Incoming and stored days of a channel do not have the same slots."""
+
+
 @dataclass(frozen=True)
 class StagedDay:
     """One channel-day of incoming values: `flags[i] == NOT_PROVIDED` where the source said
@@ -206,7 +210,8 @@ def interval_days_merge(*, days: Sequence[StagedDay], now: dt.datetime, import_r
     the history first) and, on a billed day, a replacement-read notice.
 
     Callers resolve duplicates inside one source first: each (channel, date) once in `days`.
-    Raises django.db.IntegrityError when a concurrent load inserted the same day first (the
+    Raises IntervalLayoutError when a stored day has another slot count than the incoming
+    one, and django.db.IntegrityError when a concurrent load inserted the same day first (the
     caller's transaction is then rolled back and can be retried)."""
     counts = MergeCounts()
     if not days:
@@ -247,6 +252,20 @@ def interval_days_merge(*, days: Sequence[StagedDay], now: dt.datetime, import_r
             counts.days_inserted = cursor.rowcount
             cursor.execute("SELECT coalesce(sum(provided), 0) FROM mdm_stage_day WHERE is_new")
             counts.loaded += int(cursor.fetchone()[0])
+            # Slot-by-slot merging needs the stored day laid out like the incoming one; a
+            # channel whose interval length was changed after loading must not be zipped.
+            cursor.execute(
+                """
+                SELECT s.channel_id, s.local_date FROM mdm_stage_day s JOIN mdm_interval_day d
+                  ON d.channel_id = s.channel_id AND d.local_date = s.local_date
+                WHERE cardinality(d."values") <> cardinality(s.vals) LIMIT 1
+                """
+            )
+            mismatch = cursor.fetchone()
+            if mismatch:
+                raise IntervalLayoutError(
+                    f"Channel {mismatch[0]} on {mismatch[1]}: the stored day has another number of intervals."
+                )
             cursor.execute("DROP TABLE IF EXISTS mdm_stage_merge")
             cursor.execute(_MERGE)
             cursor.execute(

@@ -233,3 +233,16 @@ def test_meter_page_selectors_list_installations_reads_and_open_notices():
     ReplacementReadNotice.objects.create(service_point_id=4, channel=register, period_start=dt.date(2026, 1, 1),
                                          period_end=dt.date(2026, 1, 2), reason="y", created_at=NOW, picked_up_at=NOW)
     assert list(replacement_read_notices_open(service_point_ids=[4])) == [open_one]
+
+
+def test_merging_into_a_day_stored_with_another_interval_length_is_refused(settings):
+    from mdm.services import StagedDay, interval_days_replace
+    from mdm.services.intervals import IntervalLayoutError
+
+    settings.UTILIS_LOCAL_TIME_ZONE = "America/Toronto"
+    ch = ChannelFactory(interval_minutes=60)
+    day = dt.date(2026, 6, 1)
+    interval_days_replace(days=[StagedDay(ch.pk, day, 60, np.ones(24), np.zeros(24, dtype=np.int16))], now=NOW, reason="x")
+    with pytest.raises(IntervalLayoutError):
+        interval_days_merge(days=[StagedDay(ch.pk, day, 15, np.ones(96), np.zeros(96, dtype=np.int16))], now=NOW)
+    assert channel_days([ch.pk], day, day + dt.timedelta(days=1))[ch.pk][day].values.tolist() == [1.0] * 24
