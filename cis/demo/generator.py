@@ -56,8 +56,10 @@ RATE_CODES = {
 }
 
 SLOT_WEIGHTS = [("house", 62), ("suite", 26), ("commercial", 9), ("industrial", 3)]
-# The first slots are fixed so even a tiny demo has every premise type.
-FIRST_SLOTS = ["house", "suite", "commercial", "industrial", "house", "suite"]
+# The first slots are fixed so even a tiny demo has every premise type and both kinds of
+# pending move (a house whose tenant is leaving, a vacant suite and house with a move-in).
+FIRST_SLOTS = [("house", "move_out"), ("suite", "move_in"), ("commercial", None), ("industrial", None),
+               ("house", "move_in"), ("suite", None)]
 HISTORY_LENGTHS = [(1, 75), (2, 17), (3, 6), (4, 2)]
 
 
@@ -93,7 +95,6 @@ class _Street:
 class _Building:
     premise: Premise
     account: Account
-    electric: ServicePoint
     suites: deque  # (premise, [service points]) not yet occupied
     since: dt.date
 
@@ -158,7 +159,6 @@ class _Builder:
         self.emails: dict[str, int] = {}
         self.movers: deque = deque()
         self.buildings: deque[_Building] = deque()
-        self.municipalities: dict[str, Customer] = {}
         self.managers: list[Account] = []
         self.chains: list[Account] = []
         self.building_count = 0
@@ -394,12 +394,12 @@ class _Builder:
         self._summary_accounts()
         slot = 0
         while self.remaining > 0:
-            kind = FIRST_SLOTS[slot] if slot < len(FIRST_SLOTS) else SLOTS.pick(self.rng)
+            kind, final = FIRST_SLOTS[slot] if slot < len(FIRST_SLOTS) else (SLOTS.pick(self.rng), None)
             slot += 1
             if kind == "house":
-                self._house()
+                self._house(final)
             elif kind == "suite":
-                self._suite()
+                self._suite(final)
             else:
                 self._business(industrial=kind == "industrial")
         # Suites of the last building that nobody rented: the property manager holds them.
@@ -447,7 +447,7 @@ class _Builder:
     def _history_length(self) -> int:
         return min(HISTORY.pick(self.rng), self.remaining)
 
-    def _house(self) -> None:
+    def _house(self, final: str | None = None) -> None:
         rng = self.rng
         street, line1, postal, lat, lon = self._address()
         premise = self._premise(premise_type=Premise.PremiseType.HOUSE, line1=line1,
@@ -459,20 +459,20 @@ class _Builder:
                 sps.append(self._service_point(premise, Commodity.SEWER, RES, street))
         if rng.random() < 0.5:
             sps.append(self._service_point(premise, Commodity.GAS, RES, street))
-        self._occupy(premise, sps, RES, street.cycle, since=self._days_ago(120, 4380))
+        self._occupy(premise, sps, RES, street.cycle, since=self._days_ago(120, 4380), final=final)
 
-    def _suite(self) -> None:
+    def _suite(self, final: str | None = None) -> None:
         if not self.buildings or not self.buildings[0].suites:
             if self.buildings:
                 self.buildings.popleft()
             if self.remaining < 2:  # no room for the building's own account: a house instead
-                self._house()
+                self._house(final)
                 return
             self._building()
         building = self.buildings[0]
         premise, sps = building.suites.popleft()
         cycle = building.account.bill_cycle_code
-        self._occupy(premise, sps, RES, cycle, since=building.since, landlord=building.account)
+        self._occupy(premise, sps, RES, cycle, since=building.since, landlord=building.account, final=final)
 
     def _building(self) -> None:
         rng = self.rng
@@ -501,7 +501,7 @@ class _Builder:
                     lat=lat, lon=lon, parent=building, meter_chamber=room,
                 )
                 suites.append((suite, [self._service_point(suite, Commodity.ELECTRIC, RES, street)]))
-        self.buildings.append(_Building(building, account, electric, suites, since))
+        self.buildings.append(_Building(building, account, suites, since))
 
     def _business(self, *, industrial: bool) -> None:
         rng = self.rng
@@ -551,12 +551,12 @@ class _Builder:
         return self._account(customer, opened=opened, cycle=cycle, status=status)
 
     def _occupy(self, premise: Premise, sps: list[ServicePoint], rate_class: str, cycle: str, *,
-                since: dt.date, landlord: Account | None = None) -> None:
+                since: dt.date, landlord: Account | None = None, final: str | None = None) -> None:
         """Tenants one after another at `premise` from `since` to today, then the final state:
         occupied, occupied with a move-out waiting, or vacant (with a move-in waiting, sometimes)."""
         rng = self.rng
         last_day = self.today - dt.timedelta(days=14)
-        tenants = self._history_length()
+        tenants = 1 if final == "move_in" else self._history_length()
         span = (last_day - since).days
         if span < 60 * tenants:
             tenants = 1
@@ -564,6 +564,8 @@ class _Builder:
         cuts = [c for i, c in enumerate(cuts) if i == 0 or c - cuts[i - 1] >= 30]
         starts = [since] + [since + dt.timedelta(days=c) for c in cuts]
         roll = rng.random()
+        if final is not None:
+            roll = 0.0 if final == "move_in" else 0.051
         vacant = roll < 0.05 and (self.today - starts[-1]).days > 45
         # Pending moves are rare (a few hundred in 100,000 accounts, as in a real month's
         # queue); each needs a read order from service_orders, created one by one.
@@ -598,7 +600,7 @@ class _Builder:
             # A suite between tenants is the property manager's to pay for.
             for sp in sps:
                 self._agree(landlord, sp, "RES-TIERED", end, None)
-        if self.remaining > 0 and rng.random() < 0.06:
+        if self.remaining > 0 and (rng.random() < 0.06 or final == "move_in"):
             effective = self._days_ahead(2, 45)
             account = self._tenant(premise, rate_class, effective, cycle, Account.Status.PENDING, allow_chain=False)
             for sp, code in zip(sps, self._rates(sps, rate_class)):
