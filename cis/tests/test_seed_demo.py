@@ -241,3 +241,23 @@ def test_a_demo_reaching_the_sequences_range_moves_them_past_its_numbers(db, fas
     highest = max(int(n) for n in Account.objects.values_list("account_number", flat=True))
     assert highest > 1_000_001
     assert int(next_account_number()) > highest
+
+
+def test_the_pending_moves_apply_cleanly_when_their_day_comes(seeded):
+    from cis.services import moves_apply_due
+
+    last_day = max(Move.objects.filter(status=Move.Status.PENDING).values_list("effective_date", flat=True))
+    pending = Move.objects.filter(status=Move.Status.PENDING).count()
+
+    applied = moves_apply_due(today=last_day)
+
+    assert applied == pending
+    assert not Move.objects.filter(status=Move.Status.PENDING).exists()
+    move_ins = Move.objects.filter(kind=Move.Kind.MOVE_IN).select_related("account", "service_point__premise")
+    assert all(move.account.status == Account.Status.ACTIVE for move in move_ins)
+    # A move-in on a vacant suite stopped the property manager's agreement the day before.
+    suites = [m for m in move_ins if m.service_point.premise.premise_type == Premise.PremiseType.SUITE]
+    assert suites
+    for move in suites:
+        stopped = ServiceAgreement.objects.get(service_point=move.service_point, end_date=move.effective_date)
+        assert stopped.account.parent is not None and stopped.account.customer.kind == Customer.Kind.ORGANISATION
