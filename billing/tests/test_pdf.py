@@ -132,3 +132,17 @@ def test_document_lists_segments_with_explained_lines(account):
     (segment,) = doc.segments
     assert [line.description for line, _ in segment.lines] == ["Customer charge", "Energy charge, ON"]
     assert doc.service_address.startswith("77 Analytical Way")
+
+
+def test_template_logo_is_embedded_so_it_prints_and_shows_online(account, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    # A 1 x 1 PNG.
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+    BillTemplate.objects.create(name="Logo", active=True, logo=SimpleUploadedFile("logo.png", png))
+    bill = make_bill(account, dt.date(2026, 2, 1), dt.date(2026, 3, 1), 745, lines=LINES)
+    html = render_bill_html(bill=bill)
+    assert 'src="data:image/png;base64,iVBORw0KGgo' in html
+    assert render_bill_pdf(bill=bill).startswith(b"%PDF-")
