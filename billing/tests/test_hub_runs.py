@@ -205,6 +205,7 @@ def test_csr_may_view_bills_but_not_change_them(client, csr, field_user):
     client.login(username=csr.username, password=PASSWORD)
     page = client.get(f"/billing/bills/{bill.pk}/")
     assert page.status_code == 200 and "Cancel and rebill" not in page.content.decode()
+    assert "Cycles and runs" not in page.content.decode()  # tabs a CSR cannot open are not offered
     assert client.get(f"/billing/bills/{bill.pk}/pdf/").status_code == 200
     assert client.post(f"/billing/bills/{bill.pk}/cancel/", {"reason": "x"}).status_code == 403
     assert client.get("/billing/").status_code == 403
