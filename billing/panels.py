@@ -1,17 +1,17 @@
 """The bills-and-balance panel on the account 360 page (registered in BillingConfig.ready)."""
 from __future__ import annotations
 
-from django.utils import timezone
 
 from billing import ledger
 from billing.forms import AdjustmentForm, PaymentForm
 from billing.models import Bill
+from core.clock import utility_today
 from core.panels import AccountPanel, register_account_panel
 from core.roles import Role
 
 
 def balance_panel_context(request, account) -> dict:
-    today = timezone.localdate()
+    today = utility_today()
     return {
         "balance": ledger.account_balance(account_id=account.pk),
         "aging": ledger.account_aging(account_id=account.pk, as_of=today),

@@ -8,14 +8,11 @@ task; here they are read-only apart from the two actions."""
 from __future__ import annotations
 
 import re
-import zoneinfo
 
 import pghistory
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Q
-from django.utils import timezone
 
 from cis import services
 from cis.models import (
@@ -31,6 +28,7 @@ from cis.models import (
     normalise_text,
     phone_digits,
 )
+from core import clock as core_clock
 from core.admin import AuditHistoryMixin
 
 
@@ -245,7 +243,7 @@ class ServiceAgreementAdmin(AuditedAdmin):
 
 def _local_today():
     # The admin is a caller: it owns reading the clock, in the utility's own time zone.
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE))
+    return core_clock.utility_today()
 
 
 @admin.register(Move)

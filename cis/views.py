@@ -5,20 +5,16 @@ domain errors onto the form field they concern."""
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
-from django.conf import settings
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import F
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cis import selectors, services
@@ -35,6 +31,7 @@ from cis.forms import (
     SearchForm,
 )
 from cis.models import Account, Complaint, Move, ServiceAgreement, ServicePoint
+from core import clock as core_clock
 from core.panels import account_panels
 from core.permissions import role_required
 from core.roles import Role, has_role
@@ -50,7 +47,7 @@ WIZARD_MAX_AGE = 60 * 60  # seconds a confirmation page stays valid
 def _today() -> dt.date:
     """Today where the utility is: a CSR in Toronto at 9 pm is still on today's date, which
     UTC (the project's TIME_ZONE) would already call tomorrow."""
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE))
+    return core_clock.utility_today()
 
 
 def _can_write(user) -> bool:
@@ -306,7 +303,6 @@ def _sp_candidates(query: str, selected: str, today: dt.date) -> list[dict]:
 @role_required(*WRITE_ROLES)
 def move_in(request):
     today = _today()
-    template = "cis/moves/move_in.html"
     if request.method == "GET":
         # A GET comes from the first visit, a link from an account, or the no-JS "Find" button
         # (which submits the whole form by GET so nothing typed is lost).

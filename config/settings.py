@@ -13,6 +13,8 @@ ALLOWED_HOSTS = env_list("UTILIS_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("UTILIS_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # pghistory.admin first so its templates (the "Events" buttons) win over the stock admin.
+    "pghistory.admin",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -28,7 +30,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "pgtrigger",
     "pghistory",
-    "pghistory.admin",
     "core",
     "cis",
     "mdm",

@@ -4,13 +4,11 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-from django.conf import settings
-from django.utils import timezone
 
+from core.clock import utility_today
 from core.panels import AccountPanel, register_account_panel
 from mdm.models import Installation
 from mdm.selectors import channel_days
-from mdm.timeutil import zone
 
 
 def meters_panel_context(request, account) -> dict:
@@ -22,7 +20,7 @@ def meters_panel_context(request, account) -> dict:
         .select_related("meter").prefetch_related("meter__channels").order_by("-installed_at")[:20]
     )
     labels = service_point_labels(service_point_ids=sp_ids)
-    today = timezone.localdate(timezone=zone(settings.UTILIS_LOCAL_TIME_ZONE))
+    today = utility_today()
     start = today - dt.timedelta(days=30)
     channels = [c for i in installations if i.removed_at is None for c in i.meter.channels.all() if c.interval_minutes]
     days = channel_days([c.pk for c in channels], start, today + dt.timedelta(days=1))

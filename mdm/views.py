@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.clock import utility_today
 from core.permissions import role_required
 from core.roles import Role, has_role
 from mdm import charts, hub_selectors, selectors
@@ -20,15 +21,8 @@ from mdm.importing.pipeline import import_run_submit
 from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit
 from mdm.importing.registry import UnknownFormatError, read_format
 from mdm.models import ImportRun, Installation, Meter, QuarantinedRecord, RegisterRead
-from mdm.timeutil import zone
 
 READERS = (Role.METERING, Role.CSR, Role.BILLING)
-
-
-def _local_today():
-    from django.conf import settings
-
-    return timezone.localdate(timezone=zone(settings.UTILIS_LOCAL_TIME_ZONE))
 
 
 def _service_point_labels(sp_ids) -> dict[int, str]:
@@ -75,8 +69,8 @@ def meter_detail(request, serial: str):
         wanted = request.GET.get("channel")
         chosen = next((c for c in interval_channels if str(c.pk) == wanted), interval_channels[0])
         if anchor is None:
-            anchor = hub_selectors.channel_last_day(channel_id=chosen.pk) or _local_today()
-    anchor = anchor or _local_today()
+            anchor = hub_selectors.channel_last_day(channel_id=chosen.pk) or utility_today()
+    anchor = anchor or utility_today()
     chart = None
     if chosen is not None:
         start, end = charts.period(view, anchor)

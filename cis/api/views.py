@@ -14,12 +14,9 @@ Roles (core.roles.Role; administrators always pass):
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -31,6 +28,7 @@ from cis import selectors, services
 from cis.api import filters
 from cis.api import serializers as s
 from cis.models import Account, Complaint, Contact, Customer, Move, Note, Premise, ServiceAgreement, ServicePoint
+from core import clock as core_clock
 from core.roles import Role
 
 READ_ROLES = (Role.CSR, Role.BILLING, Role.METERING, Role.API_CLIENT)
@@ -45,7 +43,7 @@ BAD_REQUEST = OpenApiResponse(
 def utility_today() -> dt.date:
     """Today in the utility's own time zone: a move dated 'today' in Toronto must not be
     treated as tomorrow because the server clock is in UTC."""
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE))
+    return core_clock.utility_today()
 
 
 def call_service(fn, **kwargs):

@@ -95,3 +95,10 @@ def test_cancelling_a_pending_move_cancels_its_read_order(today):
     )
     services.move_cancel(move=result.move)
     assert ServiceOrder.objects.get().status == "cancelled"
+
+
+def test_system_can_log_a_contact_and_open_a_complaint_without_a_user():
+    account = AccountFactory()
+    contact = services.contact_log(account=account, subject="Outage call (IVR)", channel="phone")
+    complaint = services.complaint_open(account=account, category="service", description="Lights flicker")
+    assert contact.created_by is None and complaint.created_by is None
