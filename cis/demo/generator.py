@@ -13,25 +13,22 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import itertools
-import math
 import random
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models.base import ModelState
-from unidecode import unidecode
 
 from cis.demo import names
+from cis.demo.draw import Weighted, make_unsaved
+from cis.demo.people import PeopleMixin
+from cis.demo.places import BILL_CYCLES, PlacesMixin, Street
 from cis.models import Account, Commodity, Customer, Move, Premise, ServiceAgreement, ServicePoint
 
 # Demo numbers live below the service sequences (which start at 1000001), so a demo database
 # never collides with numbers the services hand out; the loader moves a sequence past the
 # demo's numbers only if a very large demo runs into that range.
 DEMO_NUMBER_BASE = 100001
-BILL_CYCLES = [f"C{n:02d}" for n in range(1, 21)]
 MIN_ACCOUNTS = 20
 
 RES = "residential"
@@ -74,24 +71,6 @@ class DemoUtility:
 
 
 @dataclass
-class _Street:
-    town: names.Town
-    name: str
-    route: str
-    cycle: str
-    lat: float
-    lon: float
-    dlat: float
-    dlon: float
-    number: int
-    houses: int = 0
-    capacity: int = 0
-    postal_code: str = ""
-    postal_left: int = 0
-    sequence: int = 0
-
-
-@dataclass
 class _Building:
     premise: Premise
     account: Account
@@ -99,60 +78,20 @@ class _Building:
     since: dt.date
 
 
-_NAME_NOISE = {"the", "of", "and", "s", "inc", "ltd", "ltee", "co", "corp", "sons", "enterprises", "corporation"}
 
 
-class _Weighted:
-    """Draws one of `pairs` (value, weight) by weight, cumulative weights computed once."""
-
-    def __init__(self, pairs):
-        self.values = [v for v, _ in pairs]
-        self.cumulative = list(itertools.accumulate(w for _, w in pairs))
-
-    def pick(self, rng: random.Random):
-        return rng.choices(self.values, cum_weights=self.cumulative)[0]
+SLOTS = Weighted(SLOT_WEIGHTS)
+HISTORY = Weighted(HISTORY_LENGTHS)
 
 
-SLOTS = _Weighted(SLOT_WEIGHTS)
-HISTORY = _Weighted(HISTORY_LENGTHS)
-NAME_GROUPS = _Weighted([(g, w) for g, w, _ in names.NAME_GROUPS])
-TOWNS = _Weighted([(t, t.weight) for t in names.TOWNS])
-
-
-_DEFAULTS: dict[type, dict] = {}
-_RELATIONS: dict[type, dict[str, str]] = {}
-
-
-def _make(model, **values):
-    """An unsaved instance of `model`, built without Model.__init__: the demo creates about
-    650,000 of them and __init__'s per-field keyword handling was half the generation time.
-    Related objects are held in the instance's relation cache (as assigning them would do);
-    the loader turns them into ids once every row has its primary key."""
-    if model not in _DEFAULTS:
-        fields = model._meta.concrete_fields
-        _DEFAULTS[model] = {f.attname: f.get_default() for f in fields}
-        _RELATIONS[model] = {f.name: f.attname for f in fields if f.is_relation}
-    obj = model.__new__(model)
-    obj._state = ModelState()
-    obj.__dict__.update(_DEFAULTS[model])
-    relations = _RELATIONS[model]
-    for name, value in values.items():
-        if name in relations:
-            if value is not None:
-                obj._state.fields_cache[name] = value
-        else:
-            obj.__dict__[name] = value
-    return obj
-
-
-class _Builder:
+class _Builder(PeopleMixin, PlacesMixin):
     def __init__(self, *, accounts: int, seed: int, today: dt.date):
         self.rng = random.Random(seed)
         self.today = today
         self.remaining = accounts
         self.out = DemoUtility()
         self.counters = {k: DEMO_NUMBER_BASE for k in ("customer", "account", "agreement", "premise", "sp")}
-        self.streets: dict[str, _Street] = {}
+        self.streets: dict[str, Street] = {}
         self.street_names: dict[str, set[str]] = {t.name: set() for t in names.TOWNS}
         self.routes: dict[str, int] = {t.code: 0 for t in names.TOWNS}
         self.route_left: dict[str, int] = {t.code: 0 for t in names.TOWNS}
@@ -176,204 +115,10 @@ class _Builder:
     def _days_ahead(self, low: int, high: int) -> dt.date:
         return self.today + dt.timedelta(days=self.rng.randint(low, high))
 
-    # -- people and organisations ------------------------------------------------------------
-    def _phone(self) -> str:
-        area = self.rng.choice(("613", "613", "613", "343"))
-        exchange = self.rng.randint(200, 989)
-        line = self.rng.randint(0, 9999)
-        style = self.rng.random()
-        if style < 0.6:
-            return f"{area}-{exchange}-{line:04d}"
-        if style < 0.9:
-            return f"({area}) {exchange}-{line:04d}"
-        return f"+1 {area} {exchange} {line:04d}"
-
-    def _email(self, local: str, domain: str) -> str:
-        local = re.sub(r"[^a-z0-9.]+", "", unidecode(local).lower()).strip(".") or "customer"
-        key = f"{local}@{domain}"
-        seen = self.emails.get(key, 0)
-        self.emails[key] = seen + 1
-        return key if seen == 0 else f"{local}{seen + 1}@{domain}"
-
-    def _person(self, address: tuple) -> Customer:
-        rng = self.rng
-        group = NAME_GROUPS.pick(rng)
-        language = next(lang for g, _, lang in names.NAME_GROUPS if g == group)
-        # Mixed households and married names: a quarter of surnames come from any group.
-        surname_group = group if rng.random() < 0.75 else rng.choice(list(names.LAST_NAMES))
-        first = rng.choice(names.FIRST_NAMES[group])
-        last = rng.choice(names.LAST_NAMES[surname_group])
-        id_type, id_number = "", ""
-        roll = rng.random()
-        if roll < 0.45:
-            id_type = Customer.IdType.DRIVERS_LICENCE
-            letter = unidecode(last)[0].upper()
-            id_number = f"{letter}{rng.randint(0, 9999):04d}-{rng.randint(0, 99999):05d}-{rng.randint(0, 99999):05d}"
-        elif roll < 0.60:
-            id_type = Customer.IdType.HEALTH_CARD
-            id_number = (f"{rng.randint(1000, 9999)}-{rng.randint(0, 999):03d}-{rng.randint(0, 999):03d}-"
-                         f"{rng.choice(names.POSTAL_LETTERS)}{rng.choice(names.POSTAL_LETTERS)}")
-        elif roll < 0.70:
-            id_type = Customer.IdType.PASSPORT
-            id_number = f"{rng.choice('ABGHJKLMP')}{rng.choice('ABCEGHJK')}{rng.randint(0, 999999):06d}"
-        email = ""
-        if rng.random() < 0.85:
-            sep = rng.choice((".", "", "_")) if rng.random() < 0.8 else "."
-            local = f"{first}{sep}{last}" if rng.random() < 0.7 else f"{first[0]}{last}"
-            email = self._email(local.replace("_", "."), rng.choice(names.EMAIL_DOMAINS))
-        phone = self._phone()
-        customer = _make(Customer,
-            customer_number=f"C{self._number('customer'):08d}", kind=Customer.Kind.PERSON,
-            first_name=first, last_name=last, id_type=id_type, id_number=id_number,
-            phone=phone, phone_alt=self._phone() if rng.random() < 0.15 else "", email=email,
-            preferred_language=language if rng.random() < 0.8 else Customer.Language.EN,
-            preferred_contact_method=(
-                Customer.ContactMethod.EMAIL if email and rng.random() < 0.7
-                else rng.choice((Customer.ContactMethod.PHONE, Customer.ContactMethod.SMS, Customer.ContactMethod.MAIL))
-            ),
-        )
-        self._set_mailing(customer, address)
-        self.out.customers.append(customer)
-        return customer
-
-    def _organisation(self, name: str, address: tuple, email_local: str = "accounts") -> Customer:
-        rng = self.rng
-        # The domain is the name's first two words that say something ("City of Kingston
-        # Corporation" -> citykingston.example.ca): short enough to type into a search.
-        words = [w for w in re.split(r"[^a-z0-9]+", unidecode(name).lower()) if w and w not in _NAME_NOISE]
-        slug = "".join(words[:2]) or "business"
-        customer = _make(Customer,
-            customer_number=f"C{self._number('customer'):08d}", kind=Customer.Kind.ORGANISATION,
-            organisation_name=name, phone=self._phone(),
-            email=self._email(email_local, f"{slug}.example.ca"),
-            id_type=Customer.IdType.BUSINESS_NUMBER if rng.random() < 0.9 else "",
-            preferred_contact_method=Customer.ContactMethod.EMAIL,
-        )
-        if customer.id_type:
-            customer.id_number = f"{rng.randint(100000000, 999999999)} RT{rng.randint(1, 3):04d}"
-        self._set_mailing(customer, address)
-        self.out.customers.append(customer)
-        return customer
-
-    @staticmethod
-    def _set_mailing(customer: Customer, address: tuple) -> None:
-        (customer.mailing_address_line1, customer.mailing_address_line2, customer.mailing_city,
-         customer.mailing_region, customer.mailing_postal_code) = address
-
-    def _business_name(self, industrial: bool) -> str:
-        rng = self.rng
-        if industrial:
-            return f"{rng.choice(names.INDUSTRY_WORDS)} {rng.choice(names.INDUSTRY_KINDS)} {rng.choice(('Inc.', 'Ltd.', 'Corp.'))}"
-        owner = rng.choice(names.LAST_NAMES[NAME_GROUPS.pick(rng)])
-        base = rng.choice((f"{owner}'s", owner, rng.choice(names.INDUSTRY_WORDS), rng.choice(names.STREET_NAMES)))
-        return " ".join(p for p in (base, rng.choice(names.BUSINESS_KINDS), rng.choice(names.BUSINESS_SUFFIXES)) if p)
-
-    # -- places ----------------------------------------------------------------------------
-    def _postal_code(self, town: names.Town) -> str:
-        rng = self.rng
-        letters = names.POSTAL_LETTERS
-        return f"{rng.choice(town.postal_prefixes)} {rng.randint(0, 9)}{rng.choice(letters)}{rng.randint(0, 9)}"
-
-    def _new_street(self, town: names.Town) -> _Street:
-        rng = self.rng
-        taken = self.street_names[town.name]
-        for attempt in range(200):
-            name = f"{rng.choice(names.STREET_NAMES)} {rng.choice(names.STREET_TYPES)}"
-            if attempt > 20:  # the town has run out of plain names: new subdivisions
-                name += " " + rng.choice(("East", "West", "North", "South"))
-            if attempt > 100:
-                name = f"{rng.choice(names.STREET_NAMES)} {rng.choice(names.STREET_NAMES)} {rng.choice(names.STREET_TYPES)}"
-            if name not in taken:
-                break
-        taken.add(name)
-        bearing = rng.uniform(0, 2 * math.pi)
-        step = 0.00012
-        return _Street(
-            town=town, name=name, route="", cycle="",
-            lat=town.latitude + rng.uniform(-0.035, 0.035), lon=town.longitude + rng.uniform(-0.05, 0.05),
-            dlat=step * math.sin(bearing), dlon=step * math.cos(bearing) * 1.4,
-            number=rng.choice((1, 2, 10, 11, 20, 21, 100, 101, 150, 151, 200, 201)),
-            capacity=rng.randint(15, 90),
-        )
-
-    def _route_for(self, street: _Street) -> None:
-        # A route covers a few neighbouring streets (about 120 premises); its bill cycle is
-        # the one after the read, as utilities schedule billing behind meter reading.
-        town = street.town
-        count = self.routes[town.code]
-        if count == 0 or self.route_left[town.code] <= 0:
-            count += 1
-            self.routes[town.code] = count
-            self.route_left[town.code] = 120
-        street.route = f"{town.code}-{count:03d}"
-        cycle_index = (sum(ord(c) for c in town.code) + count) % len(BILL_CYCLES)
-        street.cycle = BILL_CYCLES[cycle_index]
-
-    def _address(self, *, big: bool = False) -> tuple[_Street, str, str, Decimal, Decimal]:
-        """The next street address: (street, line1, postal code, latitude, longitude)."""
-        rng = self.rng
-        town = TOWNS.pick(rng)
-        street = self.streets.get(town.name)
-        if street is None or street.houses >= street.capacity:
-            street = self._new_street(town)
-            self.streets[town.name] = street
-        if street.postal_left <= 0:
-            street.postal_code = self._postal_code(town)
-            street.postal_left = rng.randint(8, 30)
-        if not street.route or self.route_left[town.code] <= 0:
-            self._route_for(street)
-        self.route_left[town.code] -= 1
-        street.postal_left -= 1
-        street.houses += 1
-        number = street.number
-        street.number += rng.choice((2, 2, 2, 4, 6)) * (5 if big else 1)
-        lat = street.lat + street.dlat * street.houses
-        lon = street.lon + street.dlon * street.houses
-        return (street, f"{number} {street.name}", street.postal_code,
-                Decimal(f"{lat:.6f}"), Decimal(f"{lon:.6f}"))
-
-    def _forwarding_address(self) -> tuple:
-        """Where a customer who left the service area gets the final bill."""
-        rng = self.rng
-        town = rng.choice(names.TOWNS + [
-            names.Town("Ottawa", "OTT", "ON", ("K1P", "K1S", "K2A"), 45.42, -75.69, 0, False),
-            names.Town("Toronto", "TOR", "ON", ("M4C", "M5V", "M6K"), 43.65, -79.38, 0, False),
-            names.Town("Montréal", "MTL", "QC", ("H2X", "H3B", "H2T"), 45.50, -73.57, 0, False),
-        ])
-        line1 = f"{rng.randint(1, 2400)} {rng.choice(names.STREET_NAMES)} {rng.choice(names.STREET_TYPES)}"
-        line2 = f"Apt {rng.randint(1, 30)}{rng.randint(1, 20):02d}" if rng.random() < 0.3 else ""
-        return (line1, line2, town.name, town.region, self._postal_code(town))
-
-    def _premise(self, *, premise_type: str, line1: str, line2: str = "",
-                 city: str, postal_code: str, lat, lon, parent: Premise | None = None,
-                 meter_chamber: str = "") -> Premise:
-        premise = _make(Premise,
-            premise_number=f"P{self._number('premise'):08d}", premise_type=premise_type,
-            address_line1=line1, address_line2=line2, city=city,
-            region="ON", postal_code=postal_code, latitude=lat, longitude=lon,
-            parent=parent, meter_chamber=meter_chamber,
-        )
-        self.out.premises.append(premise)
-        return premise
-
-    def _service_point(self, premise: Premise, commodity: str, rate_class: str, street: _Street | None,
-                       route: str | None = None) -> ServicePoint:
-        if street is not None:
-            street.sequence += 10
-            route, sequence = street.route, street.sequence
-        else:
-            sequence = 10
-        sp = _make(ServicePoint,
-            sp_number=f"SP{self._number('sp'):08d}", premise=premise, commodity=commodity,
-            route=route or "", read_sequence=sequence, rate_class=rate_class,
-        )
-        self.out.service_points.append(sp)
-        return sp
-
     def _account(self, customer: Customer, *, opened: dt.date, cycle: str, parent: Account | None = None,
                  status: str = Account.Status.ACTIVE) -> Account:
         self.remaining -= 1
-        account = _make(Account,
+        account = make_unsaved(Account,
             account_number=f"{self._number('account'):010d}", customer=customer, status=status,
             parent=parent, bill_cycle_code=parent.bill_cycle_code if parent is not None else cycle,
             opened_date=opened,
@@ -382,7 +127,7 @@ class _Builder:
         return account
 
     def _agree(self, account: Account, sp: ServicePoint, rate_code: str, start: dt.date, end: dt.date | None):
-        agreement = _make(ServiceAgreement,
+        agreement = make_unsaved(ServiceAgreement,
             agreement_number=f"SA{self._number('agreement'):08d}", account=account, service_point=sp,
             rate_code=rate_code, start_date=start, end_date=end,
         )
@@ -438,11 +183,6 @@ class _Builder:
         for name in names.CHAINS[: 1 + accounts // 8000]:
             org = self._organisation(name, self._head_office(), email_local="ap")
             self.chains.append(self._account(org, opened=self._days_ago(4400, 4800), cycle=self.rng.choice(BILL_CYCLES)))
-
-    def _head_office(self) -> tuple:
-        town = names.TOWNS[self.rng.randrange(2)]
-        line1 = f"{self.rng.randint(100, 1500)} {self.rng.choice(names.STREET_NAMES)} Street"
-        return (line1, f"Suite {self.rng.randint(1, 9)}00", town.name, town.region, self._postal_code(town))
 
     def _history_length(self) -> int:
         return min(HISTORY.pick(self.rng), self.remaining)
@@ -588,7 +328,7 @@ class _Builder:
             if current and move_out_pending and end is None:
                 effective = self._days_ahead(3, 60)
                 for agreement in agreements:
-                    self.out.moves.append(_make(Move,
+                    self.out.moves.append(make_unsaved(Move,
                         kind=Move.Kind.MOVE_OUT, status=Move.Status.PENDING, account=account,
                         service_point=agreement.service_point, effective_date=effective, agreement=agreement,
                         outcome=(f"Pending: agreement {agreement.agreement_number} will stop on "
@@ -604,7 +344,7 @@ class _Builder:
             effective = self._days_ahead(2, 45)
             account = self._tenant(premise, rate_class, effective, cycle, Account.Status.PENDING, allow_chain=False)
             for sp, code in zip(sps, self._rates(sps, rate_class)):
-                self.out.moves.append(_make(Move,
+                self.out.moves.append(make_unsaved(Move,
                     kind=Move.Kind.MOVE_IN, status=Move.Status.PENDING, account=account, service_point=sp,
                     effective_date=effective, rate_code=code,
                     outcome=f"Pending: service starts on {effective:%Y-%m-%d}; an initial read is ordered.",
