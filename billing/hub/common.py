@@ -3,11 +3,10 @@ roles of the hub."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 
+from core.clock import utility_zone
 from core.roles import Role
 
 STAFF = (Role.BILLING,)
@@ -19,8 +18,9 @@ def request_now() -> dt.datetime:
 
 
 def local_today(now: dt.datetime) -> dt.date:
-    """Billing days are the utility's local days (settings.TIME_ZONE is UTC)."""
-    return now.astimezone(ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE)).date()
+    """Billing days are the utility's local days (settings.TIME_ZONE is UTC). Derived from the
+    request's one `now` (not core.clock.utility_today) so the date and the instant agree."""
+    return now.astimezone(utility_zone()).date()
 
 
 def form_errors(form) -> str:
