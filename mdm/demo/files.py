@@ -113,7 +113,7 @@ def demo_day_files(*, positions: list[Position], start: dt.date, days: int, seed
                 if direction == "received":
                     meter_side = meter_side[solar_mask]
                 plan = shapes.injection_plan(len(row_ids), meter_side.shape[1], minutes, rates,
-                                             shapes.rng_for(seed, 3000 + 10 * shapes._KIND_CODE[kind] + code,
+                                             shapes.rng_for(seed, 3000 + 10 * shapes.KIND_CODE[kind] + code,
                                                             day.toordinal()))
                 reported = shapes.inject(meter_side, plan, spike_floor=_SPIKE_FLOOR[kind])
                 for r, pos_index in enumerate(row_ids):

@@ -29,7 +29,7 @@ WATER = "water"  # m3, 60 min
 GAS = "gas"  # m3, 60 min
 
 # Kind codes in seeds, so two kinds never share a random stream.
-_KIND_CODE = {RES_ELECTRIC: 1, COM_ELECTRIC: 2, IND_ELECTRIC: 3, SOLAR: 4, WATER: 5, GAS: 6}
+KIND_CODE = {RES_ELECTRIC: 1, COM_ELECTRIC: 2, IND_ELECTRIC: 3, SOLAR: 4, WATER: 5, GAS: 6}
 
 # Injection kinds in a plan
 NONE, DAY_MISSING, GAP, SPIKE, ZERO_RUN = 0, 1, 2, 3, 4
@@ -134,7 +134,7 @@ class Customers:
 
 
 def customers_draw(kind: str, n: int, seed: int) -> Customers:
-    rng = rng_for(seed, 1000 + _KIND_CODE[kind])
+    rng = rng_for(seed, 1000 + KIND_CODE[kind])
     scale = rng.lognormal(0.0, 0.35, n)
     cooling = np.where(rng.random(n) < 0.7, rng.uniform(0.05, 0.18, n), 0.0)  # 70 % have A/C
     if kind == RES_ELECTRIC:
@@ -155,7 +155,7 @@ def consumption_day(kind: str, customers: Customers, day: dt.date, tz: dt.tzinfo
     interval, in kWh or m3: (N, slots of that day)."""
     clock = day_clock(day, tz, interval_minutes)
     n = len(customers.scale)
-    rng = rng_for(seed, 2000 + _KIND_CODE[kind], day.toordinal())
+    rng = rng_for(seed, 2000 + KIND_CODE[kind], day.toordinal())
     temp = _hourly_temperature(weather_mean_temperature(day, seed), clock)
     h = clock.clock_hour
     weekend = clock.weekday >= 5

@@ -33,7 +33,7 @@ from core.money import to_decimal
 from mdm.flags import NOT_PROVIDED, QUALITY_WORDS, Flag
 from mdm.importing.registry import read_format
 from mdm.importing.slots import day_lengths_minutes, epoch_minutes, from_epoch_minutes, local_zone, locate
-from mdm.models import Channel, ImportChunk, ImportRun, Meter, QuarantinedRecord
+from mdm.models import ImportChunk, ImportRun, QuarantinedRecord
 from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
 from mdm.services.intervals import MergeCounts, StagedDay, interval_days_merge, interval_partitions_ensure
 
