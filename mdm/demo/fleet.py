@@ -159,12 +159,10 @@ def fleet_plan(*, service_points: list[ServicePointForMetering], seed: int, star
 
 
 @transaction.atomic
-def fleet_create(*, positions: list[Position], tz: dt.tzinfo) -> dict[str, int]:
-    """Write the plan: meters, channels, multipliers and installations in bulk; the few meter
-    exchanges through `meter_exchange` with their removal and install reads.
-
-    Returns channel ids by "serial|unit|direction|interval_minutes" (interval "None" for
-    register-only). Raises DemoMetersExistError when any meter exists."""
+def fleet_create(*, positions: list[Position], tz: dt.tzinfo) -> None:
+    """Write the plan: meters, channels, multipliers and installations in bulk (the exchanges
+    come later, in `exchanges_record`, once the data says what the old meter read). Fills each
+    position's `installations`. Raises DemoMetersExistError when any meter exists."""
     if Meter.objects.exists():
         raise DemoMetersExistError("Meters already exist; the demo meters go into an empty MDM.")
     plans = [m for pos in positions for m in pos.meters]
@@ -180,8 +178,6 @@ def fleet_create(*, positions: list[Position], tz: dt.tzinfo) -> dict[str, int]:
         for m in plans for i, c in enumerate(m.channels)
     ]
     Channel.objects.bulk_create(channel_rows, batch_size=5000)
-    channel_ids = {f"{ch.meter.serial_number}|{ch.unit}|{ch.direction}|{ch.interval_minutes}": ch.pk
-                   for ch in channel_rows}
 
     channels_of: dict[str, list[Channel]] = {}
     for ch in channel_rows:
@@ -209,7 +205,6 @@ def fleet_create(*, positions: list[Position], tz: dt.tzinfo) -> dict[str, int]:
     Meter.objects.filter(pk__in=[i.meter_id for i in installs]).update(status=Meter.Status.INSTALLED)
     for pos, inst in zip(positions, installs):
         pos.installations = [inst]
-    return channel_ids
 
 
 def exchanges_record(*, positions: list[Position], removal_reads: dict[int, float]) -> int:
