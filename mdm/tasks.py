@@ -49,3 +49,51 @@ def import_chunk(self, *, import_run_id: int, chunk: int, **kwargs) -> bool:
         importing.import_run_fail(import_run_id=import_run_id, error=f"chunk {chunk}: {type(exc).__name__}: {exc}",
                                   now=timezone.now())
         raise
+
+
+# ---- VEE runs --------------------------------------------------------------------------------
+
+
+@shared_task(name="mdm.tasks.vee_run_task", bind=True)
+def vee_run_task(self, *, vee_run_id: int, **kwargs) -> int:
+    """Queue one vee_run_chunk per chunk not yet done (after a crash: only what is left).
+    Returns the number queued."""
+    from mdm import vee_runs
+
+    pending = vee_runs.vee_run_begin(vee_run_id=vee_run_id, now=timezone.now())
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    for index in pending:
+        options = {"queue": queue} if queue else {}
+        vee_run_chunk.apply_async(kwargs={"vee_run_id": vee_run_id, "chunk": index}, **options)
+    return len(pending)
+
+
+@shared_task(
+    name="mdm.tasks.vee_run_chunk", bind=True, autoretry_for=RETRYABLE, retry_backoff=2, retry_jitter=True, max_retries=5,
+)
+def vee_run_chunk(self, *, vee_run_id: int, chunk: int, **kwargs) -> bool:
+    from mdm import vee_runs
+
+    try:
+        return vee_runs.vee_run_chunk_process(vee_run_id=vee_run_id, chunk=chunk, now=timezone.now())
+    except RETRYABLE:
+        if self.request.retries >= self.max_retries:
+            vee_runs.vee_run_fail(vee_run_id=vee_run_id, error=f"chunk {chunk} failed after {self.max_retries} retries",
+                                  now=timezone.now())
+        raise
+    except Exception as exc:
+        vee_runs.vee_run_fail(vee_run_id=vee_run_id, error=f"chunk {chunk}: {type(exc).__name__}: {exc}", now=timezone.now())
+        raise
+
+
+@shared_task(name="mdm.tasks.vee_after_import_task", bind=True)
+def vee_after_import_task(self, *, import_run_id: int, **kwargs) -> int | None:
+    """VEE over what a finished import loaded; returns the run's id (None: nothing changed)."""
+    from mdm import vee_runs
+
+    run = vee_runs.vee_run_for_import(import_run_id=import_run_id, now=timezone.now())
+    if run is None:
+        return None
+    queue = (self.request.delivery_info or {}).get("routing_key")
+    vee_run_task.apply_async(kwargs={"vee_run_id": run.pk}, **({"queue": queue} if queue else {}))
+    return run.pk

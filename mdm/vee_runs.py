@@ -1,0 +1,589 @@
+"""VEE over the interval store: which rule set applies where, the bulk loader that feeds the pure
+`mdm.vee.engine.run_vee`, VEE runs (chunked, resumable, idempotent) and the worklist actions.
+
+The path of one chunk: load the chunk's channels, their installations, rate classes, register
+reads and multipliers, and every stored day from the look-back start to the day after the run
+(one query each); group the target channel-days by rule set and interval length; run the pure
+engine; write the changed days with `interval_days_replace` (each keeps its prior version and
+names this run); store findings and new worklist items. The writes and the chunk's done mark
+commit together, so a chunk killed half-way is simply run again.
+
+Domain code never reads the clock: callers pass `now`."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import transaction
+from django.db.models import F, Q
+
+from mdm import selectors, timeutil
+from mdm.billing_determinants import utility_holidays
+from mdm.flags import Flag
+from mdm.importing.slots import local_zone
+from mdm.models import (
+    Channel,
+    ChannelMultiplier,
+    Installation,
+    IntervalDay,
+    RegisterRead,
+    VeeFinding,
+    VeeRuleSet,
+    VeeRuleSetAssignment,
+    VeeRun,
+    VeeRunChunk,
+    VeeWorklistItem,
+)
+from mdm.services.intervals import StagedDay, interval_days_replace
+from mdm.vee import rules as r
+from mdm.vee.channel_days import ChannelDays
+from mdm.vee.engine import ManualEdit, VeeResult, run_vee
+from mdm.vee.flags import VEE_ESTIMATES, in_codes
+from mdm.vee_config import fingerprint, rule_set_from_json
+
+DAY = dt.timedelta(days=1)
+BUILT_IN = 0  # rule-set id used when no assignment is in effect: mdm.vee.rules.default_rule_set()
+DEFAULT_CHUNK_SIZE = 500
+
+
+class VeeRunError(Exception):
+    """A VEE run that cannot be created or continued (no channels, bad dates)."""
+
+
+class WorklistError(Exception):
+    """A worklist action that does not fit the item (already resolved, no reason, bad slots)."""
+
+
+# ---- which rule set applies ------------------------------------------------------------------
+
+SPECIFICITY = {
+    VeeRuleSetAssignment.Scope.SERVICE_POINT: 3,
+    VeeRuleSetAssignment.Scope.RATE_CLASS: 2,
+    VeeRuleSetAssignment.Scope.METER_KIND: 1,
+    VeeRuleSetAssignment.Scope.DEFAULT: 0,
+}
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    rule_set_id: int
+    scope: str
+    scope_value: str
+    priority: int
+    start_date: dt.date
+    end_date: dt.date | None
+
+
+def assignments_in_effect(*, start_date: dt.date, end_date: dt.date) -> list[AssignmentRow]:
+    """Every assignment overlapping [start_date, end_date)."""
+    qs = VeeRuleSetAssignment.objects.filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=start_date), start_date__lt=end_date
+    ).values_list("rule_set_id", "scope", "scope_value", "priority", "start_date", "end_date")
+    return [AssignmentRow(*row) for row in qs]
+
+
+def resolve_rule_set_id(assignments: Sequence[AssignmentRow], *, day: dt.date, service_point_id: int | None,
+                        rate_class: str, meter_kind: str) -> int:
+    """The rule set of the most specific assignment in effect on `day` (service point > rate
+    class > meter kind > default; then the higher priority); BUILT_IN when none applies."""
+    wanted = {
+        VeeRuleSetAssignment.Scope.SERVICE_POINT: str(service_point_id) if service_point_id is not None else None,
+        VeeRuleSetAssignment.Scope.RATE_CLASS: rate_class or None,
+        VeeRuleSetAssignment.Scope.METER_KIND: meter_kind or None,
+        VeeRuleSetAssignment.Scope.DEFAULT: "",
+    }
+    best, best_key = BUILT_IN, None
+    for a in assignments:
+        if not (a.start_date <= day and (a.end_date is None or day < a.end_date)):
+            continue
+        if wanted.get(a.scope) is None or a.scope_value != wanted[a.scope]:
+            continue
+        key = (SPECIFICITY[a.scope], a.priority)
+        if best_key is None or key > best_key:
+            best, best_key = a.rule_set_id, key
+    return best
+
+
+def rule_sets_by_id(ids: Iterable[int]) -> dict[int, r.RuleSet]:
+    """Raises mdm.vee_config.RuleSetConfigError for a stored rule set that no longer parses."""
+    out: dict[int, r.RuleSet] = {}
+    for rs in VeeRuleSet.objects.filter(pk__in=[i for i in ids if i != BUILT_IN]):
+        out[rs.pk] = rule_set_from_json(rs.name, rs.rules)
+    out[BUILT_IN] = r.default_rule_set()
+    return out
+
+
+def config_version() -> str:
+    """A fingerprint of every rule set and assignment: a run's key changes when staff do."""
+    sets = list(VeeRuleSet.objects.order_by("pk").values_list("pk", "version", "rules"))
+    assignments = list(
+        VeeRuleSetAssignment.objects.order_by("pk").values_list(
+            "rule_set_id", "scope", "scope_value", "priority", "start_date", "end_date"
+        )
+    )
+    return fingerprint([sets, assignments])
+
+
+# ---- the loader --------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    validated: int = 0
+    changed: int = 0
+    estimated: int = 0
+    findings: int = 0
+    worklist: int = 0
+    days_written: list[tuple[int, dt.date]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _ChannelInfo:
+    id: int
+    interval_minutes: int
+    unit: str
+    direction: str
+    meter_id: int
+    meter_kind: str
+
+
+def _lookback_days(rule_sets: Iterable[r.RuleSet]) -> int:
+    days = 1
+    for rs in rule_sets:
+        for rule in (*rs.validations, *rs.estimations):
+            days = max(days, getattr(rule, "lookback_days", 0), getattr(rule, "max_lookback_days", 0))
+    return days
+
+
+def _installed_sp(installs: list[tuple], at: dt.datetime) -> int | None:
+    for installed_at, removed_at, sp in installs:
+        if installed_at <= at and (removed_at is None or at < removed_at):
+            return sp
+    return None
+
+
+def _multiplier_on(periods: list[tuple], day: dt.date) -> float:
+    for start, end, value in periods:
+        if start <= day and (end is None or day < end):
+            return float(value)
+    return 1.0
+
+
+def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date, now: dt.datetime,
+                     vee_run: VeeRun | None = None, edits: Sequence[ManualEdit] = (), changed_by_id: int | None = None,
+                     reason: str = "") -> Outcome:
+    """Run VEE over the stored days of `channel_ids` in [start_date, end_date) and write the
+    result. Days never loaded are left alone. Must run inside a transaction (the caller's
+    chunk or action); findings are stored only for a run.
+
+    Raises mdm.vee.engine.VeeInputError for an edit that does not fit its day."""
+    outcome = Outcome()
+    tz = local_zone()
+    chans = {
+        c["id"]: _ChannelInfo(c["id"], c["interval_minutes"], c["unit"], c["direction"], c["meter_id"], c["meter__kind"])
+        for c in Channel.objects.filter(pk__in=list(channel_ids), interval_minutes__isnull=False).values(
+            "id", "interval_minutes", "unit", "direction", "meter_id", "meter__kind"
+        )
+    }
+    if not chans:
+        return outcome
+    first_start, last_end = timeutil.day_start_utc(start_date, tz), timeutil.day_start_utc(end_date, tz)
+    meter_ids = {c.meter_id for c in chans.values()}
+    installs: dict[int, list[tuple]] = defaultdict(list)
+    for meter_id, installed_at, removed_at, sp in Installation.objects.filter(
+        Q(removed_at__isnull=True) | Q(removed_at__gt=first_start), meter_id__in=meter_ids, installed_at__lt=last_end,
+    ).values_list("meter_id", "installed_at", "removed_at", "service_point_id"):
+        installs[meter_id].append((installed_at, removed_at, sp))
+    from cis.mdm_selectors import service_point_rate_classes
+
+    rate_classes = service_point_rate_classes(
+        service_point_ids={sp for rows in installs.values() for _, _, sp in rows}
+    )
+
+    # Register reads for the sum check and the class profile: the register-only channel of the
+    # same unit and direction on the meter, or the interval channel's own register.
+    register_of: dict[int, int] = {cid: cid for cid in chans}
+    reg_dials: dict[int, int] = {}
+    for rid, meter_id, unit, direction, dials in Channel.objects.filter(
+        meter_id__in=meter_ids, interval_minutes__isnull=True
+    ).values_list("id", "meter_id", "unit", "direction", "dials"):
+        reg_dials[rid] = dials or 0
+        for c in chans.values():
+            if c.meter_id == meter_id and c.unit == unit and c.direction == direction:
+                register_of[c.id] = rid
+    reads = {
+        (cid, at): float(v)
+        for cid, at, v in RegisterRead.objects.filter(
+            channel_id__in=set(register_of.values()), read_at__gte=first_start, read_at__lte=last_end
+        ).values_list("channel_id", "read_at", "value")
+    }
+    mults: dict[int, list[tuple]] = defaultdict(list)
+    for m in ChannelMultiplier.objects.filter(channel_id__in=set(chans) | set(register_of.values())):
+        mults[m.channel_id].append((m.start_date, m.end_date, m.multiplier))
+
+    # Rule sets per target channel-day, then one load of every day any of them looks at.
+    assignments = assignments_in_effect(start_date=start_date, end_date=end_date)
+    needed_sets = {a.rule_set_id for a in assignments} | {BUILT_IN}
+    rule_sets = rule_sets_by_id(needed_sets)
+    lookback = _lookback_days(rule_sets.values())
+    stored = selectors.channel_days(list(chans), start_date - lookback * DAY, end_date + DAY)
+    holidays = utility_holidays(start_date - lookback * DAY, end_date)
+
+    groups: dict[tuple[int, int], list[tuple[int, dt.date]]] = defaultdict(list)
+    facts: dict[tuple[int, dt.date], dict] = {}
+    for cid, info in chans.items():
+        for day, cd in stored[cid].items():
+            if not (start_date <= day < end_date):
+                continue
+            day_start = timeutil.day_start_utc(day, tz)
+            sp = _installed_sp(installs[info.meter_id], day_start)
+            if sp is None:  # installed later that day: its first day still belongs to it
+                sp = _installed_sp(installs[info.meter_id], timeutil.day_start_utc(day + DAY, tz) - dt.timedelta(seconds=1))
+            rate_class = rate_classes.get(sp, "") if sp is not None else ""
+            rs_id = resolve_rule_set_id(assignments, day=day, service_point_id=sp, rate_class=rate_class,
+                                        meter_kind=info.meter_kind)
+            groups[(rs_id, cd.interval_minutes)].append((cid, day))
+            prev, nxt = stored[cid].get(day - DAY), stored[cid].get(day + DAY)
+            reg = register_of[cid]
+            facts[(cid, day)] = {
+                "active": sp is not None,
+                "profile_key": rate_class,
+                "register_start": reads.get((reg, day_start), np.nan),
+                "register_end": reads.get((reg, timeutil.day_start_utc(day + DAY, tz)), np.nan),
+                "register_dials": reg_dials.get(reg, 0),
+                "register_multiplier": _multiplier_on(mults[reg], day),
+                "interval_multiplier": _multiplier_on(mults[cid], day),
+                "edge_before": float(prev.values[-1]) if prev is not None and prev.flags[-1] == Flag.ACTUAL else np.nan,
+                "edge_after": float(nxt.values[0]) if nxt is not None and nxt.flags[0] == Flag.ACTUAL else np.nan,
+            }
+
+    for (rs_id, minutes), keys in sorted(groups.items()):
+        keys.sort()
+        batch = ChannelDays.build(
+            channel_ids=[c for c, _ in keys], days=[d for _, d in keys],
+            values=[stored[c][d].values for c, d in keys], flags=[stored[c][d].flags for c, d in keys],
+            tz=tz, interval_minutes=minutes,
+            active=[facts[k]["active"] for k in keys],
+            profile_keys=[facts[k]["profile_key"] for k in keys],
+            register_start=[facts[k]["register_start"] for k in keys],
+            register_end=[facts[k]["register_end"] for k in keys],
+            register_dials=[facts[k]["register_dials"] for k in keys],
+            register_multiplier=[facts[k]["register_multiplier"] for k in keys],
+            interval_multiplier=[facts[k]["interval_multiplier"] for k in keys],
+            edge_before=[facts[k]["edge_before"] for k in keys],
+            edge_after=[facts[k]["edge_after"] for k in keys],
+        )
+        group_channels = sorted({c for c, _ in keys})
+        hist_keys = [
+            (c, d) for c in group_channels for d, cd in sorted(stored[c].items())
+            if d < end_date and cd.interval_minutes == minutes
+        ]
+        history = ChannelDays.build(
+            channel_ids=[c for c, _ in hist_keys], days=[d for _, d in hist_keys],
+            values=[stored[c][d].values for c, d in hist_keys], flags=[stored[c][d].flags for c, d in hist_keys],
+            tz=tz, interval_minutes=minutes,
+        )
+        wanted = {(e.channel_id, e.day) for e in edits}
+        group_edits = [e for e in edits if (e.channel_id, e.day) in set(keys)]
+        result = run_vee(days=batch, rules=rule_sets[rs_id], history=history, holidays=holidays, edits=group_edits)
+        _write(batch, result, keys, outcome, now=now, vee_run=vee_run, changed_by_id=changed_by_id,
+               reason=reason, edited=wanted)
+    return outcome
+
+
+def _write(batch: ChannelDays, result: VeeResult, keys, outcome: Outcome, *, now, vee_run, changed_by_id, reason,
+           edited) -> None:
+    outcome.validated += batch.size
+    estimated = in_codes(result.flags, VEE_ESTIMATES) & batch.valid
+    outcome.estimated += int(estimated.sum())
+    changed = np.nonzero(result.changed(batch))[0]
+    if len(changed):
+        staged = []
+        for row in changed:
+            n = int(batch.n_slots[row])
+            staged.append(StagedDay(
+                int(batch.channel_ids[row]), keys[row][1], batch.interval_minutes,
+                result.values[row, :n].copy(), result.flags[row, :n].astype(np.int16),
+            ))
+        person = [s for s in staged if (s.channel_id, s.local_date) in edited]
+        machine = [s for s in staged if (s.channel_id, s.local_date) not in edited]
+        run_id = vee_run.pk if vee_run else None
+        if machine:
+            interval_days_replace(days=machine, now=now, reason=reason or f"VEE run {run_id}", vee_run_id=run_id,
+                                  changed_by_id=changed_by_id if not vee_run else None)
+        if person:
+            interval_days_replace(days=person, now=now, reason=reason, changed_by_id=changed_by_id, vee_run_id=run_id)
+        outcome.changed += len(staged)
+        outcome.days_written += [(s.channel_id, s.local_date) for s in staged]
+    if vee_run is not None:
+        findings = [
+            VeeFinding(
+                vee_run=vee_run, channel_id=int(batch.channel_ids[row]), local_date=keys[row][1], rule=f.rule,
+                slots=[int(s) for s in np.nonzero(f.slots[row])[0]], message=f.message(row),
+            )
+            for f in result.findings for row in np.nonzero(f.days)[0]
+        ]
+        VeeFinding.objects.bulk_create(findings, batch_size=2000)
+        outcome.findings += len(findings)
+    outcome.worklist += _worklist_add(result, vee_run=vee_run, now=now)
+
+
+def _worklist_add(result: VeeResult, *, vee_run: VeeRun | None, now: dt.datetime) -> int:
+    """New worklist items for the result's exceptions. Not when the same exception is already
+    open, nor when a person already resolved the same rule on the same slots of that day: a
+    re-run over the same data must not hand the same question back."""
+    if not result.worklist:
+        return 0
+    channels = {e.channel_id for e in result.worklist}
+    days = {e.day for e in result.worklist}
+    seen = set()
+    for cid, day, rule, status, slots in VeeWorklistItem.objects.filter(
+        channel_id__in=channels, local_date__in=days
+    ).values_list("channel_id", "local_date", "rule", "status", "slots"):
+        seen.add((cid, day, rule) if status == VeeWorklistItem.Status.OPEN else (cid, day, rule, tuple(slots)))
+    items = []
+    for e in result.worklist:
+        if (e.channel_id, e.day, e.rule) in seen or (e.channel_id, e.day, e.rule, e.slots) in seen:
+            continue
+        seen.add((e.channel_id, e.day, e.rule))
+        items.append(VeeWorklistItem(
+            channel_id=e.channel_id, local_date=e.day, rule=e.rule, message=e.message, slots=list(e.slots),
+            vee_run=vee_run, created_at=now,
+        ))
+    VeeWorklistItem.objects.bulk_create(items, ignore_conflicts=True)
+    return len(items)
+
+
+# ---- runs ------------------------------------------------------------------------------------------
+
+
+def vee_run_create(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date, scope: str,
+                   now: dt.datetime, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> VeeRun:
+    """A queued run over the channels and [start_date, end_date), split into chunks of
+    `chunk_size` channels. While a run with the same key (scope, channels, dates,
+    configuration) is unfinished, that run is returned instead of a second one.
+
+    Raises VeeRunError when there are no channels or end_date is not after start_date."""
+    ids = sorted({int(c) for c in channel_ids})
+    if not ids:
+        raise VeeRunError("No channels to run VEE over.")
+    if end_date <= start_date:
+        raise VeeRunError("The end date must be after the start date.")
+    version = config_version()
+    key = fingerprint([scope, ids, start_date.isoformat(), end_date.isoformat(), version])
+    with transaction.atomic():
+        existing = VeeRun.objects.filter(
+            idempotency_key=key, status__in=[VeeRun.Status.QUEUED, VeeRun.Status.RUNNING]
+        ).first()
+        if existing:
+            return existing
+        run = VeeRun.objects.create(
+            idempotency_key=key, scope=scope[:200], channel_ids=ids, start_date=start_date, end_date=end_date,
+            config_version=version, chunk_size=chunk_size, progress_total=len(ids), created_at=now,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        VeeRunChunk.objects.bulk_create(VeeRunChunk(vee_run=run, index=i) for i in range(run.chunks_total))
+    return run
+
+
+def vee_run_submit(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date, scope: str,
+                   now: dt.datetime, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> VeeRun:
+    """Create the run and hand it to the Celery workers once committed. Raises VeeRunError."""
+    run = vee_run_create(channel_ids=channel_ids, start_date=start_date, end_date=end_date, scope=scope, now=now,
+                         user=user, chunk_size=chunk_size)
+    from mdm.tasks import vee_run_task
+
+    transaction.on_commit(lambda: vee_run_task.delay(vee_run_id=run.pk))
+    return run
+
+
+def channels_with_data(*, start_date: dt.date, end_date: dt.date) -> list[int]:
+    """Interval channels with any stored day in [start_date, end_date)."""
+    return list(
+        IntervalDay.objects.filter(local_date__gte=start_date, local_date__lt=end_date)
+        .values_list("channel_id", flat=True).distinct().order_by("channel_id")
+    )
+
+
+def vee_run_pending_chunks(*, vee_run_id: int) -> list[int]:
+    return list(
+        VeeRunChunk.objects.filter(vee_run_id=vee_run_id, done_at__isnull=True).order_by("index").values_list("index", flat=True)
+    )
+
+
+def vee_run_begin(*, vee_run_id: int, now: dt.datetime) -> list[int]:
+    """Mark the run running; returns the chunks still to do (none for a finished run)."""
+    run = VeeRun.objects.get(pk=vee_run_id)
+    if run.status in (VeeRun.Status.DONE, VeeRun.Status.FAILED):
+        return []
+    VeeRun.objects.filter(pk=vee_run_id, status=VeeRun.Status.QUEUED).update(status=VeeRun.Status.RUNNING, started_at=now)
+    return vee_run_pending_chunks(vee_run_id=vee_run_id)
+
+
+def vee_run_chunk_process(*, vee_run_id: int, chunk: int, now: dt.datetime) -> bool:
+    """Run one chunk; False if it was already done. Its writes, findings, worklist items,
+    done mark and the run's counts commit together."""
+    with transaction.atomic():
+        try:
+            piece = VeeRunChunk.objects.select_for_update().get(vee_run_id=vee_run_id, index=chunk)
+        except VeeRunChunk.DoesNotExist:
+            return False
+        if piece.done_at is not None:
+            return False
+        run = VeeRun.objects.get(pk=vee_run_id)
+        ids = run.channel_ids[chunk * run.chunk_size : (chunk + 1) * run.chunk_size]
+        outcome = vee_channel_days(channel_ids=ids, start_date=run.start_date, end_date=run.end_date, now=now, vee_run=run)
+        piece.done_at = now
+        piece.save(update_fields=["done_at"])
+        VeeRun.objects.filter(pk=vee_run_id).update(
+            status=VeeRun.Status.RUNNING,
+            started_at=run.started_at or now,
+            progress_done=F("progress_done") + len(ids),
+            channel_days_validated=F("channel_days_validated") + outcome.validated,
+            channel_days_changed=F("channel_days_changed") + outcome.changed,
+            intervals_estimated=F("intervals_estimated") + outcome.estimated,
+            findings_count=F("findings_count") + outcome.findings,
+            worklist_items=F("worklist_items") + outcome.worklist,
+        )
+        # The UPDATE holds the run's row lock: of two last chunks the second sees the first's mark.
+        if not VeeRunChunk.objects.filter(vee_run_id=vee_run_id, done_at__isnull=True).exists():
+            VeeRun.objects.filter(pk=vee_run_id).update(status=VeeRun.Status.DONE, finished_at=now)
+    return True
+
+
+def vee_run_fail(*, vee_run_id: int, error: str, now: dt.datetime) -> None:
+    VeeRun.objects.filter(pk=vee_run_id).exclude(status=VeeRun.Status.DONE).update(
+        status=VeeRun.Status.FAILED, error=error[:5000], finished_at=now
+    )
+
+
+def vee_run_execute(*, vee_run_id: int, now_fn, on_chunk=None) -> VeeRun:
+    """Run every pending chunk in this process (the command's --inline, the worklist re-run).
+    `now_fn` gives the time for each chunk; `on_chunk(run)` is called after each."""
+    for index in vee_run_begin(vee_run_id=vee_run_id, now=now_fn()):
+        vee_run_chunk_process(vee_run_id=vee_run_id, chunk=index, now=now_fn())
+        if on_chunk:
+            on_chunk(VeeRun.objects.get(pk=vee_run_id))
+    return VeeRun.objects.get(pk=vee_run_id)
+
+
+def vee_run_for_import(*, import_run_id: int, now: dt.datetime) -> VeeRun | None:
+    """The run over the channel-days an import loaded or corrected (their current version names
+    the import), or None when it changed nothing."""
+    rows = IntervalDay.objects.filter(import_run_id=import_run_id).values_list("channel_id", "local_date")
+    channels, first, last = set(), None, None
+    for cid, day in rows.iterator(chunk_size=5000):
+        channels.add(cid)
+        first = day if first is None or day < first else first
+        last = day if last is None or day > last else last
+    if not channels:
+        return None
+    return vee_run_create(channel_ids=channels, start_date=first, end_date=last + DAY,
+                          scope=f"import {import_run_id}", now=now)
+
+
+def import_done_queue_vee(*, import_run_id: int) -> None:
+    """Called by the import pipeline when a run finishes: queue VEE over what it touched once
+    the import's last chunk is committed."""
+    from mdm.tasks import vee_after_import_task
+
+    transaction.on_commit(lambda: vee_after_import_task.delay(import_run_id=import_run_id))
+
+
+# ---- the worklist -------------------------------------------------------------------------------
+
+
+def _open_item(item_id: int) -> VeeWorklistItem:
+    item = VeeWorklistItem.objects.select_for_update().select_related("channel").get(pk=item_id)
+    if item.status != VeeWorklistItem.Status.OPEN:
+        raise WorklistError(f"This item is already {item.get_status_display().lower()}.")
+    return item
+
+
+def _resolve(item: VeeWorklistItem, *, status: str, user, now: dt.datetime, reason: str) -> VeeWorklistItem:
+    item.status = status
+    item.resolved_by = user
+    item.resolved_at = now
+    item.reason = reason
+    item.save(update_fields=["status", "resolved_by", "resolved_at", "reason"])
+    return item
+
+
+def worklist_item_accept(*, item_id: int, user, now: dt.datetime, reason: str = "") -> VeeWorklistItem:
+    """A person accepts what the store holds for the item's day. Readings the rule failed
+    (FAILED_VALIDATION) become EDITED with their own value, so the next run does not fail them
+    again; VEE's estimates stay as they are.
+
+    Raises WorklistError when the item is not open."""
+    with transaction.atomic():
+        item = _open_item(item_id)
+        reason = reason.strip() or f"Accepted ({item.rule})"
+        day = selectors.channel_days([item.channel_id], item.local_date, item.local_date + DAY)[item.channel_id].get(item.local_date)
+        if day is not None:
+            failed = [s for s in item.slots if s < len(day.flags) and day.flags[s] == Flag.FAILED_VALIDATION]
+            edits = [
+                ManualEdit(item.channel_id, item.local_date, s, (float(day.values[s]),), reason, user.get_username())
+                for s in failed
+            ]
+            if edits:
+                vee_channel_days(channel_ids=[item.channel_id], start_date=item.local_date,
+                                 end_date=item.local_date + DAY, now=now, edits=edits, changed_by_id=user.pk,
+                                 reason=reason)
+        return _resolve(item, status=VeeWorklistItem.Status.ACCEPTED, user=user, now=now, reason=reason)
+
+
+def worklist_item_edit(*, item_id: int, first_slot: int, values: Sequence[float], reason: str, user,
+                       now: dt.datetime) -> VeeWorklistItem:
+    """A person keys values for slots first_slot.. of the item's day: they become EDITED (never
+    validated or estimated over again), the day is re-validated around them, and the new
+    version records who and why.
+
+    Raises WorklistError (item not open, no reason, no values, slots outside the day)."""
+    if not reason.strip():
+        raise WorklistError("A reason is required for a manual edit.")
+    if not values:
+        raise WorklistError("Enter at least one value.")
+    from mdm.vee.engine import VeeInputError
+
+    with transaction.atomic():
+        item = _open_item(item_id)
+        edit = ManualEdit(item.channel_id, item.local_date, int(first_slot), tuple(float(v) for v in values),
+                          reason.strip(), user.get_username())
+        try:
+            vee_channel_days(channel_ids=[item.channel_id], start_date=item.local_date, end_date=item.local_date + DAY,
+                             now=now, edits=[edit], changed_by_id=user.pk, reason=reason.strip())
+        except VeeInputError as exc:
+            raise WorklistError(str(exc)) from exc
+        return _resolve(item, status=VeeWorklistItem.Status.EDITED, user=user, now=now, reason=reason.strip())
+
+
+def worklist_item_dismiss(*, item_id: int, user, now: dt.datetime, reason: str) -> VeeWorklistItem:
+    """Raises WorklistError when the item is not open or no reason is given."""
+    if not reason.strip():
+        raise WorklistError("Say why the item is dismissed.")
+    with transaction.atomic():
+        item = _open_item(item_id)
+        return _resolve(item, status=VeeWorklistItem.Status.DISMISSED, user=user, now=now, reason=reason.strip())
+
+
+def worklist_item_rerun(*, item_id: int, user, now: dt.datetime) -> VeeRun:
+    """Run VEE again over the item's channel-day, here and now (after a corrected import or a
+    rule change). Raises VeeWorklistItem.DoesNotExist."""
+    item = VeeWorklistItem.objects.get(pk=item_id)
+    run = vee_run_create(channel_ids=[item.channel_id], start_date=item.local_date, end_date=item.local_date + DAY,
+                         scope=f"worklist item {item.pk}", now=now, user=user)
+    return vee_run_execute(vee_run_id=run.pk, now_fn=lambda: now)
+
+
+def worklist_open(*, limit: int = 200):
+    return (
+        VeeWorklistItem.objects.filter(status=VeeWorklistItem.Status.OPEN)
+        .select_related("channel__meter").order_by("local_date", "channel_id", "rule")[:limit]
+    )
+
+
+def latest_findings_for_meter(*, meter_id: int, limit: int = 20):
+    return VeeFinding.objects.filter(channel__meter_id=meter_id).select_related("channel").order_by("-local_date", "-id")[:limit]
