@@ -9,9 +9,10 @@ import pghistory
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from unidecode import unidecode
 
 from core.ranges import DateRange
@@ -117,9 +118,11 @@ class Customer(models.Model):
         ordering = ["search_name", "id"]
         indexes = [
             GinIndex(name="customer_name_trgm", fields=["search_name"], opclasses=["gin_trgm_ops"]),
-            models.Index(name="customer_phone_idx", fields=["phone_search"]),
+            # Phones match anywhere in the digits ("555 0199"): a trigram index serves LIKE '%..%'.
+            GinIndex(name="customer_phone_trgm", fields=["phone_search"], opclasses=["gin_trgm_ops"]),
             models.Index(name="customer_idnum_idx", fields=["id_number_search"]),
-            models.Index(name="customer_email_lower_idx", fields=["email"]),
+            # istartswith is UPPER(email) LIKE 'X%': only a pattern-ops index on UPPER serves it.
+            models.Index(OpClass(Upper("email"), name="text_pattern_ops"), name="customer_email_prefix_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -47,7 +47,7 @@ def classify_query(query: str) -> list[str]:
             kinds.append("phone")
         kinds += ["id_number", "address"]
         return kinds
-    if re.match(r"^\d+[a-zA-Z]?\s+\S", q):
+    if re.match(r"^\d{1,5}[a-zA-Z]?\s+\S", q):  # a street number has at most 5 digits
         return ["address", "name"]
     if re.match(r"^[A-Za-z]{1,3}[\d-]{4,}$", q):
         return ["id_number", "account", "name"]

@@ -234,7 +234,9 @@ def moves_apply_due(*, today: dt.date, user=None) -> int:
     applied = 0
     ids = list(
         Move.objects.filter(status=Move.Status.PENDING, effective_date__lte=today)
-        .order_by("effective_date", "kind", "id").values_list("id", flat=True)
+        # Move-outs before move-ins of the same day: a move-in's clearing house would otherwise
+        # end the agreement first and the move-out would find nothing left to stop.
+        .order_by("effective_date", "-kind", "id").values_list("id", flat=True)
     )
     for move_id in ids:
         with transaction.atomic(), pghistory.context(user=_user_id(user), reason="moves_apply_due"):

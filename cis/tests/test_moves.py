@@ -102,3 +102,18 @@ def test_system_can_log_a_contact_and_open_a_complaint_without_a_user():
     contact = services.contact_log(account=account, subject="Outage call (IVR)", channel="phone")
     complaint = services.complaint_open(account=account, category="service", description="Lights flicker")
     assert contact.created_by is None and complaint.created_by is None
+
+
+def test_same_day_move_out_and_move_in_both_apply(today):
+    old = ServiceAgreementFactory(start_date=dt.date(2025, 1, 1))
+    later = today + dt.timedelta(days=5)
+    out = services.move_out_request(account=old.account, service_point=old.service_point, move_out_date=later, today=today)
+    newcomer = AccountFactory()
+    into = services.move_in_request(account=newcomer, service_point=old.service_point, move_in_date=later,
+                                    rate_code="RES", today=today)
+    assert services.moves_apply_due(today=later) == 2
+    out.move.refresh_from_db()
+    into.move.refresh_from_db()
+    assert (out.move.status, into.move.status) == ("completed", "completed")
+    old.refresh_from_db()
+    assert old.end_date == later

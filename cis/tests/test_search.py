@@ -229,3 +229,10 @@ class TestFiltersAndResults:
 )
 def test_classify_query_orders_the_kinds_a_query_could_be(query, kinds):
     assert classify_query(query) == kinds
+
+
+def test_a_business_number_with_a_program_suffix_is_not_taken_for_an_address():
+    from cis.selectors import classify_query
+
+    assert classify_query("123456789 RT0001")[0] == "id_number"
+    assert classify_query("12345 Main Street")[0] == "address"
