@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -173,9 +174,14 @@ def import_chunk_load(*, import_run_id: int, chunk: int, now: dt.datetime) -> bo
         # The UPDATE above holds the run's row lock, so of two chunks finishing together the
         # second sees the first's done_at here and closes the run.
         if not ImportChunk.objects.filter(import_run_id=import_run_id, done_at__isnull=True).exists():
-            ImportRun.objects.filter(pk=import_run_id, status=ImportRun.Status.RUNNING).update(
+            closed = ImportRun.objects.filter(pk=import_run_id, status=ImportRun.Status.RUNNING).update(
                 status=ImportRun.Status.DONE, finished_at=now
             )
+            # VEE over what this import touched (UTILIS_VEE_AFTER_IMPORT=false turns it off, e.g. for bench).
+            if closed and getattr(settings, "UTILIS_VEE_AFTER_IMPORT", True):
+                from mdm.vee_runs import import_done_queue_vee
+
+                import_done_queue_vee(import_run_id=import_run_id)
     return True
 
 
