@@ -20,23 +20,31 @@ from django.db.models import Count
 from billing import runs
 from billing.models import BillRun, BillRunChunk, BillSegment
 from billing.tests.test_runs_helpers import MAR, NOW, metered_agreement, setup_billing
-from tests.celery_helpers import ROOT, app_pointed_at, database_url_for, flush_redis_db, redis_url_for_test_worker
+from tests.celery_helpers import (
+    ROOT,
+    _die_with_parent,
+    app_pointed_at,
+    database_url_for,
+    flush_redis_db,
+    redis_url_for_test_worker,
+)
 
 ACCOUNTS = 40
 
 
-def start_prefork_worker(app, *, redis_url: str, log_path) -> tuple[subprocess.Popen, str]:
+def start_prefork_worker(app, *, redis_url: str, queue: str, log_path) -> tuple[subprocess.Popen, str]:
     from django.conf import settings
 
-    node = f"utilis-billkill-{uuid.uuid4().hex[:8]}@localhost"
+    node = f"{queue}-{uuid.uuid4().hex[:6]}@localhost"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url_for(connection.settings_dict),
            "REDIS_URL": redis_url, "UTILIS_CELERY_EAGER": "false", "PYTHONUNBUFFERED": "1",
            "UTILIS_LOCAL_TIME_ZONE": settings.UTILIS_LOCAL_TIME_ZONE, "PYTHONPATH": str(ROOT)}
     with open(log_path, "a") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
-             "-l", "info", "-n", node, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "-l", "info", "-n", node, "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,  # a killed pytest leaves no worker behind
         )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -74,8 +82,9 @@ def test_a_worker_killed_mid_run_then_resumed_bills_each_agreement_and_period_on
     redis_url = redis_url_for_test_worker(settings.REDIS_URL, os.environ.get("PYTEST_XDIST_WORKER"))
     flush_redis_db(redis_url)
     log_path = tmp_path / "workers.log"
-    with app_pointed_at(app, redis_url):
-        first, _ = start_prefork_worker(app, redis_url=redis_url, log_path=log_path)
+    queue = f"utilis-billkill-{uuid.uuid4().hex[:8]}"  # a queue of its own: no other suite's worker takes these
+    with app_pointed_at(app, redis_url, queue):
+        first, _ = start_prefork_worker(app, redis_url=redis_url, queue=queue, log_path=log_path)
         try:
             run = runs.bill_run_start(cycle=cycle, bill_date=MAR, now=NOW, chunk_size=1)  # 40 chunk tasks queued
             deadline = time.monotonic() + 120
@@ -92,7 +101,7 @@ def test_a_worker_killed_mid_run_then_resumed_bills_each_agreement_and_period_on
         assert 5 <= done_at_kill < ACCOUNTS, f"the kill must land mid-run ({done_at_kill} done)\n{log_path.read_text()[-3000:]}"
         assert run.status == "running"
 
-        second, _ = start_prefork_worker(app, redis_url=redis_url, log_path=log_path)
+        second, _ = start_prefork_worker(app, redis_url=redis_url, queue=queue, log_path=log_path)
         try:
             # The killed worker's unacknowledged tasks are still in Redis; resume queues every
             # chunk not done again, and whichever copy comes second is skipped.
