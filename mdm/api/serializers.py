@@ -75,3 +75,72 @@ def flag_name(code: int) -> str:
         return Flag(code).name.lower()
     except ValueError:
         return str(code)
+
+
+class DeterminantQuerySerializer(serializers.Serializer):
+    service_point = serializers.CharField(help_text="Service point id or service point number.")
+    start = serializers.DateField(help_text="First local date of the period (inclusive).")
+    end = serializers.DateField(help_text="Local date after the period (exclusive).")
+    as_of = serializers.DateField(
+        required=False, help_text="Count only days before this date (unbilled usage to date); default: end."
+    )
+    tou_schedule = serializers.JSONField(
+        required=False,
+        help_text='URDB-style TOU grids as JSON: {"weekday": 12 months x 24 hours of period indexes, "weekend": ...}; '
+                  "holidays use the weekend grid.",
+    )
+    demand_window = serializers.ChoiceField(choices=[5, 15, 30, 60], required=False, default=15,
+                                            help_text="Demand window in minutes.")
+    rolling = serializers.BooleanField(required=False, default=False, help_text="Rolling rather than fixed windows.")
+    detail = serializers.ChoiceField(choices=["none", "hour", "interval"], required=False, default="none",
+                                     help_text="Also return consumption by hour or by interval.")
+
+    MAX_DAYS = 400
+
+    def validate(self, attrs):
+        from mdm.timeutil import TouGrid
+
+        days = (attrs["end"] - attrs["start"]).days
+        if days <= 0:
+            raise serializers.ValidationError("end must be after start.")
+        if days > self.MAX_DAYS:
+            raise serializers.ValidationError(f"At most {self.MAX_DAYS} days per request.")
+        attrs.setdefault("as_of", attrs["end"])
+        grid = attrs.get("tou_schedule")
+        if grid is not None:
+            try:
+                attrs["tou_schedule"] = TouGrid(
+                    weekday=tuple(tuple(int(p) for p in row) for row in grid["weekday"]),
+                    weekend=tuple(tuple(int(p) for p in row) for row in grid["weekend"]),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise serializers.ValidationError({"tou_schedule": f"Not a TOU grid: {exc}"}) from exc
+        return attrs
+
+
+class DeterminantsSerializer(serializers.Serializer):
+    """Quantities are decimal strings (6 places), in the channel's unit (kWh, m3...)."""
+
+    service_point = serializers.IntegerField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField(help_text="Exclusive; the earlier of end and as_of.")
+    interval_minutes = serializers.IntegerField()
+    total = serializers.DecimalField(max_digits=20, decimal_places=6)
+    by_tou = serializers.DictField(child=serializers.DecimalField(max_digits=20, decimal_places=6))
+    max_demand_kw = serializers.DecimalField(max_digits=20, decimal_places=6)
+    max_demand_at = serializers.DateTimeField(allow_null=True)
+    max_demand_by_tou = serializers.DictField(child=serializers.DecimalField(max_digits=20, decimal_places=6))
+    demand_window_minutes = serializers.IntegerField()
+    demand_rolling = serializers.BooleanField()
+    received_total = serializers.DecimalField(max_digits=20, decimal_places=6)
+    received_by_tou = serializers.DictField(child=serializers.DecimalField(max_digits=20, decimal_places=6))
+    interval_count = serializers.IntegerField()
+    missing_intervals = serializers.IntegerField()
+    estimated_intervals = serializers.IntegerField()
+    edited_intervals = serializers.IntegerField()
+    failed_intervals = serializers.IntegerField()
+    complete = serializers.BooleanField()
+    by_hour = serializers.ListField(child=serializers.DictField(), required=False,
+                                    help_text='[{"start": UTC instant, "quantity": "1.500000"}]')
+    by_interval = serializers.ListField(child=serializers.DictField(), required=False,
+                                        help_text='[{"start": UTC instant, "quantity": "0.250000" or null}]')

@@ -10,6 +10,7 @@ urlpatterns = [
     path("imports/<int:pk>/quarantine/", views.ImportQuarantine.as_view(), name="import-quarantine"),
     path("quarantine/<int:pk>/resubmit/", views.QuarantineResubmit.as_view(), name="quarantine-resubmit"),
     path("quarantine/<int:pk>/discard/", views.QuarantineDiscard.as_view(), name="quarantine-discard"),
+    path("determinants/", views.Determinants.as_view(), name="determinants"),
     path("meters/", views.MeterList.as_view(), name="meter-list"),
     path("meters/<str:serial>/", views.MeterDetail.as_view(), name="meter-detail"),
     path("meters/<str:serial>/intervals/", views.MeterIntervals.as_view(), name="meter-intervals"),
