@@ -141,3 +141,101 @@ class RegisterReadAdmin(admin.ModelAdmin):
     autocomplete_fields = ["channel"]
     readonly_fields = ["import_run"]
     show_full_result_count = False
+
+
+# ---- VEE configuration and runs ----------------------------------------------------------------
+
+from django import forms  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+
+from mdm.models import VeeFinding, VeeRuleSet, VeeRuleSetAssignment, VeeRun, VeeWorklistItem  # noqa: E402
+from mdm.vee_config import RuleSetConfigError, rule_set_from_json  # noqa: E402
+
+
+class VeeRuleSetForm(forms.ModelForm):
+    class Meta:
+        model = VeeRuleSet
+        fields = ["name", "description", "rules"]
+
+    def clean_rules(self):
+        # Refuse what VEE could not run: a typo must not silently switch a rule off.
+        rules = self.cleaned_data["rules"]
+        try:
+            rule_set_from_json(self.cleaned_data.get("name") or "rule set", rules)
+        except RuleSetConfigError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return rules
+
+
+class AssignmentInline(admin.TabularInline):
+    model = VeeRuleSetAssignment
+    extra = 0
+    fields = ["scope", "scope_value", "priority", "start_date", "end_date"]
+
+
+@admin.register(VeeRuleSet)
+class VeeRuleSetAdmin(admin.ModelAdmin):
+    form = VeeRuleSetForm
+    list_display = ["name", "version", "updated_at"]
+    readonly_fields = ["version"]
+    inlines = [AssignmentInline]
+
+    def save_model(self, request, obj, form, change):
+        # A new version changes the configuration fingerprint, so a later VEE run is a new run.
+        if change and "rules" in form.changed_data:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(VeeRuleSetAssignment)
+class VeeRuleSetAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["rule_set", "scope", "scope_value", "priority", "start_date", "end_date"]
+    list_filter = ["scope", "rule_set"]
+
+
+@admin.register(VeeRun)
+class VeeRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "scope", "start_date", "end_date", "status", "progress", "channel_days_validated",
+                    "channel_days_changed", "intervals_estimated", "findings_count", "worklist_items", "created_at"]
+    list_filter = ["status"]
+    exclude = ["channel_ids"]
+    readonly_fields = [f.name for f in VeeRun._meta.fields if f.name != "channel_ids"]
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        # Polled live by static/js/progress.js, like the Meter Hub's VEE runs page.
+        from django.urls import reverse
+
+        return format_html(
+            '<span data-progress-url="{}" data-status="{}"><progress max="{}" value="{}" data-field="bar"></progress> '
+            '<span data-field="counts">{}/{}</span></span>',
+            reverse("mdm:vee-run-progress", args=[obj.pk]), obj.status, obj.progress_total or 1, obj.progress_done,
+            obj.progress_done, obj.progress_total,
+        )
+
+    class Media:
+        js = ["js/progress.js"]
+
+    def has_add_permission(self, request):
+        return False  # runs start from the Meter Hub, the command or an import
+
+
+@admin.register(VeeWorklistItem)
+class VeeWorklistItemAdmin(admin.ModelAdmin):
+    list_display = ["channel", "local_date", "rule", "message", "status", "resolved_by", "resolved_at"]
+    list_filter = ["status", "rule"]
+    readonly_fields = ["channel", "local_date", "rule", "message", "slots", "vee_run", "created_at", "resolved_by",
+                       "resolved_at", "status", "reason"]
+
+    def has_add_permission(self, request):
+        return False  # items come from VEE; they are worked in the Meter Hub worklist
+
+
+@admin.register(VeeFinding)
+class VeeFindingAdmin(admin.ModelAdmin):
+    list_display = ["vee_run", "channel", "local_date", "rule", "message"]
+    list_filter = ["rule"]
+    readonly_fields = ["vee_run", "channel", "local_date", "rule", "slots", "message"]
+
+    def has_add_permission(self, request):
+        return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import JsonResponse
@@ -83,7 +83,13 @@ def meter_detail(request, serial: str):
     reads = list(
         RegisterRead.objects.filter(channel__meter=meter).select_related("channel").order_by("-read_at")[:30]
     )
+    from mdm.vee_runs import latest_findings_for_meter
+    from mdm.models import VeeWorklistItem
+
+    findings = list(latest_findings_for_meter(meter_id=meter.pk, limit=20))
+    open_items = VeeWorklistItem.objects.filter(channel__meter=meter, status=VeeWorklistItem.Status.OPEN).count()
     return render(request, "mdm/meter_detail.html", {
+        "findings": findings, "open_items": open_items,
         "meter": meter, "channels": channels, "installations": installations,
         "interval_channels": interval_channels, "chosen": chosen, "chart": chart, "view": view,
         "views": charts.VIEWS, "anchor": anchor, "prev_anchor": prev_anchor, "next_anchor": next_anchor,
@@ -174,4 +180,160 @@ def import_progress(request, pk: int):
         "percent": int(100 * run.progress_done / run.progress_total) if run.progress_total else (100 if run.status == "done" else 0),
         "loaded": run.intervals_loaded, "unchanged": run.intervals_unchanged, "corrected": run.intervals_corrected,
         "quarantined": run.quarantined, "registers": run.registers_loaded,
+    })
+
+
+# ---- VEE: worklist, runs, results, version history ---------------------------------------------
+
+
+def _rows_of(values, flags, tz, day, minutes):
+    """One table row per slot for the version history: start time, value, flag name."""
+    from mdm.flags import Flag
+    from mdm.timeutil import slot_start_utc
+
+    rows = []
+    for i, (v, f) in enumerate(zip(values, flags)):
+        start = timezone.localtime(slot_start_utc(day, tz, minutes, i), tz)
+        try:
+            name = Flag(f).name.replace("_", " ").lower()
+        except ValueError:
+            name = str(f)
+        rows.append({"slot": i, "start": start, "value": None if v != v else v, "flag": name})
+    return rows
+
+
+@role_required(*READERS)
+def worklist(request):
+    from mdm.models import VeeWorklistItem
+
+    status = request.GET.get("status", VeeWorklistItem.Status.OPEN)
+    qs = VeeWorklistItem.objects.select_related("channel__meter", "resolved_by").order_by("local_date", "channel_id", "rule", "id")
+    if status:
+        qs = qs.filter(status=status)
+    if request.GET.get("meter"):
+        qs = qs.filter(channel__meter__serial_number=request.GET["meter"])
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "mdm/worklist.html", {
+        "page": page, "status": status, "statuses": VeeWorklistItem.Status.choices,
+        "can_act": has_role(request.user, Role.ADMIN, Role.METERING),
+    })
+
+
+def _worklist_back(request):
+    return redirect(request.POST.get("next") or "mdm:worklist")
+
+
+@require_POST
+@role_required(Role.METERING)
+def worklist_action(request, pk: int, action: str):
+    """accept / edit / dismiss / rerun one worklist item."""
+    from mdm import vee_runs
+
+    now = timezone.now()
+    reason = request.POST.get("reason", "")
+    try:
+        if action == "accept":
+            vee_runs.worklist_item_accept(item_id=pk, user=request.user, now=now, reason=reason)
+            messages.success(request, "Accepted.")
+        elif action == "dismiss":
+            vee_runs.worklist_item_dismiss(item_id=pk, user=request.user, now=now, reason=reason)
+            messages.success(request, "Dismissed.")
+        elif action == "edit":
+            try:
+                first = int(request.POST.get("first_slot", ""))
+                values = [float(v) for v in request.POST.get("values", "").replace(",", " ").split()]
+            except ValueError:
+                raise vee_runs.WorklistError("Give the first interval number and the values as numbers.")
+            vee_runs.worklist_item_edit(item_id=pk, first_slot=first, values=values, reason=reason,
+                                        user=request.user, now=now)
+            messages.success(request, f"Edited {len(values)} interval{'s' if len(values) != 1 else ''}.")
+        elif action == "rerun":
+            run = vee_runs.worklist_item_rerun(item_id=pk, user=request.user, now=now)
+            messages.success(request, f"VEE run {run.pk}: {run.findings_count} findings, {run.worklist_items} new items.")
+        else:
+            messages.error(request, "Unknown action.")
+    except vee_runs.WorklistError as exc:
+        messages.error(request, str(exc))
+    except ObjectDoesNotExist:
+        messages.error(request, "No such worklist item.")
+    return _worklist_back(request)
+
+
+@role_required(*READERS)
+def vee_run_list(request):
+    from mdm.models import VeeRun
+
+    return render(request, "mdm/vee_runs.html", {
+        "runs": VeeRun.objects.order_by("-created_at", "-id")[:50],
+        "can_start": has_role(request.user, Role.ADMIN, Role.METERING),
+    })
+
+
+@require_POST
+@role_required(Role.METERING)
+def vee_run_start(request):
+    from mdm import vee_runs
+
+    try:
+        start = dt.date.fromisoformat(request.POST.get("start", ""))
+        end = dt.date.fromisoformat(request.POST.get("end", ""))
+    except ValueError:
+        messages.error(request, "Dates must look like 2026-03-15.")
+        return redirect("mdm:vee-runs")
+    try:
+        with transaction.atomic():
+            run = vee_runs.vee_run_submit(
+                channel_ids=vee_runs.channels_with_data(start_date=start, end_date=end), start_date=start, end_date=end,
+                scope="all channels", now=timezone.now(), user=request.user,
+            )
+    except vee_runs.VeeRunError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"VEE run {run.pk} queued.")
+    return redirect("mdm:vee-runs")
+
+
+@role_required(*READERS)
+def vee_run_progress(request, pk: int):
+    """JSON for static/js/progress.js."""
+    from mdm.models import VeeRun
+
+    run = get_object_or_404(VeeRun, pk=pk)
+    return JsonResponse({
+        "id": run.pk, "status": run.status, "done": run.progress_done, "total": run.progress_total,
+        "percent": int(100 * run.progress_done / run.progress_total) if run.progress_total else 0,
+        "validated": run.channel_days_validated, "changed": run.channel_days_changed,
+        "estimated": run.intervals_estimated, "findings": run.findings_count, "worklist": run.worklist_items,
+    })
+
+
+@role_required(*READERS)
+def channel_day_history(request, channel_id: int, day: str):
+    """Every version of one channel-day side by side: who/when/why, and each slot's value and flag."""
+    from django.contrib.auth import get_user_model
+    from django.http import Http404
+
+    from mdm.importing.slots import local_zone
+    from mdm.models import Channel
+
+    channel = get_object_or_404(Channel.objects.select_related("meter"), pk=channel_id)
+    try:
+        local_date = dt.date.fromisoformat(day)
+    except ValueError:
+        raise Http404("Not a date")
+    versions = selectors.channel_day_history(channel_id=channel.pk, local_date=local_date)
+    users = dict(get_user_model().objects.filter(
+        pk__in={v["changed_by_id"] for v in versions if v["changed_by_id"]}).values_list("pk", "username"))
+    tz = local_zone()
+    minutes = channel.interval_minutes or 60
+    for v in versions:
+        v["who"] = users.get(v["changed_by_id"]) or ("VEE" if v["vee_run_id"] else ("import" if v["import_run_id"] else "system"))
+        v["rows"] = _rows_of(v["values"], v["flags"], tz, local_date, minutes)
+    slots = []
+    if versions:
+        for i in range(len(versions[-1]["rows"])):
+            slots.append({"start": versions[-1]["rows"][i]["start"],
+                          "cells": [v["rows"][i] if i < len(v["rows"]) else None for v in versions]})
+    return render(request, "mdm/channel_day.html", {
+        "channel": channel, "meter": channel.meter, "local_date": local_date, "versions": versions, "slots": slots,
     })
