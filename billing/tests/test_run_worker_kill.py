@@ -30,6 +30,7 @@ from tests.celery_helpers import (
 )
 
 ACCOUNTS = 40
+READY_TIMEOUT_S = 180  # a loaded 2-core box can take over a minute to boot a prefork worker
 
 
 def start_prefork_worker(app, *, redis_url: str, queue: str, log_path) -> tuple[subprocess.Popen, str]:
@@ -46,7 +47,7 @@ def start_prefork_worker(app, *, redis_url: str, queue: str, log_path) -> tuple[
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=_die_with_parent,  # a killed pytest leaves no worker behind
         )
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(log_path.read_text())
