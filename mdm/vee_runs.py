@@ -488,9 +488,16 @@ def vee_run_for_import(*, import_run_id: int, now: dt.datetime) -> VeeRun | None
 def import_done_queue_vee(*, import_run_id: int) -> None:
     """Called by the import pipeline when a run finishes: queue VEE over what it touched once
     the import's last chunk is committed."""
+    from celery import current_task
+
     from mdm.tasks import vee_after_import_task
 
-    transaction.on_commit(lambda: vee_after_import_task.delay(import_run_id=import_run_id))
+    # Inside the import's chunk task: VEE follows on the queue the import came from, so routing
+    # imports to dedicated workers routes their VEE there too.
+    request = current_task.request if current_task else None
+    queue = ((request.delivery_info or {}).get("routing_key") if request else None) or None
+    options = {"queue": queue} if queue else {}
+    transaction.on_commit(lambda: vee_after_import_task.apply_async(kwargs={"import_run_id": import_run_id}, **options))
 
 
 # ---- the worklist -------------------------------------------------------------------------------
