@@ -11,7 +11,7 @@ from django.db import transaction
 
 from billing.ledger import ledger_reverse
 from billing.models import Bill, BillSegment, LedgerEntry
-from billing.runs.drafting import billed_to, bills_draft
+from billing.runs.drafting import billed_to_with_opening, bills_draft
 from billing.runs.planning import SegmentPlan, plan_bills
 from billing.runs.services import bill_issue
 from cis.billing_selectors import agreements_by_ids, agreements_for_bill_accounts, bill_account_of
@@ -88,7 +88,7 @@ def _draft_for_account(*, account_id: int, period_end: dt.date, bill_date: dt.da
     bill_account = bill_account_of(account_id=account_id)
     agreements = [a for a in agreements_for_bill_accounts(bill_account_ids=[bill_account], before=period_end)
                   if account_id in (a.account_id, bill_account) and (not only_ended or a.end_date is not None)]
-    plans = plan_bills(agreements, billed_to=billed_to(a.id for a in agreements), period_end=period_end)
+    plans = plan_bills(agreements, billed_to=billed_to_with_opening(agreements), period_end=period_end)
     if not plans:
         raise RebillError(f"Nothing to bill for account {account_id} before {period_end}.")
     (bill,) = bills_draft(plans=plans, bill_date=bill_date, due_date=bill_date + dt.timedelta(days=due_days),

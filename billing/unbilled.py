@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from billing.models import RateSchedule
-from billing.runs.drafting import Timings, billed_to, rate_plans, rate_versions_by_code
+from billing.runs.drafting import Timings, billed_to_with_opening, rate_plans, rate_versions_by_code
 from billing.runs.planning import plan_segment
 from cis.billing_selectors import agreements_in_service_between
 
@@ -44,7 +44,7 @@ def unbilled_revenue(*, as_of: dt.date, chunk_size: int = 2000) -> list[Unbilled
     timings = Timings()
     for i in range(0, len(agreements), chunk_size):
         part = agreements[i:i + chunk_size]
-        ends = billed_to(a.id for a in part)
+        ends = billed_to_with_opening(part)
         plans = [p for p in (plan_segment(a, billed_to=ends.get(a.id), period_end=as_of) for a in part) if p]
         for rated in rate_plans(plans, versions=versions, as_of=as_of, timings=timings):
             a = rated.plan.agreement

@@ -306,3 +306,12 @@ def billed_through_set_many(*, dates: dict[int, dt.date]) -> int:
         update_conflicts=True, unique_fields=["service_point_id"], update_fields=["billed_through_date", "updated_at"],
     )
     return len(dates)
+
+
+def billed_through_dates(*, service_point_ids) -> dict[int, dt.date]:
+    """The billed-through date MDM holds per service point (set by billing at issue, or loaded
+    at conversion from a legacy CIS)."""
+    from mdm.models import BilledThrough
+
+    return dict(BilledThrough.objects.filter(service_point_id__in=list(service_point_ids))
+                .values_list("service_point_id", "billed_through_date"))

@@ -66,6 +66,21 @@ def billed_to(agreement_ids: Iterable[int]) -> dict[int, dt.date]:
     return dict(rows)
 
 
+def billed_to_with_opening(agreements) -> dict[int, dt.date]:
+    """`billed_to`, and for an agreement never billed here, the day after MDM's billed-through
+    date of its service point (a conversion from a legacy CIS loads those), so a first run
+    does not bill years of history. The planner still starts no earlier than the agreement."""
+    agreements = list(agreements)
+    ends = billed_to(a.id for a in agreements)
+    never = [a for a in agreements if a.id not in ends]
+    if never:
+        opening = billing_determinants.billed_through_dates(service_point_ids={a.service_point_id for a in never})
+        for a in never:
+            if a.service_point_id in opening:
+                ends[a.id] = opening[a.service_point_id] + dt.timedelta(days=1)
+    return ends
+
+
 def history_for(account_ids: Iterable[int], before: dt.date) -> dict[int, list[prebill.HistoryBill]]:
     rows = (Bill.objects.filter(account_id__in=list(account_ids), status=Bill.Status.ISSUED,
                                 period_end__lte=before, period_end__gt=before - dt.timedelta(days=HISTORY_DAYS))

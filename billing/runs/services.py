@@ -17,7 +17,7 @@ from django.db.models import Sum
 
 from billing.ledger import ledger_post_bill
 from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, BillWindow, LedgerEntry
-from billing.runs.drafting import Timings, billed_to, bills_draft
+from billing.runs.drafting import Timings, billed_to_with_opening, bills_draft
 from billing.runs.planning import plan_bills
 from cis.billing_selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
 from core.money import money
@@ -96,7 +96,7 @@ def bill_run_chunk_process(*, bill_run_id: int, chunk_number: int, now: dt.datet
             timings = Timings()
             with timings.phase("load"):
                 agreements = agreements_for_bill_accounts(bill_account_ids=chunk.account_ids, before=run.period_end_date)
-                plans = plan_bills(agreements, billed_to=billed_to(a.id for a in agreements),
+                plans = plan_bills(agreements, billed_to=billed_to_with_opening(agreements),
                                    period_end=run.period_end_date)
             bills = bills_draft(plans=plans, bill_date=run.bill_date, due_date=run.due_date, kind=Bill.Kind.REGULAR,
                                 as_of=run.bill_date, run=run, timings=timings) if plans else []

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal as D
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from billing import runs
@@ -185,3 +187,17 @@ def test_a_demand_ratchet_bills_80_percent_of_januarys_peak_in_a_quiet_february(
     assert totals == {dt.date(2026, 1, 1): D("200.00"), FEB: D("160.00")}
     line = BillLine.objects.get(segment__period_start=FEB)
     assert line.quantity == D("16")
+
+
+def test_a_first_run_after_conversion_starts_the_day_after_mdms_opening_billed_through_date():
+    cycle = setup_billing()
+    agreement, _ = metered_agreement(rate_code="T-TIER", start=dt.date(2024, 1, 1))
+    out = StringIO()
+    call_command("seed_billing", "--months", "0", "--opening-billed-through", "2026-02-09", stdout=out)
+    assert BilledThrough.objects.get(service_point_id=agreement.service_point_id).billed_through_date == dt.date(2026, 2, 9)
+
+    run_all(cycle)
+
+    # Feb 10..28: 19 days, 456 kWh, factor 19/30: 6.33 + 31.67 + 27.87 (see test_rebill's final bill).
+    bill = bill_of(agreement)
+    assert (bill.period_start, bill.total) == (dt.date(2026, 2, 10), D("65.87"))

@@ -1,4 +1,4 @@
-"""manage.py seed_billing [--start 2025-01] [--months 24]
+"""manage.py seed_billing [--start 2025-01] [--months 24] [--opening-billed-through 2026-01-31]
 
 Demo billing setup, idempotent: bill cycles C01..C20 with one window a month (cycle Cn's
 period ends on day n, billed that day), rate schedules for every rate code seed_demo gives
@@ -121,13 +121,29 @@ def seed_billing(*, start: dt.date, months: int) -> dict[str, int]:
     return counts
 
 
+def opening_billed_through_set(*, day: dt.date) -> int:
+    from cis.billing_selectors import agreements_in_service_between
+    from mdm.billing_determinants import billed_through_dates, billed_through_set_many
+
+    sps = {a.service_point_id for a in agreements_in_service_between(start=day, end=day + dt.timedelta(days=1))}
+    known = billed_through_dates(service_point_ids=sps)
+    return billed_through_set_many(dates={sp: day for sp in sps if sp not in known})
+
+
 class Command(BaseCommand):
     help = "Create demo bill cycles and windows, rate schedules for the demo rate codes, and pre-bill rules."
 
     def add_arguments(self, parser):
         parser.add_argument("--start", type=_month, default=dt.date(2025, 1, 1), help="First month, YYYY-MM.")
         parser.add_argument("--months", type=int, default=24)
+        parser.add_argument(
+            "--opening-billed-through", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+            help="As a conversion would: record in MDM that every service point with an agreement in service "
+                 "that day was billed through it (points that already have a date keep it), so the first run "
+                 "bills from the next day and not from each agreement's start.")
 
-    def handle(self, *args, start, months, **options):
+    def handle(self, *args, start, months, opening_billed_through, **options):
         counts = seed_billing(start=start, months=months)
+        if opening_billed_through:
+            counts["opening billed-through dates"] = opening_billed_through_set(day=opening_billed_through)
         self.stdout.write(self.style.SUCCESS("Created " + ", ".join(f"{v} {k}" for k, v in counts.items()) + "."))
