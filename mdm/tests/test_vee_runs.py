@@ -286,3 +286,53 @@ def test_the_seeded_default_rule_set_parses():
     rules = rule_set_from_json(seeded.name, seeded.rules)
     assert [e.kind for e in rules.estimations] == ["linear", "like_day", "class_profile"]
     assert VeeRuleSetAssignment.objects.filter(rule_set=seeded, scope="default").exists()
+
+
+# ---- the Meter Hub pages ---------------------------------------------------------------------
+
+
+def test_worklist_page_lists_open_items_and_a_clerk_dismisses_one(client, gap_and_spike, metering_user):
+    run_vee(gap_and_spike)
+    item = VeeWorklistItem.objects.get()
+    client.force_login(metering_user)
+
+    page = client.get("/meters/worklist/")
+    assert page.status_code == 200
+    assert "highest interval 800% above the third highest" in page.content.decode()
+
+    response = client.post(f"/meters/worklist/{item.pk}/dismiss/", {"reason": "Known event"})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert (item.status, item.reason, item.resolved_by) == ("dismissed", "Known event", metering_user)
+
+
+def test_a_csr_may_read_the_worklist_but_not_act_on_it(client, gap_and_spike, csr):
+    run_vee(gap_and_spike)
+    item = VeeWorklistItem.objects.get()
+    client.force_login(csr)
+    assert client.get("/meters/worklist/").status_code == 200
+    assert client.post(f"/meters/worklist/{item.pk}/accept/", {"reason": "x"}).status_code == 403
+    assert VeeWorklistItem.objects.get().status == "open"
+
+
+def test_run_progress_json_and_version_history_page(client, gap_and_spike, metering_user):
+    run = run_vee(gap_and_spike)
+    client.force_login(metering_user)
+
+    progress = client.get(f"/meters/vee/{run.pk}/progress.json").json()
+    assert (progress["status"], progress["done"], progress["total"], progress["estimated"]) == ("done", 1, 1, 2)
+
+    page = client.get(f"/meters/channels/{gap_and_spike.pk}/days/{D1.isoformat()}/").content.decode()
+    assert f"VEE run {run.pk}" in page  # version 2's reason
+    assert "estimated linear" in page and "missing" in page
+    assert client.get("/meters/vee/").status_code == 200
+
+
+def test_run_vee_command_inline_reports_what_it_did(gap_and_spike, capsys):
+    from django.core.management import call_command
+
+    call_command("run_vee", "--start", "2026-06-10", "--end", "2026-06-12", "--inline", "--no-progress")
+
+    out = capsys.readouterr().out
+    assert "done: 2 channel-days validated, 2 changed, 2 intervals estimated, 1 findings, 1 new worklist items" in out
+    assert day(gap_and_spike, D1).flags[5] == Flag.ESTIMATED_LINEAR
