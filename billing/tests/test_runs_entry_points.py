@@ -63,6 +63,9 @@ def test_bill_run_command_in_process_bills_and_reports_the_phases():
     call_command("bill_run", "--cycle", "C01", "--bill-date", "2026-03-01", stdout=out)
     call_command("bill_run", "--resume", str(run.pk), stdout=out)
     assert BillRun.objects.count() == 1 and "nothing to resume" in out.getvalue()
+    call_command("bill_run", "--resume", str(run.pk), "--issue", stdout=out, stderr=err)
+    run.refresh_from_db()
+    assert (run.status, Bill.objects.get().status) == ("issued", "issued")
 
 
 def test_selectors_give_runs_with_chunk_progress_the_worklist_and_bill_detail():

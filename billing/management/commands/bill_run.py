@@ -1,5 +1,6 @@
 """manage.py bill_run --cycle C01 --bill-date 2026-03-01 [--chunk-size 500] [--wait]
 manage.py bill_run --resume RUN_ID [--wait]
+manage.py bill_run --cycle C01 --bill-date 2026-03-01 --wait --issue   (approve and issue when drafted)
 
 Starts (or finds: the same cycle and date is the same run) a bill run whose chunks go to the
 Celery workers, or resumes one; with --wait a progress bar follows the run's counters until
@@ -28,8 +29,10 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="Show progress until the run's drafts are ready.")
         parser.add_argument("--in-process", action="store_true", help="Do the chunks in this process (no workers).")
         parser.add_argument("--timeout", type=float, default=None, help="Stop waiting after this many seconds.")
+        parser.add_argument("--approve", action="store_true", help="Approve the drafts once the run completes.")
+        parser.add_argument("--issue", action="store_true", help="Then issue the approved bills (implies --approve).")
 
-    def handle(self, *args, cycle, bill_date, resume, chunk_size, wait, in_process, timeout, **options):
+    def handle(self, *args, cycle, bill_date, resume, chunk_size, wait, in_process, timeout, approve, issue, **options):
         enqueue = not in_process
         try:
             if resume:
@@ -55,8 +58,18 @@ class Command(BaseCommand):
         if in_process:
             for number in runs.bill_run_pending_chunks(bill_run_id=run.pk):
                 runs.bill_run_chunk_process(bill_run_id=run.pk, chunk_number=number, now=timezone.now())
-        if wait or in_process:
+        if wait or in_process or approve or issue:
             self._follow(run.pk, timeout)
+        try:
+            run.refresh_from_db()
+            if (approve or issue) and run.status == BillRun.Status.COMPLETED:
+                runs.bill_run_approve(bill_run_id=run.pk)
+                self.stdout.write(f"Run {run.pk} approved.")
+            if issue:
+                run = runs.bill_run_issue(bill_run_id=run.pk, now=timezone.now())
+                self.stdout.write(self.style.SUCCESS(f"Run {run.pk} issued."))
+        except runs.BillRunError as exc:
+            raise CommandError(str(exc)) from exc
 
     def _follow(self, run_id: int, timeout: float | None) -> None:
         run = BillRun.objects.get(pk=run_id)
