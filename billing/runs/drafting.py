@@ -6,6 +6,7 @@ Bill runs (a chunk), off-cycle and final bills, rebills and re-rates all come th
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Max
 
 from billing import prebill, rating
@@ -238,6 +240,23 @@ def _lines(segment: BillSegment, result: rating.RatingResult) -> list[BillLine]:
     ]
 
 
+_LINE_COLUMNS = ("segment_id", "sequence", "description", "component_kind", "component_code", "quantity", "unit",
+                 "price", "tier", "tou_period", "proration", "amount", "details")
+
+
+def _copy_lines(lines: list[BillLine]) -> None:
+    """Lines are most of a run's rows: COPY them (bulk_create spent more time building the
+    INSERT than PostgreSQL spent storing it)."""
+    if not lines:
+        return
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY {BillLine._meta.db_table} ({', '.join(_LINE_COLUMNS)}) FROM STDIN") as copy:
+            for ln in lines:
+                copy.write_row((ln.segment.pk, ln.sequence, ln.description, ln.component_kind, ln.component_code,
+                                ln.quantity, ln.unit, ln.price, ln.tier, ln.tou_period, ln.proration, ln.amount,
+                                json.dumps(ln.details)))
+
+
 def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, due_date: dt.date, kind: str,
                 as_of: dt.date, run: BillRun | None = None, replaces: Mapping[int, Bill] | None = None,
                 timings: Timings | None = None) -> list[Bill]:
@@ -293,7 +312,7 @@ def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, d
                     subtotal=r.result.total if r.result else Decimal(0),
                 ), r.result))
         BillSegment.objects.bulk_create([s for s, _ in segments])
-        BillLine.objects.bulk_create([ln for s, res in segments if res for ln in _lines(s, res)], batch_size=5000)
+        _copy_lines([ln for s, res in segments if res for ln in _lines(s, res)])
         BillException.objects.bulk_create(
             [BillException(bill=bill, rule=f.rule, message=f.message) for bill, _, findings in drafts for f in findings])
     return bills
