@@ -287,7 +287,8 @@ def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_dat
             tz=tz, interval_minutes=minutes,
         )
         wanted = {(e.channel_id, e.day) for e in edits}
-        group_edits = [e for e in edits if (e.channel_id, e.day) in set(keys)]
+        in_group = set(keys)
+        group_edits = [e for e in edits if (e.channel_id, e.day) in in_group]
         result = run_vee(days=batch, rules=rule_sets[rs_id], history=history, holidays=holidays, edits=group_edits)
         _write(batch, result, keys, outcome, now=now, vee_run=vee_run, changed_by_id=changed_by_id,
                reason=reason, edited=wanted)

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from mdm.flags import Flag
 from mdm.models import (
@@ -336,3 +335,15 @@ def test_run_vee_command_inline_reports_what_it_did(gap_and_spike, capsys):
     out = capsys.readouterr().out
     assert "done: 2 channel-days validated, 2 changed, 2 intervals estimated, 1 findings, 1 new worklist items" in out
     assert day(gap_and_spike, D1).flags[5] == Flag.ESTIMATED_LINEAR
+
+
+def test_seed_vee_keeps_the_configured_default_and_runs_over_stored_days(gap_and_spike, capsys):
+    from django.core.management import call_command
+
+    call_command("seed_vee")
+
+    assert "Rule set 'Electric interval (default)'" in capsys.readouterr().out
+    assert VeeRuleSet.objects.filter(name="Electric interval (default)").exists()
+    # The test's own default assignment stays in charge: its linear fill is in the store.
+    assert day(gap_and_spike, D1).flags[5] == Flag.ESTIMATED_LINEAR
+    assert VeeWorklistItem.objects.filter(rule="spike").count() == 1
