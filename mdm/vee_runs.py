@@ -207,13 +207,15 @@ def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_dat
     # same unit and direction on the meter, or the interval channel's own register.
     register_of: dict[int, int] = {cid: cid for cid in chans}
     reg_dials: dict[int, int] = {}
+    by_register_key: dict[tuple, list[int]] = defaultdict(list)
+    for c in chans.values():
+        by_register_key[(c.meter_id, c.unit, c.direction)].append(c.id)
     for rid, meter_id, unit, direction, dials in Channel.objects.filter(
         meter_id__in=meter_ids, interval_minutes__isnull=True
     ).values_list("id", "meter_id", "unit", "direction", "dials"):
         reg_dials[rid] = dials or 0
-        for c in chans.values():
-            if c.meter_id == meter_id and c.unit == unit and c.direction == direction:
-                register_of[c.id] = rid
+        for cid in by_register_key.get((meter_id, unit, direction), ()):
+            register_of[cid] = rid
     reads = {
         (cid, at): float(v)
         for cid, at, v in RegisterRead.objects.filter(

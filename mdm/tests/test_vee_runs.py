@@ -347,3 +347,25 @@ def test_seed_vee_keeps_the_configured_default_and_runs_over_stored_days(gap_and
     # The test's own default assignment stays in charge: its linear fill is in the store.
     assert day(gap_and_spike, D1).flags[5] == Flag.ESTIMATED_LINEAR
     assert VeeWorklistItem.objects.filter(rule="spike").count() == 1
+
+
+def test_sum_check_compares_with_the_register_reads_at_local_midnight(channel, rule_set):
+    from mdm.models import Channel, RegisterRead
+
+    sums = VeeRuleSet.objects.create(name="sum only", rules={
+        "validations": [{"kind": "sum_check", "tolerance_pct": 2, "tolerance_abs": 0.5}], "estimations": [],
+    })
+    VeeRuleSetAssignment.objects.create(rule_set=sums, scope="meter_kind", scope_value=channel.meter.kind,
+                                        start_date=dt.date(2026, 1, 1))
+    register = ChannelFactory(meter=channel.meter, channel_number=2, interval_minutes=None)
+    assert register.unit == channel.unit == Channel.Unit.KWH
+    # Local midnights of June 10 and 11 (EDT) are 04:00Z.
+    RegisterRead.objects.create(channel=register, read_at=dt.datetime(2026, 6, 10, 4, tzinfo=dt.timezone.utc), value=100)
+    RegisterRead.objects.create(channel=register, read_at=dt.datetime(2026, 6, 11, 4, tzinfo=dt.timezone.utc), value=130)
+    store(channel, D1, [1.0] * 24)
+
+    run_vee(channel, start=D1, end=D2)
+
+    # 24 kWh of intervals against a 30 kWh register advance: 6 off, over 2 % of 30 (0.6).
+    item = VeeWorklistItem.objects.get()
+    assert (item.rule, item.message) == ("sum_check", "interval total differs from the register delta by -6.000")
