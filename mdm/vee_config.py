@@ -100,6 +100,19 @@ COMMERCIAL_SHAPE = [
 ]
 
 DEFAULT_RULE_SET_NAME = "Electric interval (default)"
+LARGE_RULE_SET_NAME = "Electric interval (commercial and industrial)"
+# Rate classes whose services draw hundreds of kW: the default's 100 kW demand limit would put
+# every one of their days on the worklist.
+LARGE_RATE_CLASSES = ("commercial", "industrial")
+
+
+def large_customer_rules_json() -> dict:
+    """The default with a 2,000 kW demand limit (a wrong CT multiplier still shows)."""
+    rules = default_rules_json()
+    for rule in rules["validations"]:
+        if rule["kind"] == "max_demand":
+            rule["limit_kw"] = 2000
+    return rules
 
 
 def default_rules_json() -> dict:

@@ -197,11 +197,13 @@ def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_dat
         Q(removed_at__isnull=True) | Q(removed_at__gt=first_start), meter_id__in=meter_ids, installed_at__lt=last_end,
     ).values_list("meter_id", "installed_at", "removed_at", "service_point_id"):
         installs[meter_id].append((installed_at, removed_at, sp))
-    from cis.mdm_selectors import service_point_rate_classes
+    from cis.mdm_selectors import service_point_agreement_periods, service_point_rate_classes
 
-    rate_classes = service_point_rate_classes(
-        service_point_ids={sp for rows in installs.values() for _, _, sp in rows}
-    )
+    sp_ids = {sp for rows in installs.values() for _, _, sp in rows}
+    rate_classes = service_point_rate_classes(service_point_ids=sp_ids)
+    # "Active" for the zero-usage rule: someone holds an agreement for the service that day; a
+    # vacant premise's meter reading zero is expected, not an exception.
+    agreements = service_point_agreement_periods(service_point_ids=sp_ids, start_date=start_date, end_date=end_date)
 
     # Register reads for the sum check and the class profile: the register-only channel of the
     # same unit and direction on the meter, or the interval channel's own register.
@@ -251,7 +253,9 @@ def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_dat
             prev, nxt = stored[cid].get(day - DAY), stored[cid].get(day + DAY)
             reg = register_of[cid]
             facts[(cid, day)] = {
-                "active": sp is not None,
+                "active": sp is not None and any(
+                    a <= day and (b is None or day < b) for a, b in agreements.get(sp, ())
+                ),
                 "profile_key": rate_class,
                 "register_start": reads.get((reg, day_start), np.nan),
                 "register_end": reads.get((reg, timeutil.day_start_utc(day + DAY, tz)), np.nan),

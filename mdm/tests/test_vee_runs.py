@@ -369,3 +369,34 @@ def test_sum_check_compares_with_the_register_reads_at_local_midnight(channel, r
     # 24 kWh of intervals against a 30 kWh register advance: 6 off, over 2 % of 30 (0.6).
     item = VeeWorklistItem.objects.get()
     assert (item.rule, item.message) == ("sum_check", "interval total differs from the register delta by -6.000")
+
+
+def test_large_customers_get_the_seeded_high_demand_limit_by_rate_class():
+    from mdm.vee_config import LARGE_RULE_SET_NAME, rule_set_from_json
+
+    large = VeeRuleSet.objects.get(name=LARGE_RULE_SET_NAME)
+    demand = next(v for v in rule_set_from_json(large.name, large.rules).validations if v.kind == "max_demand")
+    assert demand.limit_kw == 2000
+    assert set(VeeRuleSetAssignment.objects.filter(rule_set=large).values_list("scope", "scope_value")) == {
+        ("rate_class", "commercial"), ("rate_class", "industrial"),
+    }
+
+
+def test_zero_usage_is_judged_only_while_someone_holds_an_agreement(channel, rule_set):
+    from cis.tests.factories import ServiceAgreementFactory, ServicePointFactory
+    from mdm.services import meter_install
+
+    zeros = VeeRuleSet.objects.create(name="zero only", rules={
+        "validations": [{"kind": "zero_consumption", "min_consecutive": 8}], "estimations": [],
+    })
+    VeeRuleSetAssignment.objects.all().delete()
+    VeeRuleSetAssignment.objects.create(rule_set=zeros, scope="default", start_date=dt.date(2020, 1, 1))
+    sp = ServicePointFactory()
+    meter_install(meter=channel.meter, service_point_id=sp.pk, installed_at=dt.datetime(2026, 1, 1, 5, tzinfo=dt.timezone.utc))
+    ServiceAgreementFactory(service_point=sp, start_date=D2)  # vacant on D1, occupied from D2
+    store(channel, D1, [0.0] * 24)
+    store(channel, D2, [0.0] * 24)
+
+    run_vee(channel)
+
+    assert list(VeeWorklistItem.objects.values_list("local_date", "rule")) == [(D2, "zero_consumption")]

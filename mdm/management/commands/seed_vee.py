@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from mdm import vee_runs
 from mdm.models import IntervalDay, VeeRuleSet, VeeRuleSetAssignment
-from mdm.vee_config import DEFAULT_RULE_SET_NAME, default_rules_json
+from mdm.vee_config import (
+    DEFAULT_RULE_SET_NAME,
+    LARGE_RATE_CLASSES,
+    LARGE_RULE_SET_NAME,
+    default_rules_json,
+    large_customer_rules_json,
+)
 
 
 class Command(BaseCommand):
@@ -28,6 +34,13 @@ class Command(BaseCommand):
             VeeRuleSetAssignment.objects.create(rule_set=rule_set, scope=VeeRuleSetAssignment.Scope.DEFAULT,
                                                 start_date=dt.date(2000, 1, 1))
         self.stdout.write(f"Rule set {rule_set.name!r} {'created' if created else 'present'}.")
+        large, _ = VeeRuleSet.objects.get_or_create(
+            name=LARGE_RULE_SET_NAME, defaults={"rules": large_customer_rules_json(), "description": "Seeded by seed_vee."}
+        )
+        for rate_class in LARGE_RATE_CLASSES:
+            if not VeeRuleSetAssignment.objects.filter(scope="rate_class", scope_value=rate_class).exists():
+                VeeRuleSetAssignment.objects.create(rule_set=large, scope="rate_class", scope_value=rate_class,
+                                                    start_date=dt.date(2000, 1, 1))
         if no_run:
             return
         span = IntervalDay.objects.aggregate(first=Min("local_date"), last=Max("local_date"))
