@@ -66,3 +66,21 @@ def api_for():
 @pytest.fixture
 def today() -> dt.date:
     return dt.date(2026, 3, 15)
+
+
+REAL_WORKER_GROUP = "real-celery-worker"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start a real Celery worker subprocess are marked `celery_worker`. The whole
+    suite (bin/utilis test) runs them after the rest, one after another in one process; a
+    chosen subset run with `--dist loadgroup` keeps them on one xdist process."""
+    for item in items:
+        uses_worker = (
+            "celery_worker" in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("celery_worker") is not None
+            or "worker" in item.path.name
+        )
+        if uses_worker:
+            item.add_marker(pytest.mark.celery_worker)
+            item.add_marker(pytest.mark.xdist_group(REAL_WORKER_GROUP))

@@ -117,6 +117,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("UTILIS_CELERY_EAGER", False)
+# Queue a VEE run over what each finished import loaded (benchmarks that run VEE themselves
+# turn it off).
+UTILIS_VEE_AFTER_IMPORT = env_bool("UTILIS_VEE_AFTER_IMPORT", True)
 CELERY_TIMEZONE = UTILIS_LOCAL_TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "cis-apply-due-moves": {

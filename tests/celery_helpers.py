@@ -154,9 +154,9 @@ def start_worker(
     *, app, database_url: str, redis_url: str, queue: str, log_path: Path, extra_env: dict | None = None,
     ready_timeout: float = READY_TIMEOUT_S,
 ) -> WorkerProcess:
-    """Start the worker subprocess consuming `queue` and wait until it answers a ping through
-    `app` (which must already point at `redis_url`). Raises RuntimeError with the worker's log
-    if it dies or does not answer in time."""
+    """Start the worker subprocess consuming `queue` and wait until it is ready (its log says
+    so); `app` must already point at `redis_url`. Raises RuntimeError with the worker's log if
+    it dies or is not ready in time."""
     from django.conf import settings
 
     node_name = f"{queue}@localhost"
@@ -188,9 +188,13 @@ def start_worker(
         while time.monotonic() < deadline:
             if not worker.is_running():
                 raise RuntimeError(f"Celery worker exited with {process.returncode}:\n{worker.logs()}")
-            if app.control.ping(destination=[node_name], timeout=0.5):
+            # The worker logs "<node> ready." once its consumer listens on the queue. A
+            # control ping is not used: on a loaded 2-core machine its replies often come
+            # after the ping's window, and each retry only queues more pings.
+            if f"{node_name} ready." in worker.logs():
                 return worker
-        raise RuntimeError(f"Celery worker did not answer a ping within {ready_timeout}s:\n{worker.logs()}")
+            time.sleep(0.2)
+        raise RuntimeError(f"Celery worker was not ready within {ready_timeout}s:\n{worker.logs()}")
     except BaseException:
         worker.stop()  # never leave a worker behind on the test database
         raise
