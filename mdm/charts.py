@@ -38,7 +38,7 @@ class Chart:
     estimated_total: float
     missing_count: int
     ticks: tuple[tuple[float, str], ...]
-    y_ticks: tuple[tuple[float, str], ...]
+    y_ticks: tuple[tuple[float, float, str], ...]
     width: int = WIDTH
     height: int = HEIGHT
     pad_left: int = PAD_LEFT
@@ -153,7 +153,8 @@ def build_chart(*, view: str, anchor: dt.date, days: dict, unit: str) -> Chart:
             bars.append(Bar(x, max(bar_w - 1, 0.5), plot_h - est_h, est_h, "estimated", label))
         else:
             bars.append(Bar(x, max(bar_w - (1 if bar_w > 3 else 0.2), 0.5), plot_h - h, h, kind, label))
-    y_ticks = tuple((plot_h - plot_h * f, f"{top * f:.2f}") for f in (0.0, 0.5, 1.0))
+    # (grid line y, label y kept inside the picture, label)
+    y_ticks = tuple((plot_h - plot_h * f, max(plot_h - plot_h * f, 8.0), f"{top * f:.2f}") for f in (0.0, 0.5, 1.0))
     return Chart(
         view=view, start=start, end=end, unit=unit, bars=tuple(bars), max_value=top, total=round(total, 3),
         estimated_total=round(estimated_total, 3), missing_count=missing,
