@@ -11,7 +11,6 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from cis.models import (
     Account,
-    Customer,
     Move,
     Premise,
     ServiceAgreement,

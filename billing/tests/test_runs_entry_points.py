@@ -69,7 +69,7 @@ def test_bill_run_command_in_process_bills_and_reports_the_phases():
 
 
 def test_selectors_give_runs_with_chunk_progress_the_worklist_and_bill_detail():
-    cycle = setup_billing()
+    setup_billing()
     PreBillRule.objects.create(kind="over_limit", params={"limit": "50"})
     agreement, _ = metered_agreement(rate_code="T-TIER")
     assert [w.bill_date for w in selectors.windows_without_run(today=MAR)] == [MAR]

@@ -1,7 +1,6 @@
 """The MDM REST API: upload a read file, poll it, read the quarantine, meters and intervals."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile

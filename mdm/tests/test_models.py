@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 
 from mdm.flags import NOT_PROVIDED, Flag
 from mdm.importing.pipeline import stage_blocks
-from mdm.models import Channel, ChannelMultiplier, Installation, IntervalDay
+from mdm.models import Channel, ChannelMultiplier, IntervalDay
 from mdm.records import IntervalBlock
 from mdm.selectors import channel_days, installations_for_service_point, service_point_ids_for_meter_serial
 from mdm.services import interval_days_merge, meter_exchange, meter_install
