@@ -74,6 +74,8 @@ class Timeline:
     hour_index: np.ndarray  # (T,) global elapsed-hour bucket
     hour_starts_utc: np.ndarray  # (H,) datetime64[s]
     tou: np.ndarray | None  # (T,) period index
+    day_index: dict[dt.date, int]  # local date -> position in `days`
+    day_slots: tuple[np.ndarray, ...]  # each day's slot numbers on the timeline
 
 
 @lru_cache(maxsize=64)
@@ -112,41 +114,77 @@ def build_timeline(
     for arr in (offsets, starts, hour_index, hour_starts, periods):
         if arr is not None:
             arr.setflags(write=False)
-    return Timeline(days, offsets, starts, hour_index, hour_starts, periods)
+    day_slots = tuple(np.arange(offsets[i], offsets[i + 1]) for i in range(len(days)))
+    for arr in day_slots:
+        arr.setflags(write=False)
+    return Timeline(days, offsets, starts, hour_index, hour_starts, periods, {d: i for i, d in enumerate(days)},
+                    day_slots)
 
 
 def _lay_out(term: Term, line: Timeline) -> tuple[np.ndarray, np.ndarray]:
     """One term's values (multiplied) and flags on the timeline; NaN/MISSING where no segment
-    covers a slot or the store has no value."""
+    covers a slot or the store has no value.
+
+    Each segment's days go onto the timeline in one scatter (slot numbers of all its days
+    concatenated): a step per day cost ~1.2 ms a service point, more than the determinants."""
     total = len(line.starts_utc)
     values = np.full(total, np.nan)
     flags = np.full(total, Flag.MISSING, dtype=np.int16)
     covered = np.zeros(total, dtype=bool)
-    index = {d: i for i, d in enumerate(line.days)}
     for seg in term.segments:
-        lo = np.datetime64(seg.start_at.astimezone(dt.timezone.utc).replace(tzinfo=None), "s") if seg.start_at else None
-        hi = np.datetime64(seg.end_at.astimezone(dt.timezone.utc).replace(tzinfo=None), "s") if seg.end_at else None
-        for rec in seg.records:
-            i = index.get(rec.day)
-            if i is None:
-                continue
-            a, b = line.day_offsets[i], line.day_offsets[i + 1]
-            if len(rec.values) != b - a or len(rec.flags) != b - a:
-                raise DeterminantError(f"{rec.day}: {len(rec.values)} values for a {b - a}-slot local day")
-            starts = line.starts_utc[a:b]
-            inside = np.ones(b - a, dtype=bool)
-            if lo is not None:
-                inside &= starts >= lo
-            if hi is not None:
-                inside &= starts < hi
-            if (covered[a:b] & inside).any():
-                raise DeterminantError(f"{rec.day}: two segments of one term cover the same interval")
-            covered[a:b] |= inside
-            rec_values = np.asarray(rec.values, dtype=np.float64) * seg.factor_on(rec.day)
-            values[a:b] = np.where(inside, rec_values, values[a:b])
-            flags[a:b] = np.where(inside, np.asarray(rec.flags, dtype=np.int16), flags[a:b])
+        placed = [(line.day_index[rec.day], rec) for rec in seg.records if rec.day in line.day_index]
+        if not placed:
+            continue
+        inside_line = _inside(seg, line)
+        if any(len(rec.values) != len(line.day_slots[i]) or len(rec.flags) != len(line.day_slots[i])
+               for i, rec in placed):
+            _raise_first_problem(placed, inside_line, covered, line)
+        slots = np.concatenate([line.day_slots[i] for i, _ in placed])
+        rec_values = np.concatenate([np.asarray(rec.values, dtype=np.float64) for _, rec in placed])
+        rec_flags = np.concatenate([np.asarray(rec.flags, dtype=np.int16) for _, rec in placed])
+        if seg.multipliers:
+            rec_values = rec_values * np.repeat([seg.factor_on(rec.day) for _, rec in placed],
+                                                [len(line.day_slots[i]) for i, _ in placed])
+        if inside_line is not None:
+            keep = inside_line[slots]
+            slots, rec_values, rec_flags = slots[keep], rec_values[keep], rec_flags[keep]
+        # Overlap: a slot already covered by an earlier segment, or claimed twice here (the
+        # same day twice in one segment's records).
+        twice = len({i for i, _ in placed}) != len(placed) and len(np.unique(slots)) != len(slots)
+        if twice or covered[slots].any():
+            _raise_first_problem(placed, inside_line, covered, line)
+        covered[slots] = True
+        values[slots] = rec_values
+        flags[slots] = rec_flags
     flags[np.isnan(values)] = Flag.MISSING
     return values, flags
+
+
+def _inside(seg, line: Timeline) -> np.ndarray | None:
+    """Which timeline slots start inside the segment's [start_at, end_at); None = all."""
+    if seg.start_at is None and seg.end_at is None:
+        return None
+    inside = np.ones(len(line.starts_utc), dtype=bool)
+    if seg.start_at is not None:
+        inside &= line.starts_utc >= np.datetime64(seg.start_at.astimezone(dt.timezone.utc).replace(tzinfo=None), "s")
+    if seg.end_at is not None:
+        inside &= line.starts_utc < np.datetime64(seg.end_at.astimezone(dt.timezone.utc).replace(tzinfo=None), "s")
+    return inside
+
+
+def _raise_first_problem(placed, inside_line: np.ndarray | None, covered: np.ndarray, line: Timeline) -> None:
+    """Walk a bad segment's days in order and raise for the first wrong slot count or overlap,
+    so the error names the same day as a day-by-day check would."""
+    covered = covered.copy()
+    for i, rec in placed:
+        slots = line.day_slots[i]
+        if len(rec.values) != len(slots) or len(rec.flags) != len(slots):
+            raise DeterminantError(f"{rec.day}: {len(rec.values)} values for a {len(slots)}-slot local day")
+        claimed = slots if inside_line is None else slots[inside_line[slots]]
+        if covered[claimed].any():
+            raise DeterminantError(f"{rec.day}: two segments of one term cover the same interval")
+        covered[claimed] = True
+    raise AssertionError("a segment was reported bad but no day of it is")
 
 
 def combine(terms: Sequence[Term], line: Timeline) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
