@@ -43,3 +43,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_zone(name: str, default: str) -> str:
+    """An IANA time zone name, checked now so a typo stops start-up, not the first import."""
+    import zoneinfo
+
+    value = os.environ.get(name, default)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a time zone (e.g. America/Toronto).") from exc
+    return value

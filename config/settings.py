@@ -3,7 +3,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, env_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,8 +93,10 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
 # The utility's own local time zone: local days, TOU periods, holidays and bill dates use it.
-UTILIS_LOCAL_TIME_ZONE = env_str("UTILIS_LOCAL_TIME_ZONE", "America/Toronto")
+UTILIS_LOCAL_TIME_ZONE = env_zone("UTILIS_LOCAL_TIME_ZONE", "America/Toronto")
 UTILIS_UTILITY_NAME = env_str("UTILIS_UTILITY_NAME", "Utilis Demo Utility")
+# Zone of read-file timestamps that carry no offset (CMEP's always): what the head-end sends.
+UTILIS_READ_FILE_TIME_ZONE = env_zone("UTILIS_READ_FILE_TIME_ZONE", "UTC")
 UTILIS_HOLIDAY_COUNTRY = env_str("UTILIS_HOLIDAY_COUNTRY", "CA")
 UTILIS_HOLIDAY_SUBDIVISION = env_str("UTILIS_HOLIDAY_SUBDIVISION", "ON")
 

@@ -6,10 +6,12 @@ pipeline adds per format is how a single fixed quarantined line is re-parsed: a 
 parses under its file's header."""
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from importlib import import_module
+
+from django.conf import settings
 
 from mdm.records import ParseResult
 
@@ -38,11 +40,24 @@ class ReadFormat:
         return "".join(lines[: self.header_lines])
 
 
+def read_file_zone() -> zoneinfo.ZoneInfo:
+    """The zone of timestamps a read file gives without an offset (CMEP always; CSV and
+    MultiSpeak when naive): UTILIS_READ_FILE_TIME_ZONE, UTC unless the head-end sends local time."""
+    return zoneinfo.ZoneInfo(settings.UTILIS_READ_FILE_TIME_ZONE)
+
+
 def _integration_formats() -> dict[str, ReadFormat]:
     from integrations.registry import parse_read_file, read_formats
 
+    def parser_for(key: str) -> Callable[[bytes, str], ParseResult]:
+        # The zone is read at each parse, so a changed setting applies without a restart.
+        def parse(content: bytes, source_name: str) -> ParseResult:
+            return parse_read_file(key, content, source_name, tz=read_file_zone())
+
+        return parse
+
     return {
-        key: ReadFormat(key, partial(parse_read_file, key), header_lines=HEADER_LINES.get(key, 0))
+        key: ReadFormat(key, parser_for(key), header_lines=HEADER_LINES.get(key, 0))
         for key in read_formats()
     }
 
