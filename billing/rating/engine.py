@@ -36,6 +36,7 @@ class _Prepared:
     strategies: list[tuple[int, Component, ComponentKind]]
     in_line_order: list[tuple[int, Component, ComponentKind]]
     seasonal: bool
+    schedules: list  # the version's TOU schedules (calendar.TouSchedule)
     by_month: dict[int, list[Mapping[str, Any]]] = field(default_factory=dict)
 
     def params(self, month: int) -> list[Mapping[str, Any]]:
@@ -64,6 +65,7 @@ def _prepared(version: RateVersion) -> _Prepared:
         strategies=strategies,
         in_line_order=sorted(strategies, key=lambda item: (item[2].phase, item[0])),
         seasonal=any(is_seasonal(dict(c.params)) for c in version.components),
+        schedules=schedules_from_components(version.components),
     )
     if len(_PREPARED) >= _PREPARED_MAX:
         _PREPARED.clear()  # versions are reloaded per chunk; old ones are not asked for again
@@ -88,7 +90,7 @@ def _prorated(det: RatingDeterminants, share: Decimal) -> RatingDeterminants:
 
 def part_determinants(bill_input: BillInput, part: Part, *, single: bool) -> RatingDeterminants:
     det = bill_input.determinants
-    schedules = schedules_from_components(part.version.components)
+    schedules = _prepared(part.version).schedules
     given = bill_input.part_determinants.get(part.start)
     if given is not None:
         base = given
