@@ -21,6 +21,7 @@ from billing import prebill, rating
 from billing.models import Bill, BillException, BillLine, BillRun, BillSegment, RateVersion
 from billing.rating.adapters import from_mdm
 from billing.rating.calendar import schedules_from_components
+from billing.rating.components.net_metering import NetMetering
 from billing.runs.planning import SegmentPlan
 from cis.billing_selectors import agreements_by_ids
 from mdm import billing_determinants, timeutil
@@ -28,6 +29,7 @@ from mdm.determinants import DeterminantError
 
 # Services with no meter: they are billed from their rate alone (fixtures, flat charges).
 UNMETERED_COMMODITIES = {"streetlight", "sewer"}
+NET_METERING_KIND = NetMetering.kind
 HISTORY_DAYS = 400  # a year of earlier bills and a month to find "the same month last year"
 
 
@@ -120,6 +122,30 @@ def demand_history_for(plans: list[SegmentPlan], versions: Mapping[str, list[rat
     return {a: tuple(rating.MonthlyDemand(m, kw) for m, kw in sorted(by.items())) for a, by in months.items()}
 
 
+def _has_net_metering(versions: list[rating.RateVersion]) -> bool:
+    return any(c.kind == NET_METERING_KIND for v in versions for c in v.components)
+
+
+def carried_credit_for(plans: list[SegmentPlan], versions: Mapping[str, list[rating.RateVersion]]
+                       ) -> dict[int, rating.CarriedCredit]:
+    """The net-metering credit each agreement brings into this period: what its latest live
+    segment ending on or before the period's start carried out (one query for the chunk).
+    A cancelled bill's segment is not live, so a rebill starts from the credit before it."""
+    wanted = {p.agreement.id: p.start for p in plans if _has_net_metering(versions.get(p.agreement.rate_code, []))}
+    if not wanted:
+        return {}
+    rows = (BillSegment.objects.filter(agreement_id__in=list(wanted), live=True)
+            .exclude(determinants__carried_credit_kwh=None)
+            .order_by("agreement_id", "period_end")
+            .values_list("agreement_id", "period_end", "determinants__carried_credit_kwh",
+                         "determinants__carried_credit_dollars"))
+    out: dict[int, rating.CarriedCredit] = {}
+    for agreement_id, end, kwh, dollars in rows:
+        if end <= wanted[agreement_id]:
+            out[agreement_id] = rating.CarriedCredit(kwh=Decimal(kwh or 0), dollars=Decimal(dollars or 0))
+    return out
+
+
 def _overlapping(versions: list[rating.RateVersion], start: dt.date, end: dt.date) -> list[rating.RateVersion]:
     return [v for v in versions if v.effective_start < end and (v.effective_end is None or v.effective_end > start)]
 
@@ -206,6 +232,7 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
                 except DeterminantError as exc:
                     failed[req.key[0]] = str(exc)
     history = demand_history_for(plans, versions)
+    credits = carried_credit_for(plans, versions)
     holidays = billing_determinants.utility_holidays(min(p.start for p in plans), max(p.end for p in plans)) if plans else frozenset()
     out = []
     with timings.phase("rating"):
@@ -229,12 +256,17 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
                 period_start=plan.start, period_end=plan.end,
                 determinants=_adapt(whole, overlap[0] if len(overlap) == 1 else None),
                 part_determinants=parts, holidays=holidays, time_zone=tz, demand_history=history.get(a.id, ()),
+                carried_credit=credits.get(a.id, rating.CarriedCredit()),
             )
             try:
                 result = rating.rate_bill(bill_input, overlap)
             except (rating.NoRateInEffect, rating.ComponentConfigError, rating.RatingError) as exc:
                 out.append(_Rated(plan, summary, None, f"Rating {a.rate_code}: {exc}"))
                 continue
+            if _has_net_metering(overlap):
+                # What this bill carries out is the next bill's credit in (carried_credit_for).
+                summary["carried_credit_kwh"] = str(result.carried_credit.kwh)
+                summary["carried_credit_dollars"] = str(result.carried_credit.dollars)
             out.append(_Rated(plan, summary, result))
     return out
 
