@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import kombu.pools
 import pytest
@@ -47,9 +47,15 @@ def database_url_for(settings_dict: dict) -> str:
     user = quote(settings_dict.get("USER") or "", safe="")
     password = settings_dict.get("PASSWORD") or ""
     auth = f"{user}:{quote(password, safe='')}@" if password else (f"{user}@" if user else "")
+    name = quote(settings_dict["NAME"], safe="")
+    socket_dir = (settings_dict.get("OPTIONS") or {}).get("host")
+    if not settings_dict.get("HOST") and socket_dir:
+        # A unix-socket server (the embedded PostgreSQL): the socket folder goes in the query.
+        query = {"host": socket_dir, **({"port": settings_dict["PORT"]} if settings_dict.get("PORT") else {})}
+        return f"postgres://{auth}/{name}?{urlencode(query)}"
     host = settings_dict.get("HOST") or "127.0.0.1"
     port = settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{quote(settings_dict['NAME'], safe='')}"
+    return f"postgres://{auth}{host}:{port}/{name}"
 
 
 def redis_url_for_test_worker(base_url: str, xdist_worker: str | None) -> str:

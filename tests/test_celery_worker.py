@@ -93,3 +93,12 @@ def test_worker_database_url_names_the_test_database():
 )
 def test_each_xdist_worker_gets_its_own_redis_database(base, xdist_worker, expected):
     assert redis_url_for_test_worker(base, xdist_worker) == expected
+
+
+def test_worker_database_url_keeps_a_unix_socket_server():
+    import dj_database_url
+
+    url = database_url_for({"NAME": "test_utilis", "USER": "postgres", "HOST": "", "PORT": "",
+                            "OPTIONS": {"host": "/srv/pg data"}})
+    parsed = dj_database_url.parse(url)
+    assert (parsed["NAME"], parsed["OPTIONS"]["host"], parsed["HOST"]) == ("test_utilis", "/srv/pg data", "")
