@@ -3,6 +3,7 @@ runs with their progress and resume/approve/issue actions, bills, pre-bill rules
 exceptions, and the ledger (read-only: it is append-only). Every action calls a service."""
 from __future__ import annotations
 
+from core.clock import utility_today
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
@@ -54,7 +55,7 @@ class BillCycleAdmin(admin.ModelAdmin):
 
     @admin.action(description="Start bill run (the latest window whose bill date has come)")
     def start_bill_run(self, request, queryset):
-        today = timezone.localdate()
+        today = utility_today()
         pairs = []
         for cycle in queryset:
             window = cycle.windows.filter(bill_date__lte=today).order_by("-bill_date").first()

@@ -156,49 +156,40 @@ def _after_entry(request, account: Account, message: str, anchor: str):
     return redirect(reverse("cis:account", args=[account.account_number]) + f"#{anchor}")
 
 
-@role_required(*WRITE_ROLES)
-@require_POST
-def note_add(request, account_number: str):
+def _entry_post(request, account_number: str, *, form_class, prefix: str, service, done: str, anchor: str):
+    """Add an entry (note, contact, complaint) to an account through its service; a bad form
+    re-renders the 360 page with the errors beside the fields."""
     account = _account_or_404(account_number)
-    form = NoteForm(request.POST, prefix="note")
+    form = form_class(request.POST, prefix=prefix)
     if form.is_valid():
         try:
-            services.note_add(account=account, user=request.user, **form.cleaned_data)
+            service(account=account, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             _add_validation_errors(form, exc)
         else:
-            return _after_entry(request, account, "Note added.", "notes")
-    return _account_page(request, account, status=400, note_form=form)
+            return _after_entry(request, account, done, anchor)
+    return _account_page(request, account, status=400, **{f"{prefix}_form": form})
+
+
+@role_required(*WRITE_ROLES)
+@require_POST
+def note_add(request, account_number: str):
+    return _entry_post(request, account_number, form_class=NoteForm, prefix="note", service=services.note_add,
+                       done="Note added.", anchor="notes")
 
 
 @role_required(*WRITE_ROLES)
 @require_POST
 def contact_log(request, account_number: str):
-    account = _account_or_404(account_number)
-    form = ContactForm(request.POST, prefix="contact")
-    if form.is_valid():
-        try:
-            services.contact_log(account=account, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_validation_errors(form, exc)
-        else:
-            return _after_entry(request, account, "Contact logged.", "contacts")
-    return _account_page(request, account, status=400, contact_form=form)
+    return _entry_post(request, account_number, form_class=ContactForm, prefix="contact",
+                       service=services.contact_log, done="Contact logged.", anchor="contacts")
 
 
 @role_required(*WRITE_ROLES)
 @require_POST
 def complaint_open(request, account_number: str):
-    account = _account_or_404(account_number)
-    form = ComplaintOpenForm(request.POST, prefix="complaint")
-    if form.is_valid():
-        try:
-            services.complaint_open(account=account, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            _add_validation_errors(form, exc)
-        else:
-            return _after_entry(request, account, "Complaint opened.", "complaints")
-    return _account_page(request, account, status=400, complaint_form=form)
+    return _entry_post(request, account_number, form_class=ComplaintOpenForm, prefix="complaint",
+                       service=services.complaint_open, done="Complaint opened.", anchor="complaints")
 
 
 @role_required(*WRITE_ROLES)

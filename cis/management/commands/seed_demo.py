@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.clock import utility_today
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         if if_empty and demo_is_loaded():
             self.stdout.write("Accounts already exist; nothing to seed.")
             return
-        today = start_date or timezone.localdate()
+        today = start_date or utility_today()
         try:
             counts = demo_utility_seed(accounts=accounts, seed=seed, today=today, log=self.stdout.write)
         except DemoNotEmptyError as exc:
