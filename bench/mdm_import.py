@@ -340,7 +340,7 @@ def main() -> None:
     # own, in process, so nothing goes to the broker.
     settings.UTILIS_VEE_AFTER_IMPORT = False
 
-    from mdm.importing.slots import local_zone
+    from core.clock import utility_zone
     from mdm.models import Channel, ImportRun, Meter
 
     started = time.perf_counter()
@@ -362,7 +362,7 @@ def main() -> None:
     print(f"setup: fresh database {args.database}, {args.meters:,} meters and channels "
           f"in {time.perf_counter() - started:.1f} s")
 
-    tz = local_zone()
+    tz = utility_zone()
     now = timezone.now()
     _instrument()
     with tempfile.TemporaryDirectory(prefix="bench-cmep-") as folder:

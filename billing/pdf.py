@@ -20,7 +20,7 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 
 from billing.models import Bill, BillLine, BillSegment, BillTemplate
-from cis.billing_selectors import account_numbers
+from cis.selectors import account_numbers
 from cis.selectors import account_get, service_addresses
 
 HISTORY_MONTHS = 13

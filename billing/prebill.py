@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from billing.models import Bill, BillException, BillRun, PreBillRule
+from core.field_work import FieldWorkKind, field_work_request
 from core.money import to_decimal
 
 Kind = PreBillRule.Kind
@@ -231,14 +232,12 @@ def bill_exception_meter_check(*, exception: BillException, user=None, now: dt.d
     """Send the meter(s) of the held bill for a field check: one service order per service
     point of the bill (idempotent per exception). The bill stays held until released or
     re-rated. Returns the first order. Raises PreBillError when the exception is not open."""
-    from service_orders.services import service_order_request
-
     exception = _open(exception)
     bill = exception.bill
     orders = []
     for seg in bill.segments.filter(live=True).order_by("id"):
-        orders.append(service_order_request(
-            order_type="meter_check", due_date=today + dt.timedelta(days=due_days),
+        orders.append(field_work_request(
+            kind=FieldWorkKind.METER_CHECK, due_date=today + dt.timedelta(days=due_days),
             source=f"bill-exception:{exception.pk}:sp:{seg.service_point_id}", account_id=seg.account_id,
             service_point_id=seg.service_point_id, reason=f"Pre-bill exception on bill {bill.pk}: {exception.message}",
             user=user,

@@ -14,8 +14,8 @@ from billing.models import Bill, BillSegment, LedgerEntry
 from billing.runs.drafting import billed_to_with_opening, bills_draft
 from billing.runs.planning import SegmentPlan, plan_bills
 from billing.runs.services import bill_issue
-from cis.billing_selectors import agreements_by_ids, agreements_for_bill_accounts, bill_account_of
-from mdm.billing_determinants import replacement_read_notices_open
+from cis.selectors import agreements_by_ids, agreements_for_bill_accounts, bill_account_of
+from mdm.selectors import replacement_read_notices_open
 from mdm.services import replacement_read_notices_pick_up
 
 DEFAULT_DUE_DAYS = 21

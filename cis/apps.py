@@ -4,8 +4,3 @@ from django.apps import AppConfig
 class CisConfig(AppConfig):
     name = "cis"
     verbose_name = "Customers & premises"
-
-    def ready(self) -> None:
-        from cis import panels
-
-        panels.register()

@@ -9,6 +9,8 @@ import datetime as dt
 from django import forms
 from django.db.models import Q
 
+from core.search import search_provider
+
 from cis import selectors
 from cis.models import Account, Commodity, Complaint, Contact, Customer, Move, ServiceAgreement, ServicePoint
 
@@ -22,8 +24,14 @@ SEARCH_KIND_LABELS = {
     "phone": "Phone",
     "email": "Email",
     "id_number": "ID number",
-    "meter": "Meter number",
 }
+
+
+
+def _search_kind_label(kind: str) -> str:
+    """cis's own labels; a registered provider (core.search) brings its own."""
+    provider = search_provider(kind)
+    return provider.label if provider else SEARCH_KIND_LABELS.get(kind, kind)
 
 
 class DateInput(forms.DateInput):
@@ -37,7 +45,7 @@ class SearchForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=200)
     kind = forms.ChoiceField(
         label="Search in", required=False,
-        choices=[(k, SEARCH_KIND_LABELS.get(k, k)) for k in selectors.SEARCH_KINDS],
+        choices=lambda: [(k, _search_kind_label(k)) for k in selectors.search_kinds()],
     )
     status = forms.ChoiceField(label="Account status", required=False, choices=[("", "Any status"), *Account.Status.choices])
     commodity = forms.ChoiceField(label="Commodity", required=False, choices=[("", "Any commodity"), *Commodity.choices])

@@ -21,7 +21,7 @@ from cis.models import (
     ServiceAgreement,
     ServicePoint,
 )
-from service_orders.services import OrderType, service_order_cancel_for_source, service_order_request
+from core.field_work import FieldWorkKind, field_work_cancel_for_source, field_work_request
 
 
 class MoveError(Exception):
@@ -175,7 +175,7 @@ def move_out_request(
                 f"a final read is ordered for that day."
             )
             move.save(update_fields=["outcome"])
-            result.read_orders.append(_order_read(move, OrderType.FINAL_READ, user))
+            result.read_orders.append(_order_read(move, FieldWorkKind.FINAL_READ, user))
     return result
 
 
@@ -213,7 +213,7 @@ def move_in_request(
         else:
             move.outcome = f"Pending: service starts on {move_in_date:%Y-%m-%d}; an initial read is ordered."
             move.save(update_fields=["outcome"])
-            result.read_orders.append(_order_read(move, OrderType.INITIAL_READ, user))
+            result.read_orders.append(_order_read(move, FieldWorkKind.INITIAL_READ, user))
     return result
 
 
@@ -224,7 +224,7 @@ def move_cancel(*, move: Move, user=None) -> Move:
         move.status = Move.Status.CANCELLED
         move.outcome += " Cancelled."
         move.save(update_fields=["status", "outcome"])
-        service_order_cancel_for_source(source=f"cis.move:{move.pk}")
+        field_work_cancel_for_source(source=f"cis.move:{move.pk}")
     return move
 
 
@@ -254,8 +254,8 @@ def moves_apply_due(*, today: dt.date, user=None) -> int:
 
 
 def _order_read(move: Move, order_type: str, user):
-    return service_order_request(
-        order_type=order_type, due_date=move.effective_date, source=f"cis.move:{move.pk}",
+    return field_work_request(
+        kind=order_type, due_date=move.effective_date, source=f"cis.move:{move.pk}",
         account_id=move.account_id, service_point_id=move.service_point_id,
         reason=f"{move.get_kind_display()} {move.effective_date:%Y-%m-%d}", user=user,
     )
@@ -271,7 +271,7 @@ def _apply(move: Move, result: MoveResult, *, user) -> None:
         agreement.end_date = day
         agreement.save(update_fields=["end_date", "updated_at"])
         result.agreement = agreement
-        result.read_orders.append(_order_read(move, OrderType.FINAL_READ, user))
+        result.read_orders.append(_order_read(move, FieldWorkKind.FINAL_READ, user))
         notes.append(
             f"Agreement {agreement.agreement_number} stopped: last day served "
             f"{day - dt.timedelta(days=1):%Y-%m-%d}. Final read ordered for {day:%Y-%m-%d}."
@@ -284,8 +284,8 @@ def _apply(move: Move, result: MoveResult, *, user) -> None:
             other.end_date = day
             other.save(update_fields=["end_date", "updated_at"])
             result.stopped_agreements.append(other)
-            order = service_order_request(
-                order_type=OrderType.FINAL_READ, due_date=day, source=f"cis.move:{move.pk}:clear:{other.pk}",
+            order = field_work_request(
+                kind=FieldWorkKind.FINAL_READ, due_date=day, source=f"cis.move:{move.pk}:clear:{other.pk}",
                 account_id=other.account_id, service_point_id=other.service_point_id,
                 reason=f"Move clearing house: stopped for move-in of {move.account.account_number}", user=user,
             )
@@ -305,7 +305,7 @@ def _apply(move: Move, result: MoveResult, *, user) -> None:
             raise AgreementOverlapError("The service point is already served on that date.") from exc
         result.agreement = agreement
         move.agreement = agreement
-        result.read_orders.append(_order_read(move, OrderType.INITIAL_READ, user))
+        result.read_orders.append(_order_read(move, FieldWorkKind.INITIAL_READ, user))
         notes.append(
             f"Agreement {agreement.agreement_number} started {day:%Y-%m-%d} on rate {move.rate_code}. "
             f"Initial read ordered for {day:%Y-%m-%d}."

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "inventory",
     "portal",
     "integrations",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -2,13 +2,16 @@
 same shape; adding one is copying a sibling folder and adding a line here.
 
 Read-file formats name their parser as a dotted path so that looking one up does not
-import every format (lxml for MultiSpeak is only loaded when a MultiSpeak file arrives)."""
+import every format (lxml for MultiSpeak is only loaded when a MultiSpeak file arrives).
+`register_read_formats` (called from IntegrationsConfig.ready()) puts each into the import
+pipeline's registry, mdm.importing.registry."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 
+from mdm.importing import ReadFormat, read_file_zone, register_read_format
 from mdm.records import ParseResult, RecordError
 
 
@@ -23,6 +26,8 @@ class Integration:
     read_parser: str = ""  # "module:function" taking (content, source_name) -> ParseResult
     read_content: str = ""  # "text" or "bytes": what the read parser takes
     file_suffixes: tuple[str, ...] = ()
+    # Lines of the original file that a single re-submitted line needs in front of it.
+    header_lines: int = 0
 
 
 INTEGRATIONS: tuple[Integration, ...] = (
@@ -39,6 +44,7 @@ INTEGRATIONS: tuple[Integration, ...] = (
         read_parser="integrations.csv_reads.parser:parse_csv",
         read_content="text",
         file_suffixes=(".csv",),
+        header_lines=1,  # the column header: a line parses only under it
     ),
     Integration(
         key="multispeak",
@@ -89,3 +95,17 @@ def parse_read_file(key: str, content: bytes, source_name: str, **options) -> Pa
             errors=[RecordError(line=line, field="encoding", message=f"not UTF-8 text: {exc.reason}", raw="")],
         )
     return parser(text, source_name, **options)
+
+
+def register_read_formats() -> None:
+    """Register every read format with mdm's import pipeline. Each parse reads the head-end's
+    zone for offset-less timestamps (mdm.importing.read_file_zone) at that moment."""
+    for found in INTEGRATIONS:
+        if not found.read_parser:
+            continue
+
+        def parse(content: bytes, source_name: str, _key: str = found.key) -> ParseResult:
+            return parse_read_file(_key, content, source_name, tz=read_file_zone())
+
+        register_read_format(ReadFormat(found.key, parse, header_lines=found.header_lines, title=found.title,
+                                        file_suffixes=found.file_suffixes))

@@ -1,19 +1,20 @@
-"""The meters-and-usage panel on the account 360 page (registered in MdmConfig.ready)."""
+"""What mdm adds to the CSR hub through core's registries (registered in MdmConfig.ready): the
+meters-and-usage panel on the account 360 page, and search by meter number."""
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
 
+from cis.selectors import account_service_point_ids, service_point_labels
 from core.clock import utility_today
 from core.panels import AccountPanel, register_account_panel
+from core.search import SearchProvider, register_search_provider
 from mdm.models import Installation
-from mdm.selectors import channel_days
+from mdm.selectors import channel_days, service_point_ids_for_meter_serial
 
 
 def meters_panel_context(request, account) -> dict:
-    from cis.selectors import account_service_point_ids, service_point_labels
-
     sp_ids = account_service_point_ids(account_id=account.pk)
     installations = list(
         Installation.objects.filter(service_point_id__in=sp_ids)
@@ -47,3 +48,4 @@ def register() -> None:
             context=meters_panel_context, order=10,
         )
     )
+    register_search_provider(SearchProvider("meter", "Meter number", service_point_ids_for_meter_serial, order=10))

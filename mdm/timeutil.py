@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from core.clock import holiday_calendar  # noqa: F401  (re-exported for mdm's pure code and tests)
 
 UTC = dt.timezone.utc
 ONE_DAY = dt.timedelta(days=1)
@@ -126,13 +128,6 @@ def day_types(days: np.ndarray, holidays: frozenset[dt.date] | set[dt.date]) -> 
         hol = np.array(sorted(holidays), dtype="datetime64[D]")
         out = np.where(np.isin(days, hol), DayType.SUNDAY_HOLIDAY, out)
     return out.astype(np.int8)
-
-
-def holiday_calendar(country: str, subdivision: str | None, years: Iterable[int]) -> frozenset[dt.date]:
-    """Statutory holidays from the `holidays` package, e.g. ("CA", "ON", [2026])."""
-    import holidays as holidays_pkg
-
-    return frozenset(holidays_pkg.country_holidays(country, subdiv=subdivision, years=list(years)).keys())
 
 
 def stack_layouts(

@@ -17,13 +17,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from cis.selectors import service_point_agreement_periods, service_point_rate_classes
+from core.clock import utility_holidays, utility_zone
 from django.db import transaction
 from django.db.models import F, Q
 
 from mdm import selectors, timeutil
-from mdm.billing_determinants import utility_holidays
 from mdm.flags import Flag
-from mdm.importing.slots import local_zone
 from mdm.models import (
     Channel,
     ChannelMultiplier,
@@ -181,7 +181,7 @@ def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_dat
 
     Raises mdm.vee.engine.VeeInputError for an edit that does not fit its day."""
     outcome = Outcome()
-    tz = local_zone()
+    tz = utility_zone()
     chans = {
         c["id"]: _ChannelInfo(c["id"], c["interval_minutes"], c["unit"], c["direction"], c["meter_id"], c["meter__kind"])
         for c in Channel.objects.filter(pk__in=list(channel_ids), interval_minutes__isnull=False).values(
@@ -197,8 +197,6 @@ def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_dat
         Q(removed_at__isnull=True) | Q(removed_at__gt=first_start), meter_id__in=meter_ids, installed_at__lt=last_end,
     ).values_list("meter_id", "installed_at", "removed_at", "service_point_id"):
         installs[meter_id].append((installed_at, removed_at, sp))
-    from cis.mdm_selectors import service_point_agreement_periods, service_point_rate_classes
-
     sp_ids = {sp for rows in installs.values() for _, _, sp in rows}
     rate_classes = service_point_rate_classes(service_point_ids=sp_ids)
     # "Active" for the zero-usage rule: someone holds an agreement for the service that day; a

@@ -13,10 +13,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.clock import utility_today
+from core.clock import utility_zone, utility_today
 from core.permissions import role_required
 from core.roles import Role, has_role
-from mdm import charts, hub_selectors, selectors
+from mdm import charts, selectors
+from cis.selectors import service_point_labels
 from mdm.importing.pipeline import import_run_submit
 from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit
 from mdm.importing.registry import UnknownFormatError, read_format
@@ -26,8 +27,6 @@ READERS = (Role.METERING, Role.CSR, Role.BILLING)
 
 
 def _service_point_labels(sp_ids) -> dict[int, str]:
-    from cis.selectors import service_point_labels
-
     return service_point_labels(service_point_ids=list(sp_ids))
 
 
@@ -37,7 +36,7 @@ def meter_search(request):
     q = (request.GET.get("q") or "").strip()
     meters: list[Meter] = []
     if q:
-        meters = list(hub_selectors.meters_find(query=q, limit=50))
+        meters = list(selectors.meters_find(query=q, limit=50))
         if len(meters) == 1 and request.GET.get("go") != "0":
             return redirect("mdm:meter", serial=meters[0].serial_number)
     recent = selectors.import_runs(limit=5)
@@ -69,7 +68,7 @@ def meter_detail(request, serial: str):
         wanted = request.GET.get("channel")
         chosen = next((c for c in interval_channels if str(c.pk) == wanted), interval_channels[0])
         if anchor is None:
-            anchor = hub_selectors.channel_last_day(channel_id=chosen.pk) or utility_today()
+            anchor = selectors.channel_last_day(channel_id=chosen.pk) or utility_today()
     anchor = anchor or utility_today()
     chart = None
     if chosen is not None:
@@ -313,7 +312,6 @@ def channel_day_history(request, channel_id: int, day: str):
     from django.contrib.auth import get_user_model
     from django.http import Http404
 
-    from mdm.importing.slots import local_zone
     from mdm.models import Channel
 
     channel = get_object_or_404(Channel.objects.select_related("meter"), pk=channel_id)
@@ -324,7 +322,7 @@ def channel_day_history(request, channel_id: int, day: str):
     versions = selectors.channel_day_history(channel_id=channel.pk, local_date=local_date)
     users = dict(get_user_model().objects.filter(
         pk__in={v["changed_by_id"] for v in versions if v["changed_by_id"]}).values_list("pk", "username"))
-    tz = local_zone()
+    tz = utility_zone()
     minutes = channel.interval_minutes or 60
     for v in versions:
         v["who"] = users.get(v["changed_by_id"]) or ("VEE" if v["vee_run_id"] else ("import" if v["import_run_id"] else "system"))

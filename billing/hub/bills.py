@@ -12,7 +12,7 @@ from billing import runs as bill_runs
 from billing.hub.common import STAFF, VIEWERS, form_errors, local_today, request_now
 from billing.hub.forms import BillSearchForm, FinalBillForm, ReasonForm
 from billing.models import Bill, BillException, LedgerEntry
-from cis.billing_selectors import account_numbers
+from cis.selectors import account_numbers
 from cis.selectors import account_get
 from core.permissions import role_required
 from core.roles import Role, has_role

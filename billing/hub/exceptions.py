@@ -13,7 +13,7 @@ from billing import prebill
 from billing.hub.common import STAFF, local_today, request_now
 from billing.hub.forms import ExceptionFilterForm
 from billing.models import BillException, PreBillRule
-from cis.billing_selectors import account_numbers
+from cis.selectors import account_numbers
 from core.permissions import role_required
 
 RULE_LABELS = dict(PreBillRule.Kind.choices)

@@ -23,9 +23,10 @@ from billing.rating.adapters import from_mdm
 from billing.rating.calendar import schedules_from_components
 from billing.rating.components.net_metering import NetMetering
 from billing.runs.planning import SegmentPlan
-from cis.billing_selectors import agreements_by_ids
-from mdm import billing_determinants, timeutil
-from mdm.determinants import DeterminantError
+from cis.selectors import agreements_by_ids
+from core.clock import utility_holidays, utility_zone
+from mdm import selectors as mdm_selectors
+from mdm.selectors import DeterminantError, PeriodDeterminants, PeriodRequest, TouGrid
 
 # Services with no meter: they are billed from their rate alone (fixtures, flat charges).
 UNMETERED_COMMODITIES = {"streetlight", "sewer"}
@@ -78,7 +79,7 @@ def billed_to_with_opening(agreements) -> dict[int, dt.date]:
     ends = billed_to(a.id for a in agreements)
     never = [a for a in agreements if a.id not in ends]
     if never:
-        opening = billing_determinants.billed_through_dates(service_point_ids={a.service_point_id for a in never})
+        opening = mdm_selectors.billed_through_dates(service_point_ids={a.service_point_id for a in never})
         for a in never:
             if a.service_point_id in opening:
                 ends[a.id] = opening[a.service_point_id] + dt.timedelta(days=1)
@@ -161,7 +162,7 @@ def _grids(version: rating.RateVersion):
     hit = _GRIDS.get(id(version))
     if hit is None or hit[0] is not version:
         schedules = schedules_from_components(version.components)
-        grids = [timeutil.TouGrid(*s.index_grids()) for s in schedules]
+        grids = [TouGrid(*s.index_grids()) for s in schedules]
         if len(_GRIDS) >= 256:
             _GRIDS.clear()
         hit = _GRIDS[id(version)] = (version, schedules, grids[0] if grids else None,
@@ -185,23 +186,23 @@ def _requests(plans: list[SegmentPlan], versions: Mapping[str, list[rating.RateV
         overlap = _overlapping(versions.get(a.rate_code, []), plan.start, plan.end)
         if len(overlap) == 1:
             _, tou, dtou = _grids(overlap[0])
-            reqs.append(billing_determinants.PeriodRequest((a.id, None), a.service_point_id, plan.start, plan.end, tou, dtou))
+            reqs.append(PeriodRequest((a.id, None), a.service_point_id, plan.start, plan.end, tou, dtou))
             continue
-        reqs.append(billing_determinants.PeriodRequest((a.id, None), a.service_point_id, plan.start, plan.end))
+        reqs.append(PeriodRequest((a.id, None), a.service_point_id, plan.start, plan.end))
         for v in overlap:
             _, tou, dtou = _grids(v)
             s, e = max(plan.start, v.effective_start), min(plan.end, v.effective_end or plan.end)
-            reqs.append(billing_determinants.PeriodRequest((a.id, s), a.service_point_id, s, e, tou, dtou))
+            reqs.append(PeriodRequest((a.id, s), a.service_point_id, s, e, tou, dtou))
     return reqs
 
 
-def _adapt(det: billing_determinants.PeriodDeterminants, version: rating.RateVersion | None) -> rating.RatingDeterminants:
+def _adapt(det: PeriodDeterminants, version: rating.RateVersion | None) -> rating.RatingDeterminants:
     schedules = _grids(version)[0] if version else []
     return from_mdm(det.energy, schedule=schedules[0] if schedules else None, demand=det.demand,
                     demand_schedule=schedules[1] if len(schedules) > 1 else None)
 
 
-def _summary(plan: SegmentPlan, det: billing_determinants.PeriodDeterminants | None) -> dict:
+def _summary(plan: SegmentPlan, det: PeriodDeterminants | None) -> dict:
     needs_meter = plan.agreement.commodity not in UNMETERED_COMMODITIES
     if det is None:
         return {"metered": False, "needs_meter": needs_meter, "consumption": "0", "interval_count": 0,
@@ -218,22 +219,22 @@ def _summary(plan: SegmentPlan, det: billing_determinants.PeriodDeterminants | N
 
 def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.RateVersion]], as_of: dt.date,
                timings: Timings) -> list[_Rated]:
-    tz = billing_determinants.local_zone()
+    tz = utility_zone()
     with timings.phase("determinants"):
         try:
-            dets = billing_determinants.determinants_bulk(requests=_requests(plans, versions), as_of=as_of, tz=tz)
+            dets = mdm_selectors.determinants_bulk(requests=_requests(plans, versions), as_of=as_of, tz=tz)
             failed = {}
         except DeterminantError:
             # One bad service point must not stop the chunk: retry one by one to find it.
             dets, failed = {}, {}
             for req in _requests(plans, versions):
                 try:
-                    dets |= billing_determinants.determinants_bulk(requests=[req], as_of=as_of, tz=tz)
+                    dets |= mdm_selectors.determinants_bulk(requests=[req], as_of=as_of, tz=tz)
                 except DeterminantError as exc:
                     failed[req.key[0]] = str(exc)
     history = demand_history_for(plans, versions)
     credits = carried_credit_for(plans, versions)
-    holidays = billing_determinants.utility_holidays(min(p.start for p in plans), max(p.end for p in plans)) if plans else frozenset()
+    holidays = utility_holidays(min(p.start for p in plans), max(p.end for p in plans)) if plans else frozenset()
     out = []
     with timings.phase("rating"):
         for plan in plans:

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from cis.billing_selectors import AgreementRow
+from cis.selectors import AgreementRow
 
 
 @dataclass(frozen=True)

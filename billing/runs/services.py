@@ -19,9 +19,9 @@ from billing.ledger import ledger_post_bill
 from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, BillWindow, LedgerEntry
 from billing.runs.drafting import Timings, billed_to_with_opening, bills_draft
 from billing.runs.planning import plan_bills
-from cis.billing_selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
+from cis.selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
 from core.money import money
-from mdm.billing_determinants import billed_through_set_many
+from mdm.services import billed_through_set_many
 
 log = logging.getLogger(__name__)
 ISSUE_BATCH = 1000

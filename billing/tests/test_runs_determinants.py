@@ -1,4 +1,4 @@
-"""The MDM determinant service billing calls (mdm.billing_determinants): a meter exchange with
+"""The MDM determinant service billing calls (mdm.selectors.determinants): a meter exchange with
 a CT multiplier inside the period, a virtual meter, net metering's received energy, an
 unmetered service point, the as-of cut, and the bulk form agreeing with the single one."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from billing.tests.test_runs_helpers import FEB, MAR, TZ, load_hourly
 from cis.tests.factories import ServicePointFactory
-from mdm import billing_determinants as bd
+from mdm.selectors import determinants as bd
 from mdm import services as mdm_services
 from mdm.models import Channel
 from mdm.tests.factories import ChannelFactory, MeterFactory

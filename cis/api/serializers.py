@@ -23,7 +23,7 @@ from cis.models import (
     ServiceAgreement,
     ServicePoint,
 )
-from cis.selectors import SEARCH_KINDS
+from cis.selectors import search_kinds
 
 
 def drf_error_from_django(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -339,12 +339,17 @@ class ComplaintSerializer(_AccountEntrySerializer):
 
 class SearchQuerySerializer(serializers.Serializer):
     q = serializers.CharField(min_length=2, help_text="Name, account number, address, phone, email, ID number or meter.")
-    kind = serializers.ChoiceField(choices=SEARCH_KINDS, default="auto")
+    kind = serializers.ChoiceField(choices=[], default="auto")
     status = serializers.ChoiceField(choices=Account.Status.choices, required=False, allow_blank=True, default="")
     commodity = serializers.ChoiceField(
         choices=ServicePoint._meta.get_field("commodity").choices, required=False, allow_blank=True, default=""
     )
     limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Apps above cis register kinds (core.search) in ready(): read them per request.
+        self.fields["kind"].choices = search_kinds()
 
 
 class SearchHitSerializer(serializers.Serializer):

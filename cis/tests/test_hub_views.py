@@ -194,15 +194,15 @@ def test_a_complaint_with_an_unknown_status_is_refused_and_left_as_stored(csr_cl
 
 def test_registered_panels_render_with_their_context_and_respect_roles(csr_client, jose):
     register_account_panel(AccountPanel(
-        key="test_balance", title="Balance", template="cis/panels/service_orders.html",
+        key="test_balance", title="Balance", template="service_orders/panels/account_orders.html",
         context=lambda request, account: {"orders": []}, order=1,
     ))
     register_account_panel(AccountPanel(
-        key="test_hidden", title="Hidden by its context", template="cis/panels/service_orders.html",
+        key="test_hidden", title="Hidden by its context", template="service_orders/panels/account_orders.html",
         context=lambda request, account: None,
     ))
     register_account_panel(AccountPanel(
-        key="test_billing_only", title="Billing only", template="cis/panels/service_orders.html",
+        key="test_billing_only", title="Billing only", template="service_orders/panels/account_orders.html",
         context=lambda request, account: {"orders": []}, roles=(Role.BILLING,),
     ))
     try:

@@ -1,11 +1,11 @@
 """Roles are Django groups: core.roles answers who holds which, core.permissions guards hub
-views with it, core.demo seeds one user per role, and migrate creates the groups."""
+views with it, demo.users seeds one user per role, and migrate creates the groups."""
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.http import HttpResponse
 from django.urls import include, path
 
-from core.demo import DEMO_USERS, demo_users_create
+from demo.users import DEMO_USERS, demo_users_create
 from core.permissions import role_required
 from core.roles import Role, has_role, user_roles
 

@@ -3,6 +3,7 @@
 Head-ends (API clients) and metering staff upload; CSRs and billing staff read."""
 from __future__ import annotations
 
+from core.clock import utility_zone
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.roles import Role
+from cis.selectors import service_point_ids_for_number, service_point_rate_classes
 from mdm import importing, selectors
 from mdm.api.serializers import (
     DeterminantQuerySerializer,
@@ -24,7 +26,6 @@ from mdm.api.serializers import (
     ResubmitSerializer,
     flag_name,
 )
-from mdm.importing.slots import local_zone
 from mdm.models import ImportRun, Meter, QuarantinedRecord
 
 READERS = (Role.CSR, Role.BILLING, Role.METERING, Role.API_CLIENT)
@@ -139,7 +140,7 @@ class MeterIntervals(APIView):
         meter = get_object_or_404(Meter, serial_number=serial)
         query = IntervalQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        tz = local_zone()
+        tz = utility_zone()
         series = selectors.meter_intervals(
             meter=meter, start_date=query.validated_data["start"], end_date=query.validated_data["end"], tz=tz
         )
@@ -171,7 +172,6 @@ class Determinants(APIView):
 
     @extend_schema(parameters=[DeterminantQuerySerializer], responses={200: DeterminantsSerializer})
     def get(self, request):
-        from mdm.billing_determinants import determinants_for_agreement_period
         from mdm.determinants import DeterminantError
 
         query = DeterminantQuerySerializer(data=request.query_params)
@@ -181,7 +181,7 @@ class Determinants(APIView):
         if sp_id is None:
             return Response({"service_point": ["No such service point."]}, status=status.HTTP_404_NOT_FOUND)
         try:
-            det = determinants_for_agreement_period(
+            det = selectors.determinants_for_agreement_period(
                 service_point_id=sp_id, start_date=q["start"], end_date=q["end"], as_of=q["as_of"],
                 tou_grids=q.get("tou_schedule"), demand_window_minutes=int(q["demand_window"]),
                 demand_rolling=q["rolling"],
@@ -209,10 +209,8 @@ class Determinants(APIView):
 
 def _service_point_id(value: str) -> int | None:
     """A service point id, or the id of the service point with that number."""
-    from cis.mdm_selectors import service_point_ids_for_number, service_point_rate_classes
-
     value = value.strip()
     if value.isdigit() and service_point_rate_classes(service_point_ids=[int(value)]):
         return int(value)
-    ids = service_point_ids_for_number(sp_number=value)
+    ids = service_point_ids_for_number(number=value)
     return ids[0] if ids else None

@@ -10,4 +10,11 @@ from mdm.importing.pipeline import (  # noqa: F401
     import_run_submit,
 )
 from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit  # noqa: F401
-from mdm.importing.registry import FORMATS, UnknownFormatError, read_format  # noqa: F401
+from mdm.importing.registry import (  # noqa: F401
+    FORMATS,
+    ReadFormat,
+    UnknownFormatError,
+    read_file_zone,
+    read_format,
+    register_read_format,
+)

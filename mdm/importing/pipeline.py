@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from core.clock import utility_zone
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
@@ -33,7 +34,7 @@ from django.db.models import F
 from core.money import to_decimal
 from mdm.flags import NOT_PROVIDED, QUALITY_WORDS, Flag
 from mdm.importing.registry import read_format
-from mdm.importing.slots import day_lengths_minutes, epoch_minutes, from_epoch_minutes, local_zone, locate
+from mdm.importing.slots import day_lengths_minutes, epoch_minutes, from_epoch_minutes, locate
 from mdm.models import ImportChunk, ImportRun, QuarantinedRecord
 from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
 from mdm.services.intervals import MergeCounts, StagedDay, interval_days_merge, interval_partitions_ensure
@@ -266,7 +267,7 @@ def _read_content(run: ImportRun) -> bytes:
 def _ensure_partitions(blocks: Sequence[IntervalBlock]) -> None:
     if not blocks:
         return
-    tz = local_zone()
+    tz = utility_zone()
     first = min(b.first_end_at for b in blocks) - dt.timedelta(minutes=60)
     last = max(b.first_end_at + dt.timedelta(minutes=b.interval_minutes * len(b.values)) for b in blocks)
     start, end = first.astimezone(tz).date().replace(day=1), last.astimezone(tz).date()
@@ -327,7 +328,7 @@ def load_records(*, run: ImportRun, blocks: Sequence[IntervalBlock], registers: 
             outcome.errors.append(RecordError(block.source_line, error[0], error[1], raw(block.source_line)))
         else:
             accepted.append((block, channel_id))
-    days, errors = stage_blocks(accepted, tz=local_zone(), raw=raw)
+    days, errors = stage_blocks(accepted, tz=utility_zone(), raw=raw)
     outcome.errors.extend(errors)
     outcome.merge = interval_days_merge(days=days, now=now, import_run_id=run.pk,
                                         reason=f"import {run.pk}: {run.file_name}"[:200])

@@ -6,19 +6,13 @@ np.searchsorted, so a block of any length costs one Python step per local DAY, n
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 import numpy as np
-from django.conf import settings
 
 from mdm.timeutil import day_start_utc
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def local_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE)
 
 
 def epoch_minutes(instant: dt.datetime) -> int:

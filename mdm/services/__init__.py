@@ -3,6 +3,7 @@ from mdm.services.intervals import (  # noqa: F401
     MergeCounts,
     StagedDay,
     billed_through_set,
+    billed_through_set_many,
     interval_days_merge,
     interval_days_replace,
     interval_partitions_ensure,

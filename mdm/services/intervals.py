@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from core.clock import utility_zone
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -295,9 +296,8 @@ def interval_days_replace(*, days: Sequence[StagedDay], now: dt.datetime, reason
     Raises ValueError when a day's arrays do not have the day's slot count."""
     from mdm.timeutil import slots_in_day
 
-    from mdm.importing.slots import local_zone
 
-    tz = local_zone()
+    tz = utility_zone()
     for day in days:
         expected = slots_in_day(day.local_date, tz, day.interval_minutes)
         if len(day.values) != expected or len(day.flags) != expected:
@@ -360,3 +360,16 @@ def replacement_read_notices_pick_up(*, notice_ids: Sequence[int], now: dt.datet
     from mdm.models import ReplacementReadNotice
 
     return ReplacementReadNotice.objects.filter(pk__in=notice_ids, picked_up_at__isnull=True).update(picked_up_at=now)
+
+
+def billed_through_set_many(*, dates: dict[int, dt.date]) -> int:
+    """Billing's billed-through dates for many service points in one upsert (a bill run issues
+    thousands of bills at once; `mdm.services.billed_through_set` is the one-at-a-time form).
+    Like billed_through_set, the last call wins."""
+    if not dates:
+        return 0
+    BilledThrough.objects.bulk_create(
+        [BilledThrough(service_point_id=sp, billed_through_date=day) for sp, day in sorted(dates.items())],
+        update_conflicts=True, unique_fields=["service_point_id"], update_fields=["billed_through_date", "updated_at"],
+    )
+    return len(dates)

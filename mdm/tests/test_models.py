@@ -232,7 +232,7 @@ def test_meter_page_selectors_list_installations_reads_and_open_notices():
                                                     period_end=dt.date(2026, 1, 2), reason="x", created_at=NOW)
     ReplacementReadNotice.objects.create(service_point_id=4, channel=register, period_start=dt.date(2026, 1, 1),
                                          period_end=dt.date(2026, 1, 2), reason="y", created_at=NOW, picked_up_at=NOW)
-    assert list(replacement_read_notices_open(service_point_ids=[4])) == [open_one]
+    assert [n.id for n in replacement_read_notices_open(service_point_ids=[4])] == [open_one.pk]
 
 
 def test_merging_into_a_day_stored_with_another_interval_length_is_refused(settings):

@@ -1,0 +1,57 @@
+"""cis's public reads. Other apps and cis's own views import from here, never the modules.
+
+Accounts (search, 360 view)      accounts.py
+Agreements (what bills cover)    agreements.py
+Service points                   service_points.py
+Audit trail                      audit.py
+
+Selectors raise the model's DoesNotExist where they `get` one row (account_get,
+bill_account_of); every other selector returns an empty result for unknown ids.
+"""
+from cis.selectors.accounts import (
+    BUILT_IN_SEARCH_KINDS,
+    SearchHit,
+    account_agreements,
+    account_get,
+    account_premises,
+    accounts_with_open_followups,
+    active_agreement_on,
+    classify_query,
+    pending_moves,
+    search_accounts,
+    search_kinds,
+    service_addresses,
+    service_points_available,
+)
+from cis.selectors.agreements import (
+    AgreementRow,
+    account_numbers,
+    agreements_by_ids,
+    agreements_for_bill_accounts,
+    agreements_in_service_between,
+    bill_account_ids_in_cycle,
+    bill_account_of,
+    rate_codes_in_use,
+)
+from cis.selectors.audit import AuditEntry, account_audit_trail
+from cis.selectors.service_points import (
+    ServicePointForMetering,
+    account_service_point_ids,
+    service_point_agreement_periods,
+    service_point_ids_for_number,
+    service_point_labels,
+    service_point_rate_classes,
+    service_points_for_metering,
+)
+
+__all__ = [
+    "BUILT_IN_SEARCH_KINDS", "SearchHit", "account_agreements", "account_get", "account_premises",
+    "accounts_with_open_followups", "active_agreement_on", "classify_query", "pending_moves", "search_accounts",
+    "search_kinds", "service_addresses", "service_points_available",
+    "AgreementRow", "account_numbers", "agreements_by_ids", "agreements_for_bill_accounts",
+    "agreements_in_service_between", "bill_account_ids_in_cycle", "bill_account_of", "rate_codes_in_use",
+    "AuditEntry", "account_audit_trail",
+    "ServicePointForMetering", "account_service_point_ids", "service_point_agreement_periods",
+    "service_point_ids_for_number", "service_point_labels", "service_point_rate_classes",
+    "service_points_for_metering",
+]

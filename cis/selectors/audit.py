@@ -1,0 +1,103 @@
+"""The audit trail of an account: what changed, who changed it and why."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+
+from cis.models import Account
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: dt.datetime
+    model: str
+    object_id: str
+    label: str
+    user_id: int | None
+    username: str
+    reason: str
+    url: str
+    changes: dict  # field -> [before, after]
+
+
+_HIDDEN_FIELDS = {
+    "updated_at", "created_at", "search_name", "search_address", "phone_search", "id_number_search", "display_name",
+}
+_SNAPSHOT_SKIP = {"pgh_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context_id"}
+
+
+def _event_model(name: str):
+    return apps.get_model("cis", f"{name}Event")
+
+
+def _snapshot(event) -> dict:
+    return {
+        f.attname: getattr(event, f.attname)
+        for f in event._meta.concrete_fields
+        if f.attname not in _SNAPSHOT_SKIP and f.attname not in _HIDDEN_FIELDS
+    }
+
+
+def _plain(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return str(value)
+
+
+def account_audit_trail(*, account: Account, limit: int = 200) -> list[AuditEntry]:
+    """Every recorded change to the account, its customer, its agreements (deleted ones too),
+    the service points and premises they cover, and its contacts, notes and complaints,
+    newest first, with before/after per changed field.
+
+    Reads the event tables pghistory's triggers fill; objects are found through the event
+    snapshots, not the live tables, so a deleted agreement keeps its history here."""
+    agreement_events = _event_model("ServiceAgreement").objects.filter(account_id=account.pk)
+    sp_ids = set(agreement_events.values_list("service_point_id", flat=True))
+    sp_events = _event_model("ServicePoint").objects.filter(pgh_obj_id__in=sp_ids)
+    premise_ids = set(sp_events.values_list("premise_id", flat=True))
+    sources = [
+        ("Customer", _event_model("Customer").objects.filter(pgh_obj_id=account.customer_id)),
+        ("Account", _event_model("Account").objects.filter(pgh_obj_id=account.pk)),
+        ("Agreement", agreement_events),
+        ("Service point", sp_events),
+        ("Premise", _event_model("Premise").objects.filter(pgh_obj_id__in=premise_ids)),
+        ("Contact", _event_model("Contact").objects.filter(account_id=account.pk)),
+        ("Note", _event_model("Note").objects.filter(account_id=account.pk)),
+        ("Complaint", _event_model("Complaint").objects.filter(account_id=account.pk)),
+    ]
+    entries: list[tuple] = []
+    for label, qs in sources:
+        previous: dict = {}
+        for event in qs.select_related("pgh_context").order_by("pgh_obj_id", "pgh_id"):
+            snap = _snapshot(event)
+            before = previous.get(event.pgh_obj_id)
+            if event.pgh_label == "insert" or before is None and event.pgh_label != "delete":
+                changes = {k: [None, _plain(v)] for k, v in snap.items() if v not in (None, "")}
+            elif event.pgh_label == "delete":
+                changes = {k: [_plain(v), None] for k, v in snap.items() if v not in (None, "")}
+            else:
+                changes = {k: [_plain(before.get(k)), _plain(v)] for k, v in snap.items() if before.get(k) != v}
+            previous[event.pgh_obj_id] = snap
+            if event.pgh_label == "update" and not changes:
+                continue
+            ctx = event.pgh_context.metadata if event.pgh_context_id else {}
+            entries.append((event.pgh_created_at, event.pgh_id, label, event, ctx, changes))
+    entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+    entries = entries[:limit]
+    user_ids = {e[4].get("user") for e in entries if e[4].get("user")}
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    return [
+        AuditEntry(
+            at=at, model=label, object_id=str(event.pgh_obj_id), label=event.pgh_label, user_id=ctx.get("user"),
+            username=names.get(ctx.get("user"), "system"), reason=ctx.get("reason", ""), url=ctx.get("url", ""),
+            changes=changes,
+        )
+        for at, _, label, event, ctx, changes in entries
+    ]
+
+
