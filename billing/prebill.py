@@ -6,13 +6,19 @@ account's earlier bills) and the active rules, and returns findings. A bill with
 HELD with one BillException per finding until staff release it, re-rate it, or send the
 meter for a check.
 
+Each rule kind is one function (facts, params) -> Finding | None registered under its kind
+with `@prebill_rule`, which also declares the params it reads (each with a check) and the
+params a new rule starts with; `evaluate` dispatches through REGISTRY, and a kind with no
+function is a PreBillConfigError. A new kind is a function here and a PreBillRule.Kind value.
+
 Usage is compared per day, so a 33-day bill is not "high" against a 28-day one."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -22,17 +28,6 @@ from core.money import to_decimal
 
 Kind = PreBillRule.Kind
 RATING_ERROR = "rating_error"  # not configurable: a bill that could not be priced never goes out
-
-DEFAULT_RULES: dict[str, dict] = {
-    Kind.HIGH_LOW_LAST_BILL: {"high_percent": 100, "low_percent": 70},
-    Kind.HIGH_LOW_LAST_YEAR: {"high_percent": 150, "low_percent": 80},
-    Kind.ZERO_CONSUMPTION: {},
-    Kind.TOO_MANY_ESTIMATED: {"max_percent": 25},
-    Kind.CONSECUTIVE_ESTIMATED: {"max_bills": 2, "estimated_bill_percent": 10},
-    Kind.NEGATIVE_AMOUNT: {},
-    Kind.OVER_LIMIT: {"limit": "10000.00"},
-    Kind.MISSING_DETERMINANTS: {"max_missing_percent": 0},
-}
 
 
 class PreBillError(Exception):
@@ -81,6 +76,104 @@ class Finding:
     message: str
 
 
+# --- the rules: one function per kind, in a registry ----------------------------------------
+
+class PreBillConfigError(ValueError):
+    """A pre-bill rule of a kind no function is registered for, or with params it cannot use."""
+
+
+RuleFunction = Callable[[BillFacts, Mapping[str, Any]], Finding | None]
+ParamCheck = Callable[[Any], object]  # raises ValueError/TypeError/ArithmeticError on a bad value
+
+
+@dataclass(frozen=True)
+class PreBillRuleKind:
+    """A registered rule: the function that evaluates it, the params it reads (each with the
+    check of its value) and the params a new rule of the kind starts with."""
+
+    kind: str
+    evaluate: RuleFunction
+    params: Mapping[str, ParamCheck]
+    defaults: Mapping[str, Any]
+
+    def check(self, params: Any) -> None:
+        """Raise PreBillConfigError if `params` are not usable by this rule."""
+        if params is None:
+            return
+        if not isinstance(params, Mapping):
+            raise PreBillConfigError(f"{self.kind}: params must be an object, not {params!r}")
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            allowed = ", ".join(sorted(self.params)) or "none"
+            raise PreBillConfigError(f"{self.kind}: unknown params {', '.join(unknown)} (allowed: {allowed})")
+        for name, value in params.items():
+            try:
+                self.params[name](value)
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise PreBillConfigError(f"{self.kind}: {name}: {exc}") from exc
+
+
+REGISTRY: dict[str, PreBillRuleKind] = {}
+
+
+def prebill_rule(kind: str, *, params: Mapping[str, ParamCheck] | None = None,
+                 defaults: Mapping[str, Any] | None = None) -> Callable[[RuleFunction], RuleFunction]:
+    """Register the decorated (facts, params) -> Finding | None function as rule `kind`."""
+
+    def register(function: RuleFunction) -> RuleFunction:
+        key = str(getattr(kind, "value", kind))
+        if key in REGISTRY:
+            raise ValueError(f"pre-bill rule {key!r} is registered twice")
+        rule = PreBillRuleKind(key, function, dict(params or {}), dict(defaults or {}))
+        rule.check(rule.defaults)
+        REGISTRY[key] = rule
+        return function
+
+    return register
+
+
+def prebill_rule_kinds() -> list[str]:
+    """The kinds a PreBillRule row may have, in registration order."""
+    return list(REGISTRY)
+
+
+def prebill_rule_for(kind: str) -> PreBillRuleKind:
+    """The registered rule of `kind`. Raises PreBillConfigError for an unknown kind."""
+    rule = REGISTRY.get(str(kind))
+    if rule is None:
+        raise PreBillConfigError(
+            f"Unknown pre-bill rule kind {kind!r} (known: {', '.join(REGISTRY)})")
+    return rule
+
+
+def prebill_rule_check(kind: str, params: Any) -> None:
+    """Raise PreBillConfigError if `kind` is unknown or `params` unusable (for admin forms)."""
+    prebill_rule_for(kind).check(params)
+
+
+def _number(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise TypeError(f"{value!r} is not a number")
+    number = to_decimal(value)
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _percent(value: Any) -> Decimal:
+    number = _number(value)
+    if number < 0:
+        raise ValueError(f"{value!r} is negative")
+    return number
+
+
+def _count(value: Any) -> int:
+    number = _percent(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(number)
+
+
 def _pct(part, whole) -> Decimal:
     return Decimal(100) * Decimal(part) / Decimal(whole) if whole else Decimal(0)
 
@@ -111,55 +204,124 @@ def _is_estimated_bill(interval_count: int, estimated: int, percent: Decimal) ->
     return interval_count > 0 and estimated > 0 and _pct(estimated, interval_count) >= percent
 
 
+def _found(kind: Kind, message: str | None) -> Finding | None:
+    return Finding(kind.value, message) if message else None
+
+
+_HIGH_LOW = {"high_percent": _percent, "low_percent": _percent}
+
+
+@prebill_rule(Kind.HIGH_LOW_LAST_BILL, params=_HIGH_LOW, defaults={"high_percent": 100, "low_percent": 70})
+def high_low_last_bill(facts: BillFacts, params: Mapping) -> Finding | None:
+    """Usage per day far above or below the account's last bill."""
+    if not (facts.metered and facts.history):
+        return None
+    return _found(Kind.HIGH_LOW_LAST_BILL, _compare(facts, facts.history[-1], params, "the last bill"))
+
+
+@prebill_rule(Kind.HIGH_LOW_LAST_YEAR, params=_HIGH_LOW, defaults={"high_percent": 150, "low_percent": 80})
+def high_low_last_year(facts: BillFacts, params: Mapping) -> Finding | None:
+    """Usage per day far above or below the bill that covered the same day a year earlier."""
+    other = _same_month_last_year(facts) if facts.metered else None
+    if other is None:
+        return None
+    return _found(Kind.HIGH_LOW_LAST_YEAR, _compare(facts, other, params, "the same month last year"))
+
+
+@prebill_rule(Kind.ZERO_CONSUMPTION)
+def zero_consumption(facts: BillFacts, params: Mapping) -> Finding | None:
+    """A metered service that has interval data and used nothing."""
+    if facts.metered and facts.interval_count and facts.consumption == 0:
+        return _found(Kind.ZERO_CONSUMPTION, "Zero consumption on a metered service.")
+    return None
+
+
+@prebill_rule(Kind.TOO_MANY_ESTIMATED, params={"max_percent": _percent}, defaults={"max_percent": 25})
+def too_many_estimated(facts: BillFacts, params: Mapping) -> Finding | None:
+    """More than max_percent of the bill's intervals are estimated."""
+    if not facts.interval_count:
+        return None
+    share, limit = _pct(facts.estimated_intervals, facts.interval_count), to_decimal(params.get("max_percent", 25))
+    if share > limit:
+        return _found(Kind.TOO_MANY_ESTIMATED, f"{share:.1f}% of intervals are estimated (limit {limit}%).")
+    return None
+
+
+@prebill_rule(Kind.CONSECUTIVE_ESTIMATED, params={"max_bills": _count, "estimated_bill_percent": _percent},
+              defaults={"max_bills": 2, "estimated_bill_percent": 10})
+def consecutive_estimated(facts: BillFacts, params: Mapping) -> Finding | None:
+    """More than max_bills estimated bills in a row, this one included; a bill is estimated
+    when at least estimated_bill_percent of its intervals are."""
+    percent = to_decimal(params.get("estimated_bill_percent", 10))
+    if not _is_estimated_bill(facts.interval_count, facts.estimated_intervals, percent):
+        return None
+    run = 1
+    for h in reversed(facts.history):
+        if not _is_estimated_bill(h.interval_count, h.estimated_intervals, percent):
+            break
+        run += 1
+    limit = int(params.get("max_bills", 2))
+    if run > limit:
+        return _found(Kind.CONSECUTIVE_ESTIMATED, f"{run} estimated bills in a row (limit {limit}).")
+    return None
+
+
+@prebill_rule(Kind.NEGATIVE_AMOUNT)
+def negative_amount(facts: BillFacts, params: Mapping) -> Finding | None:
+    """A bill total below zero."""
+    if facts.total < 0:
+        return _found(Kind.NEGATIVE_AMOUNT, f"The bill total {facts.total} is negative.")
+    return None
+
+
+@prebill_rule(Kind.OVER_LIMIT, params={"limit": _number}, defaults={"limit": "10000.00"})
+def over_limit(facts: BillFacts, params: Mapping) -> Finding | None:
+    """A bill total above limit."""
+    limit = to_decimal(params.get("limit", "10000.00"))
+    if facts.total > limit:
+        return _found(Kind.OVER_LIMIT, f"The bill total {facts.total} is over the limit of {limit}.")
+    return None
+
+
+@prebill_rule(Kind.MISSING_DETERMINANTS, params={"max_missing_percent": _percent},
+              defaults={"max_missing_percent": 0})
+def missing_determinants(facts: BillFacts, params: Mapping) -> Finding | None:
+    """A metered segment with no interval data at all, or more than max_missing_percent of the
+    bill's intervals missing."""
+    limit = to_decimal(params.get("max_missing_percent", 0))
+    if facts.unmeasured_segments:
+        return _found(Kind.MISSING_DETERMINANTS,
+                      f"{facts.unmeasured_segments} metered segment(s) have no interval data.")
+    if facts.interval_count and _pct(facts.missing_intervals, facts.interval_count) > limit:
+        return _found(Kind.MISSING_DETERMINANTS, f"{facts.missing_intervals} of {facts.interval_count} intervals "
+                                                 f"are missing (limit {limit}%).")
+    return None
+
+
+# What prebill_rules_seed creates: each registered rule with its starting params.
+DEFAULT_RULES: dict[str, dict] = {kind: dict(rule.defaults) for kind, rule in REGISTRY.items()}
+
+
 def evaluate(facts: BillFacts, rules: Mapping[str, Mapping]) -> list[Finding]:
-    """The findings of the active `rules` ({kind: params}) on one bill, in rule order."""
+    """The findings of the active `rules` ({kind: params}) on one bill, in rule order: each
+    rule's registered function is called with its params. Raises PreBillConfigError for a kind
+    no function is registered for."""
     out = [Finding(RATING_ERROR, message) for message in facts.rating_errors]
     for kind, params in rules.items():
-        message = None
-        if kind == Kind.HIGH_LOW_LAST_BILL and facts.metered and facts.history:
-            message = _compare(facts, facts.history[-1], params, "the last bill")
-        elif kind == Kind.HIGH_LOW_LAST_YEAR and facts.metered:
-            other = _same_month_last_year(facts)
-            message = _compare(facts, other, params, "the same month last year") if other else None
-        elif kind == Kind.ZERO_CONSUMPTION and facts.metered and facts.interval_count and facts.consumption == 0:
-            message = "Zero consumption on a metered service."
-        elif kind == Kind.TOO_MANY_ESTIMATED and facts.interval_count:
-            share, limit = _pct(facts.estimated_intervals, facts.interval_count), to_decimal(params.get("max_percent", 25))
-            if share > limit:
-                message = f"{share:.1f}% of intervals are estimated (limit {limit}%)."
-        elif kind == Kind.CONSECUTIVE_ESTIMATED:
-            percent = to_decimal(params.get("estimated_bill_percent", 10))
-            if _is_estimated_bill(facts.interval_count, facts.estimated_intervals, percent):
-                run = 1
-                for h in reversed(facts.history):
-                    if not _is_estimated_bill(h.interval_count, h.estimated_intervals, percent):
-                        break
-                    run += 1
-                limit = int(params.get("max_bills", 2))
-                if run > limit:
-                    message = f"{run} estimated bills in a row (limit {limit})."
-        elif kind == Kind.NEGATIVE_AMOUNT and facts.total < 0:
-            message = f"The bill total {facts.total} is negative."
-        elif kind == Kind.OVER_LIMIT:
-            limit = to_decimal(params.get("limit", "10000.00"))
-            if facts.total > limit:
-                message = f"The bill total {facts.total} is over the limit of {limit}."
-        elif kind == Kind.MISSING_DETERMINANTS:
-            limit = to_decimal(params.get("max_missing_percent", 0))
-            if facts.unmeasured_segments:
-                message = f"{facts.unmeasured_segments} metered segment(s) have no interval data."
-            elif facts.interval_count and _pct(facts.missing_intervals, facts.interval_count) > limit:
-                message = (f"{facts.missing_intervals} of {facts.interval_count} intervals are missing "
-                           f"(limit {limit}%).")
-        if message:
-            out.append(Finding(str(kind), message))
+        finding = prebill_rule_for(kind).evaluate(facts, params or {})
+        if finding is not None:
+            out.append(finding)
     return out
 
 
 def prebill_rules_active() -> dict[str, dict]:
-    """{kind: params} of the active rules, in a fixed order."""
-    return {kind: params or {} for kind, params in
-            PreBillRule.objects.filter(active=True).order_by("kind").values_list("kind", "params")}
+    """{kind: params} of the active rules, in a fixed order, each checked against its
+    registered rule. Raises PreBillConfigError for an unknown kind or unusable params."""
+    rules = {kind: params or {} for kind, params in
+             PreBillRule.objects.filter(active=True).order_by("kind").values_list("kind", "params")}
+    for kind, params in rules.items():
+        prebill_rule_check(kind, params)
+    return rules
 
 
 def prebill_rules_seed() -> int:

@@ -166,3 +166,22 @@ def test_send_for_meter_check_creates_a_service_order_once_and_keeps_the_bill_he
     with pytest.raises(prebill.PreBillError):
         prebill.bill_exception_meter_check(exception=exception, now=NOW, today=MAR)
     assert ServiceOrder.objects.count() == 1
+
+
+def test_a_rule_with_unusable_params_fails_the_chunk_instead_of_billing_without_the_check():
+    cycle = setup_billing()
+    rule("over_limit", limit="ten thousand")
+    metered_agreement(rate_code="T-TIER")
+    run = runs.bill_run_start(cycle=cycle, bill_date=MAR, now=NOW, chunk_size=10, enqueue=False)
+    results = [runs.bill_run_chunk_process(bill_run_id=run.pk, chunk_number=number, now=NOW)
+               for number in runs.bill_run_pending_chunks(bill_run_id=run.pk)]
+    assert results == ["failed"]
+    assert not Bill.objects.exists()
+
+
+def test_the_seeded_rules_are_accepted_by_a_bill_run():
+    cycle = setup_billing()
+    assert prebill.prebill_rules_seed() == len(PreBillRule.Kind.values)
+    agreement, _ = metered_agreement(rate_code="T-TIER")
+    run_all(cycle)
+    assert held_rules(agreement) == (Bill.objects.get(), [])
