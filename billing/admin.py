@@ -3,6 +3,7 @@ runs with their progress and resume/approve/issue actions, bills, pre-bill rules
 exceptions, and the ledger (read-only: it is append-only). Every action calls a service."""
 from __future__ import annotations
 
+from core.actors import Actor
 from core.clock import utility_today
 from django.contrib import admin, messages
 from django.utils import timezone
@@ -147,12 +148,12 @@ class BillRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve drafts")
     def approve(self, request, queryset):
-        self._each(request, queryset, lambda r: runs.bill_run_approve(bill_run_id=r.pk, user=request.user), "approved")
+        self._each(request, queryset, lambda r: runs.bill_run_approve(bill_run_id=r.pk, actor=Actor.of(request.user)), "approved")
 
     @admin.action(description="Issue approved bills")
     def issue(self, request, queryset):
         now = timezone.now()
-        self._each(request, queryset, lambda r: runs.bill_run_issue(bill_run_id=r.pk, now=now, user=request.user),
+        self._each(request, queryset, lambda r: runs.bill_run_issue(bill_run_id=r.pk, now=now, actor=Actor.of(request.user)),
                    "issued")
 
 

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from billing.models import LedgerEntry
+from core.actors import Actor
 from core.money import money
 
 
@@ -43,7 +44,7 @@ def _post(*, account_id: int, kind: str, amount: Decimal, effective_date: dt.dat
             return LedgerEntry.objects.create(
                 account_id=account_id, kind=kind, amount=amount, effective_date=effective_date,
                 description=description, reason=reason, idempotency_key=idempotency_key,
-                created_by=user if user is not None and user.is_authenticated else None, **extra,
+                created_by_id=Actor.of(user).user_id, **extra,
             )
     except IntegrityError:
         if idempotency_key:
@@ -93,7 +94,7 @@ def ledger_reverse(*, entry: LedgerEntry, reason: str, effective_date: dt.date, 
             return LedgerEntry.objects.create(
                 account_id=entry.account_id, kind=LedgerEntry.Kind.REVERSAL, amount=-entry.amount,
                 effective_date=effective_date, description=f"Reversal of {entry.description}", reason=reason,
-                reverses=entry, bill=entry.bill, created_by=user if user is not None and user.is_authenticated else None,
+                reverses=entry, bill=entry.bill, created_by_id=Actor.of(user).user_id,
             )
     except IntegrityError as exc:
         raise LedgerError(f"Entry {entry.pk} is already reversed.") from exc

@@ -1,7 +1,12 @@
 """Billing: bill cycles and windows, rate schedules and their date-effective versions, the
 append-only customer ledger, bills (segments, lines), bill runs and pre-bill exceptions.
 
-Accounts, agreements and service points belong to cis: they are referenced by id."""
+Accounts, agreements and service points belong to cis; billing rows point at them with real
+foreign keys (PROTECT), so a bill, segment or ledger entry never names a row that does not
+exist and an account with bills or ledger entries cannot be deleted, in admin or in SQL.
+
+Bills, bill runs, exceptions, rate schedules and versions and pre-bill rules are audited by
+pghistory triggers (who, when, before/after, why: see core.actors)."""
 from __future__ import annotations
 
 import pghistory
@@ -13,6 +18,16 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.ranges import DateRange
+
+
+def audited():
+    """Fresh trackers for each model (pghistory binds a tracker to the model it decorates)."""
+    return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+
+
+def _actor_fk():
+    return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 QUANTITY = {"max_digits": 20, "decimal_places": 6}
@@ -114,7 +129,7 @@ class LedgerEntry(models.Model):
         PAYMENT = "payment", "Payment"
         REVERSAL = "reversal", "Reversal"
 
-    account_id = models.BigIntegerField(db_index=True)
+    account = models.ForeignKey("cis.Account", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.DecimalField(**MONEY)
     effective_date = models.DateField(help_text="Date the amount counts from, for aging.")
@@ -147,6 +162,7 @@ class LedgerEntry(models.Model):
         return f"{self.get_kind_display()} {self.amount} ({self.effective_date})"
 
 
+@pghistory.track(*audited())
 class BillRun(models.Model):
     class Status(models.TextChoices):
         CREATED = "created", "Created"
@@ -170,6 +186,10 @@ class BillRun(models.Model):
     due_date = models.DateField(null=True, blank=True, help_text="Bill date + the window's due days.")
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds per phase, summed over chunks.")
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    approved_by = _actor_fk()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    issued_by = _actor_fk()
+    issued_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -206,6 +226,9 @@ class BillRunChunk(models.Model):
         constraints = [models.UniqueConstraint(name="billrunchunk_unique", fields=["run", "number"])]
 
 
+# Bills are written 100k at a time by a run: their creation is the run's (who started it is on
+# the run); what staff and services do to a bill afterwards (approve, issue, cancel) is tracked.
+@pghistory.track(pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Bill(models.Model):
     class Kind(models.TextChoices):
         REGULAR = "regular", "Regular"
@@ -221,7 +244,7 @@ class Bill(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     bill_number = models.CharField(max_length=20, unique=True, null=True, blank=True)
-    account_id = models.BigIntegerField(db_index=True)
+    account = models.ForeignKey("cis.Account", on_delete=models.PROTECT, related_name="+")
     run = models.ForeignKey(BillRun, null=True, blank=True, on_delete=models.PROTECT, related_name="bills")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.REGULAR)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
@@ -240,7 +263,11 @@ class Bill(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
     )
     cancel_reason = models.TextField(blank=True)
+    approved_by = _actor_fk()
+    approved_at = models.DateTimeField(null=True, blank=True)
+    issued_by = _actor_fk()
     issued_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = _actor_fk()
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -260,9 +287,9 @@ class BillSegment(models.Model):
     partial unique constraint gives exactly one live segment per agreement and period."""
 
     bill = models.ForeignKey(Bill, on_delete=models.CASCADE, related_name="segments")
-    account_id = models.BigIntegerField()
-    agreement_id = models.BigIntegerField()
-    service_point_id = models.BigIntegerField()
+    account = models.ForeignKey("cis.Account", on_delete=models.PROTECT, related_name="+", db_index=False)
+    agreement = models.ForeignKey("cis.ServiceAgreement", on_delete=models.PROTECT, related_name="+", db_index=False)
+    service_point = models.ForeignKey("cis.ServicePoint", on_delete=models.PROTECT, related_name="+", db_index=False)
     rate_code = models.CharField(max_length=30)
     period_start = models.DateField()
     period_end = models.DateField()
@@ -300,6 +327,7 @@ class BillLine(models.Model):
         ordering = ["segment", "sequence"]
 
 
+@pghistory.track(*audited())
 class PreBillRule(models.Model):
     """A pre-bill edit configured by billing staff; `params` holds its thresholds."""
 
@@ -321,6 +349,7 @@ class PreBillRule(models.Model):
         return self.get_kind_display()
 
 
+@pghistory.track(*audited())
 class BillException(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"

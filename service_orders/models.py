@@ -27,9 +27,11 @@ class ServiceOrder(models.Model):
     order_number = models.CharField(max_length=20, unique=True, null=True, editable=False)
     order_type = models.CharField(max_length=30, choices=OrderType.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
-    # Ids, not foreign keys into cis: apps meet through services/selectors only.
-    account_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    service_point_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # Foreign keys into cis by string reference (no import of cis's models): an order never
+    # names an account or service point that does not exist, and they cannot be deleted under it.
+    account = models.ForeignKey("cis.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    service_point = models.ForeignKey("cis.ServicePoint", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
     due_date = models.DateField()
     reason = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=50, blank=True, help_text="What created it, e.g. 'cis.move:42'.")

@@ -14,6 +14,7 @@ from billing.hub.forms import BillSearchForm, FinalBillForm, ReasonForm
 from billing.models import Bill, BillException, LedgerEntry
 from cis.selectors import account_numbers
 from cis.selectors import account_get
+from core.actors import Actor
 from core.permissions import role_required
 from core.roles import Role, has_role
 
@@ -79,7 +80,7 @@ def bill_cancel(request, bill_id: int):
     now = request_now()
     try:
         rebill.bill_cancel(bill=bill, reason=form.cleaned_data["reason"], effective_date=local_today(now), now=now,
-                           user=request.user)
+                           actor=Actor.of(request.user))
     except rebill.RebillError as exc:
         messages.error(request, f"Not cancelled: {exc}")
     else:
@@ -99,7 +100,7 @@ def bill_rebill(request, bill_id: int):
     today = local_today(now)
     try:
         new = rebill.bill_rebill(bill=bill, reason=form.cleaned_data["reason"], bill_date=today, as_of=today, now=now,
-                                 user=request.user)
+                                 actor=Actor.of(request.user))
     except rebill.RebillError as exc:
         messages.error(request, f"Not rebilled: {exc}")
         return redirect("billing:bill", bill_id=bill.pk)
@@ -112,7 +113,7 @@ def bill_rebill(request, bill_id: int):
 def bill_issue(request, bill_id: int):
     bill = get_object_or_404(Bill, pk=bill_id)
     try:
-        bill = bill_runs.bill_issue(bill=bill, now=request_now())
+        bill = bill_runs.bill_issue(bill=bill, now=request_now(), actor=Actor.of(request.user))
     except bill_runs.BillRunError as exc:
         messages.error(request, f"Not issued: {exc}")
     else:

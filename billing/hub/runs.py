@@ -13,6 +13,7 @@ from billing import runs as bill_runs
 from billing.hub.common import STAFF, form_errors, local_today, request_now
 from billing.hub.forms import FinalBillForm, RunStartForm
 from billing.models import Bill, BillCycle, BillException, BillRun, BillWindow
+from core.actors import Actor
 from core.permissions import role_required
 
 WINDOWS_SHOWN = 6
@@ -122,7 +123,7 @@ def run_resume(request, run_id: int):
 @role_required(*STAFF)
 def run_approve(request, run_id: int):
     def call():
-        bill_runs.bill_run_approve(bill_run_id=run_id, user=request.user)
+        bill_runs.bill_run_approve(bill_run_id=run_id, actor=Actor.of(request.user))
         return f"Run {run_id} approved."
     return _run_action(request, run_id, "Not approved", call)
 
@@ -131,7 +132,7 @@ def run_approve(request, run_id: int):
 @role_required(*STAFF)
 def run_issue(request, run_id: int):
     def call():
-        bill_runs.bill_run_issue(bill_run_id=run_id, now=request_now(), user=request.user)
+        bill_runs.bill_run_issue(bill_run_id=run_id, now=request_now(), actor=Actor.of(request.user))
         issued = Bill.objects.filter(run_id=run_id, status=Bill.Status.ISSUED).count()
         return f"Run {run_id} issued: {issued} bill(s)."
     return _run_action(request, run_id, "Not issued", call)

@@ -14,12 +14,14 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from billing.ledger import ledger_post_bill
 from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, BillWindow, LedgerEntry
 from billing.runs.drafting import Timings, billed_to_with_opening, bills_draft
 from billing.runs.planning import plan_bills
 from cis.selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
+from core.actors import Actor
 from core.money import money
 from mdm.services import billed_through_set_many
 
@@ -150,23 +152,30 @@ def bill_run_resume(*, bill_run_id: int, enqueue: bool = True) -> list[int]:
     return numbers
 
 
-@transaction.atomic
-def bill_run_approve(*, bill_run_id: int, user=None) -> BillRun:
+def bill_run_approve(*, bill_run_id: int, actor: Actor | None = None, now: dt.datetime | None = None) -> BillRun:
     """Approve a completed run: its draft bills become approved (held bills stay held until
-    worked). Raises BillRunError unless the run is completed."""
-    run = BillRun.objects.select_for_update().get(pk=bill_run_id)
-    if run.status != BillRun.Status.COMPLETED:
-        raise BillRunError(f"Only a completed run can be approved; run {run.pk} is {run.get_status_display().lower()}.")
-    Bill.objects.filter(run=run, status=Bill.Status.DRAFT).update(status=Bill.Status.APPROVED)
-    run.status = BillRun.Status.APPROVED
-    run.save(update_fields=["status"])
+    worked), each recording who approved it and when. Raises BillRunError unless the run is
+    completed."""
+    actor = actor or Actor.system()
+    now = now or timezone.now()
+    with transaction.atomic(), actor.audit("bill_run_approve"):
+        run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+        if run.status != BillRun.Status.COMPLETED:
+            raise BillRunError(
+                f"Only a completed run can be approved; run {run.pk} is {run.get_status_display().lower()}.")
+        Bill.objects.filter(run=run, status=Bill.Status.DRAFT).update(
+            status=Bill.Status.APPROVED, approved_by_id=actor.user_id, approved_at=now)
+        run.status, run.approved_by_id, run.approved_at = BillRun.Status.APPROVED, actor.user_id, now
+        run.save(update_fields=["status", "approved_by", "approved_at"])
     return run
 
 
-def bills_issue(*, bills: list[Bill], now: dt.datetime) -> int:
+def bills_issue(*, bills: list[Bill], now: dt.datetime, actor: Actor | None = None) -> int:
     """Issue approved bills: number, balance forward (the ledger before this bill), amount due,
     the ledger entry, and tell MDM each service point's billed-through date. Bills already
-    issued are skipped. Returns how many were issued."""
+    issued are skipped. Returns how many were issued. Call inside `actor.audit(...)` so the
+    bills' history names who issued them; `issued_by` records it on each bill."""
+    actor = actor or Actor.system()
     bills = [b for b in bills if b.status == Bill.Status.APPROVED]
     if not bills:
         return 0
@@ -178,17 +187,17 @@ def bills_issue(*, bills: list[Bill], now: dt.datetime) -> int:
         bill.balance_forward = balances.get(bill.account_id) or Decimal("0.00")
         bill.amount_due = bill.balance_forward + bill.total
         balances[bill.account_id] = bill.amount_due
-        bill.status, bill.issued_at = Bill.Status.ISSUED, now
+        bill.status, bill.issued_at, bill.issued_by_id = Bill.Status.ISSUED, now, actor.user_id
     # One UPDATE from arrays: Django's bulk_update builds a CASE per field and row, which cost
     # more than everything else in issuing a run.
     with connection.cursor() as cursor:
         cursor.execute(
             f"""UPDATE {Bill._meta.db_table} AS b
                 SET bill_number = v.number, balance_forward = v.forward, amount_due = v.due, status = %s,
-                    issued_at = %s
+                    issued_at = %s, issued_by_id = %s
                 FROM unnest(%s::bigint[], %s::text[], %s::numeric[], %s::numeric[]) AS v(id, number, forward, due)
                 WHERE b.id = v.id""",
-            [Bill.Status.ISSUED, now, [b.pk for b in bills], [b.bill_number for b in bills],
+            [Bill.Status.ISSUED, now, actor.user_id, [b.pk for b in bills], [b.bill_number for b in bills],
              [b.balance_forward for b in bills], [b.amount_due for b in bills]],
         )
     if len(bills) == 1:
@@ -212,39 +221,42 @@ def bills_issue(*, bills: list[Bill], now: dt.datetime) -> int:
     return len(bills)
 
 
-@transaction.atomic
-def bill_issue(*, bill: Bill, now: dt.datetime) -> Bill:
+def bill_issue(*, bill: Bill, now: dt.datetime, actor: Actor | None = None) -> Bill:
     """Issue one bill (off-cycle, final, rebill, or one released after its run was issued).
     Raises BillRunError unless it is approved or a draft."""
-    bill = Bill.objects.select_for_update().get(pk=bill.pk)
-    if bill.status == Bill.Status.DRAFT:
-        bill.status = Bill.Status.APPROVED
-    if bill.status != Bill.Status.APPROVED:
-        raise BillRunError(f"Bill {bill.pk} is {bill.get_status_display().lower()} and cannot be issued.")
-    bills_issue(bills=[bill], now=now)
+    actor = actor or Actor.system()
+    with transaction.atomic(), actor.audit("bill_issue"):
+        bill = Bill.objects.select_for_update().get(pk=bill.pk)
+        if bill.status == Bill.Status.DRAFT:
+            bill.status, bill.approved_by_id, bill.approved_at = Bill.Status.APPROVED, actor.user_id, now
+            Bill.objects.filter(pk=bill.pk).update(status=bill.status, approved_by_id=actor.user_id, approved_at=now)
+        if bill.status != Bill.Status.APPROVED:
+            raise BillRunError(f"Bill {bill.pk} is {bill.get_status_display().lower()} and cannot be issued.")
+        bills_issue(bills=[bill], now=now, actor=actor)
     return bill
 
 
-def bill_run_issue(*, bill_run_id: int, now: dt.datetime, user=None) -> BillRun:
+def bill_run_issue(*, bill_run_id: int, now: dt.datetime, actor: Actor | None = None) -> BillRun:
     """Issue every approved bill of an approved run, in batches that each commit on their own
     (a crash part-way is finished by issuing again). Raises BillRunError unless approved."""
+    actor = actor or Actor.system()
     run = BillRun.objects.get(pk=bill_run_id)
     if run.status not in (BillRun.Status.APPROVED, BillRun.Status.ISSUED):
         raise BillRunError(f"Only an approved run can be issued; run {run.pk} is {run.get_status_display().lower()}.")
     timings = Timings()
     with timings.phase("issue"):
         while True:
-            with transaction.atomic():
+            with transaction.atomic(), actor.audit("bill_run_issue"):
                 batch = list(Bill.objects.select_for_update().filter(run=run, status=Bill.Status.APPROVED)
                              .order_by("id")[:ISSUE_BATCH])
                 if not batch:
                     break
-                bills_issue(bills=batch, now=now)
-    with transaction.atomic():
+                bills_issue(bills=batch, now=now, actor=actor)
+    with transaction.atomic(), actor.audit("bill_run_issue"):
         run = BillRun.objects.select_for_update().get(pk=bill_run_id)
-        run.status = BillRun.Status.ISSUED
+        run.status, run.issued_by_id, run.issued_at = BillRun.Status.ISSUED, actor.user_id, run.issued_at or now
         run.timings = {**(run.timings or {}), "issue": round((run.timings or {}).get("issue", 0) + timings.seconds["issue"], 4)}
-        run.save(update_fields=["status", "timings"])
+        run.save(update_fields=["status", "timings", "issued_by", "issued_at"])
     return run
 
 

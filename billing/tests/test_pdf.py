@@ -17,6 +17,7 @@ from billing.pdf import (
     usage_chart_svg,
     usage_history,
 )
+from cis.models import ServiceAgreement
 from cis.tests.factories import AccountFactory, CustomerFactory, PremiseFactory, ServiceAgreementFactory, ServicePointFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +33,12 @@ def make_bill(account, start, end, kwh, *, status=Bill.Status.ISSUED, total="100
         status=status, period_start=start, period_end=end, bill_date=end, due_date=end + dt.timedelta(days=21),
         total=Decimal(total), balance_forward=Decimal("12.50"), amount_due=Decimal(total) + Decimal("12.50"),
     )
+    agreement = ServiceAgreement.objects.filter(account_id=account.pk).order_by("id").first()
+    if agreement is None:
+        agreement = ServiceAgreementFactory(account=account)
     segment = BillSegment.objects.create(
-        bill=bill, account_id=account.pk, agreement_id=1000 + bill.pk, service_point_id=1, rate_code="RES",
+        bill=bill, account_id=account.pk, agreement_id=agreement.pk, service_point_id=agreement.service_point_id,
+        rate_code="RES",
         period_start=start, period_end=end, subtotal=Decimal(total), live=status != Bill.Status.CANCELLED,
         determinants={"metered": True, "consumption": str(kwh), "max_demand_kw": "3.5", "received": "0",
                       "estimated_intervals": 0},

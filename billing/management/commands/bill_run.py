@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
+from core.actors import Actor
 from billing import runs
 from billing.models import BillCycle, BillRun
 
@@ -63,10 +64,10 @@ class Command(BaseCommand):
         try:
             run.refresh_from_db()
             if (approve or issue) and run.status == BillRun.Status.COMPLETED:
-                runs.bill_run_approve(bill_run_id=run.pk)
+                runs.bill_run_approve(bill_run_id=run.pk, actor=Actor.system("bill_run command"))
                 self.stdout.write(f"Run {run.pk} approved.")
             if issue:
-                run = runs.bill_run_issue(bill_run_id=run.pk, now=timezone.now())
+                run = runs.bill_run_issue(bill_run_id=run.pk, now=timezone.now(), actor=Actor.system("bill_run command"))
                 self.stdout.write(self.style.SUCCESS(f"Run {run.pk} issued."))
         except runs.BillRunError as exc:
             raise CommandError(str(exc)) from exc
