@@ -203,7 +203,7 @@ class VeeRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Progress")
     def progress(self, obj):
-        # Polled live by static/js/progress.js, like the Meter Hub's VEE runs page.
+        # Polled live by static/js/run-progress.js, like the Meter Hub's VEE runs page.
         from django.urls import reverse
 
         return format_html(
@@ -214,7 +214,7 @@ class VeeRunAdmin(admin.ModelAdmin):
         )
 
     class Media:
-        js = ["js/progress.js"]
+        js = ["js/run-progress.js"]
 
     def has_add_permission(self, request):
         return False  # runs start from the Meter Hub, the command or an import

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.ranges import DateRange
+from core.runs import Chunk, Run
 
 
 class TstzRange(models.Func):
@@ -212,12 +213,9 @@ class VirtualMeter(models.Model):
         return self.name or f"Virtual meter of SP {self.service_point_id}"
 
 
-class ImportRun(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+class ImportRun(Run):
+    """One file's import (a core.runs run): progress counts records, `started_by` uploaded it.
+    The idempotency key is the file's SHA-256 (`sha256`, also in `idempotency_key`)."""
 
     class Format(models.TextChoices):
         CMEP = "cmep", "CMEP MEPMD01"
@@ -228,7 +226,6 @@ class ImportRun(models.Model):
     file_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64)
     format = models.CharField(max_length=20, choices=Format.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="Set when the same file (same SHA-256) was already imported: this run loaded nothing.",
@@ -239,16 +236,8 @@ class ImportRun(models.Model):
     intervals_corrected = models.PositiveBigIntegerField(default=0)
     registers_loaded = models.PositiveIntegerField(default=0)
     quarantined = models.PositiveIntegerField(default=0)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    chunks_total = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     # A CSV header or similar: what a single fixed line needs in front of it to parse again.
     prelude = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField()
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -265,19 +254,17 @@ class ImportRun(models.Model):
         return f"Import {self.pk} {self.file_name} ({self.status})"
 
 
-class ImportChunk(models.Model):
-    """A slice of an import's records, loaded in one transaction that also marks it done, so a
-    killed worker's chunk is simply loaded again."""
+class ImportChunk(Chunk):
+    """A slice of an import's records (`size` of them), loaded in one transaction that also
+    marks it done (core.runs.chunk_claim), so a killed worker's chunk is simply loaded again.
+    `payload` holds the parsed records as versioned JSON (mdm.importing.payload) until loaded."""
 
-    import_run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    records = models.PositiveIntegerField(default=0)
-    payload = models.BinaryField(null=True, blank=True, help_text="The parsed records, until loaded.")
-    done_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="chunks")
+    payload = models.JSONField(null=True, blank=True, help_text="The parsed records, until loaded.")
 
     class Meta:
-        ordering = ["import_run_id", "index"]
-        constraints = [models.UniqueConstraint(name="import_chunk_unique", fields=["import_run", "index"])]
+        ordering = ["run_id", "number"]
+        constraints = [models.UniqueConstraint(name="import_chunk_unique", fields=["run", "number"])]
 
 
 class QuarantinedRecord(models.Model):
@@ -475,39 +462,24 @@ class VeeRuleSetAssignment(models.Model):
         return f"{self.rule_set} for {where} from {self.start_date}"
 
 
-class VeeRun(models.Model):
-    """VEE over a set of channels and local dates [start_date, end_date), in chunks of channels.
+class VeeRun(Run):
+    """VEE over a set of channels and local dates [start_date, end_date), in chunks of channels
+    (a core.runs run: progress counts channels). Each chunk carries its own channel ids.
 
     The idempotency key (scope, dates, configuration fingerprint) is unique among unfinished
     runs: asking again while one is queued or running resumes that run instead of starting a
     second. A finished run may be repeated; VEE being idempotent, it then writes nothing."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
-    idempotency_key = models.CharField(max_length=64)
     scope = models.CharField(max_length=200, help_text="What was asked for: all channels, an import, a channel list.")
-    channel_ids = ArrayField(models.BigIntegerField(), help_text="The channels, in chunk order.")
     start_date = models.DateField()
     end_date = models.DateField(help_text="Exclusive.")
     config_version = models.CharField(max_length=64, help_text="Fingerprint of the rule sets and assignments used.")
     chunk_size = models.PositiveIntegerField(default=500)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
     channel_days_validated = models.PositiveBigIntegerField(default=0)
     channel_days_changed = models.PositiveBigIntegerField(default=0)
     intervals_estimated = models.PositiveBigIntegerField(default=0)
     findings_count = models.PositiveIntegerField(default=0)
     worklist_items = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField()
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -523,21 +495,21 @@ class VeeRun(models.Model):
         return f"VEE run {self.pk} {self.start_date}..{self.end_date} ({self.status})"
 
     @property
-    def chunks_total(self) -> int:
-        return -(-len(self.channel_ids) // self.chunk_size) if self.channel_ids else 0
+    def channel_ids(self) -> list[int]:
+        """Every channel of the run, in chunk order (read from the chunks)."""
+        return [c for ids in self.chunks.order_by("number").values_list("channel_ids", flat=True) for c in ids]
 
 
-class VeeRunChunk(models.Model):
-    """Chunk `index` of a run: channel_ids[index*chunk_size:(index+1)*chunk_size]. Its writes
-    and `done_at` commit together, so a killed worker's chunk is simply run again."""
+class VeeRunChunk(Chunk):
+    """Chunk `number` of a run and its own channels. Its writes and DONE mark commit together
+    (core.runs.chunk_claim), so a killed worker's chunk is simply run again."""
 
-    vee_run = models.ForeignKey(VeeRun, on_delete=models.CASCADE, related_name="chunks")
-    index = models.PositiveIntegerField()
-    done_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(VeeRun, on_delete=models.CASCADE, related_name="chunks")
+    channel_ids = ArrayField(models.BigIntegerField(), default=list, help_text="This chunk's channels.")
 
     class Meta:
-        ordering = ["vee_run_id", "index"]
-        constraints = [models.UniqueConstraint(name="vee_chunk_unique", fields=["vee_run", "index"])]
+        ordering = ["run_id", "number"]
+        constraints = [models.UniqueConstraint(name="vee_chunk_unique", fields=["run", "number"])]
 
 
 class VeeFinding(models.Model):

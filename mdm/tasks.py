@@ -1,7 +1,8 @@
 """Celery tasks of the MDM: a file's import fans out into chunk tasks across the workers.
 
-Tasks take ids only and call mdm.importing; each is idempotent (a chunk loaded twice is
-loaded once), so acks-late redelivery after a killed worker is safe."""
+Tasks take ids only and call mdm.importing / mdm.vee_runs; each is idempotent (a chunk loaded
+twice is loaded once: core.runs.chunk_claim), so acks-late redelivery after a killed worker is
+safe, and resuming a run (or the core.runs sweeper) queues only the chunks not done."""
 from __future__ import annotations
 
 from celery import shared_task
@@ -25,11 +26,20 @@ def import_file_task(self, *, import_run_id: int, **kwargs) -> int:
         pending = importing.import_run_prepare(import_run_id=import_run_id, now=timezone.now())
     except importing.ImportRunError:
         return 0  # the run is marked failed with the reason; nothing to retry
-    queue = (self.request.delivery_info or {}).get("routing_key")
-    for index in pending:
-        options = {"queue": queue} if queue else {}
-        import_chunk.apply_async(kwargs={"import_run_id": import_run_id, "chunk": index}, **options)
+    import_chunks_enqueue(import_run_id, pending, queue=(self.request.delivery_info or {}).get("routing_key"))
     return len(pending)
+
+
+def import_chunks_enqueue(import_run_id: int, numbers, queue: str | None = None) -> None:
+    options = {"queue": queue} if queue else {}
+    for number in numbers:
+        import_chunk.apply_async(kwargs={"import_run_id": import_run_id, "chunk": number}, **options)
+
+
+def vee_chunks_enqueue(vee_run_id: int, numbers, queue: str | None = None) -> None:
+    options = {"queue": queue} if queue else {}
+    for number in numbers:
+        vee_run_chunk.apply_async(kwargs={"vee_run_id": vee_run_id, "chunk": number}, **options)
 
 
 @shared_task(
@@ -40,14 +50,14 @@ def import_chunk(self, *, import_run_id: int, chunk: int, **kwargs) -> bool:
         return importing.import_chunk_load(import_run_id=import_run_id, chunk=chunk, now=timezone.now())
     except RETRYABLE:
         if self.request.retries >= self.max_retries:
-            importing.import_run_fail(
-                import_run_id=import_run_id, error=f"chunk {chunk} failed after {self.max_retries} retries",
+            importing.import_chunk_fail(
+                import_run_id=import_run_id, chunk=chunk, error=f"chunk {chunk} failed after {self.max_retries} retries",
                 now=timezone.now(),
             )
         raise
     except Exception as exc:
-        importing.import_run_fail(import_run_id=import_run_id, error=f"chunk {chunk}: {type(exc).__name__}: {exc}",
-                                  now=timezone.now())
+        importing.import_chunk_fail(import_run_id=import_run_id, chunk=chunk,
+                                    error=f"chunk {chunk}: {type(exc).__name__}: {exc}", now=timezone.now())
         raise
 
 
@@ -61,10 +71,7 @@ def vee_run_task(self, *, vee_run_id: int, **kwargs) -> int:
     from mdm import vee_runs
 
     pending = vee_runs.vee_run_begin(vee_run_id=vee_run_id, now=timezone.now())
-    queue = (self.request.delivery_info or {}).get("routing_key")
-    for index in pending:
-        options = {"queue": queue} if queue else {}
-        vee_run_chunk.apply_async(kwargs={"vee_run_id": vee_run_id, "chunk": index}, **options)
+    vee_chunks_enqueue(vee_run_id, pending, queue=(self.request.delivery_info or {}).get("routing_key"))
     return len(pending)
 
 
@@ -78,11 +85,12 @@ def vee_run_chunk(self, *, vee_run_id: int, chunk: int, **kwargs) -> bool:
         return vee_runs.vee_run_chunk_process(vee_run_id=vee_run_id, chunk=chunk, now=timezone.now())
     except RETRYABLE:
         if self.request.retries >= self.max_retries:
-            vee_runs.vee_run_fail(vee_run_id=vee_run_id, error=f"chunk {chunk} failed after {self.max_retries} retries",
-                                  now=timezone.now())
+            vee_runs.vee_run_chunk_fail(vee_run_id=vee_run_id, chunk=chunk,
+                                        error=f"chunk {chunk} failed after {self.max_retries} retries", now=timezone.now())
         raise
     except Exception as exc:
-        vee_runs.vee_run_fail(vee_run_id=vee_run_id, error=f"chunk {chunk}: {type(exc).__name__}: {exc}", now=timezone.now())
+        vee_runs.vee_run_chunk_fail(vee_run_id=vee_run_id, chunk=chunk, error=f"chunk {chunk}: {type(exc).__name__}: {exc}",
+                                    now=timezone.now())
         raise
 
 

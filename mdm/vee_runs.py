@@ -6,7 +6,8 @@ reads and multipliers, and every stored day from the look-back start to the day 
 (one query each); group the target channel-days by rule set and interval length; run the pure
 engine; write the changed days with `interval_days_replace` (each keeps its prior version and
 names this run); store findings and new worklist items. The writes and the chunk's done mark
-commit together, so a chunk killed half-way is simply run again.
+commit together (core.runs.chunk_claim), so a chunk killed half-way is simply run again. Each
+chunk carries its own channel ids: no chunk reads the run's whole channel list.
 
 Domain code never reads the clock: callers pass `now`."""
 from __future__ import annotations
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from cis.selectors import service_point_agreement_periods, service_point_rate_classes
+from core import runs
 from core.clock import utility_holidays, utility_zone
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from mdm import selectors, timeutil
 from mdm.flags import Flag
@@ -368,8 +370,9 @@ def _worklist_add(result: VeeResult, *, vee_run: VeeRun | None, now: dt.datetime
 def vee_run_create(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date, scope: str,
                    now: dt.datetime, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> VeeRun:
     """A queued run over the channels and [start_date, end_date), split into chunks of
-    `chunk_size` channels. While a run with the same key (scope, channels, dates,
-    configuration) is unfinished, that run is returned instead of a second one.
+    `chunk_size` channels (each chunk keeps its own channel ids). While a run with the same
+    key (scope, channels, dates, configuration) is unfinished, that run is returned instead of
+    a second one.
 
     Raises VeeRunError when there are no channels or end_date is not after start_date."""
     ids = sorted({int(c) for c in channel_ids})
@@ -377,20 +380,23 @@ def vee_run_create(*, channel_ids: Sequence[int], start_date: dt.date, end_date:
         raise VeeRunError("No channels to run VEE over.")
     if end_date <= start_date:
         raise VeeRunError("The end date must be after the start date.")
+    if chunk_size < 1:
+        raise VeeRunError("The chunk size must be at least 1.")
     version = config_version()
     key = fingerprint([scope, ids, start_date.isoformat(), end_date.isoformat(), version])
     with transaction.atomic():
-        existing = VeeRun.objects.filter(
-            idempotency_key=key, status__in=[VeeRun.Status.QUEUED, VeeRun.Status.RUNNING]
-        ).first()
+        existing = VeeRun.objects.filter(idempotency_key=key, status__in=runs.UNFINISHED).first()
         if existing:
             return existing
+        slices = [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
         run = VeeRun.objects.create(
-            idempotency_key=key, scope=scope[:200], channel_ids=ids, start_date=start_date, end_date=end_date,
-            config_version=version, chunk_size=chunk_size, progress_total=len(ids), created_at=now,
-            created_by=user if user is not None and user.is_authenticated else None,
+            idempotency_key=key, scope=scope[:200], start_date=start_date, end_date=end_date,
+            config_version=version, chunk_size=chunk_size, progress_total=len(ids), chunks_total=len(slices),
+            created_at=now, started_by=user if user is not None and user.is_authenticated else None,
         )
-        VeeRunChunk.objects.bulk_create(VeeRunChunk(vee_run=run, index=i) for i in range(run.chunks_total))
+        VeeRunChunk.objects.bulk_create(
+            VeeRunChunk(run=run, number=i, size=len(part), channel_ids=part) for i, part in enumerate(slices)
+        )
     return run
 
 
@@ -414,55 +420,48 @@ def channels_with_data(*, start_date: dt.date, end_date: dt.date) -> list[int]:
 
 
 def vee_run_pending_chunks(*, vee_run_id: int) -> list[int]:
-    return list(
-        VeeRunChunk.objects.filter(vee_run_id=vee_run_id, done_at__isnull=True).order_by("index").values_list("index", flat=True)
-    )
+    return runs.pending_chunks(VeeRunChunk, run_id=vee_run_id)
 
 
 def vee_run_begin(*, vee_run_id: int, now: dt.datetime) -> list[int]:
     """Mark the run running; returns the chunks still to do (none for a finished run)."""
-    run = VeeRun.objects.get(pk=vee_run_id)
-    if run.status in (VeeRun.Status.DONE, VeeRun.Status.FAILED):
+    if not VeeRun.objects.filter(pk=vee_run_id, status__in=runs.UNFINISHED).exists():
         return []
-    VeeRun.objects.filter(pk=vee_run_id, status=VeeRun.Status.QUEUED).update(status=VeeRun.Status.RUNNING, started_at=now)
+    runs.run_begin(VeeRun, run_id=vee_run_id, now=now)
     return vee_run_pending_chunks(vee_run_id=vee_run_id)
 
 
+def vee_run_resume(*, vee_run_id: int, now: dt.datetime, enqueue=None) -> list[int]:
+    """Queue again the chunks not done (failed ones too); `enqueue(numbers)` runs after commit."""
+    return runs.run_resume(VeeRunChunk, run_id=vee_run_id, now=now, enqueue=enqueue)
+
+
 def vee_run_chunk_process(*, vee_run_id: int, chunk: int, now: dt.datetime) -> bool:
-    """Run one chunk; False if it was already done. Its writes, findings, worklist items,
-    done mark and the run's counts commit together."""
-    with transaction.atomic():
-        try:
-            piece = VeeRunChunk.objects.select_for_update().get(vee_run_id=vee_run_id, index=chunk)
-        except VeeRunChunk.DoesNotExist:
+    """Run one chunk; False if it was already done (or another worker holds it). Its writes,
+    findings, worklist items, done mark and the run's counts commit together."""
+    with runs.chunk_claim(VeeRunChunk, run_id=vee_run_id, number=chunk, now=now) as claim:
+        if claim is None:
             return False
-        if piece.done_at is not None:
-            return False
-        run = VeeRun.objects.get(pk=vee_run_id)
-        ids = run.channel_ids[chunk * run.chunk_size : (chunk + 1) * run.chunk_size]
-        outcome = vee_channel_days(channel_ids=ids, start_date=run.start_date, end_date=run.end_date, now=now, vee_run=run)
-        piece.done_at = now
-        piece.save(update_fields=["done_at"])
-        VeeRun.objects.filter(pk=vee_run_id).update(
-            status=VeeRun.Status.RUNNING,
-            started_at=run.started_at or now,
-            progress_done=F("progress_done") + len(ids),
-            channel_days_validated=F("channel_days_validated") + outcome.validated,
-            channel_days_changed=F("channel_days_changed") + outcome.changed,
-            intervals_estimated=F("intervals_estimated") + outcome.estimated,
-            findings_count=F("findings_count") + outcome.findings,
-            worklist_items=F("worklist_items") + outcome.worklist,
+        run = claim.run
+        outcome = vee_channel_days(channel_ids=claim.chunk.channel_ids, start_date=run.start_date,
+                                   end_date=run.end_date, now=now, vee_run=run)
+        if run.status == VeeRun.Status.QUEUED:  # a chunk run without vee_run_begin (tests, a stray task)
+            runs.run_begin(VeeRun, run_id=vee_run_id, now=now)
+        claim.add(
+            channel_days_validated=outcome.validated, channel_days_changed=outcome.changed,
+            intervals_estimated=outcome.estimated, findings_count=outcome.findings, worklist_items=outcome.worklist,
         )
-        # The UPDATE holds the run's row lock: of two last chunks the second sees the first's mark.
-        if not VeeRunChunk.objects.filter(vee_run_id=vee_run_id, done_at__isnull=True).exists():
-            VeeRun.objects.filter(pk=vee_run_id).update(status=VeeRun.Status.DONE, finished_at=now)
     return True
 
 
 def vee_run_fail(*, vee_run_id: int, error: str, now: dt.datetime) -> None:
-    VeeRun.objects.filter(pk=vee_run_id).exclude(status=VeeRun.Status.DONE).update(
-        status=VeeRun.Status.FAILED, error=error[:5000], finished_at=now
-    )
+    runs.run_fail(VeeRun, run_id=vee_run_id, error=error, now=now)
+
+
+def vee_run_chunk_fail(*, vee_run_id: int, chunk: int, error: str, now: dt.datetime) -> None:
+    """A chunk that cannot be done: it keeps its error and the run fails at once."""
+    runs.chunk_fail(VeeRunChunk, run_id=vee_run_id, number=chunk, error=error, now=now)
+    vee_run_fail(vee_run_id=vee_run_id, error=error, now=now)
 
 
 def vee_run_execute(*, vee_run_id: int, now_fn, on_chunk=None) -> VeeRun:

@@ -8,13 +8,13 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.clock import utility_zone, utility_today
 from core.permissions import role_required
+from core.runs import progress_response
 from core.roles import Role, has_role
 from mdm import charts, selectors
 from cis.selectors import service_point_labels
@@ -172,14 +172,12 @@ def import_upload(request):
 
 @role_required(*READERS)
 def import_progress(request, pk: int):
-    """JSON for the live progress bars (polled every 2 s by static/js/progress.js)."""
+    """The run's core.runs progress JSON (polled by static/js/run-progress.js) and its counts."""
     run = get_object_or_404(ImportRun, pk=pk)
-    return JsonResponse({
-        "id": run.pk, "status": run.status, "done": run.progress_done, "total": run.progress_total,
-        "percent": int(100 * run.progress_done / run.progress_total) if run.progress_total else (100 if run.status == "done" else 0),
-        "loaded": run.intervals_loaded, "unchanged": run.intervals_unchanged, "corrected": run.intervals_corrected,
-        "quarantined": run.quarantined, "registers": run.registers_loaded,
-    })
+    return progress_response(
+        run, loaded=run.intervals_loaded, unchanged=run.intervals_unchanged, corrected=run.intervals_corrected,
+        quarantined=run.quarantined, registers=run.registers_loaded,
+    )
 
 
 # ---- VEE: worklist, runs, results, version history ---------------------------------------------
@@ -294,16 +292,14 @@ def vee_run_start(request):
 
 @role_required(*READERS)
 def vee_run_progress(request, pk: int):
-    """JSON for static/js/progress.js."""
+    """The run's core.runs progress JSON (polled by static/js/run-progress.js) and its counts."""
     from mdm.models import VeeRun
 
     run = get_object_or_404(VeeRun, pk=pk)
-    return JsonResponse({
-        "id": run.pk, "status": run.status, "done": run.progress_done, "total": run.progress_total,
-        "percent": int(100 * run.progress_done / run.progress_total) if run.progress_total else 0,
-        "validated": run.channel_days_validated, "changed": run.channel_days_changed,
-        "estimated": run.intervals_estimated, "findings": run.findings_count, "worklist": run.worklist_items,
-    })
+    return progress_response(
+        run, validated=run.channel_days_validated, changed=run.channel_days_changed,
+        estimated=run.intervals_estimated, findings=run.findings_count, worklist=run.worklist_items,
+    )
 
 
 @role_required(*READERS)

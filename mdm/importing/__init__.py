@@ -2,13 +2,16 @@
 from mdm.importing.pipeline import (  # noqa: F401
     CHUNK_RECORDS,
     ImportRunError,
+    import_chunk_fail,
     import_chunk_load,
     import_file,
     import_run_create,
     import_run_fail,
     import_run_prepare,
+    import_run_resume,
     import_run_submit,
 )
+from mdm.importing.payload import FORMAT_VERSION, PayloadFormatError, payload_pack, payload_unpack  # noqa: F401
 from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit  # noqa: F401
 from mdm.importing.registry import (  # noqa: F401
     FORMATS,

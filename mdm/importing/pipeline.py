@@ -4,11 +4,12 @@
    that points at the first one (`duplicate_of`) and loads nothing.
 2. `import_run_prepare` parses once, quarantines the parser's RecordErrors, and splits the
    records into chunks by meter serial (every channel's data in exactly one chunk, so a
-   duplicate interval across records is caught inside one chunk).
+   duplicate interval across records is caught inside one chunk). A chunk keeps its records
+   as versioned JSON (mdm.importing.payload) until it is loaded.
 3. `import_chunk_load` resolves meter serial + unit + direction + interval length to a
    channel, maps the blocks' intervals onto local-day slots with numpy, and merges them into
    the interval store (mdm.services.intervals) in one transaction that also marks the chunk
-   done: a chunk is loaded exactly once however often a worker runs it.
+   done (core.runs.chunk_claim): a chunk is loaded exactly once however often a worker runs it.
 
 A bad record is quarantined with its file, line and field and never stops the good ones."""
 from __future__ import annotations
@@ -17,8 +18,6 @@ import datetime as dt
 import hashlib
 import itertools
 import math
-import pickle
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,10 +28,11 @@ from core.clock import utility_zone
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 
+from core import runs
 from core.money import to_decimal
 from mdm.flags import NOT_PROVIDED, QUALITY_WORDS, Flag
+from mdm.importing.payload import payload_pack, payload_unpack
 from mdm.importing.registry import read_format
 from mdm.importing.slots import day_lengths_minutes, epoch_minutes, from_epoch_minutes, locate
 from mdm.models import ImportChunk, ImportRun, QuarantinedRecord
@@ -62,8 +62,8 @@ def import_run_create(*, content: bytes, file_name: str, format: str, now: dt.da
     if original is None:
         try:
             with transaction.atomic():
-                run = ImportRun(file_name=file_name[:255], sha256=digest, format=format, created_by=_user(user),
-                                created_at=now)
+                run = ImportRun(file_name=file_name[:255], sha256=digest, idempotency_key=digest, format=format,
+                                started_by=_user(user), created_at=now)
                 run.file.save(Path(file_name).name or "import", ContentFile(content), save=False)
                 run.save()
                 return run
@@ -73,8 +73,8 @@ def import_run_create(*, content: bytes, file_name: str, format: str, now: dt.da
             if original is None:
                 raise
     return ImportRun.objects.create(
-        file_name=file_name[:255], sha256=digest, format=format, created_by=_user(user), created_at=now,
-        status=ImportRun.Status.DONE, duplicate_of=original, started_at=now, finished_at=now,
+        file_name=file_name[:255], sha256=digest, idempotency_key=digest, format=format, started_by=_user(user),
+        created_at=now, status=ImportRun.Status.DONE, duplicate_of=original, started_at=now, finished_at=now,
     )
 
 
@@ -117,11 +117,12 @@ def import_run_prepare(*, import_run_id: int, now: dt.datetime) -> list[int]:
             return _pending_chunks(run.pk)
         n_errors = quarantine_errors(run=run, errors=result.errors)
         ImportChunk.objects.bulk_create(
-            ImportChunk(import_run=run, index=i, records=len(b) + len(r), payload=_pack(b, r))
+            ImportChunk(run=run, number=i, size=len(b) + len(r), payload=payload_pack(b, r))
             for i, (b, r) in enumerate(chunks)
         )
         run.status = ImportRun.Status.RUNNING
         run.started_at = run.started_at or now
+        run.progress_at = now
         run.records = len(result.intervals) + len(result.registers) + len(result.errors)
         run.progress_total = len(result.intervals) + len(result.registers)
         run.chunks_total = len(chunks)
@@ -135,54 +136,51 @@ def import_run_prepare(*, import_run_id: int, now: dt.datetime) -> list[int]:
 
 
 def _pending_chunks(run_id: int) -> list[int]:
-    return list(ImportChunk.objects.filter(import_run_id=run_id, done_at__isnull=True).values_list("index", flat=True))
+    return runs.pending_chunks(ImportChunk, run_id=run_id)
 
 
 def import_run_fail(*, import_run_id: int, error: str, now: dt.datetime) -> None:
-    ImportRun.objects.filter(pk=import_run_id).exclude(status=ImportRun.Status.DONE).update(
-        status=ImportRun.Status.FAILED, error=error[:5000], finished_at=now
-    )
+    runs.run_fail(ImportRun, run_id=import_run_id, error=error, now=now)
+
+
+def import_chunk_fail(*, import_run_id: int, chunk: int, error: str, now: dt.datetime) -> None:
+    """A chunk that cannot load: the chunk keeps its error and the run fails at once (its other
+    chunks still load; resume the run once the cause is fixed)."""
+    runs.chunk_fail(ImportChunk, run_id=import_run_id, number=chunk, error=error, now=now)
+    import_run_fail(import_run_id=import_run_id, error=error, now=now)
+
+
+def import_run_resume(*, import_run_id: int, now: dt.datetime, enqueue=None) -> list[int]:
+    """Queue again the chunks of a prepared run not loaded yet (core.runs.run_resume);
+    `enqueue(numbers)` runs after commit. Returns the chunk numbers."""
+    return runs.run_resume(ImportChunk, run_id=import_run_id, now=now, enqueue=enqueue)
 
 
 def import_chunk_load(*, import_run_id: int, chunk: int, now: dt.datetime) -> bool:
-    """Load one chunk of a prepared run; returns False if it was already loaded.
+    """Load one chunk of a prepared run; returns False if it was already loaded (or another
+    worker is loading it right now).
 
-    The data, the chunk's `done_at` and the run's counts commit together. Raises
+    The data, the chunk's DONE mark and the run's counts commit together. Raises
     django.db.IntegrityError / OperationalError when a concurrent load of the same days got
-    there first (retry the chunk)."""
-    with transaction.atomic():
-        try:
-            piece = ImportChunk.objects.select_for_update().get(import_run_id=import_run_id, index=chunk)
-        except ImportChunk.DoesNotExist:
+    there first (retry the chunk), PayloadFormatError for a payload of an unknown format."""
+    with runs.chunk_claim(ImportChunk, run_id=import_run_id, number=chunk, now=now, clear=("payload",)) as claim:
+        if claim is None:
             return False
-        if piece.done_at is not None:
-            return False
-        run = ImportRun.objects.get(pk=import_run_id)
-        blocks, registers = _unpack(piece.payload)
+        run = claim.run
+        blocks, registers = payload_unpack(claim.chunk.payload)
         outcome = load_records(run=run, blocks=blocks, registers=registers, now=now)
         n_errors = quarantine_errors(run=run, errors=outcome.errors)
-        piece.done_at = now
-        piece.payload = None
-        piece.save(update_fields=["done_at", "payload"])
-        ImportRun.objects.filter(pk=import_run_id).update(
-            intervals_loaded=F("intervals_loaded") + outcome.merge.loaded,
-            intervals_unchanged=F("intervals_unchanged") + outcome.merge.unchanged,
-            intervals_corrected=F("intervals_corrected") + outcome.merge.corrected,
-            registers_loaded=F("registers_loaded") + outcome.registers_loaded,
-            quarantined=F("quarantined") + n_errors,
-            progress_done=F("progress_done") + piece.records,
+        claim.add(
+            intervals_loaded=outcome.merge.loaded, intervals_unchanged=outcome.merge.unchanged,
+            intervals_corrected=outcome.merge.corrected, registers_loaded=outcome.registers_loaded,
+            quarantined=n_errors,
         )
-        # The UPDATE above holds the run's row lock, so of two chunks finishing together the
-        # second sees the first's done_at here and closes the run.
-        if not ImportChunk.objects.filter(import_run_id=import_run_id, done_at__isnull=True).exists():
-            closed = ImportRun.objects.filter(pk=import_run_id, status=ImportRun.Status.RUNNING).update(
-                status=ImportRun.Status.DONE, finished_at=now
-            )
-            # VEE over what this import touched (UTILIS_VEE_AFTER_IMPORT=false turns it off, e.g. for bench).
-            if closed and getattr(settings, "UTILIS_VEE_AFTER_IMPORT", True):
-                from mdm.vee_runs import import_done_queue_vee
+    # VEE over what this import touched (UTILIS_VEE_AFTER_IMPORT=false turns it off, e.g. for
+    # bench), queued once the chunk that closed the run has committed.
+    if claim.closed == ImportRun.Status.DONE and getattr(settings, "UTILIS_VEE_AFTER_IMPORT", True):
+        from mdm.vee_runs import import_done_queue_vee
 
-                import_done_queue_vee(import_run_id=import_run_id)
+        import_done_queue_vee(import_run_id=import_run_id)
     return True
 
 
@@ -207,7 +205,7 @@ def import_file(source: str | Path | bytes, *, format: str, now: dt.datetime, fi
         if run.duplicate_of_id:
             return run
     pending = import_run_prepare(import_run_id=run.pk, now=now)
-    sizes = dict(ImportChunk.objects.filter(import_run=run).values_list("index", "records"))
+    sizes = dict(ImportChunk.objects.filter(run=run).values_list("number", "size"))
     total = sum(sizes.values())
     try:
         for index in pending:
@@ -248,15 +246,6 @@ def split_into_chunks(result: ParseResult, size: int | None = None) -> list[tupl
     if blocks or reads:
         chunks.append((blocks, reads))
     return chunks
-
-
-def _pack(blocks: list[IntervalBlock], reads: list[ParsedRegisterRead]) -> bytes:
-    # Our own records, written and read by this module only: pickle is safe here.
-    return zlib.compress(pickle.dumps((blocks, reads), protocol=pickle.HIGHEST_PROTOCOL), 1)
-
-
-def _unpack(payload) -> tuple[list[IntervalBlock], list[ParsedRegisterRead]]:
-    return pickle.loads(zlib.decompress(bytes(payload)))
 
 
 def _read_content(run: ImportRun) -> bytes:

@@ -236,7 +236,7 @@ def test_a_file_split_into_chunks_loads_the_same_and_each_chunk_once(channel, mo
     pipeline.import_chunk_load(import_run_id=run.pk, chunk=0, now=NOW)
     run.refresh_from_db()
     assert (run.status, run.intervals_loaded, run.progress_done, run.chunks_total) == ("done", 6, 2, 2)
-    assert ImportChunk.objects.filter(import_run=run, payload__isnull=False).count() == 0
+    assert ImportChunk.objects.filter(run=run, payload__isnull=False).count() == 0
     assert day_values(other).values[:2].tolist() == [7.0, 8.0]
 
 
