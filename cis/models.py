@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from unidecode import unidecode
 
+from core.commodities import Commodity  # noqa: F401  (cis.models.Commodity stays importable)
 from core.ranges import DateRange
 
 def audited():
@@ -33,14 +34,6 @@ def phone_digits(value: str) -> str:
     if len(digits) == 11 and digits.startswith("1"):
         digits = digits[1:]
     return digits
-
-
-class Commodity(models.TextChoices):
-    ELECTRIC = "electric", "Electric"
-    WATER = "water", "Water"
-    GAS = "gas", "Gas"
-    STREETLIGHT = "streetlight", "Streetlight"
-    SEWER = "sewer", "Sewer"
 
 
 class AddressFields(models.Model):
