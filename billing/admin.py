@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from core.actors import Actor
 from core.clock import utility_today
+from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing import runs
+from billing import prebill, runs
 from billing.models import (
     Bill,
     BillCycle,
@@ -190,26 +191,47 @@ class BillExceptionInline(admin.TabularInline):
 
 
 @admin.register(Bill)
-class BillAdmin(admin.ModelAdmin):
+class BillAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("__str__", "account_id", "kind", "status", "period_start", "period_end", "bill_date", "total",
                     "amount_due")
     list_filter = ("status", "kind")
     search_fields = ("bill_number", "=account_id")
-    readonly_fields = [f.name for f in Bill._meta.fields]
+    readonly_fields = [f.name for f in Bill._meta.fields] + ["audit_history"]
     inlines = [BillSegmentInline, BillExceptionInline]
 
 
+class PreBillRuleForm(forms.ModelForm):
+    """A rule's params are checked by the rule's own registry entry when staff save it, not
+    first at the next bill run."""
+
+    class Meta:
+        model = PreBillRule
+        fields = ("kind", "active", "params")
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind:
+            try:
+                prebill.prebill_rule_check(kind, data.get("params") or {})
+            except prebill.PreBillConfigError as exc:
+                raise forms.ValidationError({"params": str(exc)}) from exc
+        return data
+
+
 @admin.register(PreBillRule)
-class PreBillRuleAdmin(admin.ModelAdmin):
+class PreBillRuleAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    form = PreBillRuleForm
+    readonly_fields = ("audit_history",)
     list_display = ("kind", "active", "params")
     list_editable = ("active",)
 
 
 @admin.register(BillException)
-class BillExceptionAdmin(admin.ModelAdmin):
+class BillExceptionAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("id", "bill", "rule", "status", "message", "created_at")
     list_filter = ("status", "rule")
-    readonly_fields = ("bill", "rule", "message", "status", "resolved_by", "resolved_at")
+    readonly_fields = ("bill", "rule", "message", "status", "resolved_by", "resolved_at", "audit_history")
 
 
 @admin.register(LedgerEntry)

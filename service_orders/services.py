@@ -21,19 +21,20 @@ def service_order_request(
     user=None,
 ) -> ServiceOrder:
     """Create an order, or return the one already created for the same `source` and type
-    (idempotent, so re-applying a move never doubles the field work)."""
+    (idempotent, so re-applying a move never doubles the field work). An order without a
+    source (typed in by staff) is always a new one: only a source names a repeat."""
+    fields = {
+        "due_date": due_date,
+        "account_id": account_id,
+        "service_point_id": service_point_id,
+        "reason": reason,
+        "created_by": user if user is not None and user.is_authenticated else None,
+    }
     with transaction.atomic():
-        order, created = ServiceOrder.objects.get_or_create(
-            source=source,
-            order_type=order_type,
-            defaults={
-                "due_date": due_date,
-                "account_id": account_id,
-                "service_point_id": service_point_id,
-                "reason": reason,
-                "created_by": user if user is not None and user.is_authenticated else None,
-            },
-        )
+        if source:
+            order, created = ServiceOrder.objects.get_or_create(source=source, order_type=order_type, defaults=fields)
+        else:
+            order, created = ServiceOrder.objects.create(source="", order_type=order_type, **fields), True
         if created:
             order.order_number = f"SO{order.pk:08d}"
             order.save(update_fields=["order_number"])

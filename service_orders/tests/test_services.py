@@ -57,9 +57,6 @@ def test_the_same_source_and_type_returns_the_first_order_unchanged(csr, billing
     assert ServiceOrder.objects.count() == 2
 
 
-@pytest.mark.xfail(reason="service_order_request's get_or_create matches source='' too, so a second order "
-                          "without a source (for any account) returns the first one; the DB constraint allows it",
-                   strict=False)
 def test_orders_without_a_source_are_not_deduplicated():
     # The unique (source, type) constraint leaves out the empty source.
     one = order("", order_type=OrderType.CONNECT, account_id=AccountFactory().pk)
