@@ -8,20 +8,48 @@ energy and demand schedules: ask MDM once per schedule and pass the demand resul
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Protocol
 
 from .calendar import TouSchedule
 from .types import IntervalSeries, RatingDeterminants
 
 
-def _names(by_index, schedule: TouSchedule | None) -> dict[str, Decimal]:
+class MdmDeterminants(Protocol):
+    """The fields of `mdm.determinants.calculate.Determinants` that rating reads."""
+
+    @property
+    def total(self) -> Decimal: ...
+    @property
+    def by_tou(self) -> Mapping[int, Decimal]: ...
+    @property
+    def max_demand_kw(self) -> Decimal: ...
+    @property
+    def max_demand_by_tou(self) -> Mapping[int, Decimal]: ...
+    @property
+    def received_total(self) -> Decimal: ...
+    @property
+    def interval_minutes(self) -> int: ...
+    @property
+    def by_interval(self) -> Sequence[tuple[dt.datetime, Decimal | None]]: ...
+    @property
+    def interval_count(self) -> int: ...
+    @property
+    def missing_intervals(self) -> int: ...
+    @property
+    def estimated_intervals(self) -> int: ...
+
+
+def _names(by_index: Mapping[int, Decimal], schedule: TouSchedule | None) -> dict[str, Decimal]:
     if schedule is None:
         return {}
     names = schedule.periods
     return {names[int(i)]: Decimal(v) for i, v in by_index.items()}
 
 
-def from_mdm(det, *, schedule: TouSchedule | None = None, demand=None, demand_schedule: TouSchedule | None = None,
+def from_mdm(det: MdmDeterminants, *, schedule: TouSchedule | None = None, demand: MdmDeterminants | None = None,
+             demand_schedule: TouSchedule | None = None,
              with_intervals: bool = False) -> RatingDeterminants:
     """`det`: MDM determinants for the period, computed with `schedule`'s grid (if any);
     `demand`: the same period computed with `demand_schedule`'s grid (URDB demand periods)."""

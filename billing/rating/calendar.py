@@ -14,10 +14,11 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from core.money import rate
 
-from .types import IntervalSeries, RatingDeterminants
+from .types import Component, IntervalSeries, RatingDeterminants
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,15 @@ def local_frame(series: IntervalSeries, time_zone: str) -> pd.DataFrame:
     )
 
 
-def _period_codes(frame: pd.DataFrame, schedule: TouSchedule, holidays: frozenset[dt.date]) -> np.ndarray:
+def _period_codes(frame: pd.DataFrame, schedule: TouSchedule, holidays: frozenset[dt.date]) -> NDArray[np.intp]:
     names = schedule.periods
     index = {name: i for i, name in enumerate(names)}
     grids = np.array(
         [[[index[n] for n in row] for row in schedule.weekday], [[index[n] for n in row] for row in schedule.weekend]]
     )
     weekend = (frame["weekday"].to_numpy() >= 5) | frame["date"].isin(holidays).to_numpy()
-    return grids[weekend.astype(int), frame["month"].to_numpy() - 1, frame["hour"].to_numpy()]
+    codes: NDArray[np.intp] = grids[weekend.astype(int), frame["month"].to_numpy() - 1, frame["hour"].to_numpy()]
+    return codes
 
 
 def _dec(value: float) -> Decimal:
@@ -116,7 +118,7 @@ def determinants_from_intervals(
     )
 
 
-def schedules_from_components(components: Iterable) -> list[TouSchedule]:
+def schedules_from_components(components: Iterable[Component]) -> list[TouSchedule]:
     return [
         TouSchedule(
             code=c.code,

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.money import money, rate
 
-from .calendar import determinants_from_intervals, schedules_from_components
+from .calendar import TouSchedule, determinants_from_intervals, schedules_from_components
 from .components import strategy_for
 from .components.base import PHASE_NONE, ComponentKind, PartContext, is_seasonal, resolve_season
 from .periods import Part, split_period
@@ -36,7 +36,7 @@ class _Prepared:
     strategies: list[tuple[int, Component, ComponentKind]]
     in_line_order: list[tuple[int, Component, ComponentKind]]
     seasonal: bool
-    schedules: list  # the version's TOU schedules (calendar.TouSchedule)
+    schedules: list[TouSchedule]  # the version's TOU schedules
     by_month: dict[int, list[Mapping[str, Any]]] = field(default_factory=dict)
 
     def params(self, month: int) -> list[Mapping[str, Any]]:

@@ -10,12 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 ZERO = Decimal("0")
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-def _frozen_mapping(value: Mapping | None) -> Mapping:
+
+def _frozen_mapping(value: Mapping[K, V] | None) -> Mapping[K, V]:
     return MappingProxyType(dict(value or {}))
 
 
@@ -33,7 +36,7 @@ class Component:
     description: str = ""
     tags: frozenset[str] = frozenset()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "params", _frozen_mapping(self.params))
         object.__setattr__(self, "tags", frozenset(self.tags))
 
@@ -57,7 +60,7 @@ class Component:
         return out
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     """Params back to JSON-serialisable data (Decimal -> str, mappings -> dict)."""
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -78,7 +81,7 @@ class RateVersion:
     components: tuple[Component, ...]
     name: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "components", tuple(self.components))
         if self.effective_end is not None and self.effective_end <= self.effective_start:
             raise ValueError(f"rate version {self.code}: end {self.effective_end} is not after start {self.effective_start}")
@@ -103,7 +106,7 @@ class IntervalSeries:
     minutes: int
     values: tuple[Decimal, ...]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.start.tzinfo is None:
             raise ValueError("IntervalSeries.start must be timezone-aware")
         if self.minutes <= 0 or 1440 % self.minutes:
@@ -135,7 +138,7 @@ class RatingDeterminants:
     estimated_count: int = 0
     completeness: Decimal = Decimal("1")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "consumption_by_period", _frozen_mapping(self.consumption_by_period))
         object.__setattr__(self, "max_demand_kw_by_period", _frozen_mapping(self.max_demand_kw_by_period))
 
@@ -205,7 +208,7 @@ class BillInput:
     closes_annual_period: bool = False
     annual_charges_to_date: Decimal = ZERO
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.period_end <= self.period_start:
             raise ValueError(f"bill period [{self.period_start}, {self.period_end}) is empty")
         object.__setattr__(self, "part_determinants", _frozen_mapping(self.part_determinants))

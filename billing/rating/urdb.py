@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -67,7 +67,7 @@ class UnsupportedURDBFeature(ValueError):
     """The tariff uses a URDB feature that changes money and that the import cannot represent."""
 
 
-def decode(raw: str | bytes | Mapping) -> dict[str, Any]:
+def decode(raw: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     """A URDB document as a dict: accepts a dict, JSON text, JSON text holding a JSON string
     (as PySAM's sample files store it), or an API response {"items": [tariff]}."""
     doc: Any = raw
@@ -81,18 +81,18 @@ def decode(raw: str | bytes | Mapping) -> dict[str, Any]:
     return dict(doc)
 
 
-def _num(value) -> Decimal:
+def _num(value: Any) -> Decimal:
     return to_decimal(value)
 
 
-def _limit(entry: Mapping) -> str | None:
+def _limit(entry: Mapping[str, Any]) -> str | None:
     value = entry.get("max")
     if value is None or float(value) >= UNLIMITED:
         return None
     return str(_num(value))
 
 
-def _grid(schedule, prefix: str) -> list[list[str]]:
+def _grid(schedule: Sequence[Sequence[Any]], prefix: str) -> list[list[str]]:
     if len(schedule) != 12 or any(len(row) != 24 for row in schedule):
         raise ValueError("URDB schedules are 12 months x 24 hours")
     return [[f"{prefix}{int(x) + 1}" for x in row] for row in schedule]
@@ -101,7 +101,7 @@ def _grid(schedule, prefix: str) -> list[list[str]]:
 ENERGY_UNITS = {"kwh": "bill", "kwh daily": "day", "kwh/kw": "kw", "kwh/kw daily": "kw_day"}
 
 
-def _energy(doc) -> list[Component]:
+def _energy(doc: Mapping[str, Any]) -> list[Component]:
     structure = doc["energyratestructure"]
     if "energyweekdayschedule" not in doc or "energyweekendschedule" not in doc:
         raise ValueError("energyratestructure needs energyweekdayschedule and energyweekendschedule")
@@ -136,7 +136,7 @@ def _energy(doc) -> list[Component]:
     ]
 
 
-def _demand_tiers(tiers) -> list[dict[str, str]]:
+def _demand_tiers(tiers: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
     out = []
     for entry in tiers:
         if str(entry.get("unit", "kW")).lower() != "kw":
@@ -150,13 +150,13 @@ def _demand_tiers(tiers) -> list[dict[str, str]]:
     return out
 
 
-def _units_check(doc):
+def _units_check(doc: Mapping[str, Any]) -> None:
     for key in ("flatdemandunit", "demandrateunit", "demandunits"):
         if key in doc and str(doc[key]).lower() != "kw":
             raise UnsupportedURDBFeature(f"{key} {doc[key]!r}: only kW demand is supported")
 
 
-def rate_from_urdb(raw: str | bytes | Mapping, *, code: str | None = None,
+def rate_from_urdb(raw: str | bytes | Mapping[str, Any], *, code: str | None = None,
                    effective_start: dt.date | None = None, effective_end: dt.date | None = None) -> RateVersion:
     """A RateVersion from a URDB tariff (dict or JSON text; see `decode`).
 
@@ -245,7 +245,7 @@ def rate_from_urdb(raw: str | bytes | Mapping, *, code: str | None = None,
     elif rules not in (None, ""):
         raise UnsupportedURDBFeature(f"dgrules {rules!r}: only 'Net Metering' is supported")
 
-    def day(key):
+    def day(key: str) -> dt.date | None:
         return dt.datetime.fromtimestamp(int(doc[key]), tz=dt.timezone.utc).date() if doc.get(key) else None
 
     start = effective_start or day("startdate") or dt.date(1900, 1, 1)

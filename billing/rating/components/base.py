@@ -15,6 +15,9 @@ from ..types import BillInput, BillLine, Component, RatingDeterminants
 ZERO = Decimal("0")
 ONE = Decimal("1")
 
+# A component's params (JSON-shaped; see `Component`), after season resolution.
+Params = Mapping[str, Any]
+
 # The order components run in within a part. Later phases see earlier lines (subtotals).
 PHASE_CHARGE = 10       # usage and fixed charges
 PHASE_ADJUSTMENT = 20   # percentage charges and discounts on subtotals
@@ -162,7 +165,7 @@ class ComponentKind:
     phase: ClassVar[int] = PHASE_CHARGE
     default_unit: ClassVar[str] = ""
 
-    def __init__(self, component: Component):
+    def __init__(self, component: Component) -> None:
         self.component = component
         # Validate every month's values once, so a bad seasonal entry fails at load time.
         for month in range(1, 13) if is_seasonal(component.params) else (1,):

@@ -4,12 +4,25 @@ last N months. Demand is a monthly charge, so it is multiplied by the part's fac
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
-from .base import ZERO, ComponentConfigError, ComponentKind, LineDraft, dec, read_tiers, split_into_tiers
+from .base import (
+    ZERO,
+    ComponentConfigError,
+    ComponentKind,
+    LineDraft,
+    Params,
+    PartContext,
+    Tier,
+    dec,
+    read_tiers,
+    split_into_tiers,
+)
 
 
-def tiers_of(params):
+def tiers_of(params: Params) -> tuple[Tier, ...]:
     if "tiers" in params:
         return read_tiers(params["tiers"])
     if "price" in params:
@@ -22,7 +35,8 @@ def months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def demand_lines(label, kw, tiers, ctx, *, tou_period=None, details=None):
+def demand_lines(label: str, kw: Decimal, tiers: Sequence[Tier], ctx: PartContext, *, tou_period: str | None = None,
+                 details: Mapping[str, Any] | None = None) -> list[LineDraft]:
     """One line per demand (per TOU period): kW blocks are shown in the description and
     details rather than as separate lines, so a period's demand charge is one rounded amount
     (which is also how NREL SAM reports it)."""
@@ -47,7 +61,7 @@ class DemandCharge(ComponentKind):
 
     kind = "demand"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         tiers_of(params)
         ratchet = params.get("ratchet")
         if ratchet is not None:
@@ -55,10 +69,10 @@ class DemandCharge(ComponentKind):
                 raise ComponentConfigError("ratchet needs percent and months")
             dec(ratchet["percent"], name="ratchet.percent")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         actual = ctx.determinants.max_demand_kw
         billed = actual
-        details: dict = {"actual_kw": str(actual)}
+        details: dict[str, Any] = {"actual_kw": str(actual)}
         label = self.describe("Demand charge")
         ratchet = params.get("ratchet")
         if ratchet is not None:

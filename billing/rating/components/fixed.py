@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .base import ONE, ComponentConfigError, ComponentKind, LineDraft, dec, require
+from .base import ONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
 
 
 class FixedCharge(ComponentKind):
@@ -12,13 +12,13 @@ class FixedCharge(ComponentKind):
 
     kind = "fixed"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "amount")
         dec(params["amount"], name="amount")
         if params.get("per", "bill") not in ("bill", "day"):
             raise ComponentConfigError("per must be 'bill' or 'day'")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         amount = dec(params["amount"])
         if params.get("per", "bill") == "day":
             days = Decimal(ctx.days)

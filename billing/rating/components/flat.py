@@ -1,7 +1,7 @@
 """Flat energy (or volume) charge: one price per unit of consumption."""
 from __future__ import annotations
 
-from .base import ComponentKind, LineDraft, dec, require
+from .base import ComponentKind, LineDraft, Params, PartContext, dec, require
 
 
 class FlatCharge(ComponentKind):
@@ -9,11 +9,11 @@ class FlatCharge(ComponentKind):
 
     kind = "flat"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "price")
         dec(params["price"], name="price")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         price = dec(params["price"])
         quantity = ctx.determinants.consumption
         return [LineDraft(self.describe("Energy charge"), quantity, params.get("unit", "kWh"), price, quantity * price,

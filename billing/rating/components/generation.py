@@ -2,7 +2,7 @@
 paid at a contract price, shown on the bill as a credit."""
 from __future__ import annotations
 
-from .base import ComponentKind, LineDraft, dec, require
+from .base import ComponentKind, LineDraft, Params, PartContext, dec, require
 
 
 class GenerationCredit(ComponentKind):
@@ -11,11 +11,11 @@ class GenerationCredit(ComponentKind):
 
     kind = "generation_credit"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "price")
         dec(params["price"], name="price")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         received = ctx.determinants.received
         price = dec(params["price"])
         return [LineDraft(self.describe("Generation contract credit"), received, "kWh", -price, -received * price,

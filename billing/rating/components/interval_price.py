@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .base import ZERO, ComponentKind, LineDraft, RatingError, dec, require
+from .base import ZERO, ComponentKind, LineDraft, Params, PartContext, RatingError, dec, require
 
 
 class IntervalPriceCharge(ComponentKind):
@@ -14,11 +14,11 @@ class IntervalPriceCharge(ComponentKind):
 
     kind = "interval_price"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "series")
         dec(params.get("adder", 0), name="adder")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         usage = ctx.determinants.intervals
         if usage is None:
             raise RatingError(f"{self.component.code}: interval pricing needs the interval consumption series")

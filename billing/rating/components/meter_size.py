@@ -1,7 +1,7 @@
 """Water and gas: a fixed charge that depends on the meter size, prorated like `fixed`."""
 from __future__ import annotations
 
-from .base import ONE, ComponentConfigError, ComponentKind, LineDraft, RatingError, dec, require
+from .base import ONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, RatingError, dec, require
 
 
 class MeterSizeCharge(ComponentKind):
@@ -9,14 +9,14 @@ class MeterSizeCharge(ComponentKind):
 
     kind = "meter_size_fixed"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "charges")
         if not params["charges"]:
             raise ComponentConfigError("charges must list at least one meter size")
         for size, amount in params["charges"].items():
             dec(amount, name=f"charges[{size}]")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         size = ctx.bill.meter_size
         if size is None or size not in params["charges"]:
             raise RatingError(f"{self.component.code}: no charge for meter size {size!r}")

@@ -3,7 +3,18 @@ or per day; `annual_minimum` settles a yearly floor on the bill that closes the 
 from __future__ import annotations
 
 
-from .base import ONE, PHASE_MINIMUM, ZERO, ComponentConfigError, ComponentKind, LineDraft, dec, require
+from .base import (
+    ONE,
+    PHASE_MINIMUM,
+    ZERO,
+    ComponentConfigError,
+    ComponentKind,
+    LineDraft,
+    Params,
+    PartContext,
+    dec,
+    require,
+)
 
 
 class MinimumCharge(ComponentKind):
@@ -12,13 +23,13 @@ class MinimumCharge(ComponentKind):
     kind = "minimum"
     phase = PHASE_MINIMUM
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "amount")
         dec(params["amount"], name="amount")
         if params.get("per", "bill") not in ("bill", "day"):
             raise ComponentConfigError("per must be 'bill' or 'day'")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         amount = dec(params["amount"])
         if params.get("per", "bill") == "day":
             floor, proration = amount * ctx.days, ONE
@@ -39,11 +50,11 @@ class AnnualMinimumCharge(ComponentKind):
     kind = "annual_minimum"
     phase = PHASE_MINIMUM
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "amount")
         dec(params["amount"], name="amount")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         if not ctx.bill.closes_annual_period or ctx.end != ctx.bill.period_end:
             return []
         this_bill = sum((ln.amount for ln in ctx.earlier_lines), ZERO) + ctx.subtotal(None)

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from core.money import money
 
-from .base import PHASE_CREDIT, ZERO, ComponentConfigError, ComponentKind, LineDraft, dec
+from .base import PHASE_CREDIT, ZERO, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec
 from ..types import RatingDeterminants
 
 CARRY = ("kwh", "dollars")
@@ -27,7 +27,7 @@ class NetMetering(ComponentKind):
     kind = "net_metering"
     phase = PHASE_CREDIT
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         carry = params.get("carry", "kwh")
         if carry not in CARRY:
             raise ComponentConfigError(f"carry must be one of {CARRY}")
@@ -36,7 +36,7 @@ class NetMetering(ComponentKind):
                 raise ComponentConfigError("carry 'dollars' needs credit_price")
             dec(params["credit_price"], name="credit_price")
 
-    def adjust(self, ctx, params):
+    def adjust(self, ctx: PartContext, params: Params) -> RatingDeterminants:
         det = ctx.determinants
         carry = params.get("carry", "kwh")
         carried_in = ctx.credit["kwh"] if carry == "kwh" else ZERO
@@ -67,7 +67,7 @@ class NetMetering(ComponentKind):
             completeness=det.completeness,
         )
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         note = ctx.notes[self.component.code]
         carry = params.get("carry", "kwh")
         details = {k: str(v) for k, v in note.items()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .base import PHASE_ADJUSTMENT, ComponentKind, LineDraft, dec, require
+from .base import PHASE_ADJUSTMENT, ComponentKind, LineDraft, Params, PartContext, dec, require
 
 
 class PercentageCharge(ComponentKind):
@@ -15,14 +15,14 @@ class PercentageCharge(ComponentKind):
     sign = Decimal(1)
     default_label = "Percentage charge"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "percent")
         dec(params["percent"], name="percent")
 
-    def base(self, ctx, params) -> Decimal:
+    def base(self, ctx: PartContext, params: Params) -> Decimal:
         return ctx.subtotal(params.get("applies_to"))
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         base = self.base(ctx, params)
         fraction = dec(params["percent"]) / Decimal(100)
         return [LineDraft(self.describe(self.default_label), base, "$", fraction, self.sign * base * fraction,

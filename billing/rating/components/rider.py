@@ -2,7 +2,7 @@
 $/kW transmission rider): a price times one determinant."""
 from __future__ import annotations
 
-from .base import ComponentConfigError, ComponentKind, LineDraft, dec, require
+from .base import ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
 
 BASES = {"consumption": "kWh", "demand": "kW", "received": "kWh"}
 
@@ -13,13 +13,13 @@ class RiderCharge(ComponentKind):
 
     kind = "rider"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "price")
         dec(params["price"], name="price")
         if params.get("basis", "consumption") not in BASES:
             raise ComponentConfigError(f"basis must be one of {sorted(BASES)}")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         basis = params.get("basis", "consumption")
         price = dec(params["price"])
         det = ctx.determinants

@@ -1,7 +1,9 @@
 """A tax: a percentage of a subtotal (by tag), computed last, after minimums and credits."""
 from __future__ import annotations
 
-from .base import PHASE_TAX
+from decimal import Decimal
+
+from .base import PHASE_TAX, Params, PartContext
 from .percentage import PercentageCharge
 
 
@@ -12,5 +14,5 @@ class TaxCharge(PercentageCharge):
     phase = PHASE_TAX
     default_label = "Tax"
 
-    def base(self, ctx, params):
+    def base(self, ctx: PartContext, params: Params) -> Decimal:
         return ctx.subtotal(params.get("applies_to"), exclude_kinds=("tax",))

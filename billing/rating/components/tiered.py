@@ -3,7 +3,18 @@ Which it is follows from the prices; the limits are per bill period and are scal
 factor for a period that is not a standard month (a 35-day bill gets 35/30 of each block)."""
 from __future__ import annotations
 
-from .base import LIMIT_BASES, ComponentConfigError, ComponentKind, LineDraft, read_tiers, require, scaled_limits, split_into_tiers
+from .base import (
+    LIMIT_BASES,
+    ComponentConfigError,
+    ComponentKind,
+    LineDraft,
+    Params,
+    PartContext,
+    read_tiers,
+    require,
+    scaled_limits,
+    split_into_tiers,
+)
 
 
 class TieredCharge(ComponentKind):
@@ -12,13 +23,13 @@ class TieredCharge(ComponentKind):
 
     kind = "tiered"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "tiers")
         read_tiers(params["tiers"])
         if params.get("limit_basis", "bill") not in LIMIT_BASES:
             raise ComponentConfigError(f"limit_basis must be one of {LIMIT_BASES}")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         tiers = read_tiers(params["tiers"])
         limits = scaled_limits(tiers, basis=params.get("limit_basis", "bill"), ctx=ctx,
                                scale=params.get("scale_limits", True))

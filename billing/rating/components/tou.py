@@ -9,6 +9,7 @@ Two tier modes, because utilities and NREL SAM read "tiers on top of TOU" differ
 """
 from __future__ import annotations
 
+from typing import Any
 
 from .base import (
     LIMIT_BASES,
@@ -16,7 +17,10 @@ from .base import (
     ComponentConfigError,
     ComponentKind,
     LineDraft,
+    Params,
+    PartContext,
     RatingError,
+    Tier,
     read_tiers,
     require,
     scaled_limits,
@@ -26,7 +30,7 @@ from .base import (
 MODES = ("per_period", "month_total")
 
 
-def period_tiers(raw):
+def period_tiers(raw: Any) -> tuple[Tier, ...]:
     """A period's value: a single price, or a list of tiers."""
     if isinstance(raw, (list, tuple)):
         return read_tiers(raw)
@@ -40,7 +44,7 @@ class TouEnergyCharge(ComponentKind):
 
     kind = "tou"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "periods")
         if not params["periods"]:
             raise ComponentConfigError("periods must not be empty")
@@ -51,7 +55,7 @@ class TouEnergyCharge(ComponentKind):
         if params.get("limit_basis", "bill") not in LIMIT_BASES:
             raise ComponentConfigError(f"limit_basis must be one of {LIMIT_BASES}")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         by_period = ctx.determinants.consumption_by_period
         if not by_period:
             raise RatingError(f"{self.component.code}: determinants have no kWh by TOU period")

@@ -1,7 +1,7 @@
 """Time-of-use demand: a charge on the maximum kW within each TOU period (tiers optional)."""
 from __future__ import annotations
 
-from .base import ZERO, ComponentConfigError, ComponentKind, RatingError, require
+from .base import ZERO, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, RatingError, require
 from .demand import demand_lines
 from .tou import period_tiers
 
@@ -11,14 +11,14 @@ class TouDemandCharge(ComponentKind):
 
     kind = "tou_demand"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "periods")
         if not params["periods"]:
             raise ComponentConfigError("periods must not be empty")
         for raw in params["periods"].values():
             period_tiers(raw)
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         by_period = ctx.determinants.max_demand_kw_by_period
         if not by_period:
             raise RatingError(f"{self.component.code}: determinants have no demand by TOU period")

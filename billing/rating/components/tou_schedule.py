@@ -3,7 +3,7 @@ weekends/holidays. It makes no lines; `tou` and `tou_demand` components price it
 determinant calculation splits usage by it."""
 from __future__ import annotations
 
-from .base import PHASE_NONE, ComponentConfigError, ComponentKind, require
+from .base import PHASE_NONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, require
 
 
 class TouScheduleDefinition(ComponentKind):
@@ -12,12 +12,12 @@ class TouScheduleDefinition(ComponentKind):
     kind = "tou_schedule"
     phase = PHASE_NONE
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "weekday", "weekend")
         for name in ("weekday", "weekend"):
             grid = params[name]
             if len(grid) != 12 or any(len(row) != 24 for row in grid):
                 raise ComponentConfigError(f"{name} must be 12 rows (months) of 24 hours")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         return []

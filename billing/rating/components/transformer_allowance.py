@@ -2,7 +2,7 @@
 transformer. A monthly amount, so multiplied by the part's factor."""
 from __future__ import annotations
 
-from .base import ComponentKind, LineDraft, dec, require
+from .base import ComponentKind, LineDraft, Params, PartContext, dec, require
 
 
 class TransformerAllowance(ComponentKind):
@@ -10,11 +10,11 @@ class TransformerAllowance(ComponentKind):
 
     kind = "transformer_allowance"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "price")
         dec(params["price"], name="price")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         kw = ctx.determinants.max_demand_kw
         price = dec(params["price"])
         return [LineDraft(self.describe("Transformer ownership allowance"), kw, "kW", -price,

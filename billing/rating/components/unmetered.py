@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from core.money import rate
 
-from .base import ZERO, ComponentConfigError, ComponentKind, LineDraft, RatingError, dec, require
+from .base import ZERO, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, RatingError, dec, require
 
 
-def burn_hours(table, start: dt.date, end: dt.date) -> Decimal:
+def burn_hours(table: Mapping[str | int, Any], start: dt.date, end: dt.date) -> Decimal:
     hours = ZERO
     day = start
     while day < end:
@@ -31,7 +33,7 @@ class UnmeteredCharge(ComponentKind):
 
     kind = "unmetered"
 
-    def check(self, params):
+    def check(self, params: Params) -> None:
         require(params, "price", "burn_hours")
         dec(params["price"], name="price")
         table = params["burn_hours"]
@@ -39,7 +41,7 @@ class UnmeteredCharge(ComponentKind):
             if str(month) not in table and month not in table:
                 raise ComponentConfigError(f"burn_hours has no month {month}")
 
-    def lines(self, ctx, params):
+    def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         wanted = params.get("fixtures")
         fixtures = [f for f in ctx.bill.fixtures if not wanted or f.code in wanted]
         if not fixtures:
