@@ -226,3 +226,53 @@ def celery_worker(transactional_db, tmp_path) -> Iterator[WorkerProcess]:
             yield worker
         finally:
             worker.stop()
+
+
+# ---- a prefork worker that a test kills (SIGKILL) mid-run ------------------------------------
+
+PREFORK_READY_TIMEOUT_S = 180  # a loaded 2-core box can take over a minute to boot a prefork worker
+
+
+def start_prefork_worker(app, *, redis_url: str, queue: str, log_path: Path, extra_env: dict | None = None,
+                         ready_timeout: float = PREFORK_READY_TIMEOUT_S) -> subprocess.Popen:
+    """A `--pool prefork --concurrency 1` worker in a session of its own, so `kill_group` takes
+    its pool child down with it (as when a machine dies). `app` must point at `redis_url`
+    (app_pointed_at). Returns once the worker answers a ping; raises RuntimeError with its log."""
+    from django.conf import settings
+    from django.db import connection
+
+    node = f"{queue}-{uuid.uuid4().hex[:6]}@localhost"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url_for(connection.settings_dict),
+           "REDIS_URL": redis_url, "UTILIS_CELERY_EAGER": "false", "PYTHONUNBUFFERED": "1",
+           "UTILIS_LOCAL_TIME_ZONE": settings.UTILIS_LOCAL_TIME_ZONE, "PYTHONPATH": str(ROOT), **(extra_env or {})}
+    with open(log_path, "a") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
+             "-l", "info", "-n", node, "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_die_with_parent,  # a killed pytest leaves no worker behind
+        )
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(log_path.read_text())
+        if app.control.ping(destination=[node], timeout=0.5):
+            return proc
+    kill_group(proc)
+    raise RuntimeError("worker did not answer:\n" + log_path.read_text())
+
+
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group this test created (start_new_session) and reap it."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)

@@ -79,9 +79,12 @@ def run_progress_data(run_id: int) -> dict:
 def run_detail(request, run_id: int):
     run = get_object_or_404(BillRun.objects.select_related("cycle", "started_by"), pk=run_id)
     bills = Bill.objects.filter(run=run).order_by("id")
+    progress = run_progress_data(run.pk)
     return render(request, "billing/hub/run.html", {
         "run": run,
-        "progress": run_progress_data(run.pk),
+        "progress": progress,
+        # What the core.runs progress partial reads (the bill run keeps its own counters).
+        "progress_run": {"pk": run.pk, "progress_done": progress["done"], "progress_total": progress["total"]},
         "bills": bills[:100],
         "bill_count": bills.count(),
         "live": run.status in (BillRun.Status.CREATED, BillRun.Status.RUNNING),
@@ -91,7 +94,7 @@ def run_detail(request, run_id: int):
 
 @role_required(*STAFF)
 def run_progress(request, run_id: int):
-    """Polled every 2 s by the run page while the run is drafting."""
+    """Polled every 2 s by static/js/run-progress.js (core.runs) while the run is drafting."""
     get_object_or_404(BillRun, pk=run_id)
     data = run_progress_data(run_id)
     return JsonResponse({k: data[k] for k in ("status", "status_label", "done", "total", "percent", "bills",
