@@ -13,7 +13,7 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeOperators
+from django.contrib.postgres.fields import ArrayField, RangeOperators
 from django.db import models
 from django.db.models import F, Q
 
@@ -389,3 +389,29 @@ class BillTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class NoticeDecision(models.Model):
+    """What billing decided about one of MDM's replacement-read notices, by whom and why:
+    `rebilled` (the issued bills it touched were cancelled and rebilled; `bill_ids` are those
+    old bills) or `dismissed` (a period that needs no rebill). One per notice; the notice is
+    marked picked up in MDM in the same transaction, and a decided notice leaves the Billing
+    Hub's Replacement reads page."""
+
+    class Action(models.TextChoices):
+        REBILLED = "rebilled", "Rebilled"
+        DISMISSED = "dismissed", "Dismissed"
+
+    notice = models.OneToOneField("mdm.ReplacementReadNotice", on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    reason = models.TextField()
+    bill_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    decided_by = _actor_fk()
+    actor = models.CharField(max_length=150, help_text="The user's name, or the system actor's (e.g. auto-rebill).")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Notice {self.notice_id}: {self.get_action_display().lower()}"

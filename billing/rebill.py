@@ -1,25 +1,28 @@
 """Corrections and bills outside the cycle: cancel an issued bill (reversal ledger entries, its
 segments stop being live; posted rows are never edited), rebill it (a REBILL bill for the
-same periods, issued at once), rebill everything MDM's replacement-read notices touch, an
-off-cycle bill for one account, and the final bill at move-out."""
+same periods, issued at once), decide MDM's replacement-read notices (rebill the bills one
+touches, or dismiss it with a reason; staff in the Billing Hub, or the auto-rebill beat task),
+an off-cycle bill for one account, and the final bill at move-out."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
+from billing import selectors
 from billing.ledger import ledger_reverse
-from billing.models import Bill, BillSegment, LedgerEntry
+from billing.models import Bill, BillSegment, LedgerEntry, NoticeDecision
 from billing.runs.drafting import billed_to_with_opening, bills_draft
 from billing.runs.planning import SegmentPlan, plan_bills
 from billing.runs.services import bill_issue
 from core.actors import Actor
 from cis.selectors import agreements_by_ids, agreements_for_bill_accounts, bill_account_of
-from mdm.selectors import replacement_read_notices_open
 from mdm.services import replacement_read_notices_pick_up
 
 DEFAULT_DUE_DAYS = 21
+log = logging.getLogger(__name__)
 
 
 class RebillError(Exception):
@@ -70,24 +73,101 @@ def bill_rebill(*, bill: Bill, reason: str, bill_date: dt.date, as_of: dt.date, 
     return bill_issue(bill=new, now=now, actor=actor)
 
 
+def _open_notice(notice_id: int):
+    """The notice, open and undecided, or RebillError saying why not."""
+    decided = selectors.notices_decided(notice_ids=[notice_id]).get(notice_id)
+    if decided is not None:
+        raise RebillError(f"Notice {notice_id} was already {decided.get_action_display().lower()} by {decided.actor} "
+                          f"on {decided.decided_at:%Y-%m-%d %H:%M}.")
+    (work,) = selectors.notices_to_decide(notice_ids=[notice_id]) or (None,)
+    if work is None:
+        raise RebillError(f"There is no open replacement-read notice {notice_id} (unknown, or already picked up).")
+    return work
+
+
+def _decide(*, notice_id: int, action: str, reason: str, actor: Actor, now: dt.datetime, bill_ids=()) -> NoticeDecision:
+    try:
+        with transaction.atomic():
+            decision = NoticeDecision.objects.create(
+                notice_id=notice_id, action=action, reason=reason, bill_ids=list(bill_ids),
+                decided_by_id=actor.user_id, actor=actor.username, decided_at=now)
+    except IntegrityError as exc:  # decided at the same moment by someone else
+        raise RebillError(f"Notice {notice_id} was decided by someone else just now.") from exc
+    replacement_read_notices_pick_up(notice_ids=[notice_id], now=now)
+    return decision
+
+
+def notice_reason(notice) -> str:
+    return f"Replacement reads (notice {notice.id}): {notice.reason}"
+
+
+@transaction.atomic
+def notice_rebill(*, notice_id: int, bill_date: dt.date, as_of: dt.date, now: dt.datetime, actor: Actor | None = None,
+                  expected_bill_ids=None, due_days: int = DEFAULT_DUE_DAYS) -> list[Bill]:
+    """Rebill every issued bill a replacement-read notice touches (cancel + REBILL, with the
+    actor and a reason naming the notice), record the decision and mark the notice picked up,
+    all in one transaction. Other open notices whose bills are now all among the new rebills
+    are covered by them (the rebills used the data as it is now) and are decided with them.
+
+    `expected_bill_ids` are the bills the user confirmed: if one is no longer issued (cancelled
+    or rebilled meanwhile) nothing is done. Raises RebillError (unknown or decided notice, no
+    issued bill to rebill, a bill that changed) with a message for the user."""
+    actor = actor or Actor.system()
+    work = _open_notice(notice_id)
+    bill_ids = [b.pk for b in work.bills]
+    if expected_bill_ids is not None:
+        gone = sorted(set(expected_bill_ids) - set(bill_ids))
+        if gone:
+            bills = {b.pk: b for b in Bill.objects.filter(pk__in=gone)}
+            said = ", ".join(f"{bills[b]} is {bills[b].get_status_display().lower()}" if b in bills else f"bill {b} is gone"
+                             for b in gone)
+            raise RebillError(f"Nothing rebilled: the bills of notice {notice_id} changed ({said}). "
+                              "Look at the notice again.")
+    if not bill_ids:
+        raise RebillError(f"Notice {notice_id} touches no issued bill: nothing to rebill. Dismiss it instead.")
+    reason = notice_reason(work.notice)
+    new_bills = [bill_rebill(bill=bill, reason=reason, bill_date=bill_date, as_of=as_of, now=now,
+                             actor=actor.with_reason(reason), due_days=due_days) for bill in work.bills]
+    _decide(notice_id=notice_id, action=NoticeDecision.Action.REBILLED, reason=reason, actor=actor, now=now,
+            bill_ids=bill_ids)
+    new_ids = {b.pk for b in new_bills}
+    for other in selectors.notices_to_decide():
+        if other.bills and {b.pk for b in other.bills} <= new_ids:
+            _decide(notice_id=other.notice.id, action=NoticeDecision.Action.REBILLED, actor=actor, now=now,
+                    reason=f"Covered by the rebill for notice {notice_id}.", bill_ids=[])
+    return new_bills
+
+
+@transaction.atomic
+def notice_dismiss(*, notice_id: int, reason: str, now: dt.datetime, actor: Actor | None = None) -> NoticeDecision:
+    """A notice for a period that needs no rebill: record who and why, mark it picked up.
+    Raises RebillError without a reason or for an unknown or already decided notice."""
+    if not (reason or "").strip():
+        raise RebillError("Say why the notice needs no rebill.")
+    _open_notice(notice_id)
+    return _decide(notice_id=notice_id, action=NoticeDecision.Action.DISMISSED, reason=reason.strip(),
+                   actor=actor or Actor.system(), now=now)
+
+
 def bills_rebill_for_notices(*, bill_date: dt.date, as_of: dt.date, now: dt.datetime,
-                             actor: Actor | None = None) -> list[Bill]:
-    """Pick up MDM's open replacement-read notices and rebill every issued bill with a live
-    segment of the notice's service point overlapping its period (each bill once). Each bill is
-    its own transaction; notices are marked picked up once their bills are rebilled."""
-    notices = replacement_read_notices_open()
+                             actor: Actor | None = None, notice_ids=None) -> list[Bill]:
+    """Decide MDM's open replacement-read notices (only `notice_ids`, when given): rebill every
+    issued bill with a live segment of the notice's service point overlapping its period (each
+    bill once: a notice covered by an earlier one's rebills is decided with it). Each notice is
+    its own transaction; a notice that touches no issued bill is dismissed (nothing to rebill);
+    one that fails stays open and is logged."""
+    actor = actor or Actor.system()
     rebilled: list[Bill] = []
-    done: set[int] = set()
-    for notice in notices:
-        bill_ids = (BillSegment.objects.filter(
-            service_point_id=notice.service_point_id, live=True, bill__status=Bill.Status.ISSUED,
-            period_start__lt=notice.period_end, period_end__gt=notice.period_start,
-        ).values_list("bill_id", flat=True).distinct())
-        for bill_id in sorted(set(bill_ids) - done):
-            done.add(bill_id)
-            rebilled.append(bill_rebill(bill=Bill.objects.get(pk=bill_id), bill_date=bill_date, as_of=as_of, now=now,
-                                        actor=actor, reason=f"Replacement reads: {notice.reason}"))
-        replacement_read_notices_pick_up(notice_ids=[notice.id], now=now)
+    for work in selectors.notices_to_decide(notice_ids=notice_ids, limit=10_000):
+        try:
+            if not work.bills:
+                notice_dismiss(notice_id=work.notice.id, now=now, actor=actor,
+                               reason="No issued bill covers this period: nothing to rebill.")
+                continue
+            rebilled += notice_rebill(notice_id=work.notice.id, bill_date=bill_date, as_of=as_of, now=now, actor=actor)
+        except RebillError as exc:
+            # Decided meanwhile (covered by an earlier notice's rebill, or by staff): nothing to do.
+            log.info("Replacement-read notice %s not rebilled: %s", work.notice.id, exc)
     return rebilled
 
 

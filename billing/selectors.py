@@ -1,22 +1,33 @@
 """billing's reads for the Billing Hub, admin and other apps: runs with their progress, the
-pre-bill exceptions worklist, a bill with its segments and lines, windows waiting for a run."""
+pre-bill exceptions worklist, a bill with its segments and lines, a bill's history (who approved,
+issued, cancelled and rebilled it), windows waiting for a run, and MDM's replacement-read
+notices still to decide with the issued bills each one touches."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
 
+from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
-from billing.models import Bill, BillException, BillLine, BillRun, BillSegment, BillWindow, LedgerEntry
+from billing.models import (
+    Bill, BillException, BillLine, BillRun, BillSegment, BillWindow, LedgerEntry, NoticeDecision,
+)
+from cis.selectors import account_numbers
+from mdm.selectors import NoticeRow, replacement_read_notices_open
 
 
 def bill_runs_with_progress(*, cycle_code: str = "", status: str = "", limit: int = 50) -> QuerySet[BillRun]:
     """Newest first, with chunk counts by status (chunks_done / chunks_total) next to the
     account counters the progress bar reads."""
-    qs = BillRun.objects.select_related("cycle").annotate(
-        chunks_total=Count("chunks"), chunks_done=Count("chunks", filter=Q(chunks__status="done")),
-        chunks_failed=Count("chunks", filter=Q(chunks__status="failed")),
-    )
+    counts = {"chunks_done": Count("chunks", filter=Q(chunks__status="done")),
+              "chunks_failed": Count("chunks", filter=Q(chunks__status="failed"))}
+    if not any(f.name == "chunks_total" for f in BillRun._meta.get_fields()):  # a core.runs Run keeps it itself
+        counts["chunks_total"] = Count("chunks")
+    qs = BillRun.objects.select_related("cycle").annotate(**counts)
     if cycle_code:
         qs = qs.filter(cycle__code=cycle_code)
     if status:
@@ -48,15 +59,127 @@ class BillDetail:
     segments: list[BillSegment]  # each with .lines prefetched, in sequence order
     exceptions: list[BillException]
     ledger_entries: list[LedgerEntry]
+    replaced_by: Bill | None = None  # the rebill that replaced this bill, if any
 
 
 def bill_detail(*, bill_id: int) -> BillDetail:
     """A bill with everything its page shows. Raises Bill.DoesNotExist."""
-    bill = Bill.objects.select_related("run", "replaces").get(pk=bill_id)
+    bill = Bill.objects.select_related("run__cycle", "replaces").get(pk=bill_id)
     segments = list(bill.segments.order_by("id").prefetch_related(
         Prefetch("lines", queryset=BillLine.objects.order_by("sequence"))))
-    return BillDetail(bill, segments, list(bill.exceptions.order_by("created_at", "id")),
-                      list(LedgerEntry.objects.filter(bill=bill).order_by("posted_at", "id")))
+    return BillDetail(bill, segments, list(bill.exceptions.order_by("status", "id")),
+                      list(LedgerEntry.objects.filter(bill=bill).select_related("reverses").order_by("posted_at", "id")),
+                      Bill.objects.filter(replaces=bill).first())
+
+
+def bill_get(*, bill_id: int) -> Bill:
+    """Raises Bill.DoesNotExist."""
+    return Bill.objects.get(pk=bill_id)
+
+
+def bills_find(*, q: str = "", account_id: int | None = None, limit: int = 50) -> list[Bill]:
+    """Newest first; `q` matches a bill number (any case) or a bill id, `account_id` the
+    account (the hub resolves an account number to it)."""
+    bills = Bill.objects.all()
+    if q or account_id:
+        match = Q(bill_number__iexact=q) if q else Q(pk=-1)
+        if account_id:
+            match |= Q(account_id=account_id)
+        if q.isdigit() and len(q) < 10:
+            match |= Q(pk=int(q))
+        bills = bills.filter(match)
+    return list(bills.order_by("-bill_date", "-id")[:limit])
+
+
+# ---- A bill's history: who approved, issued, cancelled and rebilled it ----------------------
+
+@dataclass(frozen=True)
+class BillChange:
+    label: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class BillHistoryEntry:
+    at: dt.datetime
+    who: str  # the username, or the system actor's name (auto-rebill, system)
+    is_system: bool
+    action: str  # approved | issued | cancelled | changed | deleted
+    reason: str = ""
+    rebilled_as: Bill | None = None  # on the cancellation of a bill a rebill replaced
+    replaces: Bill | None = None  # on the first change of a rebill
+    changes: list[BillChange] = field(default_factory=list)
+
+
+_HISTORY_FIELDS = (("status", "Status"), ("amount_due", "Amount due"), ("bill_number", "Bill number"))
+_ACTION_OF_STATUS = {Bill.Status.APPROVED: "approved", Bill.Status.ISSUED: "issued",
+                     Bill.Status.CANCELLED: "cancelled", Bill.Status.HELD: "held"}
+_BY_FIELD = {"approved": "approved_by_id", "issued": "issued_by_id", "cancelled": "cancelled_by_id"}
+_STATUS_LABELS = dict(Bill.Status.choices)
+
+
+def _shown(name: str, value) -> str | None:
+    if value is None or value == "":
+        return None
+    if name == "status":
+        return str(_STATUS_LABELS.get(value, value))
+    if name == "amount_due":
+        return f"{Decimal(value):,.2f}"
+    return str(value)
+
+
+def bill_history(*, bill_id: int, limit: int = 100) -> list[BillHistoryEntry]:
+    """Each recorded change to the bill, newest first: when, who (from the pghistory context
+    the change was made in: the user, else the system actor's name), what (approved, issued,
+    cancelled with its reason and the rebill that replaced it, the rebill's first change naming
+    the bill it replaces) and the before/after of status, amount due and bill number.
+
+    Read from billing.BillEvent (pghistory's update/delete events of Bill). A bill's creation
+    is its run's, not an event: the first event's "before" is unknown and shown empty."""
+    events = list(apps.get_model("billing", "BillEvent").objects.filter(pgh_obj_id=bill_id).select_related("pgh_context").order_by("pgh_id"))
+    if not events:
+        return []
+    bill = Bill.objects.filter(pk=bill_id).select_related("replaces").first()
+    rebilled_as = Bill.objects.filter(replaces_id=bill_id).first()
+    contexts = [(e.pgh_context.metadata if e.pgh_context_id and e.pgh_context else {}) for e in events]
+    user_ids = {c.get("user") for c in contexts if c.get("user")}
+    user_ids |= {getattr(e, f) for e in events for f in _BY_FIELD.values() if getattr(e, f)}
+    names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    entries: list[BillHistoryEntry] = []
+    previous = None
+    for index, (event, ctx) in enumerate(zip(events, contexts)):
+        changes = []
+        for name, label in _HISTORY_FIELDS:
+            after = getattr(event, name)
+            before = getattr(previous, name) if previous is not None else None
+            if previous is None or before != after:
+                changes.append(BillChange(label, _shown(name, before), _shown(name, after)))
+        changed_any = previous is None or any(
+            getattr(previous, f.attname) != getattr(event, f.attname) for f in event._meta.concrete_fields
+            if not f.attname.startswith("pgh_"))
+        status_changed = previous is None or previous.status != event.status
+        if event.pgh_label == "delete":
+            action = "deleted"
+        elif status_changed and event.status in _ACTION_OF_STATUS:
+            action = _ACTION_OF_STATUS[event.status]
+        elif changed_any:
+            action = "changed"
+        else:
+            previous = event
+            continue
+        user_id = ctx.get("user") or (getattr(event, _BY_FIELD[action]) if action in _BY_FIELD else None)
+        who = (names.get(user_id) if user_id else None) or ctx.get("actor") or "system"
+        entries.append(BillHistoryEntry(
+            at=event.pgh_created_at, who=who, is_system=user_id is None, action=action,
+            reason=event.cancel_reason if action == "cancelled" else "",
+            rebilled_as=rebilled_as if action == "cancelled" else None,
+            replaces=bill.replaces if bill is not None and index == 0 and event.replaces_id else None,
+            changes=[c for c in changes if not (c.before is None and c.after is None)],
+        ))
+        previous = event
+    entries.reverse()
+    return entries[:limit]
 
 
 def bills_for_account(*, account_id: int, limit: int = 24) -> QuerySet[Bill]:
@@ -68,3 +191,65 @@ def windows_without_run(*, today: dt.date, limit: int = 50) -> QuerySet[BillWind
     started = BillRun.objects.filter(cycle_id=OuterRef("cycle_id"), bill_date=OuterRef("bill_date"))
     return (BillWindow.objects.select_related("cycle").filter(bill_date__lte=today, cycle__active=True)
             .exclude(Exists(started)).order_by("bill_date", "cycle__code")[:limit])
+
+
+# ---- Replacement-read notices still to decide -------------------------------------------------
+
+@dataclass(frozen=True)
+class NoticeWork:
+    """An open replacement-read notice billing has not decided, with the issued bills that have
+    a live segment of its service point overlapping its period (the bills a rebill would
+    cancel and replace), oldest bill first."""
+    notice: NoticeRow
+    bills: list[Bill]
+    account_numbers: dict[int, str]  # account id -> number, for the bills
+
+    @property
+    def amount_due(self) -> Decimal:
+        return sum((b.amount_due for b in self.bills), Decimal("0.00"))
+
+    @property
+    def rows(self) -> list[tuple[Bill, str]]:
+        return [(b, self.account_numbers.get(b.account_id, str(b.account_id))) for b in self.bills]
+
+
+def notice_affected_bill_ids(*, notices: list[NoticeRow]) -> dict[int, list[int]]:
+    """Notice id -> the ids of the issued bills with a live segment of the notice's service
+    point overlapping its period (one query for all the notices)."""
+    by_sp: dict[int, list[NoticeRow]] = defaultdict(list)
+    for notice in notices:
+        by_sp[notice.service_point_id].append(notice)
+    found: dict[int, set[int]] = {n.id: set() for n in notices}
+    if not by_sp:
+        return {}
+    rows = (BillSegment.objects.filter(service_point_id__in=list(by_sp), live=True, bill__status=Bill.Status.ISSUED)
+            .values_list("bill_id", "service_point_id", "period_start", "period_end"))
+    for bill_id, sp_id, start, end in rows:
+        for notice in by_sp[sp_id]:
+            if start < notice.period_end and end > notice.period_start:
+                found[notice.id].add(bill_id)
+    return {notice_id: sorted(ids) for notice_id, ids in found.items()}
+
+
+def notices_decided(*, notice_ids) -> dict[int, NoticeDecision]:
+    return {d.notice_id: d for d in NoticeDecision.objects.filter(notice_id__in=list(notice_ids))}
+
+
+def notices_to_decide(*, notice_ids=None, limit: int = 200) -> list[NoticeWork]:
+    """MDM's open replacement-read notices without a billing decision, oldest first (only
+    `notice_ids`, when given), each with the issued bills it touches."""
+    notices = replacement_read_notices_open()
+    if notice_ids is not None:
+        wanted = set(notice_ids)
+        notices = [n for n in notices if n.id in wanted]
+    decided = set(NoticeDecision.objects.filter(notice_id__in=[n.id for n in notices])
+                  .values_list("notice_id", flat=True))
+    notices = [n for n in notices if n.id not in decided][:limit]
+    affected = notice_affected_bill_ids(notices=notices)
+    bills = Bill.objects.in_bulk({b for ids in affected.values() for b in ids})
+    numbers = account_numbers(account_ids={b.account_id for b in bills.values()})
+    return [NoticeWork(n, [bills[b] for b in affected.get(n.id, []) if b in bills], numbers) for n in notices]
+
+
+def notice_decisions_recent(*, limit: int = 20) -> list[NoticeDecision]:
+    return list(NoticeDecision.objects.order_by("-decided_at", "-id")[:limit])

@@ -11,3 +11,25 @@ from billing import runs
 @shared_task(name="billing.tasks.bill_run_chunk", acks_late=True)
 def bill_run_chunk(*, bill_run_id: int, chunk_number: int, **kwargs) -> str:
     return runs.bill_run_chunk_process(bill_run_id=bill_run_id, chunk_number=chunk_number, now=timezone.now())
+
+
+# ---- Replacement-read notices into rebills (hourly beat) --------------------------------------
+from django.conf import settings  # noqa: E402  (appended section: the file's other tasks are edited apart)
+
+from billing import rebill  # noqa: E402
+from core.actors import Actor  # noqa: E402
+from core.clock import utility_zone  # noqa: E402
+
+
+@shared_task(name="billing.tasks.rebill_replacement_read_notices")
+def rebill_replacement_read_notices(**kwargs) -> dict:
+    """Cancel and rebill every issued bill MDM's open replacement-read notices touch, as the
+    system actor auto-rebill, when settings.UTILIS_AUTO_REBILL_NOTICES is true (off by
+    default: staff decide the notices in the Billing Hub). Safe to run twice: a notice is
+    decided once (billing.NoticeDecision) and marked picked up in the same transaction."""
+    if not settings.UTILIS_AUTO_REBILL_NOTICES:
+        return {"enabled": False, "rebilled": 0}
+    now = timezone.now()
+    today = now.astimezone(utility_zone()).date()  # billing days are the utility's local days
+    bills = rebill.bills_rebill_for_notices(bill_date=today, as_of=today, now=now, actor=Actor.system("auto-rebill"))
+    return {"enabled": True, "rebilled": len(bills), "bills": [b.pk for b in bills]}

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from billing import views
-from billing.hub import bills, calculator, exceptions, rates, runs
+from billing.hub import bills, calculator, exceptions, notices, rates, runs
 
 app_name = "billing"
 
@@ -24,6 +24,10 @@ urlpatterns = [
     path("bills/<int:bill_id>/cancel/", bills.bill_cancel, name="bill-cancel"),
     path("bills/<int:bill_id>/rebill/", bills.bill_rebill, name="bill-rebill"),
     path("bills/<int:bill_id>/issue/", bills.bill_issue, name="bill-issue"),
+    path("notices/", notices.notice_list, name="notices"),
+    path("notices/rebill-all/", notices.notice_rebill_all, name="notices-rebill-all"),
+    path("notices/<int:notice_id>/rebill/", notices.notice_rebill, name="notice-rebill"),
+    path("notices/<int:notice_id>/dismiss/", notices.notice_dismiss, name="notice-dismiss"),
     path("rates/", rates.rate_list, name="rates"),
     path("rates/new/", rates.rate_create, name="rate-create"),
     path("rates/import/", rates.rate_import, name="rate-import"),

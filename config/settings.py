@@ -123,11 +123,20 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("UTILIS_CELERY_EAGER", False)
 # Queue a VEE run over what each finished import loaded (benchmarks that run VEE themselves
 # turn it off).
 UTILIS_VEE_AFTER_IMPORT = env_bool("UTILIS_VEE_AFTER_IMPORT", True)
+# Turn MDM's replacement-read notices into cancel/rebills on the hourly beat task
+# (billing.tasks.rebill_replacement_read_notices). Off: billing staff decide each notice in the
+# Billing Hub's Replacement reads page.
+UTILIS_AUTO_REBILL_NOTICES = env_bool("UTILIS_AUTO_REBILL_NOTICES", False)
 CELERY_TIMEZONE = UTILIS_LOCAL_TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "cis-apply-due-moves": {
         "task": "cis.tasks.moves_apply_due",
         "schedule": 15 * 60.0,
+    },
+    # Does nothing unless UTILIS_AUTO_REBILL_NOTICES is true.
+    "billing-rebill-replacement-read-notices": {
+        "task": "billing.tasks.rebill_replacement_read_notices",
+        "schedule": 60 * 60.0,
     },
 }
 

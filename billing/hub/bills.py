@@ -3,15 +3,15 @@ issue a single (off-cycle or final) bill, and the final bill of an account after
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from billing import pdf, rebill
+from billing import pdf, rebill, selectors
 from billing import runs as bill_runs
 from billing.hub.common import STAFF, VIEWERS, form_errors, local_today, request_now
 from billing.hub.forms import BillSearchForm, FinalBillForm, ReasonForm
-from billing.models import Bill, BillException, LedgerEntry
+from billing.models import Bill, BillException
 from cis.selectors import account_numbers
 from cis.selectors import account_get
 from core.actors import Actor
@@ -26,17 +26,19 @@ def _account_id(account_number: str) -> int | None:
         return None
 
 
+def _bill(bill_id: int) -> Bill:
+    try:
+        return selectors.bill_get(bill_id=bill_id)
+    except Bill.DoesNotExist:
+        raise Http404(f"No bill {bill_id}.") from None
+
+
 @role_required(*VIEWERS)
 def bill_list(request):
     form = BillSearchForm(request.GET)
     form.is_valid()
     q = (form.cleaned_data.get("q") or "").strip()
-    bills = Bill.objects.all()
-    if q:
-        account_id = _account_id(q)
-        bills = bills.filter(Q(bill_number__iexact=q) | Q(account_id=account_id or -1) | (
-            Q(pk=int(q)) if q.isdigit() and len(q) < 10 else Q(pk=-1)))
-    bills = list(bills.order_by("-bill_date", "-id")[:50])
+    bills = selectors.bills_find(q=q, account_id=_account_id(q) if q else None)
     numbers = account_numbers(account_ids={b.account_id for b in bills})
     return render(request, "billing/hub/bills.html", {
         "form": form, "rows": [(b, numbers.get(b.account_id, b.account_id)) for b in bills], "q": q, "tab": "bills",
@@ -45,13 +47,18 @@ def bill_list(request):
 
 @role_required(*VIEWERS)
 def bill_detail(request, bill_id: int):
-    bill = get_object_or_404(Bill.objects.select_related("run__cycle", "replaces"), pk=bill_id)
+    try:
+        detail = selectors.bill_detail(bill_id=bill_id)
+    except Bill.DoesNotExist:
+        raise Http404(f"No bill {bill_id}.") from None
+    bill = detail.bill
     document = pdf.bill_document(bill=bill)
     return render(request, "billing/hub/bill.html", {
         "bill": bill, "doc": document,
-        "exceptions": bill.exceptions.order_by("status", "id"),
-        "ledger": LedgerEntry.objects.filter(bill=bill).select_related("reverses").order_by("posted_at", "id"),
-        "replaced_by": Bill.objects.filter(replaces=bill).first(),
+        "exceptions": detail.exceptions,
+        "ledger": detail.ledger_entries,
+        "replaced_by": detail.replaced_by,
+        "history": selectors.bill_history(bill_id=bill.pk),
         "can_act": has_role(request.user, Role.ADMIN, *STAFF),
         "reason_form": ReasonForm(),
         "tab": "bills",
@@ -60,19 +67,19 @@ def bill_detail(request, bill_id: int):
 
 @role_required(*VIEWERS)
 def bill_ebill(request, bill_id: int):
-    return pdf.bill_html_response(request, get_object_or_404(Bill, pk=bill_id))
+    return pdf.bill_html_response(request, _bill(bill_id))
 
 
 @role_required(*VIEWERS)
 def bill_pdf(request, bill_id: int):
-    bill = get_object_or_404(Bill, pk=bill_id)
+    bill = _bill(bill_id)
     return pdf.bill_pdf_response(request, bill, download=request.GET.get("download") == "1")
 
 
 @require_POST
 @role_required(*STAFF)
 def bill_cancel(request, bill_id: int):
-    bill = get_object_or_404(Bill, pk=bill_id)
+    bill = _bill(bill_id)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not cancelled: " + form_errors(form))
@@ -91,7 +98,7 @@ def bill_cancel(request, bill_id: int):
 @require_POST
 @role_required(*STAFF)
 def bill_rebill(request, bill_id: int):
-    bill = get_object_or_404(Bill, pk=bill_id)
+    bill = _bill(bill_id)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not rebilled: " + form_errors(form))
@@ -111,7 +118,7 @@ def bill_rebill(request, bill_id: int):
 @require_POST
 @role_required(*STAFF)
 def bill_issue(request, bill_id: int):
-    bill = get_object_or_404(Bill, pk=bill_id)
+    bill = _bill(bill_id)
     try:
         bill = bill_runs.bill_issue(bill=bill, now=request_now(), actor=Actor.of(request.user))
     except bill_runs.BillRunError as exc:
