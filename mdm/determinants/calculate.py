@@ -12,10 +12,11 @@ from functools import cached_property, lru_cache
 from decimal import Decimal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from core.money import rate
 from mdm import timeutil
-from mdm.determinants.inputs import DeterminantError, Term
+from mdm.determinants.inputs import DayRecord, DeterminantError, Segment, Term
 from mdm.flags import Flag, is_estimated
 
 
@@ -80,7 +81,8 @@ class Timeline:
 
 @lru_cache(maxsize=64)
 def build_timeline(
-    start: dt.date, end: dt.date, tz, interval_minutes: int, tou: timeutil.TouGrid | None, holidays: frozenset
+    start: dt.date, end: dt.date, tz: str | dt.tzinfo, interval_minutes: int, tou: timeutil.TouGrid | None,
+    holidays: frozenset[dt.date],
 ) -> Timeline:
     """Cached: every service point of a bill cycle shares the same period, zone and schedule."""
     days = tuple(start + dt.timedelta(days=i) for i in range(max((end - start).days, 0)))
@@ -160,7 +162,7 @@ def _lay_out(term: Term, line: Timeline) -> tuple[np.ndarray, np.ndarray]:
     return values, flags
 
 
-def _inside(seg, line: Timeline) -> np.ndarray | None:
+def _inside(seg: Segment, line: Timeline) -> np.ndarray | None:
     """Which timeline slots start inside the segment's [start_at, end_at); None = all."""
     if seg.start_at is None and seg.end_at is None:
         return None
@@ -172,7 +174,7 @@ def _inside(seg, line: Timeline) -> np.ndarray | None:
     return inside
 
 
-def _raise_first_problem(placed, inside_line: np.ndarray | None, covered: np.ndarray, line: Timeline) -> None:
+def _raise_first_problem(placed: Sequence[tuple[int, DayRecord]], inside_line: np.ndarray | None, covered: np.ndarray, line: Timeline) -> None:
     """Walk a bad segment's days in order and raise for the first wrong slot count or overlap,
     so the error names the same day as a day-by-day check would."""
     covered = covered.copy()
@@ -232,7 +234,8 @@ def window_demand(
 
 
 def _instant(x: np.datetime64) -> dt.datetime:
-    return x.astype("datetime64[s]").astype(dt.datetime).replace(tzinfo=dt.timezone.utc)
+    naive: dt.datetime = x.astype("datetime64[s]").astype(dt.datetime)
+    return naive.replace(tzinfo=dt.timezone.utc)
 
 
 def calculate_determinants(
@@ -280,7 +283,10 @@ def calculate_determinants(
             demand_by_tou[int(p)] = q(kw[sel].max()) if sel.any() else q(0)
 
     hourly = np.bincount(line.hour_index, weights=values, minlength=len(line.hour_starts_utc))
-    any_flag = lambda pred: int(pred.any(axis=0).sum()) if flags.size else 0  # noqa: E731
+
+    def any_flag(pred: NDArray[np.bool_]) -> int:
+        return int(pred.any(axis=0).sum()) if flags.size else 0
+
     return Determinants(
         period_start=period_start,
         period_end=end,

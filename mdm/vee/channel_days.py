@@ -9,14 +9,16 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from mdm import timeutil
 from mdm.vee.flags import Flag
 
 
-def _per_row(value, n: int, dtype, default) -> np.ndarray:
+def _per_row(value: ArrayLike | None, n: int, dtype: DTypeLike, default: object) -> NDArray[Any]:
     if value is None:
         return np.full(n, default, dtype=dtype)
     arr = np.asarray(value, dtype=dtype)
@@ -56,7 +58,7 @@ class ChannelDays:
 
     @property
     def width(self) -> int:
-        return self.values.shape[1]
+        return int(self.values.shape[1])
 
     @cached_property
     def valid(self) -> np.ndarray:
@@ -71,7 +73,7 @@ class ChannelDays:
         need no mask."""
         all_actual = (self.flags == Flag.ACTUAL).sum(axis=1) == self.n_slots
         no_nan = np.isnan(self.values).sum(axis=1) == self.width - self.n_slots
-        out = all_actual & no_nan & ~self.outage
+        out: NDArray[np.bool_] = all_actual & no_nan & ~self.outage
         out.setflags(write=False)  # cached: callers must not change it in place
         return out
 
@@ -103,20 +105,20 @@ class ChannelDays:
         flags: Sequence[Sequence[int]] | np.ndarray | None = None,
         tz: str | dt.tzinfo,
         interval_minutes: int,
-        active=None,
-        profile_keys=None,
-        register_start=None,
-        register_end=None,
-        register_dials=None,
-        register_multiplier=None,
-        interval_multiplier=None,
-        units=None,
-        expected_units=None,
-        source_interval_minutes=None,
-        edge_before=None,
-        edge_after=None,
-        outage=None,
-        timestamp_offset_s=None,
+        active: ArrayLike | None = None,
+        profile_keys: ArrayLike | None = None,
+        register_start: ArrayLike | None = None,
+        register_end: ArrayLike | None = None,
+        register_dials: ArrayLike | None = None,
+        register_multiplier: ArrayLike | None = None,
+        interval_multiplier: ArrayLike | None = None,
+        units: ArrayLike | None = None,
+        expected_units: ArrayLike | None = None,
+        source_interval_minutes: ArrayLike | None = None,
+        edge_before: ArrayLike | None = None,
+        edge_after: ArrayLike | None = None,
+        outage: ArrayLike | None = None,
+        timestamp_offset_s: Sequence[ArrayLike] | np.ndarray | None = None,
     ) -> ChannelDays:
         """Rows may be a list of 1-D arrays (ragged around DST) or an already padded 2-D array.
 

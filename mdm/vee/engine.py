@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mdm.vee.channel_days import ChannelDays
 from mdm.vee.estimations import ESTIMATORS, EstimationInput
@@ -75,7 +76,8 @@ class VeeResult:
         """(N,) bool: rows whose values or flags differ from the input (only these need a new
         version in the store)."""
         same_values = (self.values == batch.values) | (np.isnan(self.values) & np.isnan(batch.values))
-        return ~(same_values & (self.flags == batch.flags)).all(axis=1)
+        changed: NDArray[np.bool_] = ~(same_values & (self.flags == batch.flags)).all(axis=1)
+        return changed
 
 
 NO_ESTIMATE_RULE = "estimation"

@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mdm import timeutil
 from mdm.vee import rules as r
@@ -97,7 +99,7 @@ def like_day_candidates(
     all_ids = np.unique(np.concatenate([history.channel_ids[h_rows], batch.channel_ids[targets]]))
     span = np.int64(1 << 22)
 
-    def key(ids, days):
+    def key(ids: np.ndarray, days: np.ndarray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         group = np.searchsorted(all_ids, ids).astype(np.int64) * 3 + timeutil.day_types(days, holidays)
         return group, group * span + days.astype("datetime64[D]").astype(np.int64)
 
@@ -151,11 +153,11 @@ def estimate_class_profile(rule: r.ClassProfile, inp: EstimationInput) -> tuple[
         rows = np.nonzero(batch.profile_keys == key)[0]
         if len(rows) == 0:
             continue
-        shape = np.asarray(shape, dtype=np.float64)
-        if c % len(shape):
-            raise ValueError(f"profile {key!r}: {len(shape)} weights do not divide a {c}-slot day")
+        shape_w = np.asarray(shape, dtype=np.float64)
+        if c % len(shape_w):
+            raise ValueError(f"profile {key!r}: {len(shape_w)} weights do not divide a {c}-slot day")
         clock = batch.clock_slot[rows]
-        w = shape[np.clip(clock, 0, c - 1) * len(shape) // c]
+        w = shape_w[np.clip(clock, 0, c - 1) * len(shape_w) // c]
         weights[rows] = np.where(clock >= 0, w, np.nan)
     known = np.where(batch.valid & ~inp.remaining, inp.values, np.nan)
     target = register_delta(batch) / batch.interval_multiplier - np.nansum(known, axis=1)
@@ -169,7 +171,8 @@ def estimate_class_profile(rule: r.ClassProfile, inp: EstimationInput) -> tuple[
     return np.where(filled, est, np.nan), filled
 
 
-Estimator = Callable[[object, EstimationInput], tuple[np.ndarray, np.ndarray]]
+# The first argument is the rule whose type keys ESTIMATORS (dispatched on type(rule)).
+Estimator = Callable[[Any, EstimationInput], tuple[np.ndarray, np.ndarray]]
 
 ESTIMATORS: dict[type, tuple[Estimator, Flag]] = {
     r.LinearInterpolation: (estimate_linear, Flag.ESTIMATED_LINEAR),

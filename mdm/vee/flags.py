@@ -17,9 +17,16 @@ the import pipeline, the store and VEE can never disagree about a code:
 """
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Iterable
+from typing import Any
 
-from mdm.flags import Flag, is_estimated  # noqa: F401  (re-exported: the one enum)
+import numpy as np
+from numpy.typing import NDArray
+
+from mdm.flags import Flag, is_estimated
+
+# Flag and is_estimated are re-exported: the one enum.
+__all__ = ["PERSON_SET", "VEE_ESTIMATES", "Flag", "in_codes", "is_estimated", "is_reading"]
 
 # Estimates VEE made itself and recomputes from the readings on every run.
 VEE_ESTIMATES = (Flag.ESTIMATED_LINEAR, Flag.ESTIMATED_LIKE_DAY, Flag.ESTIMATED_CLASS_PROFILE)
@@ -27,7 +34,7 @@ VEE_ESTIMATES = (Flag.ESTIMATED_LINEAR, Flag.ESTIMATED_LIKE_DAY, Flag.ESTIMATED_
 PERSON_SET = (Flag.EDITED, Flag.ESTIMATED_MANUAL)
 
 
-def in_codes(flags: np.ndarray, codes) -> np.ndarray:
+def in_codes(flags: NDArray[np.integer[Any]], codes: Iterable[int]) -> NDArray[np.bool_]:
     # A few equality passes beat np.isin's sort on millions of small ints.
     out = np.zeros(flags.shape, dtype=bool)
     for code in codes:
@@ -35,6 +42,7 @@ def in_codes(flags: np.ndarray, codes) -> np.ndarray:
     return out
 
 
-def is_reading(flags: np.ndarray) -> np.ndarray:
+def is_reading(flags: NDArray[np.integer[Any]]) -> NDArray[np.bool_]:
     """A meter reading (judged again on every run, even if it failed last time)."""
-    return (flags == Flag.ACTUAL) | (flags == Flag.FAILED_VALIDATION)
+    reading: NDArray[np.bool_] = (flags == Flag.ACTUAL) | (flags == Flag.FAILED_VALIDATION)
+    return reading

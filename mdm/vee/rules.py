@@ -200,7 +200,7 @@ class ClassProfile:
     name: str = "class_profile"
     profiles: Mapping[str, tuple[float, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return hash((self.name, tuple(sorted((k, tuple(v)) for k, v in self.profiles.items()))))
 
 
@@ -213,7 +213,7 @@ class RuleSet:
     validations: tuple[Validation, ...]
     estimations: tuple[Estimation, ...]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         names = [r.name for r in self.validations] + [e.name for e in self.estimations]
         if len(names) != len(set(names)):
             raise ValueError(f"rule set {self.name!r}: rule names must be unique, got {names}")

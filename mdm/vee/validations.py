@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mdm.vee import rules as r
 from mdm.vee.channel_days import ChannelDays
@@ -31,24 +33,27 @@ class Finding:
         return self.template.format(measure=float(self.measure[row]))
 
 
-def run_lengths(mask: np.ndarray) -> np.ndarray:
+def run_lengths(mask: NDArray[np.bool_]) -> NDArray[np.int32]:
     """For each True cell, the length of the run of Trues (along axis 1) it belongs to; 0 for
     False. Cumulative sums forwards and backwards, so it is two passes over the array."""
     mask = np.asarray(mask, dtype=bool)
     if mask.size == 0:
         return np.zeros(mask.shape, dtype=np.int32)
 
-    def since_start(m: np.ndarray) -> np.ndarray:
+    def since_start(m: NDArray[np.bool_]) -> NDArray[np.int32]:
         c = np.cumsum(m, axis=1, dtype=np.int32)
-        return c - np.maximum.accumulate(np.where(m, 0, c), axis=1)
+        run: NDArray[np.int32] = c - np.maximum.accumulate(np.where(m, 0, c), axis=1)
+        return run
 
     forward = since_start(mask)
     backward = since_start(mask[:, ::-1])[:, ::-1]
-    return np.where(mask, forward + backward - 1, 0)
+    lengths: NDArray[np.int32] = np.where(mask, forward + backward - 1, 0)
+    return lengths
 
 
-def _day_level(days: np.ndarray, readings: np.ndarray) -> np.ndarray:
-    return days[:, None] & ~np.isnan(readings)
+def _day_level(days: NDArray[np.bool_], readings: NDArray[np.float64]) -> NDArray[np.bool_]:
+    slots: NDArray[np.bool_] = days[:, None] & ~np.isnan(readings)
+    return slots
 
 
 def _nan_measure(n: int) -> np.ndarray:
@@ -153,18 +158,20 @@ def check_zero_consumption(
 def check_negative(rule: r.NegativeCheck, batch: ChannelDays, readings: np.ndarray, history: ChannelDays | None) -> Finding:
     slots = readings < 0
     return Finding(
-        rule.name, rule.kind, rule.on_fail, slots, slots.any(axis=1), slots.sum(axis=1).astype(float),
+        # numpy's stubs type any(axis=1) as "bool or array" whatever the rank; this one is (N,).
+        rule.name, rule.kind, rule.on_fail, slots, slots.any(axis=1), slots.sum(axis=1).astype(float),  # type: ignore[arg-type]
         "{measure:.0f} negative intervals",
     )
 
 
-def register_delta(batch: ChannelDays) -> np.ndarray:
+def register_delta(batch: ChannelDays) -> NDArray[np.float64]:
     """Register advance over the day in the interval data's units: end - start, plus 10**dials
     when the register rolled over, times the register multiplier. NaN without both reads."""
     delta = batch.register_end - batch.register_start
     rolled = (delta < 0) & (batch.register_dials > 0)
     delta = np.where(rolled, delta + np.power(10.0, batch.register_dials), delta)
-    return delta * batch.register_multiplier
+    advance: NDArray[np.float64] = delta * batch.register_multiplier
+    return advance
 
 
 def check_sum(rule: r.SumCheck, batch: ChannelDays, readings: np.ndarray, history: ChannelDays | None) -> Finding:
@@ -202,7 +209,8 @@ def check_stuck(rule: r.StuckCheck, batch: ChannelDays, readings: np.ndarray, hi
     slots[:, :-1] |= stuck_pairs[:, 1:]  # the first value of each run
     days = slots.any(axis=1)
     return Finding(
-        rule.name, rule.kind, rule.on_fail, slots, days, np.where(days, (pair_runs + 1).max(axis=1), np.nan).astype(float),
+        # numpy's stubs type any(axis=1) as "bool or array" whatever the rank; this one is (N,).
+        rule.name, rule.kind, rule.on_fail, slots, days, np.where(days, (pair_runs + 1).max(axis=1), np.nan).astype(float),  # type: ignore[arg-type]
         "{measure:.0f} identical values in a row",
     )
 
@@ -241,7 +249,9 @@ def check_clock_tolerance(
     return Finding(rule.name, rule.kind, rule.on_fail, slots, days, worst, "a reading {measure:.0f} s off its interval boundary")
 
 
-Validator = Callable[[object, ChannelDays, np.ndarray, ChannelDays | None], Finding]
+# The first argument is the rule whose type keys VALIDATORS; `validate` dispatches on type(rule),
+# so each function only ever gets its own rule class (which Callable cannot say per entry).
+Validator = Callable[[Any, ChannelDays, np.ndarray, ChannelDays | None], Finding]
 
 VALIDATORS: dict[type, Validator] = {
     r.GapCheck: check_gaps,
@@ -258,5 +268,5 @@ VALIDATORS: dict[type, Validator] = {
 }
 
 
-def validate(rule, batch: ChannelDays, readings: np.ndarray, history: ChannelDays | None) -> Finding:
+def validate(rule: r.Validation, batch: ChannelDays, readings: np.ndarray, history: ChannelDays | None) -> Finding:
     return VALIDATORS[type(rule)](rule, batch, readings, history)
