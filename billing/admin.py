@@ -115,14 +115,17 @@ class BillRunChunkInline(admin.TabularInline):
 
 
 @admin.register(BillRun)
-class BillRunAdmin(admin.ModelAdmin):
+class BillRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("id", "cycle", "bill_date", "status", "progress", "bills_created", "exceptions", "errors",
                     "started_at", "finished_at")
     list_filter = ("status", "cycle")
     readonly_fields = ("cycle", "bill_date", "period_end_date", "due_date", "status", "idempotency_key",
-                       "total_accounts", "done_accounts", "bills_created", "exceptions", "errors", "chunk_size",
-                       "timings", "started_by", "started_at", "finished_at", "progress")
-    exclude = ()
+                       "total_accounts", "done_accounts", "chunks_total", "bills_created", "exceptions", "errors",
+                       "chunk_size", "timings", "error", "started_by", "created_at", "started_at", "progress_at",
+                       "finished_at", "approved_by", "approved_at", "issued_by", "issued_at", "progress",
+                       "audit_history")
+    # Every stored field is shown read-only above (counters under their account names).
+    exclude = ("progress_total", "progress_done")
     inlines = [BillRunChunkInline]
     actions = ["resume", "approve", "issue"]
 

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.ranges import DateRange
+from core.runs.models import Chunk, Run
 
 
 def audited():
@@ -163,36 +164,34 @@ class LedgerEntry(models.Model):
 
 
 @pghistory.track(*audited())
-class BillRun(models.Model):
+class BillRun(Run):
+    """A cycle's regular bill run on core.runs: chunks of bill accounts drafted by workers,
+    then (past the engine's DONE: drafts ready) approved and issued by staff."""
+
     class Status(models.TextChoices):
-        CREATED = "created", "Created"
+        # The engine's names (QUEUED, RUNNING, DONE, FAILED) over the values bill runs have
+        # always stored ("created", "completed"), then the states that follow drafting.
+        QUEUED = "created", "Created"
         RUNNING = "running", "Running"
-        COMPLETED = "completed", "Completed (drafts ready)"
+        DONE = "completed", "Completed (drafts ready)"
         APPROVED = "approved", "Approved"
         ISSUED = "issued", "Issued"
         FAILED = "failed", "Failed"
 
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    idempotency_key = models.CharField(max_length=100, unique=True)
     cycle = models.ForeignKey(BillCycle, on_delete=models.PROTECT, related_name="runs")
     bill_date = models.DateField()
     period_end_date = models.DateField()
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATED)
-    idempotency_key = models.CharField(max_length=100, unique=True)
-    total_accounts = models.PositiveIntegerField(default=0)
-    done_accounts = models.PositiveIntegerField(default=0)
     bills_created = models.PositiveIntegerField(default=0)
     exceptions = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Chunks that failed (see each chunk's error).")
     chunk_size = models.PositiveIntegerField(default=500)
     due_date = models.DateField(null=True, blank=True, help_text="Bill date + the window's due days.")
-    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per phase, summed over chunks.")
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     approved_by = _actor_fk()
     approved_at = models.DateTimeField(null=True, blank=True)
     issued_by = _actor_fk()
     issued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -200,26 +199,34 @@ class BillRun(models.Model):
     def __str__(self) -> str:
         return f"Run {self.pk} {self.cycle.code} {self.bill_date}"
 
+    # The run's work items are bill accounts.
+    @property
+    def total_accounts(self) -> int:
+        return self.progress_total
+
+    @total_accounts.setter
+    def total_accounts(self, value: int) -> None:
+        self.progress_total = value
+
+    @property
+    def done_accounts(self) -> int:
+        return self.progress_done
+
+    @done_accounts.setter
+    def done_accounts(self, value: int) -> None:
+        self.progress_done = value
+
     @property
     def progress_percent(self) -> int:
-        return int(100 * self.done_accounts / self.total_accounts) if self.total_accounts else 0
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
 
 
-class BillRunChunk(models.Model):
-    """A slice of a run's accounts, done by one Celery task. A chunk is done at most once:
-    its status and its bills commit in one transaction, so a killed worker leaves it pending."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+class BillRunChunk(Chunk):
+    """A slice of a run's bill accounts, done by one Celery task (core.runs.chunk_claim): its
+    bills and its DONE mark commit in one transaction, so a killed worker leaves it pending."""
 
     run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunks")
-    number = models.PositiveIntegerField()
-    account_ids = models.JSONField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    error = models.TextField(blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    account_ids = models.JSONField(help_text="The bill accounts of this chunk (ids), its own work list.")
 
     class Meta:
         ordering = ["run", "number"]

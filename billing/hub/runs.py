@@ -87,7 +87,7 @@ def run_detail(request, run_id: int):
         "progress_run": {"pk": run.pk, "progress_done": progress["done"], "progress_total": progress["total"]},
         "bills": bills[:100],
         "bill_count": bills.count(),
-        "live": run.status in (BillRun.Status.CREATED, BillRun.Status.RUNNING),
+        "live": run.status in (BillRun.Status.QUEUED, BillRun.Status.RUNNING),
         "tab": "runs",
     })
 

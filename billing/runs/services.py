@@ -1,19 +1,20 @@
-"""The bill run lifecycle: start (idempotent) -> chunks on Celery workers -> completed ->
-approve -> issue. Resume re-enqueues what a killed worker left pending.
+"""The bill run lifecycle on core.runs: start (idempotent) -> chunks on Celery workers ->
+completed (the engine's DONE: drafts ready) -> approve -> issue. Resume re-enqueues what a
+killed worker left pending; the core.runs sweeper does so for a run whose worker died.
 
-A chunk's bills, its DONE status and the run's counters commit in ONE transaction, so a
-worker killed mid-chunk leaves no trace and the chunk is simply done again; the partial
-unique constraint on live segments is the last line of defence against a double bill."""
+A chunk's bills, its DONE status and the run's counters commit in ONE transaction
+(core.runs.chunk_claim), so a worker killed mid-chunk leaves no trace and the chunk is simply
+done again; the partial unique constraint on live segments is the last line of defence
+against a double bill."""
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from billing.ledger import ledger_post_bill
@@ -21,6 +22,7 @@ from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, 
 from billing.runs.drafting import Timings, billed_to_with_opening, bills_draft
 from billing.runs.planning import plan_bills
 from cis.selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
+from core import runs as run_engine
 from core.actors import Actor
 from core.money import money
 from mdm.services import billed_through_set_many
@@ -38,7 +40,7 @@ def _user(user):
 
 
 def _enqueue(run_id: int, numbers: Iterable[int]) -> None:
-    from billing.tasks import bill_run_chunk
+    from billing.tasks import bill_run_chunk  # tasks import this module
 
     for number in numbers:
         bill_run_chunk.delay(bill_run_id=run_id, chunk_number=number)
@@ -62,22 +64,21 @@ def bill_run_start(*, cycle: BillCycle, bill_date: dt.date, now: dt.datetime, us
     if chunk_size < 1:
         raise BillRunError("The chunk size must be at least 1.")
     try:
-        with transaction.atomic():
+        with transaction.atomic(), Actor.of(user).audit("bill_run_start"):
+            accounts = bill_account_ids_in_cycle(cycle_code=cycle.code)
+            slices = [accounts[i:i + chunk_size] for i in range(0, len(accounts), chunk_size)]
             run = BillRun.objects.create(
                 cycle=cycle, bill_date=bill_date, period_end_date=window.period_end_date, idempotency_key=key,
-                status=BillRun.Status.RUNNING, chunk_size=chunk_size, started_by=_user(user), started_at=now,
+                status=BillRun.Status.RUNNING if slices else BillRun.Status.DONE, chunk_size=chunk_size,
+                started_by=_user(user), created_at=now, started_at=now, progress_at=now,
+                finished_at=None if slices else now, progress_total=len(accounts), chunks_total=len(slices),
                 due_date=bill_date + dt.timedelta(days=window.due_days),
             )
-            accounts = bill_account_ids_in_cycle(cycle_code=cycle.code)
-            chunks = [BillRunChunk(run=run, number=n, account_ids=accounts[i:i + chunk_size])
-                      for n, i in enumerate(range(0, len(accounts), chunk_size))]
-            BillRunChunk.objects.bulk_create(chunks)
-            run.total_accounts = len(accounts)
-            if not chunks:
-                run.status, run.finished_at = BillRun.Status.COMPLETED, now
-            run.save(update_fields=["total_accounts", "status", "finished_at"])
-            if enqueue:
-                numbers = [c.number for c in chunks]
+            BillRunChunk.objects.bulk_create(
+                BillRunChunk(run=run, number=n, size=len(ids), account_ids=ids) for n, ids in enumerate(slices)
+            )
+            if enqueue and slices:
+                numbers = list(range(len(slices)))
                 transaction.on_commit(lambda: _enqueue(run.pk, numbers))
     except IntegrityError:
         return BillRun.objects.get(idempotency_key=key)
@@ -85,16 +86,16 @@ def bill_run_start(*, cycle: BillCycle, bill_date: dt.date, now: dt.datetime, us
 
 
 def bill_run_chunk_process(*, bill_run_id: int, chunk_number: int, now: dt.datetime) -> str:
-    """Do one chunk: draft its bills and mark it done, in one transaction. A chunk already done
-    is skipped (a redelivered task); a chunk that fails is marked FAILED with the error (its
-    bills are rolled back) and can be resumed. Returns "done", "skipped" or "failed"."""
+    """Do one chunk on core.runs: draft its bills, and mark it done with the run's counters in
+    the same transaction (the last chunk closes the run). A chunk already done, or held by
+    another worker right now, is skipped (a redelivered task). A chunk that fails is rolled
+    back and marked FAILED with its error; the run then ends FAILED (never "completed") once
+    its other chunks are done, and resume retries it. Returns "done", "skipped" or "failed"."""
     try:
-        with transaction.atomic():
-            # The lock makes a second delivery of the same chunk wait, then see it is done.
-            chunk = BillRunChunk.objects.select_for_update().get(run_id=bill_run_id, number=chunk_number)
-            if chunk.status == BillRunChunk.Status.DONE:
+        with run_engine.chunk_claim(BillRunChunk, run_id=bill_run_id, number=chunk_number, now=now) as claim:
+            if claim is None:
                 return "skipped"
-            run = BillRun.objects.get(pk=bill_run_id)
+            run, chunk = claim.run, claim.chunk
             timings = Timings()
             with timings.phase("load"):
                 agreements = agreements_for_bill_accounts(bill_account_ids=chunk.account_ids, before=run.period_end_date)
@@ -102,53 +103,35 @@ def bill_run_chunk_process(*, bill_run_id: int, chunk_number: int, now: dt.datet
                                    period_end=run.period_end_date)
             bills = bills_draft(plans=plans, bill_date=run.bill_date, due_date=run.due_date, kind=Bill.Kind.REGULAR,
                                 as_of=run.bill_date, run=run, timings=timings) if plans else []
-            chunk.status, chunk.finished_at, chunk.error = BillRunChunk.Status.DONE, now, ""
-            chunk.save(update_fields=["status", "finished_at", "error"])
-            run = BillRun.objects.select_for_update().get(pk=bill_run_id)
-            run.done_accounts += len(chunk.account_ids)
-            run.bills_created += len(bills)
-            run.exceptions += sum(1 for b in bills if b.status == Bill.Status.HELD)
-            merged = dict(run.timings or {})
+            claim.add(bills_created=len(bills), exceptions=sum(1 for b in bills if b.status == Bill.Status.HELD))
             for phase, seconds in timings.as_dict().items():
-                merged[phase] = round(merged.get(phase, 0) + seconds, 4)
-            run.timings = merged
-            if not run.chunks.exclude(pk=chunk.pk).exclude(status=BillRunChunk.Status.DONE).exists():
-                run.status, run.finished_at = BillRun.Status.COMPLETED, now
-            run.save(update_fields=["done_accounts", "bills_created", "exceptions", "timings", "status", "finished_at"])
-            return "done"
+                claim.time(phase, seconds)
+        return "done"
     except Exception as exc:  # noqa: BLE001 - recorded on the chunk for staff; resume retries it
         log.exception("bill run %s chunk %s failed", bill_run_id, chunk_number)
         with transaction.atomic():
-            updated = BillRunChunk.objects.filter(run_id=bill_run_id, number=chunk_number).exclude(
-                status=BillRunChunk.Status.DONE).update(status=BillRunChunk.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
-            if updated:
-                run = BillRun.objects.select_for_update().get(pk=bill_run_id)
-                run.errors += 1
-                run.save(update_fields=["errors"])
+            if run_engine.chunk_fail(BillRunChunk, run_id=bill_run_id, number=chunk_number,
+                               error=f"{type(exc).__name__}: {exc}", now=now):
+                BillRun.objects.filter(pk=bill_run_id).update(errors=F("errors") + 1)
         return "failed"
 
 
 def bill_run_pending_chunks(*, bill_run_id: int) -> list[int]:
-    return list(BillRunChunk.objects.filter(run_id=bill_run_id).exclude(status=BillRunChunk.Status.DONE)
-                .order_by("number").values_list("number", flat=True))
+    return run_engine.pending_chunks(BillRunChunk, run_id=bill_run_id)
 
 
-def bill_run_resume(*, bill_run_id: int, enqueue: bool = True) -> list[int]:
+def bill_run_resume(*, bill_run_id: int, enqueue: bool = True, now: dt.datetime | None = None) -> list[int]:
     """Queue again every chunk not done (pending after a killed worker, or failed). Safe to
     call while workers still hold some of them: a chunk done twice is skipped the second
     time. Returns the chunk numbers queued. Raises BillRunError for a run past drafting."""
-    with transaction.atomic():
-        run = BillRun.objects.select_for_update().get(pk=bill_run_id)
-        if run.status not in (BillRun.Status.RUNNING, BillRun.Status.CREATED, BillRun.Status.FAILED):
-            raise BillRunError(f"Run {run.pk} is {run.get_status_display().lower()}; nothing to resume.")
-        BillRunChunk.objects.filter(run=run, status=BillRunChunk.Status.FAILED).update(
-            status=BillRunChunk.Status.PENDING, error="")
-        numbers = bill_run_pending_chunks(bill_run_id=run.pk)
-        if run.status != BillRun.Status.RUNNING:
-            run.status = BillRun.Status.RUNNING
-            run.save(update_fields=["status"])
-        if enqueue:
-            transaction.on_commit(lambda: _enqueue(run.pk, numbers))
+    run = BillRun.objects.get(pk=bill_run_id)
+    if run.status not in (BillRun.Status.RUNNING, BillRun.Status.QUEUED, BillRun.Status.FAILED):
+        raise BillRunError(f"Run {run.pk} is {run.get_status_display().lower()}; nothing to resume.")
+    numbers = run_engine.run_resume(BillRunChunk, run_id=bill_run_id, now=now,
+                              enqueue=(lambda nums: _enqueue(bill_run_id, nums)) if enqueue else None)
+    if numbers:
+        # The failed chunks are pending again: the error count is of chunks failing now.
+        BillRun.objects.filter(pk=bill_run_id).update(errors=0)
     return numbers
 
 
@@ -160,7 +143,7 @@ def bill_run_approve(*, bill_run_id: int, actor: Actor | None = None, now: dt.da
     now = now or timezone.now()
     with transaction.atomic(), actor.audit("bill_run_approve"):
         run = BillRun.objects.select_for_update().get(pk=bill_run_id)
-        if run.status != BillRun.Status.COMPLETED:
+        if run.status != BillRun.Status.DONE:
             raise BillRunError(
                 f"Only a completed run can be approved; run {run.pk} is {run.get_status_display().lower()}.")
         Bill.objects.filter(run=run, status=Bill.Status.DRAFT).update(
@@ -261,10 +244,6 @@ def bill_run_issue(*, bill_run_id: int, now: dt.datetime, actor: Actor | None = 
 
 
 def bill_run_progress(*, bill_run_id: int) -> dict:
+    """core.runs' progress of the run plus its bill counts (what the Billing Hub polls)."""
     run = BillRun.objects.get(pk=bill_run_id)
-    counts = defaultdict(int)
-    for status in run.chunks.values_list("status", flat=True):
-        counts[status] += 1
-    return {"status": run.status, "done": run.done_accounts, "total": run.total_accounts,
-            "percent": run.progress_percent, "chunks": dict(counts), "bills": run.bills_created,
-            "exceptions": run.exceptions, "errors": run.errors, "timings": run.timings}
+    return run_engine.run_progress(run, bills=run.bills_created, exceptions=run.exceptions, errors=run.errors)

@@ -111,7 +111,7 @@ def test_a_worker_killed_mid_run_then_resumed_bills_each_agreement_and_period_on
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
                 run.refresh_from_db()
-                if run.status == BillRun.Status.COMPLETED:
+                if run.status == BillRun.Status.DONE:
                     break
                 time.sleep(0.2)
         finally:

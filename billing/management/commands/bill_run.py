@@ -38,7 +38,7 @@ class Command(BaseCommand):
         try:
             if resume:
                 run = BillRun.objects.get(pk=resume)
-                if run.status in (BillRun.Status.RUNNING, BillRun.Status.CREATED, BillRun.Status.FAILED):
+                if run.status in (BillRun.Status.RUNNING, BillRun.Status.QUEUED, BillRun.Status.FAILED):
                     queued = runs.bill_run_resume(bill_run_id=run.pk, enqueue=enqueue)
                     self.stdout.write(f"Run {run.pk}: {len(queued)} chunk(s) queued again.")
                 else:
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             self._follow(run.pk, timeout)
         try:
             run.refresh_from_db()
-            if (approve or issue) and run.status == BillRun.Status.COMPLETED:
+            if (approve or issue) and run.status == BillRun.Status.DONE:
                 runs.bill_run_approve(bill_run_id=run.pk, actor=Actor.system("bill_run command"))
                 self.stdout.write(f"Run {run.pk} approved.")
             if issue:
