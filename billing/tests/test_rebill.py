@@ -11,9 +11,10 @@ from django.core.management import call_command
 
 from billing import rebill, runs
 from billing.ledger import account_balance
-from billing.models import Bill, BillSegment, LedgerEntry, RateSchedule, RateVersion
+from billing.models import Bill, BillSegment, LedgerEntry, NoticeDecision, RateSchedule, RateVersion
 from billing.tests.test_runs_helpers import FEB, MAR, NOW, RATES, load_hourly, metered_agreement, setup_billing
 from billing.unbilled import unbilled_revenue
+from core.actors import Actor
 from mdm.models import ReplacementReadNotice
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +138,22 @@ def test_nothing_is_unbilled_once_the_month_is_billed():
     metered_agreement(rate_code="T-TIER")
     issue_run(cycle)
     assert unbilled_revenue(as_of=MAR) == []
+
+
+def test_notices_are_decided_once_and_one_without_an_issued_bill_is_dismissed():
+    cycle = setup_billing()
+    agreement, channel = metered_agreement(rate_code="T-TIER")
+    issue_run(cycle)
+    old = Bill.objects.get(account_id=agreement.account_id)
+    load_hourly(channel, FEB, MAR, 2.0)
+    rebill.bill_cancel(bill=old, reason="Wrong meter", effective_date=MAR, now=NOW)  # cancelled by hand first
+
+    assert rebill.bills_rebill_for_notices(bill_date=MAR, as_of=MAR, now=NOW, actor=Actor.system("auto-rebill")) == []
+
+    decision = NoticeDecision.objects.get()
+    assert (decision.action, decision.actor, decision.decided_by_id) == ("dismissed", "auto-rebill", None)
+    assert not ReplacementReadNotice.objects.filter(picked_up_at__isnull=True).exists()
+    with pytest.raises(rebill.RebillError, match="already dismissed"):
+        rebill.notice_rebill(notice_id=decision.notice_id, bill_date=MAR, as_of=MAR, now=NOW)
+    with pytest.raises(rebill.RebillError, match="no open replacement-read notice"):
+        rebill.notice_dismiss(notice_id=10**9, reason="x", now=NOW)
