@@ -1,6 +1,6 @@
-"""Builds the demo utility as unsaved model instances linked by Python references, with no
-database access, so the same (accounts, seed, today) always yields the same graph and the
-loader can write it in one pass.
+"""Builds the demo utility as cis conversion records (cis.records) linked by Python
+references, with no database access, so the same (accounts, seed, today) always yields the
+same graph and the loader can hand it to cis's conversion load in one pass.
 
 The shape: streets in a few towns fill with houses, apartment buildings (a building premise
 with suite premises in its meter rooms), shops and plants; each premise gets service points
@@ -20,10 +20,23 @@ from decimal import Decimal
 
 
 from demo.utility import names
-from demo.utility.draw import Weighted, make_unsaved
+from demo.utility.draw import Weighted
 from demo.utility.people import PeopleMixin
 from demo.utility.places import BILL_CYCLES, PlacesMixin, Street
-from cis.models import Account, Commodity, Customer, Move, Premise, ServiceAgreement, ServicePoint
+from cis.records import (
+    AccountRecord,
+    AccountStatus,
+    AgreementRecord,
+    Commodity,
+    CustomerKind,
+    CustomerRecord,
+    MoveKind,
+    MoveRecord,
+    MoveStatus,
+    PremiseRecord,
+    PremiseType,
+    ServicePointRecord,
+)
 
 # Demo numbers live below the service sequences (which start at 1000001), so a demo database
 # never collides with numbers the services hand out; the loader moves a sequence past the
@@ -62,18 +75,18 @@ HISTORY_LENGTHS = [(1, 75), (2, 17), (3, 6), (4, 2)]
 
 @dataclass
 class DemoUtility:
-    customers: list[Customer] = field(default_factory=list)
-    premises: list[Premise] = field(default_factory=list)
-    service_points: list[ServicePoint] = field(default_factory=list)
-    accounts: list[Account] = field(default_factory=list)
-    agreements: list[ServiceAgreement] = field(default_factory=list)
-    moves: list[Move] = field(default_factory=list)
+    customers: list[CustomerRecord] = field(default_factory=list)
+    premises: list[PremiseRecord] = field(default_factory=list)
+    service_points: list[ServicePointRecord] = field(default_factory=list)
+    accounts: list[AccountRecord] = field(default_factory=list)
+    agreements: list[AgreementRecord] = field(default_factory=list)
+    moves: list[MoveRecord] = field(default_factory=list)
 
 
 @dataclass
 class _Building:
-    premise: Premise
-    account: Account
+    premise: PremiseRecord
+    account: AccountRecord
     suites: deque  # (premise, [service points]) not yet occupied
     since: dt.date
 
@@ -98,8 +111,8 @@ class _Builder(PeopleMixin, PlacesMixin):
         self.emails: dict[str, int] = {}
         self.movers: deque = deque()
         self.buildings: deque[_Building] = deque()
-        self.managers: list[Account] = []
-        self.chains: list[Account] = []
+        self.managers: list[AccountRecord] = []
+        self.chains: list[AccountRecord] = []
         self.building_count = 0
 
     # -- numbers ---------------------------------------------------------------------------
@@ -115,10 +128,10 @@ class _Builder(PeopleMixin, PlacesMixin):
     def _days_ahead(self, low: int, high: int) -> dt.date:
         return self.today + dt.timedelta(days=self.rng.randint(low, high))
 
-    def _account(self, customer: Customer, *, opened: dt.date, cycle: str, parent: Account | None = None,
-                 status: str = Account.Status.ACTIVE) -> Account:
+    def _account(self, customer: CustomerRecord, *, opened: dt.date, cycle: str, parent: AccountRecord | None = None,
+                 status: str = AccountStatus.ACTIVE) -> AccountRecord:
         self.remaining -= 1
-        account = make_unsaved(Account,
+        account = AccountRecord(
             account_number=f"{self._number('account'):010d}", customer=customer, status=status,
             parent=parent, bill_cycle_code=parent.bill_cycle_code if parent is not None else cycle,
             opened_date=opened,
@@ -126,8 +139,8 @@ class _Builder(PeopleMixin, PlacesMixin):
         self.out.accounts.append(account)
         return account
 
-    def _agree(self, account: Account, sp: ServicePoint, rate_code: str, start: dt.date, end: dt.date | None):
-        agreement = make_unsaved(ServiceAgreement,
+    def _agree(self, account: AccountRecord, sp: ServicePointRecord, rate_code: str, start: dt.date, end: dt.date | None):
+        agreement = AgreementRecord(
             agreement_number=f"SA{self._number('agreement'):08d}", account=account, service_point=sp,
             rate_code=rate_code, start_date=start, end_date=end,
         )
@@ -168,7 +181,7 @@ class _Builder(PeopleMixin, PlacesMixin):
                 email_local="finance",
             )
             district = self._premise(
-                premise_type=Premise.PremiseType.STREETLIGHT_DISTRICT,
+                premise_type=PremiseType.STREETLIGHT_DISTRICT,
                 line1=f"Streetlight District {town.code}-1", line2=f"{town.name} urban area",
                 city=town.name, postal_code=self._postal_code(town),
                 lat=Decimal(f"{town.latitude:.6f}"), lon=Decimal(f"{town.longitude:.6f}"),
@@ -190,7 +203,7 @@ class _Builder(PeopleMixin, PlacesMixin):
     def _house(self, final: str | None = None) -> None:
         rng = self.rng
         street, line1, postal, lat, lon = self._address()
-        premise = self._premise(premise_type=Premise.PremiseType.HOUSE, line1=line1,
+        premise = self._premise(premise_type=PremiseType.HOUSE, line1=line1,
                                 city=street.town.name, postal_code=postal, lat=lat, lon=lon)
         sps = [self._service_point(premise, Commodity.ELECTRIC, RES, street)]
         if rng.random() < 0.85:
@@ -219,7 +232,7 @@ class _Builder(PeopleMixin, PlacesMixin):
         street, line1, postal, lat, lon = self._address(big=True)
         self.building_count += 1
         chamber = f"EMR-B{self.building_count}"
-        building = self._premise(premise_type=Premise.PremiseType.APARTMENT_BUILDING, line1=line1,
+        building = self._premise(premise_type=PremiseType.APARTMENT_BUILDING, line1=line1,
                                  city=street.town.name, postal_code=postal, lat=lat, lon=lon,
                                  meter_chamber=chamber)
         since = self._days_ago(400, 4380)
@@ -236,7 +249,7 @@ class _Builder(PeopleMixin, PlacesMixin):
             room = f"{chamber}-{1 if floors <= 6 or floor <= floors // 2 else 2}"
             for unit in range(1, per_floor + 1):
                 suite = self._premise(
-                    premise_type=Premise.PremiseType.SUITE, line1=line1,
+                    premise_type=PremiseType.SUITE, line1=line1,
                     line2=f"Suite {floor}{unit:02d}", city=street.town.name, postal_code=postal,
                     lat=lat, lon=lon, parent=building, meter_chamber=room,
                 )
@@ -249,7 +262,7 @@ class _Builder(PeopleMixin, PlacesMixin):
         rate_class = IND if industrial else COM
         unit = f"Unit {rng.randint(1, 12)}" if not industrial and rng.random() < 0.4 else ""
         premise = self._premise(
-            premise_type=Premise.PremiseType.INDUSTRIAL if industrial else Premise.PremiseType.COMMERCIAL,
+            premise_type=PremiseType.INDUSTRIAL if industrial else PremiseType.COMMERCIAL,
             line1=line1, line2=unit, city=street.town.name, postal_code=postal, lat=lat, lon=lon,
         )
         sps = [self._service_point(premise, Commodity.ELECTRIC, rate_class, street)]
@@ -261,7 +274,7 @@ class _Builder(PeopleMixin, PlacesMixin):
             sps.append(self._service_point(premise, Commodity.GAS, rate_class, street))
         self._occupy(premise, sps, rate_class, street.cycle, since=self._days_ago(200, 4380))
 
-    def _rates(self, sps: list[ServicePoint], rate_class: str) -> list[str]:
+    def _rates(self, sps: list[ServicePointRecord], rate_class: str) -> list[str]:
         codes = []
         for sp in sps:
             if sp.commodity == Commodity.ELECTRIC and rate_class == RES:
@@ -272,8 +285,8 @@ class _Builder(PeopleMixin, PlacesMixin):
                 codes.append(RATE_CODES[(sp.commodity, rate_class)])
         return codes
 
-    def _tenant(self, premise: Premise, rate_class: str, opened: dt.date, cycle: str,
-                status: str = Account.Status.ACTIVE, allow_chain: bool = True) -> Account:
+    def _tenant(self, premise: PremiseRecord, rate_class: str, opened: dt.date, cycle: str,
+                status: str = AccountStatus.ACTIVE, allow_chain: bool = True) -> AccountRecord:
         address = (premise.address_line1, premise.address_line2, premise.city, premise.region, premise.postal_code)
         if rate_class == RES:
             # Someone who left another premise of ours before `opened` can move in here.
@@ -290,8 +303,8 @@ class _Builder(PeopleMixin, PlacesMixin):
                                       email_local=self.rng.choice(("info", "accounts", "office")))
         return self._account(customer, opened=opened, cycle=cycle, status=status)
 
-    def _occupy(self, premise: Premise, sps: list[ServicePoint], rate_class: str, cycle: str, *,
-                since: dt.date, landlord: Account | None = None, final: str | None = None) -> None:
+    def _occupy(self, premise: PremiseRecord, sps: list[ServicePointRecord], rate_class: str, cycle: str, *,
+                since: dt.date, landlord: AccountRecord | None = None, final: str | None = None) -> None:
         """Tenants one after another at `premise` from `since` to today, then the final state:
         occupied, occupied with a move-out waiting, or vacant (with a move-in waiting, sometimes)."""
         rng = self.rng
@@ -315,11 +328,11 @@ class _Builder(PeopleMixin, PlacesMixin):
             end = None if current else starts[i + 1]
             if current and vacant:
                 end = start + dt.timedelta(days=rng.randint(30, (self.today - start).days - 1))
-            status = Account.Status.ACTIVE if end is None else Account.Status.CLOSED
+            status = AccountStatus.ACTIVE if end is None else AccountStatus.CLOSED
             account = self._tenant(premise, rate_class, start, cycle, status)
             if end is not None:
                 account.closed_date = end
-                if account.parent is None and account.customer.kind == Customer.Kind.PERSON:
+                if account.parent is None and account.customer.kind == CustomerKind.PERSON:
                     if rng.random() < 0.35:
                         self.movers.append((account.customer, end))
                     else:
@@ -328,8 +341,8 @@ class _Builder(PeopleMixin, PlacesMixin):
             if current and move_out_pending and end is None:
                 effective = self._days_ahead(3, 60)
                 for agreement in agreements:
-                    self.out.moves.append(make_unsaved(Move,
-                        kind=Move.Kind.MOVE_OUT, status=Move.Status.PENDING, account=account,
+                    self.out.moves.append(MoveRecord(
+                        kind=MoveKind.MOVE_OUT, status=MoveStatus.PENDING, account=account,
                         service_point=agreement.service_point, effective_date=effective, agreement=agreement,
                         outcome=(f"Pending: agreement {agreement.agreement_number} will stop on "
                                  f"{effective:%Y-%m-%d}; a final read is ordered for that day."),
@@ -342,10 +355,10 @@ class _Builder(PeopleMixin, PlacesMixin):
                 self._agree(landlord, sp, "RES-TIERED", end, None)
         if self.remaining > 0 and (rng.random() < 0.06 or final == "move_in"):
             effective = self._days_ahead(2, 45)
-            account = self._tenant(premise, rate_class, effective, cycle, Account.Status.PENDING, allow_chain=False)
+            account = self._tenant(premise, rate_class, effective, cycle, AccountStatus.PENDING, allow_chain=False)
             for sp, code in zip(sps, self._rates(sps, rate_class)):
-                self.out.moves.append(make_unsaved(Move,
-                    kind=Move.Kind.MOVE_IN, status=Move.Status.PENDING, account=account, service_point=sp,
+                self.out.moves.append(MoveRecord(
+                    kind=MoveKind.MOVE_IN, status=MoveStatus.PENDING, account=account, service_point=sp,
                     effective_date=effective, rate_code=code,
                     outcome=f"Pending: service starts on {effective:%Y-%m-%d}; an initial read is ordered.",
                 ))

@@ -7,8 +7,8 @@ import re
 from unidecode import unidecode
 
 from demo.utility import names
-from demo.utility.draw import Weighted, make_unsaved
-from cis.models import Customer
+from cis.records import ContactMethod, CustomerKind, CustomerRecord, IdType, Language
+from demo.utility.draw import Weighted
 
 _NAME_NOISE = {"the", "of", "and", "s", "inc", "ltd", "ltee", "co", "corp", "sons", "enterprises", "corporation"}
 NAME_GROUPS = Weighted([(g, w) for g, w, _ in names.NAME_GROUPS])
@@ -35,7 +35,7 @@ class PeopleMixin:
         self.emails[key] = seen + 1
         return key if seen == 0 else f"{local}{seen + 1}@{domain}"
 
-    def _person(self, address: tuple) -> Customer:
+    def _person(self, address: tuple) -> CustomerRecord:
         rng = self.rng
         group = NAME_GROUPS.pick(rng)
         language = next(lang for g, _, lang in names.NAME_GROUPS if g == group)
@@ -46,15 +46,15 @@ class PeopleMixin:
         id_type, id_number = "", ""
         roll = rng.random()
         if roll < 0.45:
-            id_type = Customer.IdType.DRIVERS_LICENCE
+            id_type = IdType.DRIVERS_LICENCE
             letter = unidecode(last)[0].upper()
             id_number = f"{letter}{rng.randint(0, 9999):04d}-{rng.randint(0, 99999):05d}-{rng.randint(0, 99999):05d}"
         elif roll < 0.60:
-            id_type = Customer.IdType.HEALTH_CARD
+            id_type = IdType.HEALTH_CARD
             id_number = (f"{rng.randint(1000, 9999)}-{rng.randint(0, 999):03d}-{rng.randint(0, 999):03d}-"
                          f"{rng.choice(names.POSTAL_LETTERS)}{rng.choice(names.POSTAL_LETTERS)}")
         elif roll < 0.70:
-            id_type = Customer.IdType.PASSPORT
+            id_type = IdType.PASSPORT
             id_number = f"{rng.choice('ABGHJKLMP')}{rng.choice('ABCEGHJK')}{rng.randint(0, 999999):06d}"
         email = ""
         if rng.random() < 0.85:
@@ -62,32 +62,32 @@ class PeopleMixin:
             local = f"{first}{sep}{last}" if rng.random() < 0.7 else f"{first[0]}{last}"
             email = self._email(local.replace("_", "."), rng.choice(names.EMAIL_DOMAINS))
         phone = self._phone()
-        customer = make_unsaved(Customer,
-            customer_number=f"C{self._number('customer'):08d}", kind=Customer.Kind.PERSON,
+        customer = CustomerRecord(
+            customer_number=f"C{self._number('customer'):08d}", kind=CustomerKind.PERSON,
             first_name=first, last_name=last, id_type=id_type, id_number=id_number,
             phone=phone, phone_alt=self._phone() if rng.random() < 0.15 else "", email=email,
-            preferred_language=language if rng.random() < 0.8 else Customer.Language.EN,
+            preferred_language=language if rng.random() < 0.8 else Language.EN,
             preferred_contact_method=(
-                Customer.ContactMethod.EMAIL if email and rng.random() < 0.7
-                else rng.choice((Customer.ContactMethod.PHONE, Customer.ContactMethod.SMS, Customer.ContactMethod.MAIL))
+                ContactMethod.EMAIL if email and rng.random() < 0.7
+                else rng.choice((ContactMethod.PHONE, ContactMethod.SMS, ContactMethod.MAIL))
             ),
         )
         self._set_mailing(customer, address)
         self.out.customers.append(customer)
         return customer
 
-    def _organisation(self, name: str, address: tuple, email_local: str = "accounts") -> Customer:
+    def _organisation(self, name: str, address: tuple, email_local: str = "accounts") -> CustomerRecord:
         rng = self.rng
         # The domain is the name's first two words that say something ("City of Kingston
         # Corporation" -> citykingston.example.ca): short enough to type into a search.
         words = [w for w in re.split(r"[^a-z0-9]+", unidecode(name).lower()) if w and w not in _NAME_NOISE]
         slug = "".join(words[:2]) or "business"
-        customer = make_unsaved(Customer,
-            customer_number=f"C{self._number('customer'):08d}", kind=Customer.Kind.ORGANISATION,
+        customer = CustomerRecord(
+            customer_number=f"C{self._number('customer'):08d}", kind=CustomerKind.ORGANISATION,
             organisation_name=name, phone=self._phone(),
             email=self._email(email_local, f"{slug}.example.ca"),
-            id_type=Customer.IdType.BUSINESS_NUMBER if rng.random() < 0.9 else "",
-            preferred_contact_method=Customer.ContactMethod.EMAIL,
+            id_type=IdType.BUSINESS_NUMBER if rng.random() < 0.9 else "",
+            preferred_contact_method=ContactMethod.EMAIL,
         )
         if customer.id_type:
             customer.id_number = f"{rng.randint(100000000, 999999999)} RT{rng.randint(1, 3):04d}"
@@ -96,7 +96,7 @@ class PeopleMixin:
         return customer
 
     @staticmethod
-    def _set_mailing(customer: Customer, address: tuple) -> None:
+    def _set_mailing(customer: CustomerRecord, address: tuple) -> None:
         (customer.mailing_address_line1, customer.mailing_address_line2, customer.mailing_city,
          customer.mailing_region, customer.mailing_postal_code) = address
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from demo.utility import names
-from demo.utility.draw import Weighted, make_unsaved
-from cis.models import Premise, ServicePoint
+from cis.records import PremiseRecord, ServicePointRecord
+from demo.utility.draw import Weighted
 
 BILL_CYCLES = [f"C{n:02d}" for n in range(1, 21)]
 TOWNS = Weighted([(t, t.weight) for t in names.TOWNS])
@@ -112,9 +112,9 @@ class PlacesMixin:
         return (line1, line2, town.name, town.region, self._postal_code(town))
 
     def _premise(self, *, premise_type: str, line1: str, line2: str = "",
-                 city: str, postal_code: str, lat, lon, parent: Premise | None = None,
-                 meter_chamber: str = "") -> Premise:
-        premise = make_unsaved(Premise,
+                 city: str, postal_code: str, lat, lon, parent: PremiseRecord | None = None,
+                 meter_chamber: str = "") -> PremiseRecord:
+        premise = PremiseRecord(
             premise_number=f"P{self._number('premise'):08d}", premise_type=premise_type,
             address_line1=line1, address_line2=line2, city=city,
             region="ON", postal_code=postal_code, latitude=lat, longitude=lon,
@@ -123,14 +123,14 @@ class PlacesMixin:
         self.out.premises.append(premise)
         return premise
 
-    def _service_point(self, premise: Premise, commodity: str, rate_class: str, street: Street | None,
-                       route: str | None = None) -> ServicePoint:
+    def _service_point(self, premise: PremiseRecord, commodity: str, rate_class: str, street: Street | None,
+                       route: str | None = None) -> ServicePointRecord:
         if street is not None:
             street.sequence += 10
             route, sequence = street.route, street.sequence
         else:
             sequence = 10
-        sp = make_unsaved(ServicePoint,
+        sp = ServicePointRecord(
             sp_number=f"SP{self._number('sp'):08d}", premise=premise, commodity=commodity,
             route=route or "", read_sequence=sequence, rate_class=rate_class,
         )
