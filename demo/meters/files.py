@@ -1,5 +1,5 @@
 """The demo's AMI files: per local day, one CMEP file from the electric head-end and one from
-the water/gas head-end, written with integrations.cmep.writer exactly as a head-end would send
+the water/gas head-end, written with integrations.services (the CMEP writer) exactly as a head-end would send
 them. Pure: no database, no clock; the same plan, seed and period give byte-identical files.
 
 What is in a day's files:
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from integrations.cmep.writer import write_cmep_intervals, write_cmep_registers
-from mdm import timeutil
+from integrations.services import write_cmep_intervals, write_cmep_registers
+from mdm.services import day_start_utc, slots_in_day
 from demo.meters import shapes
 from demo.meters.fleet import Position, exchange_slot, unknown_meter_serials
 from mdm.records import IntervalBlock, ParsedRegisterRead
@@ -92,8 +92,8 @@ def demo_day_files(*, positions: list[Position], start: dt.date, days: int, seed
     for offset in range(days):
         day = start + dt.timedelta(days=offset)
         out = DayFiles(day=day, files=[])
-        day_start = timeutil.day_start_utc(day, tz)
-        day_end = timeutil.day_start_utc(day + dt.timedelta(days=1), tz)
+        day_start = day_start_utc(day, tz)
+        day_end = day_start_utc(day + dt.timedelta(days=1), tz)
         blocks: dict[str, list[IntervalBlock]] = {"electric": [], "water-gas": []}
         reads: dict[str, list[ParsedRegisterRead]] = {"electric": [], "water-gas": []}
         for kind in kinds:
@@ -140,7 +140,7 @@ def demo_day_files(*, positions: list[Position], start: dt.date, days: int, seed
         if unknown:
             values = shapes.quantise(shapes.rng_for(seed, 4000, day.toordinal()).uniform(0.05, 0.6, (len(unknown), 96)))
             for serial, row in zip(unknown, values):
-                n = timeutil.slots_in_day(day, tz, 15)
+                n = slots_in_day(day, tz, 15)
                 blocks["electric"].append(IntervalBlock(serial, "kWh", "delivered", 15, day_start + dt.timedelta(minutes=15),
                                                         tuple(np.resize(row, n).tolist()), 0))
         for group in ("electric", "water-gas"):

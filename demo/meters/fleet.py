@@ -15,12 +15,21 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
-
 from cis.selectors import ServicePointForMetering
 from demo.meters import shapes
-from mdm.models import Channel, ChannelMultiplier, Installation, Meter
-from mdm.services import meter_exchange
+from mdm.services import (
+    ChannelDirection,
+    ChannelSpec,
+    ChannelUnit,
+    InstallationSpec,
+    MeterKind,
+    MeterOnboarding,
+    MetersAlreadyOnboardedError,
+    MultiplierPeriod,
+    meter_exchange,
+    meters_exist,
+    meters_onboard,
+)
 
 SOLAR_SHARE = 0.03
 EXCHANGE_SHARE = 0.005
@@ -29,13 +38,13 @@ COMMERCIAL_CT = Decimal(40)  # 200:5
 INDUSTRIAL_CTS = (Decimal(80), Decimal(160), Decimal(240))  # 400:5, 800:5, 1200:5
 
 _MODELS = {
-    Meter.Kind.ELECTRIC_SINGLE_PHASE: (("Itron", "OpenWay Riva"), ("Landis+Gyr", "E350 FOCUS AX")),
-    Meter.Kind.ELECTRIC_POLYPHASE: (("Landis+Gyr", "E650 S4x"), ("Itron", "CENTRON Polyphase")),
-    Meter.Kind.WATER: (("Neptune", "T-10"), ("Sensus", "iPERL")),
-    Meter.Kind.GAS: (("Itron", "100G DLN"), ("Honeywell Elster", "AC-250")),
+    MeterKind.ELECTRIC_SINGLE_PHASE: (("Itron", "OpenWay Riva"), ("Landis+Gyr", "E350 FOCUS AX")),
+    MeterKind.ELECTRIC_POLYPHASE: (("Landis+Gyr", "E650 S4x"), ("Itron", "CENTRON Polyphase")),
+    MeterKind.WATER: (("Neptune", "T-10"), ("Sensus", "iPERL")),
+    MeterKind.GAS: (("Itron", "100G DLN"), ("Honeywell Elster", "AC-250")),
 }
-_PREFIX = {Meter.Kind.ELECTRIC_SINGLE_PHASE: "EL", Meter.Kind.ELECTRIC_POLYPHASE: "EP",
-           Meter.Kind.WATER: "WA", Meter.Kind.GAS: "GA"}
+_PREFIX = {MeterKind.ELECTRIC_SINGLE_PHASE: "EL", MeterKind.ELECTRIC_POLYPHASE: "EP",
+           MeterKind.WATER: "WA", MeterKind.GAS: "GA"}
 
 
 class DemoMetersExistError(Exception):
@@ -72,7 +81,8 @@ class Position:
     meters: list[MeterPlan]
     register_start: dict[str, float]  # direction -> the first meter's register at period start
     exchange_at: dt.datetime | None = None
-    installations: list[Installation] = field(default_factory=list)  # filled by fleet_create
+    installations: list = field(default_factory=list)  # mdm's installations, filled by fleet_create
+    replacement: object | None = None  # the exchanged-in meter (mdm's), filled by fleet_create
 
     @property
     def interval_minutes(self) -> int:
@@ -80,7 +90,7 @@ class Position:
 
     @property
     def unit(self) -> str:
-        return Channel.Unit.KWH if self.interval_minutes == 15 else Channel.Unit.M3
+        return ChannelUnit.KWH if self.interval_minutes == 15 else ChannelUnit.M3
 
 
 def _series_kind(sp: ServicePointForMetering) -> str | None:
@@ -95,23 +105,23 @@ def _series_kind(sp: ServicePointForMetering) -> str | None:
 
 
 def _meter_kind(series_kind: str) -> str:
-    return {shapes.RES_ELECTRIC: Meter.Kind.ELECTRIC_SINGLE_PHASE, shapes.COM_ELECTRIC: Meter.Kind.ELECTRIC_POLYPHASE,
-            shapes.IND_ELECTRIC: Meter.Kind.ELECTRIC_POLYPHASE, shapes.WATER: Meter.Kind.WATER,
-            shapes.GAS: Meter.Kind.GAS}[series_kind]
+    return {shapes.RES_ELECTRIC: MeterKind.ELECTRIC_SINGLE_PHASE, shapes.COM_ELECTRIC: MeterKind.ELECTRIC_POLYPHASE,
+            shapes.IND_ELECTRIC: MeterKind.ELECTRIC_POLYPHASE, shapes.WATER: MeterKind.WATER,
+            shapes.GAS: MeterKind.GAS}[series_kind]
 
 
 def _channels(series_kind: str, solar: bool) -> tuple[ChannelPlan, ...]:
-    d, r = Channel.Direction.DELIVERED, Channel.Direction.RECEIVED
+    d, r = ChannelDirection.DELIVERED, ChannelDirection.RECEIVED
     if series_kind == shapes.RES_ELECTRIC:
-        chans = [ChannelPlan(Channel.Unit.KWH, d, 15, 6)]
+        chans = [ChannelPlan(ChannelUnit.KWH, d, 15, 6)]
         if solar:
-            chans.append(ChannelPlan(Channel.Unit.KWH, r, 15, 6))
+            chans.append(ChannelPlan(ChannelUnit.KWH, r, 15, 6))
         return tuple(chans)
     if series_kind in (shapes.COM_ELECTRIC, shapes.IND_ELECTRIC):
         # register-only kWh takes the daily register reads; kW holds the day's maximum demand
-        return (ChannelPlan(Channel.Unit.KWH, d, 15, 7), ChannelPlan(Channel.Unit.KWH, d, None, 7),
-                ChannelPlan(Channel.Unit.KW, d, None, 4))
-    return (ChannelPlan(Channel.Unit.M3, d, 60, 6),)
+        return (ChannelPlan(ChannelUnit.KWH, d, 15, 7), ChannelPlan(ChannelUnit.KWH, d, None, 7),
+                ChannelPlan(ChannelUnit.KW, d, None, 4))
+    return (ChannelPlan(ChannelUnit.M3, d, 60, 6),)
 
 
 def fleet_plan(*, service_points: list[ServicePointForMetering], seed: int, start: dt.date, days: int,
@@ -158,53 +168,40 @@ def fleet_plan(*, service_points: list[ServicePointForMetering], seed: int, star
     return positions
 
 
-@transaction.atomic
+def _onboarding(pos: Position, index: int, tz: dt.tzinfo) -> MeterOnboarding:
+    """The shipping-file line of a position's meter: the first is installed at the period's
+    start, the exchanged-in one waits in stock; a CT ratio covers each meter's days there."""
+    meter = pos.meters[index]
+    multipliers = ()
+    if pos.multiplier != 1:
+        since = (pos.installed_at if index == 0 else pos.exchange_at).astimezone(tz).date()
+        until = pos.exchange_at.astimezone(tz).date() if index == 0 and pos.exchange_at else None
+        if until is not None and until <= since:
+            until = since + dt.timedelta(days=1)
+        multipliers = (MultiplierPeriod(start_date=since, end_date=until, ct_ratio=pos.multiplier),)
+    return MeterOnboarding(
+        serial_number=meter.serial, kind=meter.kind, manufacturer=meter.manufacturer, model=meter.model,
+        channels=tuple(ChannelSpec(c.unit, c.direction, c.interval_minutes, c.dials) for c in meter.channels),
+        multipliers=multipliers,
+        installation=InstallationSpec(pos.service_point_id, pos.installed_at) if index == 0 else None,
+    )
+
+
 def fleet_create(*, positions: list[Position], tz: dt.tzinfo) -> None:
-    """Write the plan: meters, channels, multipliers and installations in bulk (the exchanges
-    come later, in `exchanges_record`, once the data says what the old meter read). Fills each
-    position's `installations`. Raises DemoMetersExistError when any meter exists."""
-    if Meter.objects.exists():
+    """Write the plan through mdm's bulk onboarding: meters, channels, multipliers and
+    installations (the exchanges come later, in `exchanges_record`, once the data says what
+    the old meter read). Fills each position's `installations` and `replacement`. Raises
+    DemoMetersExistError when any meter exists."""
+    if meters_exist():
         raise DemoMetersExistError("Meters already exist; the demo meters go into an empty MDM.")
-    plans = [m for pos in positions for m in pos.meters]
-    meters = Meter.objects.bulk_create(
-        [Meter(serial_number=m.serial, kind=m.kind, manufacturer=m.manufacturer, model=m.model,
-               ami_capable=True, status=Meter.Status.IN_STOCK) for m in plans],
-        batch_size=5000,
-    )
-    by_serial = {m.serial_number: m for m in meters}
-    channel_rows = [
-        Channel(meter=by_serial[m.serial], channel_number=i + 1, unit=c.unit, direction=c.direction,
-                interval_minutes=c.interval_minutes, dials=c.dials)
-        for m in plans for i, c in enumerate(m.channels)
-    ]
-    Channel.objects.bulk_create(channel_rows, batch_size=5000)
-
-    channels_of: dict[str, list[Channel]] = {}
-    for ch in channel_rows:
-        channels_of.setdefault(ch.meter.serial_number, []).append(ch)
-    multipliers = []
+    try:
+        result = meters_onboard([_onboarding(pos, i, tz) for pos in positions for i in range(len(pos.meters))])
+    except MetersAlreadyOnboardedError as exc:
+        raise DemoMetersExistError("Meters already exist; the demo meters go into an empty MDM.") from exc
     for pos in positions:
-        if pos.multiplier == 1:
-            continue
-        for index, meter in enumerate(pos.meters):
-            since = (pos.installed_at if index == 0 else pos.exchange_at).astimezone(tz).date()
-            until = pos.exchange_at.astimezone(tz).date() if index == 0 and pos.exchange_at else None
-            if until is not None and until <= since:
-                until = since + dt.timedelta(days=1)
-            for ch in channels_of[meter.serial]:
-                multipliers.append(ChannelMultiplier(channel=ch, start_date=since, end_date=until,
-                                                     ct_ratio=pos.multiplier))
-    ChannelMultiplier.objects.bulk_create(multipliers, batch_size=5000)
-
-    installs = Installation.objects.bulk_create(
-        [Installation(meter=by_serial[pos.meters[0].serial], service_point_id=pos.service_point_id,
-                      commodity=by_serial[pos.meters[0].serial].commodity, installed_at=pos.installed_at)
-         for pos in positions],
-        batch_size=5000,
-    )
-    Meter.objects.filter(pk__in=[i.meter_id for i in installs]).update(status=Meter.Status.INSTALLED)
-    for pos, inst in zip(positions, installs):
-        pos.installations = [inst]
+        pos.installations = [result.installations[pos.meters[0].serial]]
+        if len(pos.meters) > 1:
+            pos.replacement = result.meters[pos.meters[1].serial]
 
 
 def exchanges_record(*, positions: list[Position], removal_reads: dict[int, float]) -> int:
@@ -212,12 +209,10 @@ def exchanges_record(*, positions: list[Position], removal_reads: dict[int, floa
     read (its delivered register then; known only once the data is generated) and a new
     meter's install read of 0. Returns how many."""
     done = 0
-    new_meters = {m.serial_number: m for m in Meter.objects.filter(
-        serial_number__in=[p.meters[1].serial for p in positions if p.exchange_at])}
     for pos in positions:
         if pos.exchange_at is None or len(pos.installations) != 1:
             continue
-        new = meter_exchange(old=pos.installations[0], new_meter=new_meters[pos.meters[1].serial], at=pos.exchange_at,
+        new = meter_exchange(old=pos.installations[0], new_meter=pos.replacement, at=pos.exchange_at,
                              removal_read=Decimal(str(removal_reads[pos.service_point_id])),
                              install_read=Decimal("0.000"))
         pos.installations.append(new)

@@ -4,7 +4,7 @@ One call makes one local day of one kind of series for many service points at on
 (N, slots) matrix in the units the meter records. Everything is drawn from generators seeded by
 (seed, what, date), so a day's data does not depend on which other days are generated.
 
-Shapes work on the slot's LOCAL wall-clock time (mdm.timeutil.day_layout), so a fall-back day's
+Shapes work on the slot's LOCAL wall-clock time (mdm.services.day_layout), so a fall-back day's
 repeated 01:00 hour repeats the night load and a spring-forward day simply has no 02:00; solar
 follows the sun (standard time), not the clock.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mdm import timeutil
+from mdm.services import day_layout
 
 # Series kinds: what is measured, which decides the shape.
 RES_ELECTRIC = "res_electric"  # kWh delivered, 15 min
@@ -103,7 +103,7 @@ class DayClock:
 
 
 def day_clock(day: dt.date, tz: dt.tzinfo, interval_minutes: int) -> DayClock:
-    layout = timeutil.day_layout(day, tz, interval_minutes)
+    layout = day_layout(day, tz, interval_minutes)
     clock_hour = (layout.clock_minute + interval_minutes / 2) / 60.0
     standard = tz.utcoffset(dt.datetime(day.year, 1, 15)) or dt.timedelta(0)
     midnight_std = layout.start_utc + standard

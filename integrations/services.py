@@ -1,0 +1,16 @@
+"""integrations' public API for other apps: writing read files in the formats the import
+parses. A head-end simulator, the demo, benchmarks and tests produce files with these, so what
+they write is exactly what integrations/<format>/parser reads back.
+
+write_cmep_intervals(blocks, *, sender, receiver, created_at, tz, purpose, commodity, explicit_times) -> str
+    CMEP interval records (MEPMD01) for mdm.records.IntervalBlock values.
+write_cmep_registers(reads, *, sender, receiver, created_at, tz, purpose, commodity) -> str
+    CMEP register records for mdm.records.ParsedRegisterRead values.
+write_csv(*, blocks, registers, tz) -> str
+    The Utilis CSV read layout: one row per interval, then one per register read.
+
+Parsing goes the other way through mdm.importing (the format registry), never from here."""
+from integrations.cmep.writer import write_cmep_intervals, write_cmep_registers
+from integrations.csv_reads.writer import write_csv
+
+__all__ = ["write_cmep_intervals", "write_cmep_registers", "write_csv"]
