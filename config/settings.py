@@ -127,11 +127,21 @@ UTILIS_VEE_AFTER_IMPORT = env_bool("UTILIS_VEE_AFTER_IMPORT", True)
 # (billing.tasks.rebill_replacement_read_notices). Off: billing staff decide each notice in the
 # Billing Hub's Replacement reads page.
 UTILIS_AUTO_REBILL_NOTICES = env_bool("UTILIS_AUTO_REBILL_NOTICES", False)
+# A running batch run (import, VEE, bill run) whose chunks made no progress for this long is
+# taken for one whose worker died, and its chunks not done are queued again.
+UTILIS_RUN_STALE_MINUTES = env_int("UTILIS_RUN_STALE_MINUTES", 15)
 CELERY_TIMEZONE = UTILIS_LOCAL_TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "cis-apply-due-moves": {
         "task": "cis.tasks.moves_apply_due",
         "schedule": 15 * 60.0,
+    },
+    # core.runs: resume imports, VEE runs and bill runs whose worker died (no chunk finished
+    # for UTILIS_RUN_STALE_MINUTES).
+    "core-runs-sweep": {
+        "task": "core.runs.sweep",
+        "schedule": 5 * 60.0,
+        "kwargs": {"stale_minutes": UTILIS_RUN_STALE_MINUTES},
     },
     # Does nothing unless UTILIS_AUTO_REBILL_NOTICES is true.
     "billing-rebill-replacement-read-notices": {
