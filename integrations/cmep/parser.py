@@ -120,8 +120,8 @@ class _CmepReader:
         if cached is None:
             naive = _parse_stamp(text)
             first = local_to_utc(naive, self.tz)
-            later = local_to_utc(naive, self.tz, after=first)
-            cached = (first, later if later != first else None)
+            second = local_to_utc(naive, self.tz, after=first)
+            cached = (first, second if second != first else None)
             if len(self._stamps) > _STAMP_CACHE_LIMIT:
                 self._stamps.clear()
             self._stamps[text] = cached

@@ -374,7 +374,7 @@ class _MultiSpeakReader:
                     raise _Rejected("meterNo", "meterNo is blank")
                 instant = self._instant(row[time_at].strip(), "readingDate")
                 minutes = 0
-                if is_interval:
+                if is_interval and length_at is not None:  # always set for an interval block (checked above)
                     text = row[length_at].strip()
                     if not text.isdigit() or not 0 < int(text) <= 1440 or 1440 % int(text):
                         raise _Rejected("intervalLength", f"intervalLength {text!r} is not whole minutes dividing a day")
@@ -382,8 +382,8 @@ class _MultiSpeakReader:
             except _Rejected as rejected:
                 self._error(line, rejected.field, rejected.message, row_payload(val))
                 continue
-            for name, position, unit, factor in columns:
-                text = row[position].strip()
+            for name, at, unit, factor in columns:
+                text = row[at].strip()
                 if not _NUMBER.fullmatch(text):
                     self._error(line, name, f"{name} value {text!r} is not a number", row_payload(val))
                     continue
