@@ -170,3 +170,38 @@ def rating_versions(*, schedule: RateSchedule) -> list[rating.RateVersion]:
         )
         for v in schedule.versions.order_by("start_date")
     ]
+
+
+# ---- a tariff book loaded in one go (seed, go-live) ------------------------------------------
+from dataclasses import dataclass  # noqa: E402  (kept with the additions below)
+
+
+@dataclass(frozen=True)
+class RateVersionSpec:
+    start_date: dt.date
+    components: Sequence[Mapping[str, Any]]
+    end_date: dt.date | None = None
+    notes: str = ""
+
+
+@transaction.atomic
+def rate_schedule_ensure(*, code: str, name: str, commodity: str = "electric", rate_class: str = "",
+                         description: str = "", versions: Sequence[RateVersionSpec] = ()) -> tuple[RateSchedule, bool, int]:
+    """A tariff-book load that can run again: the schedule with `code` (created when missing)
+    and, when it has no version yet, `versions`. Returns (schedule, created, versions added).
+    A schedule that already has versions keeps them; change those with rate_version_supersede.
+
+    Raises RateError / RateVersionOverlap as rate_schedule_create and rate_version_add do;
+    nothing of this schedule is saved then."""
+    schedule = RateSchedule.objects.filter(code=(code or "").strip()).first()
+    created = schedule is None
+    if created:
+        schedule = rate_schedule_create(code=code, name=name, commodity=commodity, rate_class=rate_class,
+                                        description=description)
+    added = 0
+    if not schedule.versions.exists():
+        for spec in versions:
+            rate_version_add(schedule=schedule, start_date=spec.start_date, end_date=spec.end_date,
+                             components=spec.components, notes=spec.notes)
+            added += 1
+    return schedule, created, added

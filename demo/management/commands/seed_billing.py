@@ -7,15 +7,22 @@ Prices are in the range of an Ontario utility's 2025 tariffs; HST 13% on everyth
 from __future__ import annotations
 
 import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from billing import prebill
+from billing.services import (
+    BillWindowSpec,
+    RateVersionSpec,
+    bill_cycle_ensure,
+    bill_windows_create,
+    prebill_rules_seed,
+    rate_schedule_ensure,
+)
 from cis.selectors import agreements_in_service_between
 from mdm.selectors import billed_through_dates
 from mdm.services import billed_through_set_many
-from billing.models import BillCycle, BillWindow, RateSchedule, RateVersion
 
 CYCLES = 20
 PRICE_CHANGE = dt.date(2026, 1, 1)
@@ -29,8 +36,6 @@ HST = {"kind": "tax", "code": "hst", "params": {"percent": "13"}, "description":
 
 
 def _scale(value: str, factor: str) -> str:
-    from decimal import ROUND_HALF_UP, Decimal
-
     return str((Decimal(value) * Decimal(factor)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
 
 
@@ -100,27 +105,29 @@ def _add_months(day: dt.date, n: int) -> dt.date:
 def seed_billing(*, start: dt.date, months: int) -> dict[str, int]:
     counts = {"cycles": 0, "windows": 0, "schedules": 0, "versions": 0, "pre-bill rules": 0}
     for n in range(1, CYCLES + 1):
-        cycle, created = BillCycle.objects.get_or_create(
-            code=f"C{n:02d}", defaults={"name": f"Cycle {n}", "description": f"Read around day {n} of the month"})
+        cycle, created = bill_cycle_ensure(code=f"C{n:02d}", name=f"Cycle {n}",
+                                           description=f"Read around day {n} of the month")
         counts["cycles"] += created
+        windows = []
         for m in range(months):
             period_end = _add_months(start, m) + dt.timedelta(days=n - 1)
-            _, created = BillWindow.objects.get_or_create(cycle=cycle, bill_date=period_end, defaults={
-                "period_end_date": period_end, "read_window_start": period_end - dt.timedelta(days=3),
-                "read_window_end": period_end - dt.timedelta(days=1), "due_days": 21})
-            counts["windows"] += created
+            windows.append(BillWindowSpec(period_end_date=period_end, bill_date=period_end,
+                                          read_window_start=period_end - dt.timedelta(days=3),
+                                          read_window_end=period_end - dt.timedelta(days=1), due_days=21))
+        counts["windows"] += bill_windows_create(cycle=cycle, windows=windows)
     old, new = rates("1"), rates("1.03")
     for code, spec in old.items():
-        schedule, created = RateSchedule.objects.get_or_create(code=code, defaults={
-            k: spec[k] for k in ("name", "commodity", "rate_class")})
+        _, created, added = rate_schedule_ensure(
+            code=code, name=spec["name"], commodity=spec["commodity"], rate_class=spec["rate_class"],
+            versions=[
+                RateVersionSpec(start_date=dt.date(2020, 1, 1), end_date=PRICE_CHANGE, components=spec["components"],
+                                notes="Demo tariff"),
+                RateVersionSpec(start_date=PRICE_CHANGE, components=new[code]["components"],
+                                notes="Demo tariff, 3% increase"),
+            ])
         counts["schedules"] += created
-        if not schedule.versions.exists():
-            RateVersion.objects.create(schedule=schedule, start_date=dt.date(2020, 1, 1), end_date=PRICE_CHANGE,
-                                       components=spec["components"], notes="Demo tariff")
-            RateVersion.objects.create(schedule=schedule, start_date=PRICE_CHANGE, components=new[code]["components"],
-                                       notes="Demo tariff, 3% increase")
-            counts["versions"] += 2
-    counts["pre-bill rules"] = prebill.prebill_rules_seed()
+        counts["versions"] += added
+    counts["pre-bill rules"] = prebill_rules_seed()
     return counts
 
 
