@@ -22,6 +22,7 @@ from mdm.models import ImportChunk, IntervalDay, IntervalDayVersion, Quarantined
 from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
 from mdm.selectors import channel_day_history, channel_days
 from mdm.services import billed_through_set, meter_install
+from cis.tests.factories import ServicePointFactory
 from mdm.tests.factories import ChannelFactory, MeterFactory
 
 UTC = dt.timezone.utc
@@ -206,6 +207,7 @@ def test_a_register_read_already_stored_with_another_value_is_quarantined_not_ov
 
 
 def test_correction_of_a_billed_day_raises_a_replacement_read_notice(channel):
+    ServicePointFactory(pk=555)  # a real cis service point (installations point at it)
     meter_install(meter=channel.meter, service_point_id=555, installed_at=dt.datetime(2026, 1, 1, tzinfo=UTC))
     billed_through_set(service_point_id=555, billed_through_date=DAY)
     run_import(FOUR_HOURS)

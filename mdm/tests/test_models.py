@@ -16,6 +16,7 @@ from mdm.records import IntervalBlock
 from mdm.selectors import channel_days, installations_for_service_point, service_point_ids_for_meter_serial
 from mdm.services import interval_days_merge, meter_exchange, meter_install
 from mdm.services.meters import InstallationOverlapError
+from cis.tests.factories import ServicePointFactory
 from mdm.tests.factories import ChannelFactory, MeterFactory
 
 UTC = dt.timezone.utc
@@ -23,6 +24,14 @@ TORONTO = zoneinfo.ZoneInfo("America/Toronto")
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _service_points():
+    """Installations, virtual meters and notices point at real cis service points (foreign
+    keys): the ones these tests name by number."""
+    for pk in (3, 4, 7, 9, 101, 202):
+        ServicePointFactory(pk=pk)
 
 
 def at(*args) -> dt.datetime:
