@@ -160,38 +160,64 @@ def rate_from_urdb(raw: str | bytes | Mapping[str, Any], *, code: str | None = N
                    effective_start: dt.date | None = None, effective_end: dt.date | None = None) -> RateVersion:
     """A RateVersion from a URDB tariff (dict or JSON text; see `decode`).
 
+    Decode, refuse what cannot be represented, then one pure step per part of the tariff
+    (customer charge, energy, demand, minimums, net metering, effective dates).
+
     Raises UnsupportedURDBFeature for money-changing keys it cannot represent (and unknown
     keys), ValueError for a malformed document."""
     doc = decode(raw)
+    _supported_check(doc)
+    _units_check(doc)
+    components: list[Component] = []
+    components += _fixed_components(doc)
+    if "energyratestructure" in doc:
+        components += _energy(doc)
+    components += _demand_components(doc)
+    components += _minimum_components(doc)
+    components = _net_metering_components(doc) + components
+    start, end = _effective_dates(doc, effective_start, effective_end)
+    return RateVersion(
+        code=code or str(doc.get("label") or "urdb"),
+        effective_start=start,
+        effective_end=end,
+        components=tuple(components),
+        name=str(doc.get("name", "")),
+    )
+
+
+def _supported_check(doc: Mapping[str, Any]) -> None:
     unknown = sorted(k for k in doc if k not in INFORMATIONAL and k not in UNSUPPORTED)
     present = sorted(k for k in doc if k in UNSUPPORTED and doc[k] not in (None, 0, [], ""))
     if present or unknown:
         reasons = [f"{k} ({UNSUPPORTED[k]})" for k in present] + [f"{k} (unknown key)" for k in unknown]
         raise UnsupportedURDBFeature("URDB tariff uses unsupported features: " + "; ".join(reasons))
-    _units_check(doc)
 
-    components: list[Component] = []
-    fixed = None
+
+def _per_period_amount(amount: Decimal, units: str, key: str) -> dict[str, str]:
+    """A $/month, $/day or $/year amount as a monthly component's params."""
+    if units == "$/month":
+        return {"amount": str(amount)}
+    if units == "$/day":
+        return {"amount": str(amount), "per": "day"}
+    if units == "$/year":
+        return {"amount": str(amount / 12)}
+    raise UnsupportedURDBFeature(f"{key} {units!r}")
+
+
+def _fixed_components(doc: Mapping[str, Any]) -> list[Component]:
     if "fixedchargefirstmeter" in doc:
-        units = doc.get("fixedchargeunits", "$/month")
-        amount = _num(doc["fixedchargefirstmeter"])
-        if units == "$/month":
-            fixed = {"amount": str(amount)}
-        elif units == "$/day":
-            fixed = {"amount": str(amount), "per": "day"}
-        elif units == "$/year":
-            fixed = {"amount": str(amount / 12)}
-        else:
-            raise UnsupportedURDBFeature(f"fixedchargeunits {units!r}")
+        fixed = _per_period_amount(_num(doc["fixedchargefirstmeter"]), doc.get("fixedchargeunits", "$/month"),
+                                   "fixedchargeunits")
     elif "fixedmonthlycharge" in doc:
         fixed = {"amount": str(_num(doc["fixedmonthlycharge"]))}
-    if fixed is not None:
-        components.append(Component(kind="fixed", code="fixed", description="Customer charge",
-                                    tags=frozenset({"fixed"}), params=fixed))
+    else:
+        return []
+    return [Component(kind="fixed", code="fixed", description="Customer charge", tags=frozenset({"fixed"}),
+                      params=fixed)]
 
-    if "energyratestructure" in doc:
-        components += _energy(doc)
 
+def _demand_components(doc: Mapping[str, Any]) -> list[Component]:
+    components: list[Component] = []
     if "demandratestructure" in doc:
         if "demandweekdayschedule" not in doc or "demandweekendschedule" not in doc:
             raise ValueError("demandratestructure needs demandweekdayschedule and demandweekendschedule")
@@ -201,7 +227,6 @@ def rate_from_urdb(raw: str | bytes | Mapping[str, Any], *, code: str | None = N
         components.append(Component(kind="tou_demand", code="tou-demand", description="TOU demand charge",
                                     tags=frozenset({"demand"}),
                                     params={"periods": {f"D{i + 1}": _demand_tiers(t) for i, t in enumerate(structure)}}))
-
     if "flatdemandstructure" in doc:
         months = doc.get("flatdemandmonths")
         if months is None or len(months) != 12:
@@ -214,46 +239,48 @@ def rate_from_urdb(raw: str | bytes | Mapping[str, Any], *, code: str | None = N
             by_month[str(month)] = _demand_tiers(structure[int(period)])
         components.append(Component(kind="demand", code="demand", description="Demand charge",
                                     tags=frozenset({"demand"}), params={"tiers": {"by_month": by_month}}))
+    return components
 
-    monthly_min = None
-    annual_min = None
+
+def _minimum_components(doc: Mapping[str, Any]) -> list[Component]:
+    monthly_min: dict[str, str] | None = None
+    annual_min: dict[str, str] | None = None
     if "minmonthlycharge" in doc:
         monthly_min = {"amount": str(_num(doc["minmonthlycharge"]))}
     if "mincharge" in doc:
         units = doc.get("minchargeunits", "$/month")
         amount = _num(doc["mincharge"])
-        if units == "$/month":
-            monthly_min = {"amount": str(amount)}
-        elif units == "$/day":
-            monthly_min = {"amount": str(amount), "per": "day"}
-        elif units == "$/year":
+        if units == "$/year":
             annual_min = {"amount": str(amount)}
+        elif units in ("$/month", "$/day"):
+            monthly_min = _per_period_amount(amount, units, "minchargeunits")
         else:
             raise UnsupportedURDBFeature(f"minchargeunits {units!r}")
     if "annualmincharge" in doc:
         annual_min = {"amount": str(_num(doc["annualmincharge"]))}
+    components: list[Component] = []
     if monthly_min is not None and _num(monthly_min["amount"]) > 0:
         components.append(Component(kind="minimum", code="minimum", description="Minimum charge adjustment",
                                     params=monthly_min))
     if annual_min is not None and _num(annual_min["amount"]) > 0:
         components.append(Component(kind="annual_minimum", code="annual-minimum",
                                     description="Annual minimum charge adjustment", params=annual_min))
+    return components
 
+
+def _net_metering_components(doc: Mapping[str, Any]) -> list[Component]:
+    """Net metering goes first: the rest of the bill is rated on the netted usage."""
     rules = doc.get("dgrules")
     if rules == "Net Metering":
-        components.insert(0, Component(kind="net_metering", code="net-metering", params={"carry": "kwh"}))
-    elif rules not in (None, ""):
+        return [Component(kind="net_metering", code="net-metering", params={"carry": "kwh"})]
+    if rules not in (None, ""):
         raise UnsupportedURDBFeature(f"dgrules {rules!r}: only 'Net Metering' is supported")
+    return []
 
+
+def _effective_dates(doc: Mapping[str, Any], start: dt.date | None,
+                     end: dt.date | None) -> tuple[dt.date, dt.date | None]:
     def day(key: str) -> dt.date | None:
         return dt.datetime.fromtimestamp(int(doc[key]), tz=dt.timezone.utc).date() if doc.get(key) else None
 
-    start = effective_start or day("startdate") or dt.date(1900, 1, 1)
-    end = effective_end or day("enddate")
-    return RateVersion(
-        code=code or str(doc.get("label") or "urdb"),
-        effective_start=start,
-        effective_end=end,
-        components=tuple(components),
-        name=str(doc.get("name", "")),
-    )
+    return start or day("startdate") or dt.date(1900, 1, 1), end or day("enddate")
