@@ -13,15 +13,13 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-import numpy as np
-
-from django.db import connection
 from django.db.models import Q
 
 from core.clock import utility_holidays, utility_zone
 from mdm import timeutil
 from mdm.determinants import DayRecord, DeterminantError, Determinants, MultiplierPeriod, Segment, Term, calculate_determinants
-from mdm.models import Channel, ChannelMultiplier, Installation, IntervalDay, VirtualMeter
+from mdm.interval_store import read_channel_days
+from mdm.models import Channel, ChannelMultiplier, Installation, VirtualMeter
 
 # Units whose interval values are consumption billing prices (energy or volume).
 CONSUMPTION_UNITS = (Channel.Unit.KWH, Channel.Unit.M3, Channel.Unit.USGAL, Channel.Unit.FT3)
@@ -59,23 +57,6 @@ def _as_grid(value) -> timeutil.TouGrid | None:
         return value
     weekday, weekend = value
     return timeutil.TouGrid(weekday=tuple(map(tuple, weekday)), weekend=tuple(map(tuple, weekend)))
-
-
-# PostgreSQL's binary one-dimensional array: a 20-byte header (ndim, has-null flag, element
-# type, length, lower bound), then each element as a 4-byte length and its big-endian bytes.
-_HEADER = 20
-_FLOAT8 = np.dtype([("len", ">i4"), ("v", ">f8")])
-_INT2 = np.dtype([("len", ">i4"), ("v", ">i2")])
-
-
-def _binary_array(data, dtype: np.dtype) -> np.ndarray:
-    data = bytes(data)
-    ndim, has_null = int.from_bytes(data[0:4], "big"), int.from_bytes(data[4:8], "big")
-    if ndim == 0:
-        return np.zeros(0)
-    if ndim != 1 or has_null:
-        raise DeterminantError("the interval store holds a NULL or multi-dimensional array")
-    return np.frombuffer(data, dtype=dtype, offset=_HEADER)["v"].astype(np.float64)
 
 
 @dataclass
@@ -129,19 +110,12 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
     for m in ChannelMultiplier.objects.filter(channel_id__in=channel_ids).order_by("channel_id", "start_date"):
         multipliers[m.channel_id].append(MultiplierPeriod(m.start_date, m.end_date, m.multiplier))
     days: dict[int, dict[dt.date, DayRecord]] = defaultdict(dict)
-    # The one read of the interval store for the whole chunk. Arrays travel in PostgreSQL's
-    # binary array format and numpy reads them in place: building a Python float per interval
-    # (or parsing text) cost more than the determinant maths itself.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT channel_id, local_date, array_send("values"), array_send(flags)
-                FROM {IntervalDay._meta.db_table}
-                WHERE channel_id = ANY(%s) AND local_date >= %s AND local_date < %s""",
-            [channel_ids, start, end],
-        )
-        for cid, day, values, flags in cursor.fetchall():
-            days[cid][day] = DayRecord(day=day, values=_binary_array(values, _FLOAT8),
-                                       flags=_binary_array(flags, _INT2).astype(np.int16))
+    # The one read of the interval store for the whole chunk (mdm.interval_store: the arrays
+    # travel in PostgreSQL's binary format and numpy decodes the whole batch at once; building
+    # a Python float per interval, or parsing each row's array, cost more than the maths).
+    batch = read_channel_days(channel_ids, start, end)
+    for i, (cid, day) in enumerate(zip(batch.channel_ids.tolist(), batch.local_dates)):
+        days[cid][day] = DayRecord(day=day, values=batch.row_values(i), flags=batch.row_flags(i))
     return _Loaded(virtual, installations, channels_by_meter, {c.pk: c for c in channels}, multipliers, days)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Max
 
+from mdm.interval_store import read_channel_days
 from mdm.models import Channel, IntervalDay, IntervalDayVersion, Meter
 from mdm.timeutil import day_start_utc
 
@@ -28,18 +29,16 @@ class ChannelDay:
 def channel_days(channel_ids, start_date: dt.date, end_date: dt.date) -> dict[int, dict[dt.date, ChannelDay]]:
     """The stored days of the channels over local dates [start_date, end_date), as numpy
     arrays for VEE and determinant code: {channel_id: {local_date: ChannelDay}}. A day with no
-    row is absent (nothing was ever loaded for it); every asked channel has a key."""
+    row is absent (nothing was ever loaded for it); every asked channel has a key. Read with
+    mdm.interval_store (one query, decoded in bulk); code that works on whole batches uses
+    `mdm.interval_store.read_channel_days` directly."""
     ids = [int(c) for c in channel_ids]
     result: dict[int, dict[dt.date, ChannelDay]] = {c: {} for c in ids}
-    rows = (
-        IntervalDay.objects.filter(channel_id__in=ids, local_date__gte=start_date, local_date__lt=end_date)
-        .order_by("channel_id", "local_date")
-        .values_list("channel_id", "local_date", "interval_minutes", "values", "flags", "version")
-    )
-    for cid, day, minutes, values, flags, version in rows:
-        result[cid][day] = ChannelDay(
-            cid, day, minutes, np.asarray(values, dtype=np.float64), np.asarray(flags, dtype=np.int16), version
-        )
+    batch = read_channel_days(ids, start_date, end_date)
+    for i, (cid, day, minutes, version) in enumerate(zip(
+        batch.channel_ids.tolist(), batch.local_dates, batch.interval_minutes.tolist(), batch.versions.tolist()
+    )):
+        result[cid][day] = ChannelDay(cid, day, minutes, batch.row_values(i), batch.row_flags(i), version)
     return result
 
 
