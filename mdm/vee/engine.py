@@ -131,11 +131,12 @@ def run_vee(
     holidays: frozenset[dt.date] | set[dt.date] = frozenset(),
     edits: Sequence[ManualEdit] = (),
 ) -> VeeResult:
-    """Validate and estimate `days` under `rules`.
+    """Validate and estimate `days` under `rules`: the five steps of the module docstring, one
+    function each, all pure array work.
 
     `history` holds earlier channel-days of the same channels (same interval length) for the
     usage check and like-day estimation; only days before each target day are used. `holidays`
-    are the statutory holidays of the utility's calendar (`timeutil.holiday_calendar`).
+    are the statutory holidays of the utility's calendar (`core.clock.holiday_calendar`).
 
     Raises VeeInputError for an edit that does not fit the batch, or history of another
     interval length (its slots would not line up)."""
@@ -147,7 +148,31 @@ def run_vee(
         if edits:
             raise VeeInputError("edits for an empty batch")
         return VeeResult(days.values.copy(), days.flags.copy(), (), (), (), {})
-    holidays = frozenset(holidays)
+    state = _normalise(days, edits)
+    checked = _validate(rules, state, history)
+    estimated = _estimate(rules, state, checked, history, frozenset(holidays))
+    worklist = [*checked.worklist, *_unresolved(days, state, checked, estimated)]
+    worklist.sort(key=lambda e: (e.channel_id, e.day, e.rule))
+    return VeeResult(estimated.values, state.flags, checked.findings, tuple(worklist), state.edits,
+                     estimated.estimated_by)
+
+
+@dataclass
+class _State:
+    """Steps 1-2: the batch's values and flags once normalised and edited. `flags` is the
+    working array every later step writes into."""
+
+    judged: ChannelDays  # the batch with the normalised values and flags
+    values: NDArray[np.float64]
+    flags: NDArray[np.int16]
+    valid: NDArray[np.bool_]  # the slot exists on its local day
+    reading: NDArray[np.bool_]  # an actual reading, to be validated
+    person: NDArray[np.bool_]  # a value a person entered: never validated or estimated
+    head_end: NDArray[np.bool_]  # the head-end estimated it
+    edits: tuple[EditRecord, ...]
+
+
+def _normalise(days: ChannelDays, edits: Sequence[ManualEdit]) -> _State:
     valid = days.valid
     # Whole-array np.where / copyto rather than boolean-index assignment: this runs over
     # millions of cells per batch.
@@ -157,17 +182,29 @@ def run_vee(
     flags = np.where(reading, np.int16(Flag.ACTUAL), np.where(person, days.flags, np.int16(Flag.MISSING)))
     flags = flags.astype(np.int16, copy=False)
     values = np.where(reading | person, days.values, np.nan)
-
     edit_records = _apply_edits(days, values, flags, edits)
     if edit_records:
         reading &= flags == Flag.ACTUAL
         person = in_codes(flags, PERSON_SET) & valid
-    readings = np.where(reading, values, np.nan)
     judged = ChannelDays(**{**{f: getattr(days, f) for f in days.__dataclass_fields__}, "values": values, "flags": flags})
+    return _State(judged, values, flags, valid, reading, person, head_end, tuple(edit_records))
 
-    findings = tuple(validate(rule, judged, readings, history) for rule in rules.validations)
-    failed = np.zeros(values.shape, dtype=bool)
-    failed_to_estimate = np.zeros(values.shape, dtype=bool)
+
+@dataclass(frozen=True)
+class _Checked:
+    """Step 3: every validation's finding over the same readings."""
+
+    findings: tuple[Finding, ...]
+    failed: NDArray[np.bool_]  # readings that failed a rule that estimates or flags
+    failed_to_estimate: NDArray[np.bool_]  # readings to replace by an estimate
+    worklist: tuple[WorklistEntry, ...]
+
+
+def _validate(rules: RuleSet, state: _State, history: ChannelDays | None) -> _Checked:
+    readings = np.where(state.reading, state.values, np.nan)
+    findings = tuple(validate(rule, state.judged, readings, history) for rule in rules.validations)
+    failed = np.zeros(state.values.shape, dtype=bool)
+    failed_to_estimate = np.zeros(state.values.shape, dtype=bool)
     worklist: list[WorklistEntry] = []
     for finding in findings:
         if finding.on_fail in (OnFail.ESTIMATE, OnFail.FLAG):
@@ -175,15 +212,29 @@ def run_vee(
         if finding.on_fail is OnFail.ESTIMATE and finding.kind != "gaps":
             failed_to_estimate |= finding.slots
         if finding.on_fail in (OnFail.FLAG, OnFail.WORKLIST):
-            worklist.extend(_worklist_from(finding, days))
-    failed &= reading
-    failed_to_estimate &= reading
-    np.copyto(flags, np.int16(Flag.FAILED_VALIDATION), where=failed)
+            worklist.extend(_worklist_from(finding, state.judged))
+    failed &= state.reading
+    failed_to_estimate &= state.reading
+    np.copyto(state.flags, np.int16(Flag.FAILED_VALIDATION), where=failed)
+    return _Checked(findings, failed, failed_to_estimate, tuple(worklist))
 
-    remaining = (valid & ~reading & ~person) | failed_to_estimate
-    anchors = (reading & ~failed) | (person & ~np.isnan(values))
-    work = np.where(remaining, np.nan, values)
-    estimated_by: dict[str, np.ndarray] = {}
+
+@dataclass(frozen=True)
+class _Estimated:
+    """Step 4: the values after every estimation method had its turn."""
+
+    values: NDArray[np.float64]
+    remaining: NDArray[np.bool_]  # what no method could fill
+    estimated_by: dict[str, NDArray[np.bool_]]
+
+
+def _estimate(rules: RuleSet, state: _State, checked: _Checked, history: ChannelDays | None,
+              holidays: frozenset[dt.date]) -> _Estimated:
+    flags = state.flags
+    remaining = (state.valid & ~state.reading & ~state.person) | checked.failed_to_estimate
+    anchors = (state.reading & ~checked.failed) | (state.person & ~np.isnan(state.values))
+    work = np.where(remaining, np.nan, state.values)
+    estimated_by: dict[str, NDArray[np.bool_]] = {}
     for method in rules.estimations:
         if not remaining.any():
             break
@@ -192,7 +243,7 @@ def run_vee(
         rows = np.nonzero(remaining.any(axis=1))[0]
         est, filled_rows = estimator(
             method,
-            EstimationInput(judged.take(rows), work[rows], remaining[rows], anchors[rows], history, holidays),
+            EstimationInput(state.judged.take(rows), work[rows], remaining[rows], anchors[rows], history, holidays),
         )
         filled = np.zeros(remaining.shape, dtype=bool)
         filled[rows] = filled_rows & remaining[rows]
@@ -200,24 +251,30 @@ def run_vee(
         flags[filled] = flag
         remaining &= ~filled
         estimated_by[method.name] = filled
+    return _Estimated(work, remaining, estimated_by)
 
-    # Whatever no method could fill keeps what it had.
-    keep_head_end = remaining & head_end
+
+def _unresolved(days: ChannelDays, state: _State, checked: _Checked,
+                estimated: _Estimated) -> list[WorklistEntry]:
+    """Step 5: whatever no method could fill keeps what it had, and its day goes to the
+    worklist (a head-end estimate kept as it is is not a problem to work)."""
+    work, flags, remaining = estimated.values, state.flags, estimated.remaining
+    keep_head_end = remaining & state.head_end
     work[keep_head_end] = days.values[keep_head_end]
     flags[keep_head_end] = Flag.ESTIMATED_HEAD_END
-    keep_failed = remaining & failed_to_estimate
-    work[keep_failed] = values[keep_failed]
+    keep_failed = remaining & checked.failed_to_estimate
+    work[keep_failed] = state.values[keep_failed]
     flags[keep_failed] = Flag.FAILED_VALIDATION
     still_missing = remaining & ~keep_head_end & ~keep_failed
     flags[still_missing] = Flag.MISSING
     unresolved = remaining & ~keep_head_end
+    entries = []
     for row in np.nonzero(unresolved.any(axis=1))[0]:
         slots = np.nonzero(unresolved[row])[0]
-        worklist.append(
+        entries.append(
             WorklistEntry(
                 int(days.channel_ids[row]), days.days[row].astype(dt.date), NO_ESTIMATE_RULE,
                 f"no estimation method could fill {len(slots)} intervals", tuple(int(s) for s in slots),
             )
         )
-    worklist.sort(key=lambda e: (e.channel_id, e.day, e.rule))
-    return VeeResult(work, flags, findings, tuple(worklist), tuple(edit_records), estimated_by)
+    return entries
