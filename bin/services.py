@@ -55,10 +55,9 @@ def ensure_database(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    info = psycopg.conninfo.conninfo_to_dict(url)
-    dbname = info.get("dbname") or "postgres"
-    admin = dict(info, dbname="postgres")
-    with psycopg.connect(**admin, autocommit=True, connect_timeout=5) as conn:
+    dbname = str(psycopg.conninfo.conninfo_to_dict(url).get("dbname") or "postgres")
+    admin = psycopg.conninfo.make_conninfo(url, dbname="postgres")  # the same server, its maintenance db
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))

@@ -41,11 +41,12 @@ class AuditHistoryMixin:
         )
         if not events:
             return "No recorded changes."
-        user_ids = {(e.pgh_context or {}).get("user") for e in events} - {None}
+        user_ids: set[int] = {user for e in events if (user := (e.pgh_context or {}).get("user")) is not None}
         names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
         rows = []
         for event in events:
             context = event.pgh_context or {}
+            user_id: int | None = context.get("user")
             if event.pgh_diff:
                 changes = event.pgh_diff
             elif event.pgh_label == "insert":
@@ -61,7 +62,7 @@ class AuditHistoryMixin:
                 (
                     f"{event.pgh_created_at:%Y-%m-%d %H:%M:%S %Z}",
                     event.pgh_label,
-                    names.get(context.get("user"), "system"),
+                    "system" if user_id is None else names.get(user_id, "system"),
                     context.get("reason") or context.get("url") or "",
                     text,
                 )

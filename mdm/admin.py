@@ -73,7 +73,7 @@ class QuarantineInline(admin.TabularInline):
     fk_name = "import_run"
     extra = 0
     can_delete = False
-    fields = ["line", "field", "message", "raw", "status"]
+    fields = ("line", "field", "message", "raw", "status")
     readonly_fields = fields
     max_num = 0
 

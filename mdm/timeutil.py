@@ -66,6 +66,14 @@ class DayLayout:
         return start + np.arange(self.n_slots) * np.timedelta64(self.interval_minutes * 60, "s")
 
 
+def _offset_minutes(instant: dt.datetime, tzinfo: dt.tzinfo) -> int:
+    """The zone's UTC offset at `instant`, in whole minutes."""
+    offset = instant.astimezone(tzinfo).utcoffset()
+    if offset is None:
+        raise ValueError(f"time zone {tzinfo!r} gives no UTC offset for {instant.isoformat()}")
+    return int(offset.total_seconds()) // 60
+
+
 @lru_cache(maxsize=4096)
 def day_layout(day: dt.date, tz: str | dt.tzinfo, interval_minutes: int) -> DayLayout:
     tzinfo = zone(tz)
@@ -77,17 +85,14 @@ def day_layout(day: dt.date, tz: str | dt.tzinfo, interval_minutes: int) -> DayL
     n = total_minutes // interval_minutes
     elapsed = np.arange(n, dtype=np.int64) * interval_minutes
     # A day has at most one offset change; find it once rather than converting every slot.
-    off_start = int(start.astimezone(tzinfo).utcoffset().total_seconds()) // 60
-    off_end = int(end.astimezone(tzinfo).utcoffset().total_seconds()) // 60
+    off_start = _offset_minutes(start, tzinfo)
+    off_end = _offset_minutes(end, tzinfo)
     if off_start == off_end:
         clock = elapsed.copy()
     else:
         # The first slot start that is already on the new offset.
         offsets = np.array(
-            [
-                int((start + dt.timedelta(minutes=int(m))).astimezone(tzinfo).utcoffset().total_seconds()) // 60
-                for m in elapsed
-            ],
+            [_offset_minutes(start + dt.timedelta(minutes=int(m)), tzinfo) for m in elapsed],
             dtype=np.int64,
         )
         clock = elapsed + offsets - off_start

@@ -17,6 +17,10 @@ from importlinter.application import contract_utils
 
 
 class PublicModulesContract(Contract):
+    """import-linter declares each option as a class-level Field and sets the instance attribute
+    to the field's parsed value (a list or set of str); its types describe only the Field, hence
+    the narrow ignores where the parsed values are read."""
+
     type_name = "public_modules"
 
     apps = fields.ListField(subfield=fields.StringField())
@@ -30,7 +34,7 @@ class PublicModulesContract(Contract):
         app = module.split(".")[0]
         if module == app:
             return True
-        for entry in self.public_modules:  # type: ignore[attr-defined]
+        for entry in self.public_modules:  # type: ignore[attr-defined]  # the parsed list[str]
             if entry == f"{app}.*" or module == entry or module.startswith(entry + "."):
                 return True
         return False
@@ -38,10 +42,10 @@ class PublicModulesContract(Contract):
     def check(self, graph, verbose: bool) -> ContractCheck:
         warnings = contract_utils.remove_ignored_imports(
             graph=graph,
-            ignore_imports=self.ignore_imports,  # type: ignore[arg-type]
-            unmatched_alerting=self.unmatched_ignore_imports_alerting,  # type: ignore[arg-type]
+            ignore_imports=self.ignore_imports,  # type: ignore[arg-type]  # the parsed set
+            unmatched_alerting=self.unmatched_ignore_imports_alerting,  # type: ignore[arg-type]  # the parsed AlertLevel
         )
-        apps = set(self.apps)  # type: ignore[arg-type]
+        apps: set[str] = set(self.apps)  # type: ignore[call-overload]  # the parsed list[str]
         broken: list[dict] = []
         for importer in sorted(graph.modules):
             src_app = importer.split(".")[0]

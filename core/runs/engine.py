@@ -10,30 +10,57 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
 from django.db import models, transaction
 from django.db.models import F
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
 
-from core.runs.models import ChunkStatus, RunStatus
+from core.runs.models import Chunk, ChunkStatus, Run, RunStatus
+
+if TYPE_CHECKING:  # django-stubs-ext is a type-checking dependency only
+    from django_stubs_ext import WithAnnotations
 
 ERROR_MAX = 5000
 
+# The engine works over any concrete run/chunk pair: what it reads and writes are the abstract
+# bases' fields (core.runs.models), its queries go through the concrete model it is given.
+RunT = TypeVar("RunT", bound=Run)
+ChunkT = TypeVar("ChunkT", bound=Chunk)
 
-def run_model_of(chunk_model: type[models.Model]) -> type[models.Model]:
-    return chunk_model._meta.get_field("run").related_model
+# The relation between them is the concrete models' (the abstract bases cannot declare it):
+# a chunk's `run` foreign key, with related_name "chunks". Looked up on the model at run time.
+RUN_FIELD: str = "run"
+CHUNKS_RELATION: str = "chunks"
+
+
+def run_model_of(chunk_model: type[Chunk]) -> type[Run]:
+    """The run model of a chunk model: what its `run` foreign key points at."""
+    model = chunk_model._meta.get_field(RUN_FIELD).related_model
+    if not (isinstance(model, type) and issubclass(model, Run)):
+        raise TypeError(f"{chunk_model.__name__}.run must be a foreign key to a core.runs Run model, not {model!r}")
+    return model
+
+
+def chunk_model_of(run_model: type[Run]) -> type[Chunk]:
+    """The chunk model of a run model: what its `chunks` reverse relation holds."""
+    model = run_model._meta.get_field(CHUNKS_RELATION).related_model
+    if not (isinstance(model, type) and issubclass(model, Chunk)):
+        raise TypeError(f"{run_model.__name__}.chunks must be the reverse of a core.runs Chunk model, not {model!r}")
+    return model
 
 
 @dataclass
-class Claim:
+class Claim(Generic[ChunkT]):
     """A claimed chunk, inside the transaction that will mark it done.
 
     `add(field=n)` adds to the run's counter fields when the chunk is marked done;
     `time(phase, seconds)` adds to the run's timings. After the `with` block, `closed` is the
     status the run was closed with by this chunk (None: other chunks are still to do)."""
 
-    chunk: models.Model
-    run: models.Model
+    chunk: ChunkT
+    run: Run
     counters: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     closed: str | None = None
@@ -47,8 +74,8 @@ class Claim:
 
 
 @contextmanager
-def chunk_claim(chunk_model: type[models.Model], *, run_id: int, number: int, now: dt.datetime,
-                clear: tuple[str, ...] = ()) -> Iterator[Claim | None]:
+def chunk_claim(chunk_model: type[ChunkT], *, run_id: int, number: int, now: dt.datetime,
+                clear: tuple[str, ...] = ()) -> Iterator[Claim[ChunkT] | None]:
     """Claim chunk `number` of run `run_id` for the duration of the `with` block.
 
     Yields None when the chunk is done already, does not exist, or another worker holds it
@@ -60,13 +87,13 @@ def chunk_claim(chunk_model: type[models.Model], *, run_id: int, number: int, no
     run_model = run_model_of(chunk_model)
     with transaction.atomic():
         chunk = (
-            chunk_model.objects.select_for_update(skip_locked=True)
+            chunk_model._default_manager.select_for_update(skip_locked=True)
             .filter(run_id=run_id, number=number).exclude(status=ChunkStatus.DONE).first()
         )
         if chunk is None:
             yield None
             return
-        claim = Claim(chunk=chunk, run=run_model.objects.get(pk=run_id))
+        claim = Claim(chunk=chunk, run=run_model._default_manager.get(pk=run_id))
         yield claim
         chunk.status, chunk.finished_at, chunk.error = ChunkStatus.DONE, now, ""
         for name in clear:
@@ -74,26 +101,28 @@ def chunk_claim(chunk_model: type[models.Model], *, run_id: int, number: int, no
         chunk.save(update_fields=["status", "finished_at", "error", *clear])
         # The run row's lock (taken here, after the chunk's) orders the chunks finishing
         # together: the second to get it sees the first's DONE mark and closes the run.
-        locked = run_model.objects.select_for_update().only("pk", "timings").get(pk=run_id)
-        updates = {name: F(name) + value for name, value in claim.counters.items()}
+        locked = run_model._default_manager.select_for_update().only("pk", "timings").get(pk=run_id)
+        updates: dict[str, Combinable | dt.datetime | dict[str, float]] = {
+            name: F(name) + value for name, value in claim.counters.items()
+        }
         updates["progress_done"] = F("progress_done") + chunk.size
         updates["progress_at"] = now
         if claim.timings:
-            merged = dict(locked.timings or {})
+            merged: dict[str, float] = dict(locked.timings or {})
             for phase, seconds in claim.timings.items():
                 merged[phase] = round(merged.get(phase, 0) + seconds, 4)
             updates["timings"] = merged
-        run_model.objects.filter(pk=run_id).update(**updates)
+        run_model._default_manager.filter(pk=run_id).update(**updates)
         claim.closed = run_close_if_complete(run_model, run_id=run_id, now=now)
 
 
-def run_close_if_complete(run_model: type[models.Model], *, run_id: int, now: dt.datetime) -> str | None:
+def run_close_if_complete(run_model: type[Run], *, run_id: int, now: dt.datetime) -> str | None:
     """Close an unfinished run once none of its chunks is pending: DONE when every chunk is
     done, FAILED when any failed (a run with failed chunks is never "done"; resume it).
     Returns the status it was closed with, or None when it stays open."""
     status = run_model.Status
     with transaction.atomic():
-        run = run_model.objects.select_for_update().get(pk=run_id)
+        run = run_model._default_manager.select_for_update().get(pk=run_id)
         if run.status not in (status.QUEUED, status.RUNNING):
             return None
         counts = chunk_counts(run)
@@ -110,15 +139,22 @@ def run_close_if_complete(run_model: type[models.Model], *, run_id: int, now: dt
         return run.status
 
 
-def chunk_counts(run: models.Model) -> dict[str, int]:
-    return dict(run.chunks.order_by().values_list("status").annotate(n=models.Count("pk")).values_list("status", "n"))
+def run_chunks(chunk_model: type[ChunkT], *, run_id: int) -> models.QuerySet[ChunkT]:
+    """The chunks of run `run_id` (through the concrete chunk model's `run` foreign key)."""
+    return chunk_model._default_manager.filter(run_id=run_id)
 
 
-def chunk_fail(chunk_model: type[models.Model], *, run_id: int, number: int, error: str, now: dt.datetime) -> bool:
+def chunk_counts(run: Run) -> dict[str, int]:
+    """The run's chunks counted by status."""
+    chunks = run_chunks(chunk_model_of(type(run)), run_id=run.pk)
+    return dict(chunks.order_by().values_list("status").annotate(n=models.Count("pk")).values_list("status", "n"))
+
+
+def chunk_fail(chunk_model: type[Chunk], *, run_id: int, number: int, error: str, now: dt.datetime) -> bool:
     """Mark a chunk FAILED with its error (after its own transaction rolled back) and close the
     run if that was the last open chunk. Returns False when the chunk was done meanwhile."""
     with transaction.atomic():
-        updated = chunk_model.objects.filter(run_id=run_id, number=number).exclude(status=ChunkStatus.DONE).update(
+        updated = run_chunks(chunk_model, run_id=run_id).filter(number=number).exclude(status=ChunkStatus.DONE).update(
             status=ChunkStatus.FAILED, error=error[:ERROR_MAX], finished_at=now,
         )
         if updated:
@@ -126,30 +162,30 @@ def chunk_fail(chunk_model: type[models.Model], *, run_id: int, number: int, err
     return bool(updated)
 
 
-def run_fail(run_model: type[models.Model], *, run_id: int, error: str, now: dt.datetime) -> bool:
+def run_fail(run_model: type[Run], *, run_id: int, error: str, now: dt.datetime) -> bool:
     """The run cannot go on (unreadable input, a chunk that keeps failing): FAILED now, with the
     reason. A run already DONE is left alone. Returns whether it was marked."""
     status = run_model.Status
-    return bool(run_model.objects.filter(pk=run_id, status__in=[status.QUEUED, status.RUNNING, status.FAILED]).update(
+    return bool(run_model._default_manager.filter(pk=run_id, status__in=[status.QUEUED, status.RUNNING, status.FAILED]).update(
         status=status.FAILED, error=error[:ERROR_MAX], finished_at=now,
     ))
 
 
-def run_begin(run_model: type[models.Model], *, run_id: int, now: dt.datetime) -> bool:
+def run_begin(run_model: type[Run], *, run_id: int, now: dt.datetime) -> bool:
     """Mark a queued run running (started_at, and the heartbeat). False if it is not queued."""
     status = run_model.Status
-    return bool(run_model.objects.filter(pk=run_id, status=status.QUEUED).update(
+    return bool(run_model._default_manager.filter(pk=run_id, status=status.QUEUED).update(
         status=status.RUNNING, started_at=Coalesce(F("started_at"), now), progress_at=now,
     ))
 
 
-def pending_chunks(chunk_model: type[models.Model], *, run_id: int) -> list[int]:
+def pending_chunks(chunk_model: type[Chunk], *, run_id: int) -> list[int]:
     """Numbers of the chunks not done (pending or failed), in order."""
-    return list(chunk_model.objects.filter(run_id=run_id).exclude(status=ChunkStatus.DONE)
+    return list(run_chunks(chunk_model, run_id=run_id).exclude(status=ChunkStatus.DONE)
                 .order_by("number").values_list("number", flat=True))
 
 
-def run_resume(chunk_model: type[models.Model], *, run_id: int, now: dt.datetime | None = None,
+def run_resume(chunk_model: type[Chunk], *, run_id: int, now: dt.datetime | None = None,
                enqueue: Callable[[list[int]], None] | None = None) -> list[int]:
     """Re-queue what a run has left: failed chunks become pending again, the run is running
     again (a failed run too), and `enqueue(numbers)` is called with the chunks not done once
@@ -160,10 +196,10 @@ def run_resume(chunk_model: type[models.Model], *, run_id: int, now: dt.datetime
     status = run_model.Status
     with transaction.atomic():
         # Chunk rows first (skipping one a worker holds right now), then the run row.
-        failed = chunk_model.objects.select_for_update(skip_locked=True).filter(run_id=run_id, status=ChunkStatus.FAILED)
-        chunk_model.objects.filter(pk__in=list(failed.values_list("pk", flat=True))).update(
+        failed = run_chunks(chunk_model, run_id=run_id).select_for_update(skip_locked=True).filter(status=ChunkStatus.FAILED)
+        chunk_model._default_manager.filter(pk__in=list(failed.values_list("pk", flat=True))).update(
             status=ChunkStatus.PENDING, error="", finished_at=None)
-        run = run_model.objects.select_for_update().get(pk=run_id)
+        run = run_model._default_manager.select_for_update().get(pk=run_id)
         if run.status not in (status.QUEUED, status.RUNNING, status.FAILED):
             return []
         numbers = pending_chunks(chunk_model, run_id=run_id)
@@ -183,19 +219,24 @@ def run_resume(chunk_model: type[models.Model], *, run_id: int, now: dt.datetime
     return numbers
 
 
-def runs_stale(run_model: type[models.Model], *, now: dt.datetime, minutes: float):
+class StaleSign(TypedDict):
+    _last_sign: dt.datetime  # when a chunk last finished, or the run began or was made
+
+
+def runs_stale(run_model: type[RunT], *, now: dt.datetime,
+               minutes: float) -> models.QuerySet[WithAnnotations[RunT, StaleSign], RunT]:
     """Runs whose worker died: running, and no chunk finished (nor the run began or resumed)
     for `minutes`."""
     cutoff = now - dt.timedelta(minutes=minutes)
-    return (run_model.objects.filter(status=run_model.Status.RUNNING)
+    return (run_model._default_manager.filter(status=run_model.Status.RUNNING)
             .annotate(_last_sign=Coalesce("progress_at", "started_at", "created_at"))
             .filter(_last_sign__lt=cutoff).order_by("pk"))
 
 
-def run_progress(run: models.Model, *, chunks: bool = True, **extra) -> dict:
+def run_progress(run: Run, *, chunks: bool = True, **extra: object) -> dict[str, object]:
     """The progress of a run as a dict (what the progress JSON views answer): status and its
     label, done/total/percent, chunk counts by status, timings, error, plus the app's `extra`."""
-    data = {
+    data: dict[str, object] = {
         "id": run.pk,
         "status": run.status,
         "status_label": run.get_status_display(),
@@ -214,6 +255,6 @@ def run_progress(run: models.Model, *, chunks: bool = True, **extra) -> dict:
 
 
 __all__ = [
-    "Claim", "RunStatus", "chunk_claim", "chunk_counts", "chunk_fail", "pending_chunks", "run_begin",
+    "Claim", "RunStatus", "chunk_claim", "chunk_counts", "chunk_model_of", "run_chunks", "chunk_fail", "pending_chunks", "run_begin",
     "run_close_if_complete", "run_fail", "run_model_of", "run_progress", "run_resume", "runs_stale",
 ]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from django.db import models
+if TYPE_CHECKING:  # the models exist only once the app registry is ready
+    from core.runs.models import Chunk
 
 log = logging.getLogger(__name__)
 STALE_MINUTES = 15.0
@@ -16,7 +19,7 @@ STALE_MINUTES = 15.0
 @dataclass(frozen=True)
 class RunKind:
     label: str  # "mdm.import", "mdm.vee", "billing.bill_run"
-    chunk_model: type[models.Model]
+    chunk_model: type[Chunk]
     enqueue: Callable[[int, list[int]], None]  # (run id, chunk numbers) -> queue the chunk tasks
 
 
@@ -39,9 +42,10 @@ def runs_sweep(*, now: dt.datetime, stale_minutes: float = STALE_MINUTES) -> dic
     resumed: dict[str, list[int]] = {}
     for kind in run_kinds():
         run_model = engine.run_model_of(kind.chunk_model)
-        for run_id in engine.runs_stale(run_model, now=now, minutes=stale_minutes).values_list("pk", flat=True):
+        run_ids: list[int] = list(engine.runs_stale(run_model, now=now, minutes=stale_minutes).values_list("pk", flat=True))
+        for run_id in run_ids:
             numbers = engine.run_resume(kind.chunk_model, run_id=run_id, now=now,
-                                        enqueue=lambda nums, rid=run_id, k=kind: k.enqueue(rid, nums))
+                                        enqueue=functools.partial(kind.enqueue, run_id))
             log.warning("%s run %s had no progress for %s min: %d chunk(s) queued again",
                         kind.label, run_id, stale_minutes, len(numbers))
             resumed.setdefault(kind.label, []).append(run_id)
