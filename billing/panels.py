@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from billing import ledger
 from billing.forms import AdjustmentForm, PaymentForm
-from billing.models import Bill
+from billing import selectors
 from core.clock import utility_today
 from core.panels import AccountPanel, register_account_panel
 from core.roles import Role
@@ -16,7 +16,7 @@ def balance_panel_context(request, account) -> dict:
         "balance": ledger.account_balance(account_id=account.pk),
         "aging": ledger.account_aging(account_id=account.pk, as_of=today),
         "entries": ledger.account_ledger(account_id=account.pk, limit=12),
-        "bills": list(Bill.objects.filter(account_id=account.pk).order_by("-bill_date", "-id")[:6]),
+        "bills": list(selectors.bills_for_account(account_id=account.pk, limit=6)),
         "payment_form": PaymentForm(initial={"received_date": today}),
         "adjustment_form": AdjustmentForm(initial={"effective_date": today}),
         "account": account,

@@ -14,7 +14,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from billing.models import (
-    Bill, BillException, BillLine, BillRun, BillSegment, BillWindow, LedgerEntry, NoticeDecision,
+    Bill, BillCycle, BillException, BillLine, BillRun, BillSegment, BillWindow, LedgerEntry, NoticeDecision,
+    RateSchedule,
 )
 from cis.selectors import account_numbers
 from mdm.selectors import NoticeRow, replacement_read_notices_open
@@ -253,3 +254,81 @@ def notices_to_decide(*, notice_ids=None, limit: int = 200) -> list[NoticeWork]:
 
 def notice_decisions_recent(*, limit: int = 20) -> list[NoticeDecision]:
     return list(NoticeDecision.objects.order_by("-decided_at", "-id")[:limit])
+
+
+# ---- The Billing Hub's home, run, worklist and rate pages ------------------------------------
+
+WINDOWS_SHOWN = 6
+
+
+def cycles_overview(*, today: dt.date, windows_shown: int = WINDOWS_SHOWN) -> list[dict]:
+    """Each active cycle with its windows still to bill (no issued run yet) and the next ones,
+    each window with its run if one was started and whether its bill date has come."""
+    runs = {(r.cycle_id, r.bill_date): r for r in BillRun.objects.filter(cycle__active=True)}
+    windows_by_cycle: dict[int, list[BillWindow]] = defaultdict(list)
+    for window in BillWindow.objects.filter(cycle__active=True).order_by("cycle_id", "bill_date"):
+        windows_by_cycle[window.cycle_id].append(window)
+    out = []
+    for cycle in BillCycle.objects.filter(active=True).order_by("code"):
+        windows = []
+        for window in windows_by_cycle.get(cycle.pk, []):
+            run = runs.get((cycle.pk, window.bill_date))
+            if run is not None and run.status == BillRun.Status.ISSUED and window.bill_date < today:
+                continue
+            windows.append({"window": window, "run": run, "due": window.bill_date <= today})
+            if len(windows) == windows_shown:
+                break
+        out.append({"cycle": cycle, "windows": windows})
+    return out
+
+
+def bill_runs_recent(*, limit: int = 10) -> list[BillRun]:
+    return list(BillRun.objects.select_related("cycle").order_by("-created_at", "-id")[:limit])
+
+
+def bill_run_detail(*, bill_run_id: int) -> BillRun:
+    """The run with its cycle and who started, approved and issued it. Raises BillRun.DoesNotExist."""
+    return BillRun.objects.select_related("cycle", "started_by", "approved_by", "issued_by").get(pk=bill_run_id)
+
+
+def bills_of_run(*, bill_run_id: int) -> QuerySet[Bill]:
+    return Bill.objects.filter(run_id=bill_run_id).order_by("id")
+
+
+def bill_run_bill_counts(*, bill_run_id: int) -> dict[str, int]:
+    """{status: bills} of a run (draft, held, approved, issued, cancelled)."""
+    return dict(Bill.objects.filter(run_id=bill_run_id).order_by().values_list("status")
+                .annotate(n=Count("id")).values_list("status", "n"))
+
+
+def exceptions_open_count() -> int:
+    return BillException.objects.filter(status=BillException.Status.OPEN).count()
+
+
+def exceptions_open_by_rule() -> dict[str, int]:
+    return dict(BillException.objects.filter(status=BillException.Status.OPEN).order_by().values("rule")
+                .annotate(n=Count("id")).values_list("rule", "n"))
+
+
+def exceptions_for_worklist(*, rule: str = "", status: str = "") -> QuerySet[BillException]:
+    """The worklist page's exceptions, by account then age (paginated by the page)."""
+    qs = BillException.objects.select_related("bill", "resolved_by").order_by("bill__account_id", "id")
+    if rule:
+        qs = qs.filter(rule=rule)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def exception_get(*, exception_id: int) -> BillException:
+    """Raises BillException.DoesNotExist."""
+    return BillException.objects.select_related("bill").get(pk=exception_id)
+
+
+def rate_schedules_with_version_counts() -> QuerySet[RateSchedule]:
+    return RateSchedule.objects.annotate(version_count=Count("versions")).order_by("code")
+
+
+def rate_schedule_get(*, schedule_id: int) -> RateSchedule:
+    """Raises RateSchedule.DoesNotExist."""
+    return RateSchedule.objects.get(pk=schedule_id)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from billing import prebill
+from billing import prebill, selectors
 from billing.hub.common import STAFF, local_today, request_now
 from billing.hub.forms import ExceptionFilterForm
 from billing.models import BillException, PreBillRule
@@ -25,26 +25,17 @@ def worklist(request):
     form.is_valid()
     rule = form.cleaned_data.get("rule", "")
     status = form.cleaned_data.get("status", "open") if request.GET else "open"
-    qs = BillException.objects.select_related("bill", "resolved_by").order_by("bill__account_id", "id")
-    if rule:
-        qs = qs.filter(rule=rule)
-    if status:
-        qs = qs.filter(status=status)
+    qs = selectors.exceptions_for_worklist(rule=rule, status=status)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     numbers = account_numbers(account_ids={e.bill.account_id for e in page})
     rows = [{"exception": e, "account_number": numbers.get(e.bill.account_id, e.bill.account_id),
              "rule_label": RULE_LABELS.get(e.rule, e.rule)} for e in page]
-    counts = {r: n for r, n in _open_counts()}
+    counts = selectors.exceptions_open_by_rule()
     return render(request, "billing/hub/exceptions.html", {
         "form": form, "rows": rows, "page": page, "rule_counts": [
             {"rule": r, "label": RULE_LABELS.get(r, r), "count": n} for r, n in sorted(counts.items())],
         "query": request.GET.urlencode(), "tab": "exceptions",
     })
-
-
-def _open_counts():
-    return (BillException.objects.filter(status=BillException.Status.OPEN).values("rule")
-            .annotate(n=Count("id")).values_list("rule", "n"))
 
 
 def _back(request):
@@ -57,7 +48,10 @@ def _back(request):
 @require_POST
 @role_required(*STAFF)
 def exception_action(request, exception_id: int, action: str):
-    exception = get_object_or_404(BillException.objects.select_related("bill"), pk=exception_id)
+    try:
+        exception = selectors.exception_get(exception_id=exception_id)
+    except BillException.DoesNotExist:
+        raise Http404(f"No pre-bill exception {exception_id}.") from None
     now = request_now()
     try:
         if action == "release":

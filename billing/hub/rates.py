@@ -7,9 +7,10 @@ import datetime as dt
 import json
 
 from django.contrib import messages
-from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 
+from billing import selectors
 from billing.hub.common import STAFF, form_errors, local_today, request_now
 from billing.hub.forms import ScheduleForm, UrdbImportForm, VersionForm
 from billing.models import RateSchedule
@@ -80,7 +81,7 @@ def version_view(version, today: dt.date) -> dict:
 
 @role_required(*STAFF)
 def rate_list(request):
-    schedules = RateSchedule.objects.annotate(version_count=Count("versions")).order_by("code")
+    schedules = selectors.rate_schedules_with_version_counts()
     return render(request, "billing/hub/rates.html", {
         "schedules": schedules, "import_form": UrdbImportForm(), "schedule_form": ScheduleForm(), "tab": "rates",
     })
@@ -106,7 +107,10 @@ def rate_create(request):
 
 @role_required(*STAFF)
 def rate_detail(request, schedule_id: int):
-    schedule = get_object_or_404(RateSchedule, pk=schedule_id)
+    try:
+        schedule = selectors.rate_schedule_get(schedule_id=schedule_id)
+    except RateSchedule.DoesNotExist:
+        raise Http404(f"No rate schedule {schedule_id}.") from None
     today = local_today(request_now())
     versions = [version_view(v, today) for v in schedule.versions.order_by("-start_date")]
     latest = schedule.versions.order_by("-start_date").first()
