@@ -21,6 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -302,27 +303,68 @@ class _RawLines:
         return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
 
 
+@dataclass(frozen=True)
+class PlannedRegisterRead:
+    """A register read resolved to its channel, to be inserted (ON CONFLICT DO NOTHING)."""
+
+    channel_id: int
+    read_at: dt.datetime
+    value: Decimal
+    read_type: str
+    read: ParsedRegisterRead
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What one chunk's records load: the channel-days to merge, the register reads to insert,
+    and the records that cannot load (quarantined)."""
+
+    days: tuple[StagedDay, ...]
+    registers: tuple[PlannedRegisterRead, ...]
+    errors: tuple[RecordError, ...]
+
+
 def load_records(*, run: ImportRun, blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead],
                  now: dt.datetime) -> LoadOutcome:
     """Resolve channels, map intervals onto local-day slots and merge them; store register
-    reads. Bad records come back as RecordErrors; the good ones are loaded."""
-    outcome = LoadOutcome()
+    reads. Bad records come back as RecordErrors; the good ones are loaded.
+
+    fetch (`_channels_for`: the meters' channels, one query) -> plan (`plan_records`: pure
+    numpy, no ORM) -> write (`write_records`: the COPY-and-merge and the register insert)."""
     raw = _RawLines(run)
     channels = _channels_for({b.meter_serial for b in blocks} | {r.meter_serial for r in registers})
+    plan = plan_records(blocks=blocks, registers=registers, channels=channels, tz=utility_zone(), raw=raw)
+    return write_records(run=run, plan=plan, now=now, raw=raw)
 
+
+def plan_records(*, blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead],
+                 channels: dict[str, list[_ChannelRow]], tz: dt.tzinfo,
+                 raw: Callable[[int], str] = lambda line: "") -> ImportPlan:
+    """Pure: each block resolved to its channel (or an error), the accepted intervals laid out
+    as channel-days (`stage_blocks`), the register reads resolved and checked. `raw(line)`
+    gives a quarantined record's source line."""
+    errors: list[RecordError] = []
     accepted: list[tuple[IntervalBlock, int]] = []
     for block in blocks:  # one step per record; the intervals are handled as arrays below
         channel_id, error = _interval_channel(channels, block)
         if error:
-            outcome.errors.append(RecordError(block.source_line, error[0], error[1], raw(block.source_line)))
+            errors.append(RecordError(block.source_line, error[0], error[1], raw(block.source_line)))
         else:
             accepted.append((block, channel_id))
-    days, errors = stage_blocks(accepted, tz=utility_zone(), raw=raw)
-    outcome.errors.extend(errors)
-    outcome.merge = interval_days_merge(days=days, now=now, import_run_id=run.pk,
-                                        reason=f"import {run.pk}: {run.file_name}"[:200])
+    days, stage_errors = stage_blocks(accepted, tz=tz, raw=raw)
+    errors.extend(stage_errors)
+    reads = _plan_registers(registers, channels, errors, raw)
+    return ImportPlan(days=tuple(days), registers=tuple(reads), errors=tuple(errors))
 
-    outcome.registers_loaded = _load_registers(run, registers, channels, outcome.errors, raw, now)
+
+def write_records(*, run: ImportRun, plan: ImportPlan, now: dt.datetime,
+                  raw: Callable[[int], str] = lambda line: "") -> LoadOutcome:
+    """Merge the planned days into the store and insert the register reads; a read already
+    stored with another value comes back as an error."""
+    outcome = LoadOutcome(errors=list(plan.errors))
+    outcome.merge = interval_days_merge(days=plan.days, now=now, import_run_id=run.pk,
+                                        reason=f"import {run.pk}: {run.file_name}"[:200])
+    outcome.registers_loaded = _insert_registers(run, plan.registers, outcome.errors, raw, now)
     return outcome
 
 
@@ -377,19 +419,46 @@ def _quality_flags(block: IntervalBlock) -> np.ndarray:
     return codes[inverse]
 
 
+@dataclass(frozen=True)
+class _Intervals:
+    """Every interval of the accepted blocks as flat arrays, located on local-day slots."""
+
+    blk: np.ndarray  # block of each interval
+    chan: np.ndarray  # channel id
+    step: np.ndarray  # interval minutes
+    starts: np.ndarray  # UTC start, epoch minutes
+    values: np.ndarray
+    flags: np.ndarray
+    days: list[dt.date]  # the distinct local days
+    day_idx: np.ndarray  # index into days
+    day_len: np.ndarray  # minutes in each of days
+    offset: np.ndarray  # minutes after local midnight
+
+
 def stage_blocks(accepted: Sequence[tuple[IntervalBlock, int]], *, tz: dt.tzinfo,
                  raw: Callable[[int], str] = lambda line: "") -> tuple[list[StagedDay], list[RecordError]]:
     """Interval blocks (already resolved to channel ids) -> one StagedDay per channel and local
     day, vectorised over all intervals of all blocks. Also returns the intervals that cannot
     load: not on the local day's interval grid ("Interval"), or the same interval given twice
-    with different values ("Value": the first occurrence in file order is kept)."""
+    with different values ("Value": the first occurrence in file order is kept). Pure."""
     if not accepted:
         return [], []
+    blocks = [b for b, _ in accepted]
+    iv = _intervals(accepted, tz)
+    if iv is None:
+        return [], []
+    errors: list[RecordError] = []
+    on_grid = _on_grid(iv, blocks, errors, raw)
+    keep = _drop_repeats(iv, on_grid, blocks, errors, raw)
+    return _channel_days(iv, keep), errors
+
+
+def _intervals(accepted: Sequence[tuple[IntervalBlock, int]], tz: dt.tzinfo) -> _Intervals | None:
     blocks = [b for b, _ in accepted]
     counts = np.fromiter((len(b.values) for b in blocks), dtype=np.int64, count=len(blocks))
     total = int(counts.sum())
     if total == 0:
-        return [], []
+        return None
     minutes = np.fromiter((b.interval_minutes for b in blocks), dtype=np.int64, count=len(blocks))
     first_start = np.fromiter((epoch_minutes(b.first_end_at) for b in blocks), dtype=np.int64, count=len(blocks)) - minutes
     chan_of_block = np.fromiter((c for _, c in accepted), dtype=np.int64, count=len(blocks))
@@ -401,28 +470,35 @@ def stage_blocks(accepted: Sequence[tuple[IntervalBlock, int]], *, tz: dt.tzinfo
     values = np.fromiter(itertools.chain.from_iterable(b.values for b in blocks), dtype=np.float64, count=total)
     flags = np.concatenate([_quality_flags(b) for b in blocks])
     flags[np.isnan(values)] = Flag.MISSING
-    chan = chan_of_block[blk]
-
     days, day_idx, offset = locate(starts, tz)
-    day_len = day_lengths_minutes(days, tz)
-    errors: list[RecordError] = []
+    return _Intervals(blk, chan_of_block[blk], step, starts, values, flags, days, day_idx,
+                      day_lengths_minutes(days, tz), offset)
 
-    off_grid = offset % step != 0
-    for b in np.unique(blk[off_grid]):
+
+def _on_grid(iv: _Intervals, blocks: Sequence[IntervalBlock], errors: list[RecordError],
+             raw: Callable[[int], str]) -> np.ndarray:
+    """Indexes of the intervals on their local day's grid; one error per block with any off it."""
+    off_grid = iv.offset % iv.step != 0
+    for b in np.unique(iv.blk[off_grid]):
         block = blocks[b]
-        first_bad = int(np.flatnonzero(off_grid & (blk == b))[0])
+        first_bad = int(np.flatnonzero(off_grid & (iv.blk == b))[0])
         errors.append(RecordError(
             block.source_line, "Interval",
-            f"Interval ending {from_epoch_minutes(starts[first_bad] + step[first_bad]):%Y-%m-%d %H:%M}Z is not on the "
-            f"{block.interval_minutes}-minute grid of the local day.", raw(block.source_line),
+            f"Interval ending {from_epoch_minutes(iv.starts[first_bad] + iv.step[first_bad]):%Y-%m-%d %H:%M}Z is not "
+            f"on the {block.interval_minutes}-minute grid of the local day.", raw(block.source_line),
         ))
-    slot = offset // step
+    return np.flatnonzero(~off_grid)
 
-    # Sort by (channel, day, slot, position in file); an interval equal to its predecessor's
-    # key is a repeat: dropped if it says the same, an error if it says something else.
-    idx = np.flatnonzero(~off_grid)
-    order = idx[np.lexsort((idx, slot[idx], day_idx[idx], chan[idx]))]
-    c, d, s = chan[order], day_idx[order], slot[order]
+
+def _drop_repeats(iv: _Intervals, idx: np.ndarray, blocks: Sequence[IntervalBlock], errors: list[RecordError],
+                  raw: Callable[[int], str]) -> np.ndarray:
+    """Sort by (channel, day, slot, position in file); an interval equal to its predecessor's
+    key is a repeat: dropped if it says the same, an error if it says something else. Returns
+    the kept intervals, sorted."""
+    slot = iv.offset // iv.step
+    values, flags, blk = iv.values, iv.flags, iv.blk
+    order = idx[np.lexsort((idx, slot[idx], iv.day_idx[idx], iv.chan[idx]))]
+    c, d, s = iv.chan[order], iv.day_idx[order], slot[order]
     repeat = np.zeros(len(order), dtype=bool)
     repeat[1:] = (c[1:] == c[:-1]) & (d[1:] == d[:-1]) & (s[1:] == s[:-1])
     run_head = np.maximum.accumulate(np.where(repeat, 0, np.arange(len(order))))
@@ -438,37 +514,41 @@ def stage_blocks(accepted: Sequence[tuple[IntervalBlock, int]], *, tz: dt.tzinfo
                 continue
             seen.add(b)
             block, other = blocks[b], blocks[int(blk[first[k]])]
-            end = from_epoch_minutes(starts[order[k]] + step[order[k]])
+            end = from_epoch_minutes(iv.starts[order[k]] + iv.step[order[k]])
             errors.append(RecordError(
                 block.source_line, "Value",
                 f"Interval ending {end:%Y-%m-%d %H:%M}Z is {values[order[k]]:g} here but {values[first[k]]:g} "
                 f"on line {other.source_line} of the same file.", raw(block.source_line),
             ))
-    keep = order[~repeat]
+    return order[~repeat]
 
-    # One row per (channel, local day): kept intervals are sorted, so groups are contiguous.
-    c, d = chan[keep], day_idx[keep]
+
+def _channel_days(iv: _Intervals, keep: np.ndarray) -> list[StagedDay]:
+    """One row per (channel, local day): kept intervals are sorted, so groups are contiguous."""
+    if not len(keep):
+        return []
+    slot = iv.offset // iv.step
+    c, d = iv.chan[keep], iv.day_idx[keep]
     starts_group = np.ones(len(keep), dtype=bool)
     starts_group[1:] = (c[1:] != c[:-1]) | (d[1:] != d[:-1])
     group = np.cumsum(starts_group) - 1
     heads = keep[starts_group]
-    n_slots = day_len[day_idx[heads]] // step[heads]
+    n_slots = iv.day_len[iv.day_idx[heads]] // iv.step[heads]
     width = int(n_slots.max())
     mat_v = np.full((len(heads), width), np.nan)
     mat_f = np.full((len(heads), width), NOT_PROVIDED, dtype=np.int16)
-    mat_v[group, slot[keep]] = values[keep]
-    mat_f[group, slot[keep]] = flags[keep]
-    staged = [
-        StagedDay(int(chan[h]), days[int(day_idx[h])], int(step[h]), mat_v[g, : n_slots[g]], mat_f[g, : n_slots[g]])
+    mat_v[group, slot[keep]] = iv.values[keep]
+    mat_f[group, slot[keep]] = iv.flags[keep]
+    return [
+        StagedDay(int(iv.chan[h]), iv.days[int(iv.day_idx[h])], int(iv.step[h]), mat_v[g, : n_slots[g]],
+                  mat_f[g, : n_slots[g]])
         for g, h in enumerate(heads)
     ]
-    return staged, errors
 
 
-def _load_registers(run: ImportRun, reads: Sequence[ParsedRegisterRead], channels: dict[str, list[_ChannelRow]],
-                    errors: list[RecordError], raw: Callable[[int], str], now: dt.datetime) -> int:
-    rows = []
-    kept: list[ParsedRegisterRead] = []
+def _plan_registers(reads: Sequence[ParsedRegisterRead], channels: dict[str, list[_ChannelRow]],
+                    errors: list[RecordError], raw: Callable[[int], str]) -> list[PlannedRegisterRead]:
+    planned: list[PlannedRegisterRead] = []
     for read in reads:
         chans = channels.get(read.meter_serial)
         if chans is None:
@@ -486,12 +566,17 @@ def _load_registers(run: ImportRun, reads: Sequence[ParsedRegisterRead], channel
             continue
         # A register-only channel takes register reads; else the interval channel's register.
         same_unit.sort(key=lambda ch: ch.interval_minutes is not None)
-        rows.append((same_unit[0].id, read.read_at, to_decimal(read.value), read.read_type))
-        kept.append(read)
-    if not rows:
+        planned.append(PlannedRegisterRead(same_unit[0].id, read.read_at, to_decimal(read.value), read.read_type, read))
+    return planned
+
+
+def _insert_registers(run: ImportRun, planned: Sequence[PlannedRegisterRead], errors: list[RecordError],
+                      raw: Callable[[int], str], now: dt.datetime) -> int:
+    if not planned:
         return 0
-    ids, ats, vals, types = zip(*rows)
-    params = [list(ids), list(ats), list(vals), list(types)]
+    kept = [p.read for p in planned]
+    params = [[p.channel_id for p in planned], [p.read_at for p in planned], [p.value for p in planned],
+              [p.read_type for p in planned]]
     with connection.cursor() as cursor:
         cursor.execute(
             """

@@ -1,0 +1,115 @@
+"""The pure halves of VEE and of the import: `vee_plan` and `plan_records` take fetched inputs
+and say what to write, without the database or the clock."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zoneinfo
+
+import numpy as np
+
+from mdm.flags import NOT_PROVIDED, Flag
+from mdm.importing.pipeline import _ChannelRow, plan_records
+from mdm.interval_store import IntervalBatch
+from mdm.records import IntervalBlock, ParsedRegisterRead
+from mdm.vee import rules as r
+from mdm.vee.engine import ManualEdit
+from mdm.vee_runs import BUILT_IN, ChannelInfo, DateSpan, ExistingWorklistItem, InstallationSpan, VeeInputs, vee_plan
+
+TZ = zoneinfo.ZoneInfo("America/Toronto")
+D0, D1, D2 = dt.date(2026, 6, 9), dt.date(2026, 6, 10), dt.date(2026, 6, 11)
+RULES = r.RuleSet(name="test", validations=(r.GapCheck(max_missing_slots=48), r.SpikeCheck(threshold_pct=300)),
+                  estimations=(r.LinearInterpolation(max_gap_minutes=180),))
+
+
+def _batch(rows):
+    """rows: (channel, date, values) of 24 hourly values, sorted."""
+    n = len(rows)
+    values = np.array([v for _, _, v in rows], dtype=float)
+    flags = np.where(np.isnan(values), Flag.MISSING, Flag.ACTUAL).astype(np.int16)
+    return IntervalBatch(np.array([c for c, _, _ in rows], np.int64), np.array([d for _, d, _ in rows], "datetime64[D]"),
+                         np.full(n, 60, np.int16), np.ones(n, np.int32), np.full(n, 24, np.int32), values, flags)
+
+
+def _inputs(batch, *, worklist=(), start=D1, end=D2 + dt.timedelta(days=1)):
+    return VeeInputs(
+        start_date=start, end_date=end, tz=TZ, channels={7: ChannelInfo(7, 60, "kWh", "delivered", 70, "electric_1p")},
+        installations={70: (InstallationSpan(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), None, 700),)},
+        rate_classes={700: "residential"}, agreements={700: (DateSpan(dt.date(2026, 1, 1), None),)},
+        register_of={7: 7}, register_dials={}, register_reads={}, multipliers={7: (DateSpan(D1, None, 2.0),)},
+        assignments=(), rule_sets={BUILT_IN: RULES}, holidays=frozenset(), days=batch, worklist=tuple(worklist),
+    )
+
+
+def _days():
+    d1 = [1.0] * 24
+    d1[5] = d1[6] = math.nan
+    d2 = [1.0] * 24
+    d2[10] = 9.0
+    return _batch([(7, D0, [1.0] * 24), (7, D1, d1), (7, D2, d2)])
+
+
+def test_plan_estimates_the_gap_flags_the_spike_and_leaves_history_alone():
+    plan = vee_plan(_inputs(_days()))
+    (group,) = plan.groups
+    assert group.validated == 2  # D0 is history only
+    assert group.estimated == 2
+    written = {d.local_date: d for d in group.machine_days}
+    assert set(written) == {D1, D2} and not group.person_days
+    assert written[D1].values[5:7].tolist() == [1.0, 1.0]
+    assert written[D1].flags[5:7].tolist() == [Flag.ESTIMATED_LINEAR] * 2
+    assert written[D2].flags[10] == Flag.FAILED_VALIDATION
+    assert {(f.local_date, f.rule, f.slots) for f in group.findings} == {(D2, "spike", (10,))}  # 2 gaps < 48
+    assert [(w.local_date, w.rule, w.slots) for w in group.worklist] == [(D2, "spike", (10,))]
+
+
+def test_plan_does_not_hand_back_a_question_already_open_or_resolved_on_the_same_slots():
+    open_item = ExistingWorklistItem(7, D2, "spike", True, (10,))
+    assert vee_plan(_inputs(_days(), worklist=[open_item])).groups[0].worklist == ()
+    resolved = ExistingWorklistItem(7, D2, "spike", False, (10,))
+    assert vee_plan(_inputs(_days(), worklist=[resolved])).groups[0].worklist == ()
+    elsewhere = ExistingWorklistItem(7, D2, "spike", False, (11,))
+    assert len(vee_plan(_inputs(_days(), worklist=[elsewhere])).groups[0].worklist) == 1
+
+
+def test_a_persons_edit_is_planned_under_that_person():
+    edit = ManualEdit(7, D2, 10, (1.0,), "checked the meter", "clerk")
+    (group,) = vee_plan(_inputs(_days()), edits=[edit]).groups
+    person = {d.local_date: d for d in group.person_days}
+    assert set(person) == {D2} and person[D2].flags[10] == Flag.EDITED and person[D2].values[10] == 1.0
+    assert {d.local_date for d in group.machine_days} == {D1}
+
+
+def test_a_row_that_lost_track_of_dst_is_refused():
+    batch = _batch([(7, D1, [1.0] * 24)])
+    bad = IntervalBatch(batch.channel_ids, np.array([dt.date(2026, 3, 8)], "datetime64[D]"), batch.interval_minutes,
+                        batch.versions, batch.n_slots, batch.values, batch.flags)
+    try:
+        vee_plan(_inputs(bad, start=dt.date(2026, 3, 8), end=dt.date(2026, 3, 9)))
+    except ValueError as exc:
+        assert "24 values for a 23-slot local day" in str(exc)
+    else:
+        raise AssertionError("a 24-value row on a 23-hour day must be refused")
+
+
+def test_plan_records_resolves_channels_lays_out_days_and_checks_registers():
+    channels = {"M1": [_ChannelRow(5, "kWh", "delivered", 60), _ChannelRow(6, "kWh", "delivered", None)]}
+    first_end = dt.datetime(2026, 6, 10, 5, 0, tzinfo=dt.timezone.utc)  # 01:00 local: slot 0
+    blocks = [
+        IntervalBlock(meter_serial="M1", unit="kWh", direction="delivered", interval_minutes=60,
+                      first_end_at=first_end, values=[1.0, 2.0], qualities=[], source_line=2),
+        IntervalBlock(meter_serial="M9", unit="kWh", direction="delivered", interval_minutes=60,
+                      first_end_at=first_end, values=[1.0], qualities=[], source_line=3),
+    ]
+    reads = [
+        ParsedRegisterRead(meter_serial="M1", unit="kWh", direction="delivered", read_at=first_end, value=12.5,
+                           read_type="ami_daily", source_line=4),
+        ParsedRegisterRead(meter_serial="M1", unit="kWh", direction="delivered", read_at=first_end,
+                           value=float("nan"), read_type="ami_daily", source_line=5),
+    ]
+    plan = plan_records(blocks=blocks, registers=reads, channels=channels, tz=TZ)
+    (day,) = plan.days
+    assert (day.channel_id, day.local_date, len(day.values)) == (5, D1, 24)
+    assert day.values[:2].tolist() == [1.0, 2.0] and (day.flags[2:] == NOT_PROVIDED).all()
+    assert [(p.channel_id, str(p.value)) for p in plan.registers] == [(6, "12.5")]
+    assert [(e.line, e.field) for e in plan.errors] == [(3, "MeterID"), (5, "Value")]
