@@ -9,6 +9,8 @@ Bills, bill runs, exceptions, rate schedules and versions and pre-bill rules are
 pghistory triggers (who, when, before/after, why: see core.actors)."""
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pghistory
 import pgtrigger
 from django.conf import settings
@@ -30,8 +32,15 @@ def _actor_fk():
     return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-QUANTITY = {"max_digits": 20, "decimal_places": 6}
+class Digits(TypedDict):
+    """A DecimalField's precision, spread into its kwargs (`models.DecimalField(**MONEY)`)."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: Digits = {"max_digits": 14, "decimal_places": 2}
+QUANTITY: Digits = {"max_digits": 20, "decimal_places": 6}
 
 
 class BillCycle(models.Model):

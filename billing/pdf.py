@@ -191,14 +191,15 @@ def usage_history(*, bill: Bill, months: int = HISTORY_MONTHS) -> list[UsageBar]
 
 def _logo_data_uri(template: BillTemplate | None) -> str:
     # A data URI prints in WeasyPrint and shows in a browser without serving media files.
-    if template is None or not template.logo:
+    if template is None or not template.logo.name:  # a FieldFile without a name: no file
         return ""
+    name = template.logo.name
     try:
         with template.logo.open("rb") as handle:
             raw = handle.read()
     except (OSError, ValueError):
         return ""
-    kind = mimetypes.guess_type(template.logo.name)[0] or "image/png"
+    kind = mimetypes.guess_type(name)[0] or "image/png"
     return f"data:{kind};base64,{base64.b64encode(raw).decode()}"
 
 

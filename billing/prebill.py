@@ -351,8 +351,8 @@ def _resolve(exception: BillException, status: str, *, user, now: dt.datetime) -
 
 def _release_status(bill: Bill) -> str:
     # A run already approved issues approved bills; before that a released bill is a draft.
-    run_status = bill.run.status if bill.run_id else None
-    if run_status in (BillRun.Status.APPROVED, BillRun.Status.ISSUED) or bill.run_id is None:
+    run = bill.run
+    if run is None or run.status in (BillRun.Status.APPROVED, BillRun.Status.ISSUED):
         return Bill.Status.APPROVED
     return Bill.Status.DRAFT
 

@@ -193,11 +193,10 @@ def rate_schedule_ensure(*, code: str, name: str, commodity: str = "electric", r
 
     Raises RateError / RateVersionOverlap as rate_schedule_create and rate_version_add do;
     nothing of this schedule is saved then."""
-    schedule = RateSchedule.objects.filter(code=(code or "").strip()).first()
-    created = schedule is None
-    if created:
-        schedule = rate_schedule_create(code=code, name=name, commodity=commodity, rate_class=rate_class,
-                                        description=description)
+    existing = RateSchedule.objects.filter(code=(code or "").strip()).first()
+    created = existing is None
+    schedule = existing if existing is not None else rate_schedule_create(
+        code=code, name=name, commodity=commodity, rate_class=rate_class, description=description)
     added = 0
     if not schedule.versions.exists():
         for spec in versions:

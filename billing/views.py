@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -18,6 +19,11 @@ def _account_or_404(account_number: str):
         raise Http404("No such account") from exc
 
 
+def _errors_text(form: forms.Form) -> str:
+    """A bound form's errors on one line: "field: message message; field: message"."""
+    return "; ".join(f"{name}: {' '.join(str(message) for message in errors)}" for name, errors in form.errors.items())
+
+
 def _back(account):
     return redirect(f"/hub/accounts/{account.account_number}/#panel-billing.balance")
 
@@ -28,7 +34,7 @@ def post_payment(request, account_number: str):
     account = _account_or_404(account_number)
     form = PaymentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Payment not posted: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(request, "Payment not posted: " + _errors_text(form))
         return _back(account)
     try:
         entry = ledger.ledger_post_payment(
@@ -48,7 +54,7 @@ def post_adjustment(request, account_number: str):
     account = _account_or_404(account_number)
     form = AdjustmentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Adjustment not posted: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+        messages.error(request, "Adjustment not posted: " + _errors_text(form))
         return _back(account)
     try:
         entry = ledger.ledger_post_adjustment(

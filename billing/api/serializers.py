@@ -6,7 +6,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from rest_framework import serializers
 
-NUMBER = {"max_digits": None, "decimal_places": None}
+def _number() -> serializers.DecimalField:
+    """A decimal of any size and precision (the calculator's interval values)."""
+    return serializers.DecimalField(max_digits=None, decimal_places=None)
 
 
 class CalculatorInputSerializer(serializers.Serializer):
@@ -18,10 +20,10 @@ class CalculatorInputSerializer(serializers.Serializer):
         default_timezone=ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE),
         help_text="Start of the first interval; without an offset it is the utility's local time.")
     interval_minutes = serializers.IntegerField(min_value=1, max_value=60, help_text="Must divide 60.")
-    values = serializers.ListField(child=serializers.DecimalField(**NUMBER), allow_empty=False, max_length=200_000,
+    values = serializers.ListField(child=_number(), allow_empty=False, max_length=200_000,
                                    help_text="Energy per interval (kWh), or average kW with unit=kW.")
     unit = serializers.ChoiceField(choices=["kWh", "kW"], default="kWh")
-    received = serializers.ListField(child=serializers.DecimalField(**NUMBER), required=False, max_length=200_000,
+    received = serializers.ListField(child=_number(), required=False, max_length=200_000,
                                      help_text="Energy received from the customer per interval (kWh), optional.")
 
     def validate_interval_minutes(self, value: int) -> int:

@@ -93,8 +93,8 @@ def history_for(account_ids: Iterable[int], before: dt.date) -> dict[int, list[p
             .values_list("account_id", "period_start", "period_end", "consumption", "interval_count",
                          "estimated_intervals"))
     out: dict[int, list[prebill.HistoryBill]] = defaultdict(list)
-    for account_id, *rest in rows:
-        out[account_id].append(prebill.HistoryBill(*rest))
+    for account_id, start, end, consumption, interval_count, estimated_intervals in rows:
+        out[account_id].append(prebill.HistoryBill(start, end, consumption, interval_count, estimated_intervals))
     return out
 
 
@@ -223,7 +223,7 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
     with timings.phase("determinants"):
         try:
             dets = mdm_selectors.determinants_bulk(requests=_requests(plans, versions), as_of=as_of, tz=tz)
-            failed = {}
+            failed: dict[int, str] = {}
         except DeterminantError:
             # One bad service point must not stop the chunk: retry one by one to find it.
             dets, failed = {}, {}
@@ -244,6 +244,9 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
             if a.id in failed:
                 out.append(_Rated(plan, summary, None, f"Determinants: {failed[a.id]}"))
                 continue
+            if whole is None:  # determinants_bulk answers every request (or it is in `failed`)
+                out.append(_Rated(plan, summary, None, f"Determinants: none for {plan.start}..{plan.end}."))
+                continue
             overlap = _overlapping(versions.get(a.rate_code, []), plan.start, plan.end)
             if not overlap:
                 out.append(_Rated(plan, summary, None, f"No rate {a.rate_code} in effect for {plan.start}..{plan.end}."))
@@ -256,7 +259,7 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
             bill_input = rating.BillInput(
                 period_start=plan.start, period_end=plan.end,
                 determinants=_adapt(whole, overlap[0] if len(overlap) == 1 else None),
-                part_determinants=parts, holidays=holidays, time_zone=tz, demand_history=history.get(a.id, ()),
+                part_determinants=parts, holidays=holidays, time_zone=tz.key, demand_history=history.get(a.id, ()),
                 carried_credit=credits.get(a.id, rating.CarriedCredit()),
             )
             try:
@@ -379,8 +382,9 @@ def bill_redraft(*, bill: Bill, kind: str, as_of: dt.date, now: dt.datetime, rea
         raise DraftError(f"Bill {bill.pk} has no live segments to draft again.")
     (new,) = bills_draft(plans=plans, bill_date=bill.bill_date, due_date=bill.due_date, kind=kind, as_of=as_of,
                          run=bill.run, replaces={bill.account_id: bill})
-    if new.status == Bill.Status.DRAFT and bill.run_id and bill.run.status in (BillRun.Status.APPROVED,
-                                                                                 BillRun.Status.ISSUED):
+    run = bill.run
+    if new.status == Bill.Status.DRAFT and run is not None and run.status in (BillRun.Status.APPROVED,
+                                                                             BillRun.Status.ISSUED):
         # Its run was approved while it was held: a clean re-rate joins the approved bills.
         new.status = Bill.Status.APPROVED
         new.save(update_fields=["status"])

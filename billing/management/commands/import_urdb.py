@@ -41,6 +41,8 @@ class Command(BaseCommand):
         except RateError as exc:
             raise CommandError(str(exc)) from exc
         version = schedule.versions.order_by("-start_date").first()
+        if version is None:  # the import adds a version or raises; never a schedule without one
+            raise CommandError(f"Imported {schedule.code} but it has no rate version.")
         self.stdout.write(self.style.SUCCESS(
             f"Imported {schedule.code} ({schedule.name}): version from {version.start_date}"
             f"{' to ' + str(version.end_date) if version.end_date else ''}, {len(version.components)} components."
