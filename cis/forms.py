@@ -97,6 +97,14 @@ def _pending_move(kind: str, service_point: ServicePoint, day: dt.date) -> Move 
     )
 
 
+def _model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField:
+    """The form's (per-instance copy of its) model choice field `name`, e.g. to set its queryset."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is a {type(field).__name__}, not a ModelChoiceField")
+    return field
+
+
 class AgreementChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: ServiceAgreement) -> str:
         sp = obj.service_point
@@ -120,7 +128,7 @@ class MoveOutForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.account = account
         self.today = today
-        self.fields["agreement"].queryset = (
+        _model_choice_field(self, "agreement").queryset = (
             ServiceAgreement.objects.filter(_open_on_or_after(today), account=account)
             .select_related("service_point__premise")
             .order_by("start_date", "agreement_number")
@@ -227,6 +235,18 @@ class MoveInForm(forms.Form):
         self.account: Account | None = None
         self.occupant: ServiceAgreement | None = None
 
+    def chosen_service_point(self) -> ServicePoint:
+        """The service point `clean_service_point` found (a valid form has one)."""
+        if self.sp is None:
+            raise ValueError("MoveInForm has no service point: use it once is_valid() is true.")
+        return self.sp
+
+    def existing_account(self) -> Account:
+        """The existing account moving in (a valid form for an existing applicant has one)."""
+        if self.account is None:
+            raise ValueError("MoveInForm has no existing account: the applicant is new, or the form is not valid.")
+        return self.account
+
     def clean_service_point(self) -> str:
         number = self.cleaned_data["service_point"].strip()
         self.sp = ServicePoint.objects.select_related("premise").filter(sp_number__iexact=number).first()
@@ -272,7 +292,7 @@ class MoveInForm(forms.Form):
         """What performing the move will do, sentence by sentence, for the confirmation step."""
         day: dt.date = self.cleaned_data["move_in_date"]
         rate = self.cleaned_data["rate_code"]
-        sp = self.sp
+        sp = self.chosen_service_point()
         lines = []
         if applicant is not None:
             lines.append(
@@ -281,7 +301,8 @@ class MoveInForm(forms.Form):
             )
             who = f"the new account ({applicant.display_name()})"
         else:
-            who = f"account {self.account.account_number} ({self.account.customer.display_name})"
+            account = self.existing_account()
+            who = f"account {account.account_number} ({account.customer.display_name})"
         prefix = ""
         if day > self.today:
             lines.append(f"This move is future-dated: it will wait as pending until {day:%Y-%m-%d} and is applied on that day.")

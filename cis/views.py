@@ -344,15 +344,16 @@ def _move_in_perform(request, form: MoveInForm, applicant: ApplicantForm | None,
         # A new applicant's customer, account and move stand or fall together: a refused move
         # must not leave a customer without service behind.
         with transaction.atomic():
-            account = form.account
             if applicant is not None:
                 customer = services.customer_create(user=request.user, **applicant.cleaned_data)
                 account = services.account_open(
                     customer=customer, opened_date=day, user=request.user,
                     status=Account.Status.PENDING if day > today else Account.Status.ACTIVE,
                 )
+            else:
+                account = form.existing_account()
             result = services.move_in_request(
-                account=account, service_point=form.sp, move_in_date=day,
+                account=account, service_point=form.chosen_service_point(), move_in_date=day,
                 rate_code=form.cleaned_data["rate_code"], today=today, user=request.user,
             )
     except services.MoveError as exc:

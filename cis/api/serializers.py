@@ -7,13 +7,19 @@ sp_number, agreement_number) so a client never needs database ids for the core e
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
 from cis.models import (
     Account,
+    Commodity,
     Complaint,
     Contact,
     Customer,
@@ -97,7 +103,7 @@ class PremiseSerializer(serializers.ModelSerializer):
     audit trigger and the pghistory middleware record who did it)."""
 
     premise_number = serializers.CharField(max_length=20, required=False, help_text="Assigned by Utilis when left out.")
-    parent = serializers.SlugRelatedField(
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
         slug_field="premise_number", queryset=Premise.objects.all(), required=False, allow_null=True,
         help_text="premise_number of the building a suite belongs to.",
     )
@@ -159,7 +165,7 @@ _BILLING_ADDRESS_FIELDS = [
 class AccountCreateSerializer(serializers.ModelSerializer):
     account_number = serializers.CharField(max_length=20, required=False, help_text="Assigned by Utilis when left out.")
     customer = serializers.SlugRelatedField(slug_field="customer_number", queryset=Customer.objects.all())
-    parent = serializers.SlugRelatedField(
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
         slug_field="account_number", queryset=Account.objects.all(), required=False, allow_null=True,
         help_text="account_number of the summary account billed for this one.",
     )
@@ -179,7 +185,7 @@ class AccountUpdateSerializer(serializers.ModelSerializer):
     """What may change on an open account. Status and closing follow from moves, and the
     customer of an account never changes (a new customer gets a new account)."""
 
-    parent = serializers.SlugRelatedField(
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
         slug_field="account_number", queryset=Account.objects.all(), required=False, allow_null=True,
     )
 
@@ -189,10 +195,13 @@ class AccountUpdateSerializer(serializers.ModelSerializer):
 
     def validate_parent(self, value: Account | None) -> Account | None:
         # Walk up from the new parent: meeting this account means the summary chain would loop.
+        instance = self.instance
+        if instance is None:  # no account yet: nothing can be billed under it
+            return value
         seen = set()
         node = value
         while node is not None and node.pk not in seen:
-            if node.pk == self.instance.pk:
+            if node.pk == instance.pk:
                 raise serializers.ValidationError("An account cannot be billed under itself or its own children.")
             seen.add(node.pk)
             node = node.parent
@@ -200,9 +209,11 @@ class AccountUpdateSerializer(serializers.ModelSerializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    customer = serializers.SlugRelatedField(slug_field="customer_number", read_only=True)
+    customer: serializers.SlugRelatedField[Customer] = serializers.SlugRelatedField(
+        slug_field="customer_number", read_only=True)
     customer_name = serializers.CharField(source="customer.display_name", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
+    parent: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
+        slug_field="account_number", read_only=True)
 
     class Meta:
         model = Account
@@ -230,8 +241,10 @@ class AgreementCreateSerializer(serializers.Serializer):
 
 
 class AgreementSerializer(serializers.ModelSerializer):
-    account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
-    service_point = serializers.SlugRelatedField(slug_field="sp_number", read_only=True)
+    account: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="account_number", read_only=True)
+    service_point: serializers.SlugRelatedField[ServicePoint] = serializers.SlugRelatedField(
+        slug_field="sp_number", read_only=True)
 
     class Meta:
         model = ServiceAgreement
@@ -256,10 +269,14 @@ class MoveInInputSerializer(serializers.Serializer):
 
 
 class MoveSerializer(serializers.ModelSerializer):
-    account = serializers.SlugRelatedField(slug_field="account_number", read_only=True)
-    service_point = serializers.SlugRelatedField(slug_field="sp_number", read_only=True)
-    agreement = serializers.SlugRelatedField(slug_field="agreement_number", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    account: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(
+        slug_field="account_number", read_only=True)
+    service_point: serializers.SlugRelatedField[ServicePoint] = serializers.SlugRelatedField(
+        slug_field="sp_number", read_only=True)
+    agreement: serializers.SlugRelatedField[ServiceAgreement] = serializers.SlugRelatedField(
+        slug_field="agreement_number", read_only=True)
+    requested_by: serializers.SlugRelatedField[AbstractBaseUser] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True)
 
     class Meta:
         model = Move
@@ -294,7 +311,8 @@ class MoveResultSerializer(serializers.Serializer):
 
 class _AccountEntrySerializer(serializers.ModelSerializer):
     account = serializers.SlugRelatedField(slug_field="account_number", queryset=Account.objects.all())
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[AbstractBaseUser] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True)
 
     def validate_account(self, value: Account) -> Account:
         if self.instance is not None and value.pk != self.instance.account_id:
@@ -342,7 +360,7 @@ class SearchQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=[], default="auto")
     status = serializers.ChoiceField(choices=Account.Status.choices, required=False, allow_blank=True, default="")
     commodity = serializers.ChoiceField(
-        choices=ServicePoint._meta.get_field("commodity").choices, required=False, allow_blank=True, default=""
+        choices=Commodity.choices, required=False, allow_blank=True, default=""
     )
     limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
 

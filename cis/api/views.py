@@ -22,6 +22,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from cis import selectors, services
@@ -114,7 +115,7 @@ class PremiseViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _ReadView
     filterset_class = filters.PremiseFilter
     ordering_fields = ["search_address", "premise_number", "created_at"]
 
-    def perform_create(self, serializer: s.PremiseSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Premise]) -> None:
         serializer.save(premise_number=serializer.validated_data.get("premise_number") or services.next_premise_number())
 
 
@@ -132,7 +133,7 @@ class ServicePointViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _Rea
     filterset_class = filters.ServicePointFilter
     ordering_fields = ["sp_number", "route", "read_sequence"]
 
-    def perform_create(self, serializer: s.ServicePointSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[ServicePoint]) -> None:
         serializer.save(sp_number=serializer.validated_data.get("sp_number") or services.next_service_point_number())
 
 
@@ -314,7 +315,7 @@ class ContactViewSet(_AccountEntryViewSet):
             return (Role.CSR, Role.API_CLIENT)
         return WRITE_ROLES
 
-    def perform_create(self, serializer: s.ContactSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Contact]) -> None:
         serializer.instance = call_service(services.contact_log, user=self.request.user, **serializer.validated_data)
 
 
@@ -330,7 +331,7 @@ class NoteViewSet(_AccountEntryViewSet):
     serializer_class = s.NoteSerializer
     filterset_class = filters.NoteFilter
 
-    def perform_create(self, serializer: s.NoteSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Note]) -> None:
         serializer.instance = call_service(services.note_add, user=self.request.user, **serializer.validated_data)
 
 
@@ -346,10 +347,10 @@ class ComplaintViewSet(_AccountEntryViewSet):
     serializer_class = s.ComplaintSerializer
     filterset_class = filters.ComplaintFilter
 
-    def perform_create(self, serializer: s.ComplaintSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Complaint]) -> None:
         serializer.instance = call_service(services.complaint_open, user=self.request.user, **serializer.validated_data)
 
-    def perform_update(self, serializer: s.ComplaintSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer[Complaint]) -> None:
         fields = {k: v for k, v in serializer.validated_data.items() if k != "account"}
         serializer.instance = call_service(
             services.complaint_update, complaint=serializer.instance, today=utility_today(),

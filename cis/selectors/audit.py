@@ -76,10 +76,10 @@ def account_audit_trail(*, account: Account, limit: int = 200) -> list[AuditEntr
         for event in qs.select_related("pgh_context").order_by("pgh_obj_id", "pgh_id"):
             snap = _snapshot(event)
             before = previous.get(event.pgh_obj_id)
-            if event.pgh_label == "insert" or before is None and event.pgh_label != "delete":
-                changes = {k: [None, _plain(v)] for k, v in snap.items() if v not in (None, "")}
-            elif event.pgh_label == "delete":
+            if event.pgh_label == "delete":
                 changes = {k: [_plain(v), None] for k, v in snap.items() if v not in (None, "")}
+            elif event.pgh_label == "insert" or before is None:
+                changes = {k: [None, _plain(v)] for k, v in snap.items() if v not in (None, "")}
             else:
                 changes = {k: [_plain(before.get(k)), _plain(v)] for k, v in snap.items() if before.get(k) != v}
             previous[event.pgh_obj_id] = snap
