@@ -238,7 +238,7 @@ def _vee_chunks(args) -> int:
     vee_run_id, chunk_indexes, now = args
     from django.db import connections
 
-    from mdm import vee_runs
+    from mdm.services import vee_runs
 
     for index in chunk_indexes:
         vee_runs.vee_run_chunk_process(vee_run_id=vee_run_id, chunk=index, now=now)
@@ -251,7 +251,7 @@ def vee_with_runs(start: dt.date, days: int, workers: int, now: dt.datetime) -> 
     `workers` forked processes as the vee_run_chunk Celery tasks would be."""
     from django.db import connections
 
-    from mdm import vee_runs
+    from mdm.services import vee_runs
     from mdm.models import VeeRun
 
     end = start + dt.timedelta(days=days)
@@ -320,7 +320,7 @@ def main() -> None:
     parser.add_argument("--database", default="utilis_bench_mdm", help="created fresh on the DATABASE_URL's server")
     parser.add_argument("--no-per-interval", action="store_true", help="skip the one-row-per-interval COPY baseline")
     parser.add_argument("--vee", choices=("runs", "pure"), default="runs",
-                        help="runs: mdm.vee_runs (VeeRun chunks across --workers, findings, worklist); "
+                        help="runs: mdm.services.vee_runs (VeeRun chunks across --workers, findings, worklist); "
                              "pure: read back + mdm.vee.run_vee + interval_days_replace in this process")
     args = parser.parse_args()
 

@@ -129,7 +129,9 @@ def read_channel_days(channel_ids: Iterable[int], start_date: dt.date, end_date:
     # own cursors bind client-side, and those cannot ask for binary results.
     with psycopg.Cursor(connection.connection) as raw:
         raw.execute(_READ, [ids, start_date, end_date], binary=True)
-        count, cids, days, minutes, versions, n_vals, n_flags, vals, flags = raw.fetchone()
+        row = raw.fetchone()
+    assert row is not None  # an aggregate always answers one row
+    count, cids, days, minutes, versions, n_vals, n_flags, vals, flags = row
     if not count:
         return IntervalBatch.empty()
     n_values = np.frombuffer(n_vals, ">i4").astype(np.int32)
@@ -185,11 +187,16 @@ def decode_arrays(blob: bytes, lengths: np.ndarray, element: np.dtype, *, fill, 
 class DayRow(Protocol):
     """What the writer stages (mdm.services.intervals.StagedDay)."""
 
-    channel_id: int
-    local_date: dt.date
-    interval_minutes: int
-    values: np.ndarray
-    flags: np.ndarray
+    @property
+    def channel_id(self) -> int: ...
+    @property
+    def local_date(self) -> dt.date: ...
+    @property
+    def interval_minutes(self) -> int: ...
+    @property
+    def values(self) -> np.ndarray: ...
+    @property
+    def flags(self) -> np.ndarray: ...
 
 
 def _array_header(oid: int) -> list[tuple[str, str]]:

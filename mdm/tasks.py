@@ -1,6 +1,6 @@
 """Celery tasks of the MDM: a file's import fans out into chunk tasks across the workers.
 
-Tasks take ids only and call mdm.importing / mdm.vee_runs; each is idempotent (a chunk loaded
+Tasks take ids only and call mdm.importing / mdm.services (VEE runs); each is idempotent (a chunk loaded
 twice is loaded once: core.runs.chunk_claim), so acks-late redelivery after a killed worker is
 safe, and resuming a run (or the core.runs sweeper) queues only the chunks not done."""
 from __future__ import annotations
@@ -68,7 +68,7 @@ def import_chunk(self, *, import_run_id: int, chunk: int, **kwargs) -> bool:
 def vee_run_task(self, *, vee_run_id: int, **kwargs) -> int:
     """Queue one vee_run_chunk per chunk not yet done (after a crash: only what is left).
     Returns the number queued."""
-    from mdm import vee_runs
+    from mdm.services import vee_runs
 
     pending = vee_runs.vee_run_begin(vee_run_id=vee_run_id, now=timezone.now())
     vee_chunks_enqueue(vee_run_id, pending, queue=(self.request.delivery_info or {}).get("routing_key"))
@@ -79,7 +79,7 @@ def vee_run_task(self, *, vee_run_id: int, **kwargs) -> int:
     name="mdm.tasks.vee_run_chunk", bind=True, autoretry_for=RETRYABLE, retry_backoff=2, retry_jitter=True, max_retries=5,
 )
 def vee_run_chunk(self, *, vee_run_id: int, chunk: int, **kwargs) -> bool:
-    from mdm import vee_runs
+    from mdm.services import vee_runs
 
     try:
         return vee_runs.vee_run_chunk_process(vee_run_id=vee_run_id, chunk=chunk, now=timezone.now())
@@ -97,7 +97,7 @@ def vee_run_chunk(self, *, vee_run_id: int, chunk: int, **kwargs) -> bool:
 @shared_task(name="mdm.tasks.vee_after_import_task", bind=True)
 def vee_after_import_task(self, *, import_run_id: int, **kwargs) -> int | None:
     """VEE over what a finished import loaded; returns the run's id (None: nothing changed)."""
-    from mdm import vee_runs
+    from mdm.services import vee_runs
 
     run = vee_runs.vee_run_for_import(import_run_id=import_run_id, now=timezone.now())
     if run is None:

@@ -16,7 +16,7 @@ from core.clock import utility_zone, utility_today
 from core.permissions import role_required
 from core.runs import progress_response
 from core.roles import Role, has_role
-from mdm import charts, selectors
+from mdm import charts, selectors, services
 from cis.selectors import service_point_labels
 from mdm.importing.pipeline import import_run_submit
 from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit
@@ -82,10 +82,9 @@ def meter_detail(request, serial: str):
     reads = list(
         RegisterRead.objects.filter(channel__meter=meter).select_related("channel").order_by("-read_at")[:30]
     )
-    from mdm.vee_runs import latest_findings_for_meter
     from mdm.models import VeeWorklistItem
 
-    findings = list(latest_findings_for_meter(meter_id=meter.pk, limit=20))
+    findings = list(selectors.latest_findings_for_meter(meter_id=meter.pk, limit=20))
     open_items = VeeWorklistItem.objects.filter(channel__meter=meter, status=VeeWorklistItem.Status.OPEN).count()
     return render(request, "mdm/meter_detail.html", {
         "findings": findings, "open_items": open_items,
@@ -224,32 +223,30 @@ def _worklist_back(request):
 @role_required(Role.METERING)
 def worklist_action(request, pk: int, action: str):
     """accept / edit / dismiss / rerun one worklist item."""
-    from mdm import vee_runs
-
     now = timezone.now()
     reason = request.POST.get("reason", "")
     try:
         if action == "accept":
-            vee_runs.worklist_item_accept(item_id=pk, user=request.user, now=now, reason=reason)
+            services.worklist_item_accept(item_id=pk, user=request.user, now=now, reason=reason)
             messages.success(request, "Accepted.")
         elif action == "dismiss":
-            vee_runs.worklist_item_dismiss(item_id=pk, user=request.user, now=now, reason=reason)
+            services.worklist_item_dismiss(item_id=pk, user=request.user, now=now, reason=reason)
             messages.success(request, "Dismissed.")
         elif action == "edit":
             try:
                 first = int(request.POST.get("first_slot", ""))
                 values = [float(v) for v in request.POST.get("values", "").replace(",", " ").split()]
             except ValueError:
-                raise vee_runs.WorklistError("Give the first interval number and the values as numbers.")
-            vee_runs.worklist_item_edit(item_id=pk, first_slot=first, values=values, reason=reason,
+                raise services.WorklistError("Give the first interval number and the values as numbers.")
+            services.worklist_item_edit(item_id=pk, first_slot=first, values=values, reason=reason,
                                         user=request.user, now=now)
             messages.success(request, f"Edited {len(values)} interval{'s' if len(values) != 1 else ''}.")
         elif action == "rerun":
-            run = vee_runs.worklist_item_rerun(item_id=pk, user=request.user, now=now)
+            run = services.worklist_item_rerun(item_id=pk, user=request.user, now=now)
             messages.success(request, f"VEE run {run.pk}: {run.findings_count} findings, {run.worklist_items} new items.")
         else:
             messages.error(request, "Unknown action.")
-    except vee_runs.WorklistError as exc:
+    except services.WorklistError as exc:
         messages.error(request, str(exc))
     except ObjectDoesNotExist:
         messages.error(request, "No such worklist item.")
@@ -269,8 +266,6 @@ def vee_run_list(request):
 @require_POST
 @role_required(Role.METERING)
 def vee_run_start(request):
-    from mdm import vee_runs
-
     try:
         start = dt.date.fromisoformat(request.POST.get("start", ""))
         end = dt.date.fromisoformat(request.POST.get("end", ""))
@@ -279,11 +274,11 @@ def vee_run_start(request):
         return redirect("mdm:vee-runs")
     try:
         with transaction.atomic():
-            run = vee_runs.vee_run_submit(
-                channel_ids=vee_runs.channels_with_data(start_date=start, end_date=end), start_date=start, end_date=end,
+            run = services.vee_run_submit(
+                channel_ids=services.channels_with_data(start_date=start, end_date=end), start_date=start, end_date=end,
                 scope="all channels", now=timezone.now(), user=request.user,
             )
-    except vee_runs.VeeRunError as exc:
+    except services.VeeRunError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"VEE run {run.pk} queued.")

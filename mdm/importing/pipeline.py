@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from core.clock import utility_zone
@@ -179,7 +180,7 @@ def import_chunk_load(*, import_run_id: int, chunk: int, now: dt.datetime) -> bo
     # VEE over what this import touched (UTILIS_VEE_AFTER_IMPORT=false turns it off, e.g. for
     # bench), queued once the chunk that closed the run has committed.
     if claim.closed == ImportRun.Status.DONE and getattr(settings, "UTILIS_VEE_AFTER_IMPORT", True):
-        from mdm.vee_runs import import_done_queue_vee
+        from mdm.services.vee_runs import import_done_queue_vee
 
         import_done_queue_vee(import_run_id=import_run_id)
     return True
@@ -575,7 +576,7 @@ def _insert_registers(run: ImportRun, planned: Sequence[PlannedRegisterRead], er
     if not planned:
         return 0
     kept = [p.read for p in planned]
-    params = [[p.channel_id for p in planned], [p.read_at for p in planned], [p.value for p in planned],
+    params: list[list[Any]] = [[p.channel_id for p in planned], [p.read_at for p in planned], [p.value for p in planned],
               [p.read_type for p in planned]]
     with connection.cursor() as cursor:
         cursor.execute(

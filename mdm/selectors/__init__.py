@@ -5,6 +5,7 @@ The interval store           intervals.py
 Imports and the quarantine   imports.py
 Billing determinants         determinants.py   (raises DeterminantError for inconsistent data)
 Notices for billing          notices.py        (replacement reads, billed-through dates)
+VEE results                  vee.py            (the open worklist, a meter's findings)
 
 `get` selectors raise the model's DoesNotExist (meter_get); the rest return empty results for
 unknown ids. TouGrid and Determinants are the types determinant requests take and give.
@@ -37,6 +38,7 @@ from mdm.selectors.meters import (
     service_point_ids_for_meter_serial,
 )
 from mdm.selectors.notices import NoticeRow, billed_through_dates, replacement_read_notices_open
+from mdm.selectors.vee import latest_findings_for_meter, worklist_open
 from mdm.timeutil import TouGrid
 
 __all__ = [
@@ -48,4 +50,5 @@ __all__ = [
     "installations_for_service_point", "installations_for_service_point_dates", "meter_get", "meter_installations",
     "meters_find", "meters_search", "register_reads_for_meter", "service_point_ids_for_meter_serial",
     "NoticeRow", "billed_through_dates", "replacement_read_notices_open",
+    "latest_findings_for_meter", "worklist_open",
 ]

@@ -1,5 +1,11 @@
-"""mdm's public write API. Other apps call these; the import pipeline is mdm.importing."""
+"""mdm's public write API. Other apps call these; the import pipeline is mdm.importing.
+
+Exceptions: MeterError, InstallationOverlapError, VirtualMeterFormulaError (meters),
+MeterOnboardingError, MetersAlreadyOnboardedError (onboarding), RuleSetConfigError (VEE
+configuration), IntervalLayoutError (interval merge), VeeRunError (VEE runs), WorklistError
+(worklist actions)."""
 from mdm.services.intervals import (  # noqa: F401
+    IntervalLayoutError,
     MergeCounts,
     StagedDay,
     billed_through_set,
@@ -56,19 +62,27 @@ from mdm.vee_config import (  # noqa: F401,E402  (the VEE configuration's names 
 # a read file for the import, lays its values out by these; mdm.timeutil itself stays private.
 from mdm.timeutil import DayLayout, day_layout, day_start_utc, slot_start_utc, slots_in_day  # noqa: F401,E402
 
-# VEE runs (mdm.vee_runs), imported when first asked for: mdm.vee_runs imports
-# mdm.services.intervals, so importing it here would make a cycle.
-_LAZY = {name: "mdm.vee_runs" for name in (
-    "VeeRunError", "channels_with_data", "vee_run_create", "vee_run_execute", "vee_run_resume", "vee_run_submit",
-)}
-
-
-def __getattr__(name: str):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# VEE runs on core.runs (mdm/services/vee_runs.py) and the worklist actions (worklist.py).
+from mdm.services.vee_runs import (  # noqa: F401,E402
+    DEFAULT_CHUNK_SIZE,
+    VeeRunError,
+    channels_with_data,
+    import_done_queue_vee,
+    vee_run_begin,
+    vee_run_chunk_fail,
+    vee_run_chunk_process,
+    vee_run_create,
+    vee_run_execute,
+    vee_run_fail,
+    vee_run_for_import,
+    vee_run_pending_chunks,
+    vee_run_resume,
+    vee_run_submit,
+)
+from mdm.services.worklist import (  # noqa: F401,E402
+    WorklistError,
+    worklist_item_accept,
+    worklist_item_dismiss,
+    worklist_item_edit,
+    worklist_item_rerun,
+)

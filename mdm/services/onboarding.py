@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 
 from cis.selectors import service_point_labels
-from mdm import vee_runs
+from mdm.services import vee_runs
 from mdm.models import Channel, ChannelMultiplier, Installation, IntervalDay, Meter, VeeRuleSet, VeeRuleSetAssignment
 from mdm.vee_config import (
     DEFAULT_RULE_SET_NAME,

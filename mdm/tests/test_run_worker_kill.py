@@ -30,7 +30,7 @@ from mdm.models import (
 from mdm.services import StagedDay, interval_days_merge
 from mdm.tasks import import_file_task, vee_run_task
 from mdm.tests.factories import ChannelFactory, MeterFactory
-from mdm.vee_runs import vee_run_create, vee_run_resume
+from mdm.services import vee_run_create, vee_run_resume
 from mdm.tasks import vee_chunks_enqueue, import_chunks_enqueue
 from tests.celery_helpers import (
     app_pointed_at,

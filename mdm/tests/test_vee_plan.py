@@ -14,7 +14,8 @@ from mdm.interval_store import IntervalBatch
 from mdm.records import IntervalBlock, ParsedRegisterRead
 from mdm.vee import rules as r
 from mdm.vee.engine import ManualEdit
-from mdm.vee_runs import BUILT_IN, ChannelInfo, DateSpan, ExistingWorklistItem, InstallationSpan, VeeInputs, vee_plan
+from mdm.vee_config_resolution import BUILT_IN
+from mdm.vee_processing import ChannelInfo, DateSpan, ExistingWorklistItem, InstallationSpan, VeeInputs, vee_plan
 
 TZ = zoneinfo.ZoneInfo("America/Toronto")
 D0, D1, D2 = dt.date(2026, 6, 9), dt.date(2026, 6, 10), dt.date(2026, 6, 11)

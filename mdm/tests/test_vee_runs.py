@@ -23,11 +23,9 @@ from mdm.models import (
 )
 from mdm.services import StagedDay, interval_days_merge
 from mdm.tests.factories import ChannelFactory
-from mdm.vee_runs import (
-    BUILT_IN,
-    AssignmentRow,
+from mdm.vee_config_resolution import BUILT_IN, AssignmentRow, resolve_rule_set_id
+from mdm.services import (
     WorklistError,
-    resolve_rule_set_id,
     vee_run_create,
     vee_run_execute,
     worklist_item_accept,

@@ -16,7 +16,7 @@ from mdm.models import IntervalDay, VeeRuleSet, VeeRuleSetAssignment, VeeRun, Ve
 from mdm.services import StagedDay, interval_days_merge
 from mdm.tasks import import_file_task, vee_run_task
 from mdm.tests.factories import ChannelFactory, MeterFactory
-from mdm.vee_runs import vee_run_chunk_process, vee_run_create
+from mdm.services import vee_run_chunk_process, vee_run_create
 from tests.celery_helpers import celery_worker  # noqa: F401  (pytest fixture)
 
 NOW = dt.datetime(2026, 6, 20, 12, 0, tzinfo=dt.timezone.utc)

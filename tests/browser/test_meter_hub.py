@@ -18,7 +18,7 @@ from mdm.flags import Flag
 from mdm.models import IntervalDay, QuarantinedRecord, VeeRuleSet, VeeRuleSetAssignment, VeeWorklistItem
 from mdm.services import StagedDay, interval_days_merge
 from mdm.tests.factories import ChannelFactory, MeterFactory
-from mdm.vee_runs import vee_run_create, vee_run_execute
+from mdm.services import vee_run_create, vee_run_execute
 
 # available_apps (every installed app) makes the flush after the test TRUNCATE ... CASCADE:
 # the partitioned interval table references mdm_channel (see test_csr_hub.py).

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from mdm import vee_runs
+from mdm.services import vee_runs
 from mdm.models import VeeRun
 
 POLL_SECONDS = 1.0
