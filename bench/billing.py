@@ -10,7 +10,7 @@
    scale and noise for February 2026 (28 local days) are COPYed into the interval store; 2 % of
    the meter-days carry a few estimated intervals. None of this is timed.
 3. Times the bill run exactly as the Celery workers run it: bill_run_start, then every chunk
-   through billing.runs.bill_run_chunk_process (determinants from MDM in bulk, rating,
+   through billing.services.runs.bill_run_chunk_process (determinants from MDM in bulk, rating,
    pre-bill edits, bills/segments/lines), the chunks shared out over --workers forked
    processes like chunk tasks over Celery workers (no broker in the timing). Then approve and
    issue (bill numbers, the ledger, MDM billed-through dates), in one process.
@@ -132,7 +132,7 @@ def _chunks(args) -> None:
     from django.utils import timezone
 
     django.setup()
-    from billing import runs
+    from billing.services import runs
 
     for number in numbers:
         runs.bill_run_chunk_process(bill_run_id=run_id, chunk_number=number, now=timezone.now())
@@ -159,7 +159,7 @@ def main() -> None:
     from django.db import connection, connections
     from django.utils import timezone
 
-    from billing import runs
+    from billing.services import runs
     from billing.models import Bill, BillCycle, BillLine, LedgerEntry
 
     t0 = time.perf_counter()

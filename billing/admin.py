@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
-from billing import prebill, runs
+from billing.services import prebill, runs
 from billing.models import (
     Bill,
     BillCycle,

@@ -23,7 +23,7 @@ from django.conf import settings
 
 from billing import rating
 from billing.models import RateSchedule
-from billing.rates import rating_versions
+from billing.services.rates import rating_versions
 from billing.rating import urdb
 from billing.rating.calendar import determinants_from_intervals, schedules_from_components
 

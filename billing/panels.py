@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from billing import ledger
+from billing.services import ledger
 from billing.forms import AdjustmentForm, PaymentForm
 from billing import selectors
 from core.clock import utility_today

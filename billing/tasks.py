@@ -1,11 +1,11 @@
 """Celery tasks of billing. They take ids only and call a service; a chunk is idempotent
-(done at most once: see billing.runs), so acks-late redelivery after a killed worker is safe."""
+(done at most once: see billing.services.runs), so acks-late redelivery after a killed worker is safe."""
 from __future__ import annotations
 
 from celery import shared_task
 from django.utils import timezone
 
-from billing import runs
+from billing.services import runs
 
 
 @shared_task(name="billing.tasks.bill_run_chunk", acks_late=True)
@@ -16,7 +16,7 @@ def bill_run_chunk(*, bill_run_id: int, chunk_number: int, **kwargs) -> str:
 # ---- Replacement-read notices into rebills (hourly beat) --------------------------------------
 from django.conf import settings  # noqa: E402  (appended section: the file's other tasks are edited apart)
 
-from billing import rebill  # noqa: E402
+from billing.services import rebill  # noqa: E402
 from core.actors import Actor  # noqa: E402
 from core.clock import utility_zone  # noqa: E402
 

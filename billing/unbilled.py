@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from billing.models import RateSchedule
-from billing.runs.drafting import Timings, billed_to_with_opening, rate_plans, rate_versions_by_code
-from billing.runs.planning import plan_segment
+from billing.services.runs.drafting import Timings, billed_to_with_opening, rate_plans, rate_versions_by_code
+from billing.services.runs.planning import plan_segment
 from cis.selectors import agreements_in_service_between
 
 LOOKBACK_DAYS = 400  # agreements ended longer ago than this were final-billed long since

@@ -5,7 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from billing import ledger
+from billing.services import ledger
 from billing.forms import AdjustmentForm, PaymentForm
 from cis.selectors import account_get
 from core.permissions import role_required

@@ -7,8 +7,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from billing import pdf, rebill, selectors
-from billing import runs as bill_runs
+from billing import pdf, selectors
+from billing.services import rebill
+from billing.services import runs as bill_runs
 from billing.hub.common import STAFF, VIEWERS, form_errors, local_today, request_now
 from billing.hub.forms import BillSearchForm, FinalBillForm, ReasonForm
 from billing.models import Bill, BillException

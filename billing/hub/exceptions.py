@@ -9,7 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from billing import prebill, selectors
+from billing import selectors
+from billing.services import prebill
 from billing.hub.common import STAFF, local_today, request_now
 from billing.hub.forms import ExceptionFilterForm
 from billing.models import BillException, PreBillRule

@@ -9,7 +9,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from billing import rebill, selectors
+from billing import selectors
+from billing.services import rebill
 from billing.hub.common import STAFF, form_errors, local_today, request_now
 from billing.hub.forms import ReasonForm
 from core.actors import Actor

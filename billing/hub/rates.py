@@ -14,7 +14,7 @@ from billing import selectors
 from billing.hub.common import STAFF, form_errors, local_today, request_now
 from billing.hub.forms import ScheduleForm, UrdbImportForm, VersionForm
 from billing.models import RateSchedule
-from billing.rates import RateError, rate_schedule_create, rate_schedule_import_urdb, rate_version_supersede
+from billing.services.rates import RateError, rate_schedule_create, rate_schedule_import_urdb, rate_version_supersede
 from core.permissions import role_required
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -9,7 +9,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from billing import runs as bill_runs
+from billing.services import runs as bill_runs
 from billing.hub.common import STAFF, form_errors, local_today, request_now
 from billing.hub.forms import FinalBillForm, RunStartForm
 from billing import selectors

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 
-from billing import ledger
+from billing.services import ledger
 from billing.models import Bill
 from cis.models import Account
 from cis.tests.factories import AccountFactory

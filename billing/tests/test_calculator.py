@@ -9,7 +9,7 @@ import pytest
 
 from billing.calculator import CalculatorError, calculate
 from billing.models import Bill, LedgerEntry, RateVersion
-from billing.rates import rate_schedule_create, rate_version_add
+from billing.services.rates import rate_schedule_create, rate_version_add
 from core.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -216,7 +216,7 @@ def test_calculator_is_in_the_openapi_document(api_for, admin_user_role):
 def test_api_gives_the_same_lines_as_a_bill_run(api_for, billing_user, rate_code):
     """The calculator and a bill run share billing.rating: the same month of hourly usage on
     the same schedule makes the same lines (February 2026 includes Family Day, a holiday)."""
-    from billing import runs
+    from billing.services import runs
     from billing.models import BillLine
     from billing.tests.test_runs_helpers import MAR, NOW, metered_agreement, setup_billing
 

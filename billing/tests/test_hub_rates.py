@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from billing.hub.calculator import parse_csv, parse_values
 from billing.hub.rates import component_view
 from billing.models import RateSchedule, RateVersion
-from billing.rates import rate_schedule_create, rate_version_add
+from billing.services.rates import rate_schedule_create, rate_version_add
 from conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import ProgrammingError, connection, transaction
 
-from billing import ledger
+from billing.services import ledger
 from billing.models import LedgerEntry
 from cis.tests.factories import AccountFactory
 

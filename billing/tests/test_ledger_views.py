@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 
-from billing import ledger
+from billing.services import ledger
 from cis.tests.factories import AccountFactory
 from conftest import PASSWORD
 from core.panels import account_panels

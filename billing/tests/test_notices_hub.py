@@ -13,7 +13,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
-from billing import rebill, selectors, tasks
+from billing import selectors, tasks
+from billing.services import rebill
 from billing.models import Bill, LedgerEntry, NoticeDecision
 from billing.tests.test_rebill import issue_run
 from billing.tests.test_runs_helpers import FEB, MAR, TZ, load_hourly, metered_agreement, setup_billing

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing import prebill, runs
+from billing.services import prebill, runs
 from billing.models import Bill, BillException, PreBillRule, RateSchedule, RateVersion
 from billing.tests.test_runs_helpers import FEB, MAR, NOW, load_hourly, metered_agreement, setup_billing
 from service_orders.models import ServiceOrder

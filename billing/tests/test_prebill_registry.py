@@ -8,7 +8,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing import prebill
+from billing.services import prebill
 from billing.models import PreBillRule
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from billing.models import RateSchedule, RateVersion
-from billing.rates import (
+from billing.services.rates import (
     RateError,
     RateVersionOverlap,
     rate_schedule_create,

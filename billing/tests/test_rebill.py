@@ -9,8 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from billing import rebill, runs
-from billing.ledger import account_balance
+from billing.services import rebill, runs
+from billing.services.ledger import account_balance
 from billing.models import Bill, BillSegment, LedgerEntry, NoticeDecision, RateSchedule, RateVersion
 from billing.tests.test_runs_helpers import FEB, MAR, NOW, RATES, load_hourly, metered_agreement, setup_billing
 from billing.unbilled import unbilled_revenue

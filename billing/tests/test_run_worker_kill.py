@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 from django.db.models import Count
 
-from billing import runs
+from billing.services import runs
 from billing.models import BillRun, BillRunChunk, BillSegment
 from billing.tests.test_runs_helpers import MAR, NOW, metered_agreement, setup_billing
 from tests.celery_helpers import (

@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
-from billing import runs
+from billing.services import runs
 from billing.models import Bill, BillLine, BillRun, BillRunChunk, BillSegment, LedgerEntry, RateSchedule, RateVersion
-from billing.runs.drafting import billed_to
+from billing.services.runs.drafting import billed_to
 from billing.tests.test_runs_helpers import FEB, MAR, NOW, metered_agreement, setup_billing
 from cis.tests.factories import AccountFactory
 from mdm.models import BilledThrough

@@ -1,7 +1,7 @@
 """What drafting hands the rating engine. rating.BillInput.time_zone is the IANA name (a str):
 components build their zone from it (interval_price: ZoneInfo(time_zone)), and ZoneInfo of a
 ZoneInfo is a TypeError. Drafting passed core.clock.utility_zone() (a ZoneInfo) until mypy
-checked billing.runs.drafting."""
+checked billing.services.runs.drafting."""
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 
-from billing import rating, runs
-from billing.runs import drafting
+from billing import rating
+from billing.services import runs
+from billing.services.runs import drafting
 from billing.tests.test_runs_helpers import MAR, NOW, metered_agreement, setup_billing
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing import runs
+from billing.services import runs
 from billing.models import Bill, BillSegment, RateSchedule, RateVersion
 from billing.tests.test_runs_helpers import FEB, MAR, NOW, load_hourly, metered_agreement, setup_billing
 from mdm.tests.factories import ChannelFactory

@@ -15,7 +15,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from core.actors import Actor
-from billing import runs
+from billing.services import runs
 from billing.models import BillCycle, BillRun
 
 

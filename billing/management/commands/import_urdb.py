@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from billing.rates import RateError, rate_schedule_import_urdb
+from billing.services.rates import RateError, rate_schedule_import_urdb
 
 
 def _date(value: str | None) -> dt.date | None:

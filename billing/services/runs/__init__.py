@@ -1,6 +1,6 @@
 """Bill runs: the lifecycle services (start, chunk, resume, approve, issue) and the shared
 bill drafting that off-cycle, final and rebills use too. See docs/billing.md."""
-from billing.runs.services import (  # noqa: F401
+from billing.services.runs.lifecycle import (  # noqa: F401
     BillRunError,
     bill_issue,
     bill_run_approve,

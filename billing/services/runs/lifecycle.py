@@ -17,10 +17,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from billing.ledger import ledger_post_bill
+from billing.services.ledger import ledger_post_bill
 from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, BillWindow, LedgerEntry
-from billing.runs.drafting import Timings, billed_to_with_opening, bills_draft
-from billing.runs.planning import plan_bills
+from billing.services.runs.drafting import Timings, billed_to_with_opening, bills_draft
+from billing.services.runs.planning import plan_bills
 from cis.selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
 from core import runs as run_engine
 from core.actors import Actor

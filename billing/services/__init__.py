@@ -1,31 +1,31 @@
 """billing's public write API. Other apps (and billing's own commands) import from here; the
 modules behind it are billing's own business.
 
-Rates (billing.rates)
+Rates (billing.services.rates)
     rate_schedule_create, rate_version_add, rate_version_supersede, rate_schedule_import_urdb,
     rate_schedule_ensure (a tariff book loaded again adds nothing twice; RateVersionSpec)
     raise RateError, RateVersionOverlap (a version overlapping another of the schedule).
-Cycles and windows (billing.cycles)
+Cycles and windows (billing.services.cycles)
     bill_cycle_create, bill_cycle_ensure, bill_windows_create (BillWindowSpec)
     raise BillCycleError.
-Ledger (billing.ledger), append-only
+Ledger (billing.services.ledger), append-only
     ledger_post_payment, ledger_post_adjustment, ledger_reverse
     raise django's ValidationError for an amount that is zero or has more than 2 decimals,
     LedgerError for reversing a reversal or an entry already reversed.
-Bill runs (billing.runs)
+Bill runs (billing.services.runs)
     bill_run_start, bill_run_resume, bill_run_approve, bill_run_issue, bill_issue, bills_issue
     raise BillRunError (a run not in the state the step needs).
-Cancel / rebill and bills outside a run (billing.rebill)
+Cancel / rebill and bills outside a run (billing.services.rebill)
     bill_cancel, bill_rebill, bills_rebill_for_notices, bill_off_cycle, bill_final
     raise RebillError.
-Pre-bill rules and their exceptions (billing.prebill)
+Pre-bill rules and their exceptions (billing.services.prebill)
     prebill_rules_seed, bill_exception_release, bill_exception_rerate, bill_exception_meter_check
     raise PreBillError (the exception is already resolved, the bill is not held),
     PreBillConfigError (an unknown rule kind or unusable params).
 """
-from billing.cycles import BillCycleError, BillWindowSpec, bill_cycle_create, bill_cycle_ensure, bill_windows_create
-from billing.ledger import LedgerError, ledger_post_adjustment, ledger_post_payment, ledger_reverse
-from billing.prebill import (
+from billing.services.cycles import BillCycleError, BillWindowSpec, bill_cycle_create, bill_cycle_ensure, bill_windows_create
+from billing.services.ledger import LedgerError, ledger_post_adjustment, ledger_post_payment, ledger_reverse
+from billing.services.prebill import (
     PreBillConfigError,
     PreBillError,
     bill_exception_meter_check,
@@ -33,7 +33,7 @@ from billing.prebill import (
     bill_exception_rerate,
     prebill_rules_seed,
 )
-from billing.rates import (
+from billing.services.rates import (
     RateError,
     RateVersionOverlap,
     RateVersionSpec,
@@ -43,8 +43,8 @@ from billing.rates import (
     rate_version_add,
     rate_version_supersede,
 )
-from billing.rebill import RebillError, bill_cancel, bill_final, bill_off_cycle, bill_rebill, bills_rebill_for_notices
-from billing.runs import (
+from billing.services.rebill import RebillError, bill_cancel, bill_final, bill_off_cycle, bill_rebill, bills_rebill_for_notices
+from billing.services.runs import (
     BillRunError,
     bill_issue,
     bill_run_approve,

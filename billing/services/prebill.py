@@ -377,7 +377,7 @@ def bill_exception_rerate(*, exception: BillException, user=None, now: dt.dateti
     cancelled (its segments stop being live) and a new draft for the same periods replaces
     it, going through the pre-bill edits again. Returns the new bill.
     Raises PreBillError when the exception is not open or the bill is not held."""
-    from billing.runs.drafting import bill_redraft
+    from billing.services.runs.drafting import bill_redraft
 
     exception = _open(exception)
     bill = Bill.objects.select_for_update().get(pk=exception.bill_id)

@@ -12,11 +12,11 @@ from collections import defaultdict
 from django.db import IntegrityError, transaction
 
 from billing import selectors
-from billing.ledger import ledger_reverse
+from billing.services.ledger import ledger_reverse
 from billing.models import Bill, BillSegment, LedgerEntry, NoticeDecision
-from billing.runs.drafting import billed_to_with_opening, bills_draft
-from billing.runs.planning import SegmentPlan, plan_bills
-from billing.runs.services import bill_issue
+from billing.services.runs.drafting import billed_to_with_opening, bills_draft
+from billing.services.runs.planning import SegmentPlan, plan_bills
+from billing.services.runs.lifecycle import bill_issue
 from core.actors import Actor
 from cis.selectors import agreements_by_ids, agreements_for_bill_accounts, bill_account_of
 from mdm.services import replacement_read_notices_pick_up

@@ -17,12 +17,13 @@ from decimal import Decimal
 from django.db import connection
 from django.db.models import Max
 
-from billing import prebill, rating
+from billing import rating
+from billing.services import prebill
 from billing.models import Bill, BillException, BillLine, BillRun, BillSegment, RateVersion
 from billing.rating.adapters import from_mdm
 from billing.rating.calendar import schedules_from_components
 from billing.rating.components.net_metering import NetMetering
-from billing.runs.planning import SegmentPlan
+from billing.services.runs.planning import SegmentPlan
 from cis.selectors import agreements_by_ids
 from core.clock import utility_holidays, utility_zone
 from mdm import selectors as mdm_selectors
