@@ -7,69 +7,25 @@ machine dies); only that process group, which this test started, is signalled.""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-from django.db import connection
 from django.db.models import Count
 
 from billing.services import runs
 from billing.models import BillRun, BillRunChunk, BillSegment
 from billing.tests.test_runs_helpers import MAR, NOW, metered_agreement, setup_billing
 from tests.celery_helpers import (
-    ROOT,
-    _die_with_parent,
     app_pointed_at,
-    database_url_for,
     flush_redis_db,
+    kill_group,
     redis_url_for_test_worker,
+    start_prefork_worker,
+    stop_group,
 )
 
 ACCOUNTS = 40
-READY_TIMEOUT_S = 180  # a loaded 2-core box can take over a minute to boot a prefork worker
-
-
-def start_prefork_worker(app, *, redis_url: str, queue: str, log_path) -> tuple[subprocess.Popen, str]:
-    from django.conf import settings
-
-    node = f"{queue}-{uuid.uuid4().hex[:6]}@localhost"
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DATABASE_URL": database_url_for(connection.settings_dict),
-           "REDIS_URL": redis_url, "UTILIS_CELERY_EAGER": "false", "PYTHONUNBUFFERED": "1",
-           "UTILIS_LOCAL_TIME_ZONE": settings.UTILIS_LOCAL_TIME_ZONE, "PYTHONPATH": str(ROOT)}
-    with open(log_path, "a") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
-             "-l", "info", "-n", node, "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            preexec_fn=_die_with_parent,  # a killed pytest leaves no worker behind
-        )
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(log_path.read_text())
-        if app.control.ping(destination=[node], timeout=0.5):
-            return proc, node
-    kill_group(proc)
-    raise RuntimeError("worker did not answer:\n" + log_path.read_text())
-
-
-def kill_group(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)  # the group this test created (start_new_session)
-    proc.wait(timeout=30)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            kill_group(proc)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -85,7 +41,7 @@ def test_a_worker_killed_mid_run_then_resumed_bills_each_agreement_and_period_on
     log_path = tmp_path / "workers.log"
     queue = f"utilis-billkill-{uuid.uuid4().hex[:8]}"  # a queue of its own: no other suite's worker takes these
     with app_pointed_at(app, redis_url, queue):
-        first, _ = start_prefork_worker(app, redis_url=redis_url, queue=queue, log_path=log_path)
+        first = start_prefork_worker(app, redis_url=redis_url, queue=queue, log_path=log_path)
         try:
             run = runs.bill_run_start(cycle=cycle, bill_date=MAR, now=NOW, chunk_size=1)  # 40 chunk tasks queued
             deadline = time.monotonic() + 120
@@ -96,13 +52,13 @@ def test_a_worker_killed_mid_run_then_resumed_bills_each_agreement_and_period_on
                 time.sleep(0.02)
             kill_group(first)
         finally:
-            stop(first)
+            stop_group(first)
         run.refresh_from_db()
         done_at_kill = run.done_accounts
         assert 5 <= done_at_kill < ACCOUNTS, f"the kill must land mid-run ({done_at_kill} done)\n{log_path.read_text()[-3000:]}"
         assert run.status == "running"
 
-        second, _ = start_prefork_worker(app, redis_url=redis_url, queue=queue, log_path=log_path)
+        second = start_prefork_worker(app, redis_url=redis_url, queue=queue, log_path=log_path)
         try:
             # The killed worker's unacknowledged tasks are still in Redis; resume queues every
             # chunk not done again, and whichever copy comes second is skipped.
@@ -115,7 +71,7 @@ def test_a_worker_killed_mid_run_then_resumed_bills_each_agreement_and_period_on
                     break
                 time.sleep(0.2)
         finally:
-            stop(second)
+            stop_group(second)
 
     run.refresh_from_db()
     assert run.status == "completed", log_path.read_text()[-3000:]
