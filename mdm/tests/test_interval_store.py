@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from mdm.flags import Flag
-from mdm.interval_store import IntervalStoreFormatError, decode_arrays, read_channel_days
+from mdm.interval_store import (
+    COPY_HEADER,
+    COPY_TRAILER,
+    IntervalStoreFormatError,
+    decode_copy,
+    read_channel_days,
+    read_row_dtype,
+)
 from mdm.services import StagedDay, interval_days_merge, interval_days_replace
 from mdm.tests.factories import ChannelFactory
 
@@ -67,22 +74,37 @@ def test_dates_are_half_open_and_nothing_stored_gives_an_empty_batch():
     assert empty.size == 0 and empty.values.shape == (0, 0)
 
 
-def _array_send(values, dtype, oid, null=False):
-    arr = np.asarray(values)
-    head = np.array([1, int(null), oid, len(arr), 1], dtype=">i4").tobytes()
-    body = b"".join(np.array([np.dtype(dtype).itemsize], ">i4").tobytes() + np.array([v], dtype).tobytes() for v in arr)
-    return head + body
+def _copy_stream(lengths, null_at=None):
+    """A binary COPY stream as PostgreSQL writes it, rows of the given slot counts."""
+    parts = [COPY_HEADER]
+    for i, n in enumerate(lengths):
+        row = np.zeros(1, dtype=read_row_dtype(n))
+        row["fields"], row["cid_len"], row["cid"], row["date_len"], row["date"] = 6, 8, i + 1, 4, 9800 + i
+        row["min_len"], row["minutes"], row["ver_len"], row["version"] = 2, 15, 4, 1
+        for oid, name, size in ((701, "vals", 8), (21, "flags", 2)):
+            row[f"{oid}_len"], row[f"{oid}_ndim"], row[f"{oid}_oid"] = 20 + (4 + size) * n, 1, oid
+            row[f"{oid}_n"], row[f"{oid}_lb"] = n, 1
+            row[name]["len"] = size
+        row["vals"]["v"] = np.arange(n) + i
+        row["flags"]["f"] = i % 3
+        if i == null_at:
+            row["701_null"] = 1
+        parts.append(row.tobytes())
+    return b"".join(parts) + COPY_TRAILER
 
 
-def test_decoder_pads_rows_and_refuses_nulls_and_bad_lengths():
-    blob = _array_send([1.5, 2.5], ">f8", 701) + _array_send([3.0], ">f8", 701)
-    out = decode_arrays(blob, np.array([2, 1]), np.dtype(">f8"), fill=np.nan, out_dtype=np.float64)
-    np.testing.assert_array_equal(out, [[1.5, 2.5], [3.0, np.nan]])
+def test_decoder_reads_runs_of_any_length_and_refuses_nulls():
+    lengths = [96] * 150 + [92] + [96] * 70 + [100, 100] + [96] * 3
+    batch = decode_copy(_copy_stream(lengths))
+    assert batch.n_slots.tolist() == lengths
+    assert batch.channel_ids.tolist() == list(range(1, len(lengths) + 1))
+    assert batch.values.shape == (len(lengths), 100)
+    for i in (0, 149, 150, 151, 221, 222, 225):
+        assert batch.row_values(i).tolist() == (np.arange(lengths[i]) + i).tolist()
+        assert (batch.row_flags(i) == i % 3).all()
+    assert np.isnan(batch.values[0, 96:]).all() and (batch.flags[0, 96:] == Flag.MISSING).all()
+    assert decode_copy(_copy_stream([])).size == 0
     with pytest.raises(IntervalStoreFormatError):
-        decode_arrays(_array_send([1.0], ">f8", 701, null=True), np.array([1]), np.dtype(">f8"), fill=np.nan,
-                      out_dtype=np.float64)
+        decode_copy(_copy_stream([96] * 10, null_at=4))
     with pytest.raises(IntervalStoreFormatError):
-        decode_arrays(blob, np.array([2, 2]), np.dtype(">f8"), fill=np.nan, out_dtype=np.float64)
-    flags = decode_arrays(_array_send([0, 12, 2], ">i2", 21), np.array([3]), np.dtype(">i2"), fill=1,
-                          out_dtype=np.int16)
-    assert flags.tolist() == [[0, 12, 2]] and flags.dtype == np.int16
+        decode_copy(b"not a copy stream")
