@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from core.clock import utility_zone, utility_today
@@ -216,7 +217,13 @@ def worklist(request):
 
 
 def _worklist_back(request):
-    return redirect(request.POST.get("next") or "mdm:worklist")
+    """Back to the worklist page the action came from; `next` only ever names a page of this
+    site (an outside URL there would be an open redirect)."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("mdm:worklist")
 
 
 @require_POST
