@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
+from knox.models import get_token_model
 from rest_framework.test import APIClient
 
 from core.roles import Role
@@ -51,13 +51,13 @@ def admin_user_role(make_user):
 
 @pytest.fixture
 def api_for():
-    """An APIClient authenticated with a DRF token for the given user."""
+    """An APIClient authenticated with a knox API token (core.ApiToken) for the given user."""
 
     def make(user=None) -> APIClient:
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            _, token = get_token_model().objects.create(user=user, name="test client")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client
 
     return make

@@ -1,14 +1,35 @@
 """Utilis settings. Every value comes from the environment; `.env.example` lists them all."""
+import os
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str, env_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = env_str("UTILIS_SECRET_KEY", "dev-only-insecure-key-change-me")
+# DEBUG is off unless asked for (`bin/utilis start --dev` or UTILIS_DEBUG=true): tracebacks,
+# settings and URL lists never reach a browser.
 DEBUG = env_bool("UTILIS_DEBUG", False)
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+# Keys that are public (this file, .env.example, docker-compose.yml): never good with DEBUG off.
+INSECURE_SECRET_KEYS = frozenset({DEV_SECRET_KEY, "change-me", "change-me-in-production", ""})
+SECRET_KEY = env_str("UTILIS_SECRET_KEY", DEV_SECRET_KEY)
+# The test suite (pytest sets PYTEST_VERSION, inherited by the workers it starts) and the type
+# checker (django-stubs loads these settings) run with DEBUG off and need no real key.
+_KEY_NOT_NEEDED = bool(os.environ.get("PYTEST_VERSION")) or "mypy" in sys.modules
+if not DEBUG and SECRET_KEY in INSECURE_SECRET_KEYS and not _KEY_NOT_NEEDED:
+    raise ImproperlyConfigured(
+        "UTILIS_SECRET_KEY is missing or is a published example value, and DEBUG is off. "
+        "Set UTILIS_SECRET_KEY to a long random secret, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'` "
+        "(bin/utilis start keeps one in .local/secret_key), or set UTILIS_DEBUG=true on a "
+        "development machine."
+    )
 ALLOWED_HOSTS = env_list("UTILIS_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("UTILIS_CSRF_TRUSTED_ORIGINS", [])
 
@@ -24,7 +45,11 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -43,15 +68,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.http.RejectNulBytesMiddleware",  # 400 for a NUL in path, query or body (PostgreSQL refuses NUL)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): signed in with a second factor (core.two_factor).
+    "django_otp.middleware.OTPMiddleware",
+    "core.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Records who made each change (and from which URL) in the audit trail.
     "pghistory.middleware.HistoryMiddleware",
+    # Last: turns a locked-out sign-in into the lockout page / JSON (core.auth.lockout_response).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -79,12 +111,43 @@ DATABASES = {
         conn_max_age=env_int("UTILIS_DB_CONN_MAX_AGE", 60),
     )
 }
+# Two database roles (docs/operations.md, Database roles): DATABASE_URL is the app role, which
+# owns no table; migrations and the grants (core.db_roles) run as the owner role of this URL.
+# Empty: a single-role setup, as before (a warning at start-up with DEBUG off).
+DATABASE_OWNER_URL = env_str("UTILIS_DATABASE_OWNER_URL", "")
+# The app role's name when `migrate` runs with DATABASE_URL set to the owner's URL; empty: the
+# user of DATABASE_URL.
+DATABASE_APP_ROLE = env_str("UTILIS_DATABASE_APP_ROLE", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Passwords set through forms (admin, password change) follow these rules. The demo seed sets
+# its short demo passwords directly (set_password does not validate); real users get the rules.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("UTILIS_PASSWORD_MIN_LENGTH", 12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes watches every sign-in first (hub, admin, API token): it refuses a locked-out
+# username from this address before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "core.auth.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("UTILIS_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("UTILIS_LOGIN_COOLOFF_MINUTES", 30))
+# One username from one address: a guesser cannot lock a person out from everywhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["password", "otp_token"]
+# Staff two-factor (TOTP, django-otp): these roles must enrol a device before any hub page.
+UTILIS_REQUIRE_2FA_ROLES = env_list("UTILIS_REQUIRE_2FA_ROLES", [])
+OTP_TOTP_ISSUER = env_str("UTILIS_UTILITY_NAME", "Utilis Demo Utility")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -100,6 +163,45 @@ UTILIS_UTILITY_NAME = env_str("UTILIS_UTILITY_NAME", "Utilis Demo Utility")
 UTILIS_READ_FILE_TIME_ZONE = env_zone("UTILIS_READ_FILE_TIME_ZONE", "UTC")
 UTILIS_HOLIDAY_COUNTRY = env_str("UTILIS_HOLIDAY_COUNTRY", "CA")
 UTILIS_HOLIDAY_SUBDIVISION = env_str("UTILIS_HOLIDAY_SUBDIVISION", "ON")
+# The bill cycle a new account gets when none is chosen; empty: the cycle of the service point's
+# read route (the one most accounts there are billed in), else the API and move-in wizard ask.
+UTILIS_DEFAULT_BILL_CYCLE = env_str("UTILIS_DEFAULT_BILL_CYCLE", "")
+
+# HTTPS (a setting, on in production): HSTS, redirect to https, Secure cookies.
+UTILIS_HTTPS = env_bool("UTILIS_HTTPS", False)
+SECURE_SSL_REDIRECT = UTILIS_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("UTILIS_HSTS_SECONDS", 31536000) if UTILIS_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("UTILIS_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("UTILIS_HSTS_PRELOAD", True)
+SESSION_COOKIE_SECURE = UTILIS_HTTPS
+CSRF_COOKIE_SECURE = UTILIS_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie: forms carry the token.
+CSRF_COOKIE_HTTPONLY = True
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto / X-Forwarded-For.
+if env_bool("UTILIS_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    AXES_IPWARE_PROXY_COUNT = env_int("UTILIS_PROXY_COUNT", 1)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Content-Security-Policy (django-csp): scripts only from our own static files, no inline
+# script or handler. Styles: files only, except style="" attributes, which the hubs use for
+# data-driven colours (TOU grids, legends); style attributes cannot run script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".local" / "static"
@@ -152,7 +254,8 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # django-rest-knox: tokens are stored hashed, expire, and are revoked one by one.
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.RolePermission"],
@@ -164,6 +267,13 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# API tokens: `POST /api/auth/token/` hands out a new named token per call (core.ApiToken).
+KNOX_TOKEN_MODEL = "core.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("UTILIS_API_TOKEN_TTL_DAYS", 30)),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Utilis API",

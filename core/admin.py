@@ -6,10 +6,16 @@ from urllib.parse import urlencode
 
 import pghistory.models
 from pghistory import config as pghistory_config
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from knox.models import get_digest_token
+from knox.settings import CONSTANTS, knox_settings
+
+from core.models import ApiToken
 
 # Enough to answer "who changed this lately"; the full list is one click away in the events admin.
 AUDIT_HISTORY_ROWS = 20
@@ -79,3 +85,69 @@ class AuditHistoryMixin:
             '<p><a href="{}?{}">All events of this {}</a></p>',
             body, events_url, query, obj._meta.verbose_name,
         )
+
+
+class ApiTokenCreateForm(forms.ModelForm):
+    """A new token: the secret is made here and shown once, on the next page."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name", "description", "expiry"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.token: str | None = None
+        self.fields["expiry"].help_text = "Empty: the default lifetime (UTILIS_API_TOKEN_TTL_DAYS) from now."
+
+    def save(self, commit: bool = True) -> ApiToken:
+        obj = super().save(commit=False)
+        digest, token = get_digest_token()
+        obj.digest = digest
+        obj.token_key = token[: CONSTANTS.TOKEN_KEY_LENGTH]
+        if obj.expiry is None and knox_settings.TOKEN_TTL is not None:
+            obj.expiry = timezone.now() + knox_settings.TOKEN_TTL
+        self.token = token
+        if commit:
+            obj.save()
+        return obj
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """API tokens by client and name. Revoke = delete (one, or several with the list action)."""
+
+    list_display = ("name", "user", "token_key", "created", "expiry", "is_expired")
+    list_filter = ("user",)
+    search_fields = ("name", "description", "token_key", "user__username")
+    raw_id_fields = ("user",)
+    readonly_fields = ("token_key", "created")
+    actions = ["revoke"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenCreateForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["user", "name", "description", "expiry"]
+        return ["user", "name", "description", "token_key", "created", "expiry"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("user", "token_key", "created") if obj is not None else ()
+
+    @admin.display(boolean=True, description="Expired")
+    def is_expired(self, obj: ApiToken) -> bool:
+        return obj.expiry is not None and obj.expiry <= timezone.now()
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and isinstance(form, ApiTokenCreateForm) and form.token:
+            self.message_user(
+                request, f"Token for {obj.user}: {form.token} (shown only now: copy it).", messages.WARNING,
+            )
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        count, _ = queryset.delete()
+        self.message_user(request, f"{count} token(s) revoked.", messages.SUCCESS)

@@ -110,7 +110,16 @@
     input.addEventListener("input", function () { copy.value = input.value; });
   }
 
+  /* <input data-autosubmit> sends its form as soon as it changes (e.g. a chart's view); the
+     form's own submit button still works without this file. */
+  function bindAutosubmit(input) {
+    input.addEventListener("change", function () {
+      if (input.form) input.form.submit();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-autosubmit]").forEach(bindAutosubmit);
     document.querySelectorAll("[data-mirror]").forEach(bindMirror);
     document.querySelectorAll("[data-live-url]").forEach(bindLive);
     bindChoice("applicant", "data-applicant");
