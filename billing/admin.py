@@ -55,14 +55,18 @@ class BillCycleAdmin(admin.ModelAdmin):
     inlines = [BillWindowInline]
     actions = ["start_bill_run"]
 
-    @admin.action(description="Start bill run (the latest window whose bill date has come)")
+    @admin.action(description="Start bill run (the latest window whose read window has closed)")
     def start_bill_run(self, request, queryset):
         today = utility_today()
         pairs = []
         for cycle in queryset:
-            window = cycle.windows.filter(bill_date__lte=today).order_by("-bill_date").first()
+            closed = [w for w in cycle.windows.filter(period_end_date__lte=today).order_by("-bill_date")
+                      if not runs.window_is_open(w, today=today)]
+            window = closed[0] if closed else None
             if window is None:
-                self.message_user(request, f"{cycle.code} has no window due by {today}.", messages.WARNING)
+                self.message_user(request, f"{cycle.code} has no window whose reads are in by {today} (an earlier "
+                                           "start needs an override reason: use the Billing Hub's start form).",
+                                  messages.WARNING)
                 continue
             pairs.append((cycle, window.bill_date))
         _start(self, request, pairs)
@@ -75,7 +79,7 @@ class BillWindowAdmin(admin.ModelAdmin):
     date_hierarchy = "bill_date"
     actions = ["start_bill_run"]
 
-    @admin.action(description="Start bill run")
+    @admin.action(description="Start bill run (read window closed; otherwise the hub's start form with a reason)")
     def start_bill_run(self, request, queryset):
         _start(self, request, [(w.cycle, w.bill_date) for w in queryset.select_related("cycle")])
 
@@ -119,7 +123,8 @@ class BillRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("id", "cycle", "bill_date", "status", "progress", "bills_created", "exceptions", "errors",
                     "started_at", "finished_at")
     list_filter = ("status", "cycle")
-    readonly_fields = ("cycle", "bill_date", "period_end_date", "due_date", "status", "idempotency_key",
+    readonly_fields = ("cycle", "bill_date", "period_end_date", "due_date", "status", "override_reason",
+                       "idempotency_key",
                        "total_accounts", "done_accounts", "chunks_total", "bills_created", "exceptions", "errors",
                        "chunk_size", "timings", "error", "started_by", "created_at", "started_at", "progress_at",
                        "finished_at", "approved_by", "approved_at", "issued_by", "issued_at", "progress",

@@ -197,6 +197,8 @@ class BillRun(Run):
     errors = models.PositiveIntegerField(default=0, help_text="Chunks that failed (see each chunk's error).")
     chunk_size = models.PositiveIntegerField(default=500)
     due_date = models.DateField(null=True, blank=True, help_text="Bill date + the window's due days.")
+    override_reason = models.TextField(
+        blank=True, help_text="Why the run was started before its window's read window closed (empty: it had).")
     approved_by = _actor_fk()
     approved_at = models.DateTimeField(null=True, blank=True)
     issued_by = _actor_fk()
@@ -431,3 +433,32 @@ class NoticeDecision(models.Model):
 
     def __str__(self) -> str:
         return f"Notice {self.notice_id}: {self.get_action_display().lower()}"
+
+
+class BillDocument(models.Model):
+    """A bill's printed PDF, rendered once in the background (billing.tasks.bill_documents_render)
+    when the bill is issued and kept in Django storage (MEDIA_ROOT/bills/...); the hub and the
+    portal serve this file, never a render in the request. `bill_state` is what the bill was
+    when printed (status, number, amounts): a document from another state is printed again."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being prepared"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    bill = models.OneToOneField(Bill, on_delete=models.CASCADE, primary_key=True, related_name="document")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(upload_to="bills/", max_length=300, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    template_version = models.CharField(max_length=120, blank=True,
+                                        help_text="The layout and bill template it was printed with.")
+    bill_state = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(help_text="When the current render was asked for.")
+    render_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "requested_at"], name="billdoc_status_requested")]
+
+    def __str__(self) -> str:
+        return f"PDF of bill {self.bill_id} ({self.status})"

@@ -10,8 +10,15 @@ DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class RunStartForm(forms.Form):
+    """Start a cycle's run: posted once to see the confirm step (accounts, period), then again
+    with `confirmed`. A window whose read window is still open needs `override_reason`."""
+
     cycle = forms.ModelChoiceField(queryset=BillCycle.objects.filter(active=True))
     bill_date = forms.DateField(widget=DATE)
+    override_reason = forms.CharField(
+        required=False, max_length=500, widget=forms.TextInput, label="Override reason",
+        help_text="Only for a window whose reads are not all in yet: why bill it now (kept on the run).")
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class ReasonForm(forms.Form):

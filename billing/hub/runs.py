@@ -13,7 +13,8 @@ from billing.services import runs as bill_runs
 from billing.hub.common import STAFF, form_errors, local_today, request_now
 from billing.hub.forms import FinalBillForm, RunStartForm
 from billing import selectors
-from billing.models import Bill, BillRun
+from billing.models import Bill, BillRun, BillRunChunk
+from cis.selectors import account_numbers
 from core.actors import Actor
 from core.permissions import role_required
 
@@ -28,8 +29,14 @@ def _run_or_404(run_id: int) -> BillRun:
 @role_required(*STAFF)
 def home(request):
     today = local_today(request_now())
+    cycles = selectors.cycles_overview(today=today)
+    for item in cycles:
+        for w in item["windows"]:
+            # Offered only once the window's reads are in; earlier needs the start form's override.
+            w["open"] = bill_runs.window_is_open(w["window"], today=today)
+            w["opens_on"] = bill_runs.window_opens(w["window"])
     return render(request, "billing/hub/home.html", {
-        "cycles": selectors.cycles_overview(today=today),
+        "cycles": cycles,
         "runs": selectors.bill_runs_recent(limit=10),
         "open_exceptions": selectors.exceptions_open_count(),
         "final_form": FinalBillForm(initial={"bill_date": today}),
@@ -38,21 +45,45 @@ def home(request):
     })
 
 
-@require_POST
 @role_required(*STAFF)
 def run_start(request):
-    form = RunStartForm(request.POST)
+    """GET (?cycle=&bill_date=) or a first POST: the confirm step (the cycle's accounts, the
+    period, the override reason an open window needs); a POST with `confirmed` starts it."""
+    form = RunStartForm(request.POST if request.method == "POST" else request.GET)
     if not form.is_valid():
         messages.error(request, "Run not started: " + form_errors(form))
         return redirect("billing:hub")
+    data = form.cleaned_data
+    now = request_now()
     try:
-        run = bill_runs.bill_run_start(cycle=form.cleaned_data["cycle"], bill_date=form.cleaned_data["bill_date"],
-                                       now=request_now(), user=request.user)
+        preview = bill_runs.bill_run_start_preview(cycle=data["cycle"], bill_date=data["bill_date"], now=now)
     except bill_runs.BillRunError as exc:
         messages.error(request, f"Run not started: {exc}")
         return redirect("billing:hub")
-    messages.success(request, f"Run {run.pk} for {run.cycle.code} on {run.bill_date} started.")
-    return redirect("billing:run", run_id=run.pk)
+    if preview["existing"] is not None:
+        return redirect("billing:run", run_id=preview["existing"].pk)
+    error = ""
+    if request.method == "POST" and data["confirmed"]:
+        try:
+            run = bill_runs.bill_run_start(cycle=data["cycle"], bill_date=data["bill_date"], now=now,
+                                           user=request.user, override_reason=data["override_reason"])
+        except bill_runs.BillRunError as exc:
+            error = str(exc)
+        else:
+            note = " (override: " + run.override_reason + ")" if run.override_reason else ""
+            messages.success(request, f"Run {run.pk} for {run.cycle.code} on {run.bill_date} started{note}.")
+            return redirect("billing:run", run_id=run.pk)
+    return render(request, "billing/hub/run_confirm.html", {
+        "action": "start", "preview": preview, "form": form, "error": error, "tab": "runs",
+    }, status=400 if error else 200)
+
+
+def chunk_errors(run_id: int) -> list[dict]:
+    """The failed chunks of a run with their error and the account numbers they concern."""
+    chunks = list(BillRunChunk.objects.filter(run_id=run_id, status=BillRunChunk.Status.FAILED).order_by("number"))
+    numbers = account_numbers(account_ids={a for c in chunks for a in c.account_ids})
+    return [{"number": c.number, "error": c.error, "finished_at": c.finished_at,
+             "accounts": [numbers.get(a, str(a)) for a in c.account_ids]} for c in chunks]
 
 
 def run_progress_data(run_id: int) -> dict:
@@ -66,9 +97,14 @@ def run_detail(request, run_id: int):
     run = _run_or_404(run_id)
     bills = selectors.bills_of_run(bill_run_id=run.pk)
     progress = run_progress_data(run.pk)
+    errors = chunk_errors(run.pk)
     return render(request, "billing/hub/run.html", {
         "run": run,
         "progress": progress,
+        "chunk_errors": errors,
+        # A run with a failed chunk or an error is never shown as completed nor offered to approve.
+        "has_errors": bool(errors or run.errors or run.error),
+        "can_approve": bill_runs.bill_run_can_approve(run),
         # What the core.runs progress partial reads (the bill run keeps its own counters).
         "progress_run": {"pk": run.pk, "progress_done": progress["done"], "progress_total": progress["total"]},
         "bills": bills[:100],
@@ -108,9 +144,24 @@ def run_resume(request, run_id: int):
     return _run_action(request, run_id, "Not resumed", call)
 
 
+def _confirm(request, run_id: int, action: str):
+    """The confirm step of approve / issue: the bills, held bills and the total amount."""
+    run = _run_or_404(run_id)
+    if request.POST.get("confirmed"):
+        return None
+    return render(request, "billing/hub/run_confirm.html", {
+        "action": action, "run": run, "totals": bill_runs.bill_run_totals(bill_run_id=run.pk),
+        "can_approve": bill_runs.bill_run_can_approve(run), "tab": "runs",
+    })
+
+
 @require_POST
 @role_required(*STAFF)
 def run_approve(request, run_id: int):
+    page = _confirm(request, run_id, "approve")
+    if page is not None:
+        return page
+
     def call():
         bill_runs.bill_run_approve(bill_run_id=run_id, actor=Actor.of(request.user))
         return f"Run {run_id} approved."
@@ -120,6 +171,10 @@ def run_approve(request, run_id: int):
 @require_POST
 @role_required(*STAFF)
 def run_issue(request, run_id: int):
+    page = _confirm(request, run_id, "issue")
+    if page is not None:
+        return page
+
     def call():
         bill_runs.bill_run_issue(bill_run_id=run_id, now=request_now(), actor=Actor.of(request.user))
         issued = selectors.bill_run_bill_counts(bill_run_id=run_id).get(Bill.Status.ISSUED, 0)

@@ -48,14 +48,15 @@ def test_hub_lists_the_cycle_window_and_starts_its_run(staff):
     page = staff.get("/billing/").content.decode()
     assert 'data-testid="window-C01-2026-03-01"' in page and "Start run" in page
 
-    response = staff.post("/billing/services/runs/start/", {"cycle": cycle.pk, "bill_date": "2026-03-01"})
+    response = staff.post("/billing/runs/start/", {"cycle": cycle.pk, "bill_date": "2026-03-01",
+                                                       "confirmed": "1"})
 
     run = BillRun.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"/billing/services/runs/{run.pk}/"
+    assert response.status_code == 302 and response["Location"] == f"/billing/runs/{run.pk}/"
     assert (run.status, run.total_accounts) == ("running", 2)
-    progress = staff.get(f"/billing/services/runs/{run.pk}/progress.json").json()
+    progress = staff.get(f"/billing/runs/{run.pk}/progress.json").json()
     assert (progress["status"], progress["done"], progress["total"], progress["bills"]) == ("running", 0, 2, 0)
-    page = staff.get(f"/billing/services/runs/{run.pk}/").content.decode()
+    page = staff.get(f"/billing/runs/{run.pk}/").content.decode()
     assert "data-live" in page and "run-progress.js" in page
 
 
@@ -64,13 +65,13 @@ def test_progress_reaches_completed_and_the_page_offers_approve_then_issue(staff
     metered_agreement(rate_code="T-TIER")
     run = runs.bill_run_start(cycle=cycle, bill_date=MAR, now=NOW, enqueue=False)
     process(run)
-    progress = staff.get(f"/billing/services/runs/{run.pk}/progress.json").json()
+    progress = staff.get(f"/billing/runs/{run.pk}/progress.json").json()
     assert (progress["status"], progress["done"], progress["bills"], progress["percent"]) == ("completed", 1, 1, 100)
-    assert ">Approve<" in staff.get(f"/billing/services/runs/{run.pk}/").content.decode()
+    assert ">Approve…<" in staff.get(f"/billing/runs/{run.pk}/").content.decode()
 
-    staff.post(f"/billing/services/runs/{run.pk}/approve/")
-    assert ">Issue bills<" in staff.get(f"/billing/services/runs/{run.pk}/").content.decode()
-    response = staff.post(f"/billing/services/runs/{run.pk}/issue/")
+    staff.post(f"/billing/runs/{run.pk}/approve/", {"confirmed": "1"})
+    assert ">Issue bills…<" in staff.get(f"/billing/runs/{run.pk}/").content.decode()
+    response = staff.post(f"/billing/runs/{run.pk}/issue/", {"confirmed": "1"})
 
     assert said(response) == [f"Run {run.pk} issued: 1 bill(s)."]
     bill = Bill.objects.get(run=run)
@@ -83,7 +84,7 @@ def test_approving_a_running_run_is_refused_with_a_message(staff):
     cycle = setup_billing()
     metered_agreement(rate_code="T-TIER")
     run = runs.bill_run_start(cycle=cycle, bill_date=MAR, now=NOW, enqueue=False)
-    response = staff.post(f"/billing/services/runs/{run.pk}/approve/")
+    response = staff.post(f"/billing/runs/{run.pk}/approve/", {"confirmed": "1"})
     assert said(response)[0].startswith("Not approved: Only a completed run can be approved")
     run.refresh_from_db()
     assert run.status == "running"

@@ -45,8 +45,8 @@ RATES = {
 def setup_billing(*, period_end: dt.date = MAR, bill_date: dt.date = MAR) -> BillCycle:
     cycle, _ = BillCycle.objects.get_or_create(code="C01", defaults={"name": "Cycle 1"})
     BillWindow.objects.get_or_create(cycle=cycle, bill_date=bill_date, defaults=dict(
-        period_end_date=period_end, read_window_start=period_end - dt.timedelta(days=2),
-        read_window_end=period_end, due_days=21))
+        period_end_date=period_end, read_window_start=period_end - dt.timedelta(days=3),
+        read_window_end=period_end - dt.timedelta(days=1), due_days=21))
     for code, components in RATES.items():
         schedule, created = RateSchedule.objects.get_or_create(code=code, defaults={"name": code, "rate_class": code.lower()})
         if created:

@@ -1,6 +1,7 @@
 """manage.py bill_run --cycle C01 --bill-date 2026-03-01 [--chunk-size 500] [--wait]
 manage.py bill_run --resume RUN_ID [--wait]
 manage.py bill_run --cycle C01 --bill-date 2026-03-01 --wait --issue   (approve and issue when drafted)
+manage.py bill_run --cycle C01 --bill-date 2026-04-01 --override-reason "..."  (a window whose reads are not in)
 
 Starts (or finds: the same cycle and date is the same run) a bill run whose chunks go to the
 Celery workers, or resumes one; with --wait a progress bar follows the run's counters until
@@ -27,13 +28,16 @@ class Command(BaseCommand):
         parser.add_argument("--bill-date", type=dt.date.fromisoformat, help="The window's bill date, YYYY-MM-DD.")
         parser.add_argument("--resume", type=int, metavar="RUN_ID", help="Queue the chunks of this run not yet done.")
         parser.add_argument("--chunk-size", type=int, default=500)
+        parser.add_argument("--override-reason", default="",
+                            help="Start a window whose read window has not closed yet, for this reason (kept on the run).")
         parser.add_argument("--wait", action="store_true", help="Show progress until the run's drafts are ready.")
         parser.add_argument("--in-process", action="store_true", help="Do the chunks in this process (no workers).")
         parser.add_argument("--timeout", type=float, default=None, help="Stop waiting after this many seconds.")
         parser.add_argument("--approve", action="store_true", help="Approve the drafts once the run completes.")
         parser.add_argument("--issue", action="store_true", help="Then issue the approved bills (implies --approve).")
 
-    def handle(self, *args, cycle, bill_date, resume, chunk_size, wait, in_process, timeout, approve, issue, **options):
+    def handle(self, *args, cycle, bill_date, resume, chunk_size, wait, in_process, timeout, approve, issue,
+               override_reason="", **options):
         enqueue = not in_process
         try:
             if resume:
@@ -51,7 +55,7 @@ class Command(BaseCommand):
                 except BillCycle.DoesNotExist as exc:
                     raise CommandError(f"No bill cycle {cycle}.") from exc
                 run = runs.bill_run_start(cycle=cycle_obj, bill_date=bill_date, now=timezone.now(),
-                                          chunk_size=chunk_size, enqueue=enqueue)
+                                          chunk_size=chunk_size, enqueue=enqueue, override_reason=override_reason)
                 self.stdout.write(f"Run {run.pk} for {cycle} on {bill_date}: {run.total_accounts} accounts, "
                                   f"status {run.status}.")
         except (runs.BillRunError, BillRun.DoesNotExist) as exc:
@@ -64,6 +68,7 @@ class Command(BaseCommand):
         try:
             run.refresh_from_db()
             if (approve or issue) and run.status == BillRun.Status.DONE:
+                # bill_run_approve refuses a run with a failed chunk (CommandError below).
                 runs.bill_run_approve(bill_run_id=run.pk, actor=Actor.system("bill_run command"))
                 self.stdout.write(f"Run {run.pk} approved.")
             if issue:

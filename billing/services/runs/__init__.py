@@ -1,9 +1,17 @@
 """Bill runs: the lifecycle services (start, chunk, resume, approve, issue) and the shared
 bill drafting that off-cycle, final and rebills use too. See docs/billing.md."""
 from billing.services.runs.lifecycle import (  # noqa: F401
+    BillRunConflict,
     BillRunError,
+    BillRunWindowOpen,
     bill_issue,
     bill_run_approve,
+    bill_run_can_approve,
+    bill_run_failed_chunks,
+    bill_run_start_preview,
+    bill_run_totals,
+    window_is_open,
+    window_opens,
     bill_run_chunk_process,
     bill_run_issue,
     bill_run_pending_chunks,
@@ -12,3 +20,4 @@ from billing.services.runs.lifecycle import (  # noqa: F401
     bill_run_start,
     bills_issue,
 )
+from billing.services.runs.drafting import BillOverlapError  # noqa: F401,E402

@@ -24,7 +24,7 @@ from billing.rating.adapters import from_mdm
 from billing.rating.calendar import schedules_from_components
 from billing.rating.components.net_metering import NetMetering
 from billing.services.runs.planning import SegmentPlan
-from cis.selectors import agreements_by_ids
+from cis.selectors import account_numbers, agreements_by_ids
 from core.clock import utility_holidays, utility_zone
 from mdm import selectors as mdm_selectors
 from mdm.selectors import DeterminantError, PeriodDeterminants, PeriodRequest, TouGrid
@@ -37,6 +37,93 @@ HISTORY_DAYS = 400  # a year of earlier bills and a month to find "the same mont
 
 class DraftError(Exception):
     pass
+
+
+class BillOverlapError(DraftError):
+    """A period to bill overlaps a live segment already on a bill: the message names the bill,
+    the account and the period. Raised before anything is written."""
+
+
+@dataclass(frozen=True)
+class SegmentConflict:
+    """A live segment in the way of a period to bill."""
+
+    agreement_id: int
+    account_id: int
+    bill_id: int
+    bill_number: str
+    bill_status: str
+    run_id: int | None
+    period_start: dt.date
+    period_end: dt.date  # exclusive
+
+    def describe(self, account_number: str | None = None) -> str:
+        bill = self.bill_number or f"draft bill {self.bill_id}"
+        where = f", run {self.run_id}" if self.run_id else ""
+        last = self.period_end - dt.timedelta(days=1)
+        return (f"account {account_number or self.account_id} (agreement {self.agreement_id}) is already billed "
+                f"{self.period_start} to {last} by bill {bill} (id {self.bill_id}, {self.bill_status}{where})")
+
+
+def agreements_lock(agreement_ids: Iterable[int]) -> None:
+    """Transaction-level advisory locks on the agreements about to be billed, in id order (no
+    deadlock): two runs drafting the same agreement at once take turns, so the second one's
+    overlap check sees the first one's bills instead of tripping the unique constraint."""
+    ids = sorted(set(agreement_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, a) FROM unnest(%s::int[]) AS a ORDER BY a",
+                       [AGREEMENT_LOCK_SPACE, ids])
+
+
+AGREEMENT_LOCK_SPACE = 7301  # the advisory lock key space of "an agreement being billed"
+
+
+def live_segment_conflicts(*, periods: Mapping[int, tuple[dt.date, dt.date]] | None = None,
+                           agreement_ids: Iterable[int] = (), beyond: dt.date | None = None
+                           ) -> list[SegmentConflict]:
+    """Live segments in the way (one query): for `periods` ({agreement id: [start, end)}) the
+    live segments of those agreements that overlap them; with `beyond`, also any live segment
+    of `agreement_ids` (or of the agreements in `periods`) that ends after that date (a bill
+    already reaching past the window being billed, e.g. a run started for a later window)."""
+    periods = dict(periods or {})
+    ids = set(agreement_ids) | set(periods)
+    if not ids:
+        return []
+    rows = (BillSegment.objects.filter(agreement_id__in=sorted(ids), live=True)
+            .order_by("agreement_id", "period_start")
+            .values_list("agreement_id", "bill__account_id", "bill_id", "bill__bill_number", "bill__status",
+                         "bill__run_id", "period_start", "period_end"))
+    if beyond is None:
+        rows = rows.filter(agreement_id__in=sorted(periods))
+    out = []
+    for agreement_id, account_id, bill_id, number, status, run_id, start, end in rows:
+        period = periods.get(agreement_id)
+        overlaps = period is not None and start < period[1] and end > period[0]
+        if overlaps or (beyond is not None and end > beyond):
+            out.append(SegmentConflict(agreement_id, account_id, bill_id, number or "", status, run_id, start, end))
+    return out
+
+
+def conflicts_message(conflicts: list[SegmentConflict], *, account_numbers: Mapping[int, str] | None = None,
+                      limit: int = 3) -> str:
+    """'Already billed: account 0000104542 (agreement 7) is already billed 2026-12-01 to ...'."""
+    numbers = account_numbers or {}
+    shown = "; ".join(c.describe(numbers.get(c.account_id)) for c in conflicts[:limit])
+    more = f"; and {len(conflicts) - limit} more" if len(conflicts) > limit else ""
+    return f"Overlapping period: {shown}{more}. Cancel that bill or finish its run first."
+
+
+def check_no_overlap(plans: Mapping[int, list[SegmentPlan]]) -> None:
+    """Lock the plans' agreements and refuse (BillOverlapError) any period that overlaps a live
+    segment: the unique constraint on live segments must never be the first to notice."""
+    flat = [p for ps in plans.values() for p in ps]
+    agreements_lock(p.agreement.id for p in flat)
+    conflicts = live_segment_conflicts(periods={p.agreement.id: (p.start, p.end) for p in flat})
+    if conflicts:
+        raise BillOverlapError(conflicts_message(
+            conflicts, account_numbers=account_numbers(account_ids={c.account_id for c in conflicts})))
 
 
 @dataclass
@@ -313,12 +400,14 @@ def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, d
     """Draft one bill per bill account in `plans` ({bill account id: segments}). Bills that
     fail a pre-bill edit are HELD with BillException rows. Returns the bills.
 
-    Raises IntegrityError (one_live_segment_per_agreement_period) if a segment is already
-    billed: the caller's transaction is then rolled back whole."""
+    Raises BillOverlapError, before writing anything, if a period overlaps a live segment
+    (the agreements are locked for the caller's transaction first, so a concurrent draft of
+    the same agreement is seen); the partial unique constraint is only the last line of defence."""
     timings = timings or Timings()
     replaces = replaces or {}
     all_plans = [p for ps in plans.values() for p in ps]
     with timings.phase("load"):
+        check_no_overlap(plans)
         versions = rate_versions_by_code({p.agreement.rate_code for p in all_plans})
         rules = prebill.prebill_rules_active()
         period_end = max((p.end for p in all_plans), default=bill_date)

@@ -14,16 +14,27 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db import models
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from billing import pdf as bill_documents
 from billing.services.ledger import ledger_post_bill
 from billing.models import Bill, BillCycle, BillRun, BillRunChunk, BillSegment, BillWindow, LedgerEntry
-from billing.services.runs.drafting import Timings, billed_to_with_opening, bills_draft
-from billing.services.runs.planning import plan_bills
-from cis.selectors import agreements_for_bill_accounts, bill_account_ids_in_cycle
+from billing.services.runs.drafting import (
+    BillOverlapError,
+    Timings,
+    agreements_lock,
+    billed_to_with_opening,
+    bills_draft,
+    conflicts_message,
+    live_segment_conflicts,
+)
+from billing.services.runs.planning import plan_bills, window_opens_on, window_read_closed
+from cis.selectors import account_numbers, agreements_for_bill_accounts, bill_account_ids_in_cycle
 from core import runs as run_engine
 from core.actors import Actor
+from core.clock import utility_zone
 from core.money import money
 from mdm.services import billed_through_set_many
 
@@ -33,6 +44,56 @@ ISSUE_BATCH = 1000
 
 class BillRunError(Exception):
     """The run cannot do what was asked in its current state (or has no window)."""
+
+
+class BillRunWindowOpen(BillRunError):
+    """The window's read window has not closed yet: starting it needs an override reason."""
+
+
+class BillRunConflict(BillRunError):
+    """A live bill of the cycle's agreements overlaps the period (or reaches past the window)."""
+
+
+def _local_date(now: dt.datetime) -> dt.date:
+    return now.astimezone(utility_zone()).date()
+
+
+def window_is_open(window: BillWindow, *, today: dt.date) -> bool:
+    """True while the window may not be billed without an override (its reads are not all in)."""
+    return not window_read_closed(period_end_date=window.period_end_date, read_window_end=window.read_window_end,
+                                  today=today)
+
+
+def window_opens(window: BillWindow) -> dt.date:
+    return window_opens_on(period_end_date=window.period_end_date, read_window_end=window.read_window_end)
+
+
+def _cycle_conflicts(*, accounts: list[int], period_end: dt.date) -> list:
+    agreements = agreements_for_bill_accounts(bill_account_ids=accounts, before=period_end)
+    return live_segment_conflicts(agreement_ids=[a.id for a in agreements], beyond=period_end)
+
+
+def _conflict_text(conflicts: list) -> str:
+    return conflicts_message(conflicts, account_numbers=account_numbers(account_ids={c.account_id for c in conflicts}))
+
+
+def bill_run_start_preview(*, cycle: BillCycle, bill_date: dt.date, now: dt.datetime) -> dict:
+    """What starting this run would do, for a confirm step: the window, its bill accounts, the
+    period, whether the read window is still open (an override is needed) and any bills in the
+    way. Raises BillRunError when the cycle has no window with that bill date."""
+    window = BillWindow.objects.filter(cycle=cycle, bill_date=bill_date).first()
+    if window is None:
+        raise BillRunError(f"Cycle {cycle.code} has no bill window on {bill_date}.")
+    key = f"{cycle.code}:{bill_date.isoformat()}:regular"
+    accounts = bill_account_ids_in_cycle(cycle_code=cycle.code)
+    conflicts = _cycle_conflicts(accounts=accounts, period_end=window.period_end_date)
+    return {
+        "window": window, "cycle": cycle, "accounts": len(accounts), "period_end": window.period_end_date,
+        "last_day": window.period_end_date - dt.timedelta(days=1), "opens_on": window_opens(window),
+        "open": window_is_open(window, today=_local_date(now)),
+        "conflict": _conflict_text(conflicts) if conflicts else "",
+        "existing": BillRun.objects.filter(idempotency_key=key).first(),
+    }
 
 
 def _user(user):
@@ -47,13 +108,18 @@ def _enqueue(run_id: int, numbers: Iterable[int]) -> None:
 
 
 def bill_run_start(*, cycle: BillCycle, bill_date: dt.date, now: dt.datetime, user=None, chunk_size: int = 500,
-                   enqueue: bool = True) -> BillRun:
+                   enqueue: bool = True, override_reason: str = "") -> BillRun:
     """Start the regular run of `cycle` for `bill_date`, or return the run already started
     with the same key (cycle + bill date + kind). Splits the cycle's bill accounts into
     chunks and, after commit, queues one Celery task per chunk (`enqueue=False` leaves them
     for the caller, e.g. an in-process benchmark).
 
-    Raises BillRunError when the cycle has no window with that bill date."""
+    Only a window whose read window has closed on the utility's local date of `now` is started;
+    an earlier one needs `override_reason` (kept on the run). Live bills of the cycle's
+    agreements that overlap the period or reach past the window refuse the start.
+
+    Raises BillRunError when the cycle has no window with that bill date, BillRunWindowOpen
+    for an open window without a reason, BillRunConflict for bills in the way."""
     key = f"{cycle.code}:{bill_date.isoformat()}:regular"
     existing = BillRun.objects.filter(idempotency_key=key).first()
     if existing is not None:
@@ -63,16 +129,25 @@ def bill_run_start(*, cycle: BillCycle, bill_date: dt.date, now: dt.datetime, us
         raise BillRunError(f"Cycle {cycle.code} has no bill window on {bill_date}.")
     if chunk_size < 1:
         raise BillRunError("The chunk size must be at least 1.")
+    override_reason = (override_reason or "").strip()
+    if window_is_open(window, today=_local_date(now)) and not override_reason:
+        raise BillRunWindowOpen(
+            f"The read window of {cycle.code}'s {bill_date} bill is still open (usage to "
+            f"{window.period_end_date - dt.timedelta(days=1)}, reads until {window.read_window_end}); it can be "
+            f"started from {window_opens(window)}, or now with an override reason.")
     try:
         with transaction.atomic(), Actor.of(user).audit("bill_run_start"):
             accounts = bill_account_ids_in_cycle(cycle_code=cycle.code)
+            conflicts = _cycle_conflicts(accounts=accounts, period_end=window.period_end_date)
+            if conflicts:
+                raise BillRunConflict(_conflict_text(conflicts))
             slices = [accounts[i:i + chunk_size] for i in range(0, len(accounts), chunk_size)]
             run = BillRun.objects.create(
                 cycle=cycle, bill_date=bill_date, period_end_date=window.period_end_date, idempotency_key=key,
                 status=BillRun.Status.RUNNING if slices else BillRun.Status.DONE, chunk_size=chunk_size,
                 started_by=_user(user), created_at=now, started_at=now, progress_at=now,
                 finished_at=None if slices else now, progress_total=len(accounts), chunks_total=len(slices),
-                due_date=bill_date + dt.timedelta(days=window.due_days),
+                due_date=bill_date + dt.timedelta(days=window.due_days), override_reason=override_reason,
             )
             BillRunChunk.objects.bulk_create(
                 BillRunChunk(run=run, number=n, size=len(ids), account_ids=ids) for n, ids in enumerate(slices)
@@ -99,6 +174,12 @@ def bill_run_chunk_process(*, bill_run_id: int, chunk_number: int, now: dt.datet
             timings = Timings()
             with timings.phase("load"):
                 agreements = agreements_for_bill_accounts(bill_account_ids=chunk.account_ids, before=run.period_end_date)
+                # Locked first (another run drafting them waits), then checked: a bill reaching
+                # past this window (a later window's run) fails the chunk with its name.
+                agreements_lock(a.id for a in agreements)
+                beyond = live_segment_conflicts(agreement_ids=[a.id for a in agreements], beyond=run.period_end_date)
+                if beyond:
+                    raise BillOverlapError(_conflict_text(beyond))
                 plans = plan_bills(agreements, billed_to=billed_to_with_opening(agreements),
                                    period_end=run.period_end_date)
             bills = bills_draft(plans=plans, bill_date=run.bill_date, due_date=run.due_date, kind=Bill.Kind.REGULAR,
@@ -135,10 +216,37 @@ def bill_run_resume(*, bill_run_id: int, enqueue: bool = True, now: dt.datetime 
     return numbers
 
 
+def bill_run_failed_chunks(*, bill_run_id: int) -> int:
+    return BillRunChunk.objects.filter(run_id=bill_run_id, status=BillRunChunk.Status.FAILED).count()
+
+
+def bill_run_can_approve(run: BillRun) -> bool:
+    """Completed, no chunk error and no failed chunk: the only runs the hub offers to approve."""
+    return (run.status == BillRun.Status.DONE and not run.errors and not run.error
+            and not bill_run_failed_chunks(bill_run_id=run.pk))
+
+
+def bill_run_totals(*, bill_run_id: int) -> dict:
+    """Counts and totals of a run's bills for a confirm step: {status: (count, total)} plus
+    `bills` (not cancelled), `held`, `to_approve` / `to_issue` (draft / approved) and their totals."""
+    rows = (Bill.objects.filter(run_id=bill_run_id).order_by().values("status")
+            .annotate(n=models.Count("id"), total=Sum("total")))
+    by = {r["status"]: (r["n"], r["total"] or Decimal("0.00")) for r in rows}
+    zero = (0, Decimal("0.00"))
+    live = [v for k, v in by.items() if k != Bill.Status.CANCELLED]
+    return {
+        "bills": sum(n for n, _ in live), "total": sum((t for _, t in live), Decimal("0.00")),
+        "held": by.get(Bill.Status.HELD, zero)[0], "held_total": by.get(Bill.Status.HELD, zero)[1],
+        "to_approve": by.get(Bill.Status.DRAFT, zero)[0], "to_approve_total": by.get(Bill.Status.DRAFT, zero)[1],
+        "to_issue": by.get(Bill.Status.APPROVED, zero)[0], "to_issue_total": by.get(Bill.Status.APPROVED, zero)[1],
+        "issued": by.get(Bill.Status.ISSUED, zero)[0],
+    }
+
+
 def bill_run_approve(*, bill_run_id: int, actor: Actor | None = None, now: dt.datetime | None = None) -> BillRun:
     """Approve a completed run: its draft bills become approved (held bills stay held until
     worked), each recording who approved it and when. Raises BillRunError unless the run is
-    completed."""
+    completed with no chunk error (a failed chunk must be resumed to success first)."""
     actor = actor or Actor.system()
     now = now or timezone.now()
     with transaction.atomic(), actor.audit("bill_run_approve"):
@@ -146,6 +254,10 @@ def bill_run_approve(*, bill_run_id: int, actor: Actor | None = None, now: dt.da
         if run.status != BillRun.Status.DONE:
             raise BillRunError(
                 f"Only a completed run can be approved; run {run.pk} is {run.get_status_display().lower()}.")
+        failed = bill_run_failed_chunks(bill_run_id=run.pk)
+        if failed or run.errors or run.error:
+            raise BillRunError(f"Run {run.pk} has {failed or run.errors} failed chunk(s): resume it until every "
+                               "chunk is done before approving.")
         Bill.objects.filter(run=run, status=Bill.Status.DRAFT).update(
             status=Bill.Status.APPROVED, approved_by_id=actor.user_id, approved_at=now)
         run.status, run.approved_by_id, run.approved_at = BillRun.Status.APPROVED, actor.user_id, now
@@ -201,6 +313,9 @@ def bills_issue(*, bills: list[Bill], now: dt.datetime, actor: Actor | None = No
     for sp, end in BillSegment.objects.filter(bill__in=bills, live=True).values_list("service_point_id", "period_end"):
         through[sp] = max(through.get(sp, end), end)
     billed_through_set_many(dates={sp: end - dt.timedelta(days=1) for sp, end in through.items()})
+    # Their PDFs are rendered by Celery after this transaction commits (one task per batch of
+    # bills); nothing is rendered here.
+    bill_documents.bill_documents_after_issue(bill_ids=[b.pk for b in bills], now=now)
     return len(bills)
 
 

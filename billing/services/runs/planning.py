@@ -41,3 +41,15 @@ def plan_bills(agreements: Iterable[AgreementRow], *, billed_to: Mapping[int, dt
         if plan is not None:
             out.setdefault(agreement.bill_account_id, []).append(plan)
     return out
+
+
+def window_opens_on(*, period_end_date: dt.date, read_window_end: dt.date) -> dt.date:
+    """The first local day a window may be billed: its period is over (the period end is
+    exclusive, so that day itself) and its read window has closed (the day after its last
+    read day). A window whose reads come late (a read lag) says so with a later read window end."""
+    return max(period_end_date, read_window_end + dt.timedelta(days=1))
+
+
+def window_read_closed(*, period_end_date: dt.date, read_window_end: dt.date, today: dt.date) -> bool:
+    """Whether a window may be billed on the utility's local date `today` without an override."""
+    return today >= window_opens_on(period_end_date=period_end_date, read_window_end=read_window_end)
