@@ -33,3 +33,24 @@ def rebill_replacement_read_notices(**kwargs) -> dict:
     today = now.astimezone(utility_zone()).date()  # billing days are the utility's local days
     bills = rebill.bills_rebill_for_notices(bill_date=today, as_of=today, now=now, actor=Actor.system("auto-rebill"))
     return {"enabled": True, "rebilled": len(bills), "bills": [b.pk for b in bills]}
+
+
+# ---- Bill PDFs: rendered once, in the background, when bills are issued -----------------------
+from billing import pdf  # noqa: E402  (appended section)
+
+
+@shared_task(name="billing.tasks.bill_documents_render", acks_late=True)
+def bill_documents_render(*, bill_ids: list[int], **kwargs) -> dict:
+    """Render and store the PDFs of a batch of bills (billing.pdf.RENDER_BATCH, queued after the
+    issue commits). One bad bill is kept as failed with its error; the rest are rendered.
+    Safe to redeliver: a render replaces the stored file."""
+    ready = failed = 0
+    for bill_id in bill_ids:
+        document = pdf.bill_document_render(bill_id=int(bill_id), now=timezone.now())
+        if document is None:
+            continue
+        if document.status == document.Status.READY:
+            ready += 1
+        else:
+            failed += 1
+    return {"ready": ready, "failed": failed}

@@ -55,7 +55,7 @@ def bill_detail(request, bill_id: int):
     bill = detail.bill
     document = pdf.bill_document(bill=bill)
     return render(request, "billing/hub/bill.html", {
-        "bill": bill, "doc": document,
+        "bill": bill, "doc": document, "pdf_document": pdf.bill_document_of(bill),
         "exceptions": detail.exceptions,
         "ledger": detail.ledger_entries,
         "replaced_by": detail.replaced_by,
@@ -73,8 +73,19 @@ def bill_ebill(request, bill_id: int):
 
 @role_required(*VIEWERS)
 def bill_pdf(request, bill_id: int):
+    """GET: the stored PDF, or a "being prepared" page (202) while it renders in the background.
+    POST (staff): regenerate it in the background."""
     bill = _bill(bill_id)
+    if request.method == "POST":
+        return _bill_pdf_regenerate(request, bill)
     return pdf.bill_pdf_response(request, bill, download=request.GET.get("download") == "1")
+
+
+@role_required(*STAFF)
+def _bill_pdf_regenerate(request, bill: Bill):
+    pdf.bill_document_regenerate(bill=bill, now=request_now())
+    messages.success(request, f"The PDF of bill {bill} is being prepared again; the link serves it when it is ready.")
+    return redirect("billing:bill", bill_id=bill.pk)
 
 
 @require_POST

@@ -71,7 +71,9 @@ LINES = [
 def test_line_explanation_names_quantity_price_block_period_proration_and_rule(account):
     bill = make_bill(account, dt.date(2026, 2, 1), dt.date(2026, 3, 1), 745, lines=LINES)
     energy = BillLine.objects.get(segment__bill=bill, component_code="energy")
-    assert line_explanation(energy) == ("112 kWh × $0.20 · block 2 · period ON · prorated × 0.5 · rule energy (tou)")
+    # Staff's explanation: the customer's words, then the rule behind the line.
+    assert line_explanation(energy) == ("112 kWh × $0.20, prorated to 50% of the period · block 2 · period ON · "
+                                        "rule energy (tou)")
 
 
 def test_reads_prefer_meter_reads_and_fall_back_to_consumption():
@@ -108,7 +110,7 @@ def test_chart_svg_scales_bars_to_the_highest_month():
 def test_bill_html_shows_what_a_bill_must(account):
     bill = make_bill(account, dt.date(2026, 2, 1), dt.date(2026, 3, 1), 745, lines=LINES, total="32.40")
     html = render_bill_html(bill=bill)
-    for expected in ["1000000042", "Ada Lovelace", "12 Byron Rd", "77 Analytical Way", "Feb 1, 2026",
+    for expected in ["1000000042", "Ada Lovelace", "12 Byron Rd", "77 Analytical Way", "Feb 1 – Feb 28, 2026",
                      "Used:</b> 745 kWh", "Energy charge, ON", "112 kWh × $0.20", "Feb 28, 2026", "$12.50", "$32.40", "$44.90",
                      "March 22, 2026", "<svg"]:
         assert expected in html, expected
