@@ -5,7 +5,9 @@ twice is loaded once: core.runs.chunk_claim), so acks-late redelivery after a ki
 safe, and resuming a run (or the core.runs sweeper) queues only the chunks not done."""
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
@@ -16,7 +18,7 @@ RETRYABLE = (IntegrityError, OperationalError)
 
 
 @shared_task(name="mdm.tasks.import_file_task", bind=True)
-def import_file_task(self, *, import_run_id: int, **kwargs) -> int:
+def import_file_task(self: Task[..., Any], *, import_run_id: int, **kwargs) -> int:
     """Parse the run's file, then queue one import_chunk per chunk not yet loaded. Run again
     after a crash, it queues only what is left. Returns the number of chunks queued.
 
@@ -31,25 +33,29 @@ def import_file_task(self, *, import_run_id: int, **kwargs) -> int:
 
 
 def import_chunks_enqueue(import_run_id: int, numbers, queue: str | None = None) -> None:
-    options = {"queue": queue} if queue else {}
     for number in numbers:
-        import_chunk.apply_async(kwargs={"import_run_id": import_run_id, "chunk": number}, **options)
+        if queue:
+            import_chunk.apply_async(kwargs={"import_run_id": import_run_id, "chunk": number}, queue=queue)
+        else:
+            import_chunk.apply_async(kwargs={"import_run_id": import_run_id, "chunk": number})
 
 
 def vee_chunks_enqueue(vee_run_id: int, numbers, queue: str | None = None) -> None:
-    options = {"queue": queue} if queue else {}
     for number in numbers:
-        vee_run_chunk.apply_async(kwargs={"vee_run_id": vee_run_id, "chunk": number}, **options)
+        if queue:
+            vee_run_chunk.apply_async(kwargs={"vee_run_id": vee_run_id, "chunk": number}, queue=queue)
+        else:
+            vee_run_chunk.apply_async(kwargs={"vee_run_id": vee_run_id, "chunk": number})
 
 
 @shared_task(
     name="mdm.tasks.import_chunk", bind=True, autoretry_for=RETRYABLE, retry_backoff=2, retry_jitter=True, max_retries=5,
 )
-def import_chunk(self, *, import_run_id: int, chunk: int, **kwargs) -> bool:
+def import_chunk(self: Task[..., Any], *, import_run_id: int, chunk: int, **kwargs) -> bool:
     try:
         return importing.import_chunk_load(import_run_id=import_run_id, chunk=chunk, now=timezone.now())
     except RETRYABLE:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= (self.max_retries or 0):
             importing.import_chunk_fail(
                 import_run_id=import_run_id, chunk=chunk, error=f"chunk {chunk} failed after {self.max_retries} retries",
                 now=timezone.now(),
@@ -65,7 +71,7 @@ def import_chunk(self, *, import_run_id: int, chunk: int, **kwargs) -> bool:
 
 
 @shared_task(name="mdm.tasks.vee_run_task", bind=True)
-def vee_run_task(self, *, vee_run_id: int, **kwargs) -> int:
+def vee_run_task(self: Task[..., Any], *, vee_run_id: int, **kwargs) -> int:
     """Queue one vee_run_chunk per chunk not yet done (after a crash: only what is left).
     Returns the number queued."""
     from mdm.services import vee_runs
@@ -78,13 +84,13 @@ def vee_run_task(self, *, vee_run_id: int, **kwargs) -> int:
 @shared_task(
     name="mdm.tasks.vee_run_chunk", bind=True, autoretry_for=RETRYABLE, retry_backoff=2, retry_jitter=True, max_retries=5,
 )
-def vee_run_chunk(self, *, vee_run_id: int, chunk: int, **kwargs) -> bool:
+def vee_run_chunk(self: Task[..., Any], *, vee_run_id: int, chunk: int, **kwargs) -> bool:
     from mdm.services import vee_runs
 
     try:
         return vee_runs.vee_run_chunk_process(vee_run_id=vee_run_id, chunk=chunk, now=timezone.now())
     except RETRYABLE:
-        if self.request.retries >= self.max_retries:
+        if self.request.retries >= (self.max_retries or 0):
             vee_runs.vee_run_chunk_fail(vee_run_id=vee_run_id, chunk=chunk,
                                         error=f"chunk {chunk} failed after {self.max_retries} retries", now=timezone.now())
         raise
@@ -95,7 +101,7 @@ def vee_run_chunk(self, *, vee_run_id: int, chunk: int, **kwargs) -> bool:
 
 
 @shared_task(name="mdm.tasks.vee_after_import_task", bind=True)
-def vee_after_import_task(self, *, import_run_id: int, **kwargs) -> int | None:
+def vee_after_import_task(self: Task[..., Any], *, import_run_id: int, **kwargs) -> int | None:
     """VEE over what a finished import loaded; returns the run's id (None: nothing changed)."""
     from mdm.services import vee_runs
 
@@ -103,5 +109,8 @@ def vee_after_import_task(self, *, import_run_id: int, **kwargs) -> int | None:
     if run is None:
         return None
     queue = (self.request.delivery_info or {}).get("routing_key")
-    vee_run_task.apply_async(kwargs={"vee_run_id": run.pk}, **({"queue": queue} if queue else {}))
+    if queue:
+        vee_run_task.apply_async(kwargs={"vee_run_id": run.pk}, queue=queue)
+    else:
+        vee_run_task.apply_async(kwargs={"vee_run_id": run.pk})
     return run.pk

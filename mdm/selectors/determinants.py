@@ -134,7 +134,7 @@ def _physical_terms(loaded: _Loaded, sp: int, start: dt.date, end: dt.date, sign
     for inst in loaded.installations.get(sp, []):
         for direction, target in ((Channel.Direction.DELIVERED, delivered), (Channel.Direction.RECEIVED, received)):
             ch = next((c for c in loaded.channels_by_meter.get(inst.meter_id, []) if c.direction == direction), None)
-            if ch is None:
+            if ch is None or ch.interval_minutes is None:
                 continue
             minutes.add(ch.interval_minutes)
             target.append(Segment(records=_records(loaded, ch.pk, start, end), start_at=inst.installed_at,
@@ -155,7 +155,7 @@ def _terms(loaded: _Loaded, sp: int, start: dt.date, end: dt.date) -> tuple[list
         sign = int(item.get("sign", 1))
         if "channel_id" in item:
             ch = loaded.channel_by_id.get(int(item["channel_id"]))
-            if ch is None:
+            if ch is None or ch.interval_minutes is None:
                 continue
             minutes.add(ch.interval_minutes)
             terms.append(Term(segments=[Segment(records=_records(loaded, ch.pk, start, end),
@@ -176,14 +176,18 @@ def _calculate(loaded: _Loaded, req: PeriodRequest, *, as_of: dt.date, tz: str |
             f"service point {req.service_point_id}: channels of {sorted(minutes)} minutes in one period")
     interval = minutes.pop() if minutes else DEFAULT_INTERVAL_MINUTES
     window = max(demand_window_minutes, interval)
-    common = dict(terms=terms, received=received, period_start=req.start_date, period_end=req.end_date, as_of=as_of,
-                  tz=tz, interval_minutes=interval, holidays=holidays, demand_window_minutes=window,
-                  demand_rolling=demand_rolling)
-    energy = calculate_determinants(tou=req.tou, **common)
+    def calculate(tou: timeutil.TouGrid | None) -> Determinants:
+        return calculate_determinants(
+            terms=terms, received=received, period_start=req.start_date, period_end=req.end_date, as_of=as_of,
+            tz=tz, interval_minutes=interval, holidays=holidays, demand_window_minutes=window,
+            demand_rolling=demand_rolling, tou=tou,
+        )
+
+    energy = calculate(req.tou)
     if not terms:
         # Nothing measured it: every slot is missing, not a measured zero.
         energy = replace(energy, missing_intervals=energy.interval_count)
-    demand = calculate_determinants(tou=req.demand_tou, **common) if req.demand_tou is not None else None
+    demand = calculate(req.demand_tou) if req.demand_tou is not None else None
     return PeriodDeterminants(energy=energy, demand=demand, metered=bool(terms))
 
 

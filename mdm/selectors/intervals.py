@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db.models import Max
@@ -42,21 +43,22 @@ def channel_days(channel_ids, start_date: dt.date, end_date: dt.date) -> dict[in
     return result
 
 
-def channel_day_history(*, channel_id: int, local_date: dt.date) -> list[dict]:
+def channel_day_history(*, channel_id: int, local_date: dt.date) -> list[dict[str, Any]]:
     """Every version of a channel-day, oldest first, the current one last."""
-    past = list(
+    past: list[dict[str, Any]] = [dict(row) for row in
         IntervalDayVersion.objects.filter(channel_id=channel_id, local_date=local_date)
         .order_by("version")
         .values("version", "values", "flags", "changed_at", "changed_by_id", "reason", "import_run_id", "vee_run_id")
-    )
+    ]
     current = (
         IntervalDay.objects.filter(channel_id=channel_id, local_date=local_date)
         .values("version", "values", "flags", "updated_at", "changed_by_id", "reason", "import_run_id", "vee_run_id")
         .first()
     )
     if current:
-        current["changed_at"] = current.pop("updated_at")
-        past.append(current)
+        row: dict[str, Any] = dict(current)
+        row["changed_at"] = row.pop("updated_at")
+        past.append(row)
     return past
 
 

@@ -216,11 +216,11 @@ def meters_onboard(records: Sequence[MeterOnboarding]) -> OnboardingResult:
         for rec, mine in zip(records, channels_of) for p in rec.multipliers for ch in mine
     ]
     ChannelMultiplier.objects.bulk_create(multipliers, batch_size=_BATCH)
-    placed = [(rec, meter) for rec, meter in zip(records, meters) if rec.installation is not None]
+    placed = [(rec.installation, meter) for rec, meter in zip(records, meters) if rec.installation is not None]
     installations = Installation.objects.bulk_create(
-        [Installation(meter=meter, service_point_id=rec.installation.service_point_id, commodity=meter.commodity,
-                      installed_at=rec.installation.installed_at, install_read=rec.installation.install_read)
-         for rec, meter in placed],
+        [Installation(meter=meter, service_point_id=spec.service_point_id, commodity=meter.commodity,
+                      installed_at=spec.installed_at, install_read=spec.install_read)
+         for spec, meter in placed],
         batch_size=_BATCH,
     )
     installed_ids = [meter.pk for _, meter in placed]
