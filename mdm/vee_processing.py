@@ -28,7 +28,7 @@ from mdm.interval_store import IntervalBatch, read_channel_days
 from mdm.models import Channel, ChannelMultiplier, Installation, RegisterRead, VeeFinding, VeeRun, VeeWorklistItem
 from mdm.services.intervals import StagedDay, interval_days_replace
 from mdm.vee import rules as r
-from mdm.vee.channel_days import ChannelDays
+from mdm.vee.channel_days import ChannelDays, elapsed_slots_at
 from mdm.vee.engine import ManualEdit, VeeResult, run_vee
 from mdm.vee.flags import VEE_ESTIMATES, in_codes
 from mdm.vee_config_resolution import (
@@ -40,6 +40,7 @@ from mdm.vee_config_resolution import (
 )
 
 DAY = dt.timedelta(days=1)
+RECEIVED = Channel.Direction.RECEIVED.value
 
 @dataclass
 class Outcome:
@@ -111,6 +112,10 @@ class VeeInputs:
     holidays: frozenset[dt.date]
     days: IntervalBatch  # every stored day from the look-back start to the day after the run
     worklist: tuple[ExistingWorklistItem, ...]  # stored items of these channels and days
+    # The pass judges the channel-days as of this instant (the run's creation, or the action's
+    # time): slots that had not ended by then are never estimated nor put on the worklist, and
+    # days that start after it are not judged at all. None: every stored slot has happened.
+    as_of: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -172,7 +177,8 @@ def _lookback_days(rule_sets: Iterable[r.RuleSet]) -> int:
     return days
 
 
-def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date) -> VeeInputs | None:
+def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date,
+              as_of: dt.datetime | None = None) -> VeeInputs | None:
     """Read what a VEE pass needs, one query each (None when no asked channel is an interval
     channel): channels, installations, rate classes and agreement periods (cis), register
     reads at local midnights, multipliers, the assignments and rule sets in play, the stored
@@ -237,7 +243,7 @@ def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.d
         register_of=register_of, register_dials=reg_dials, register_reads=reads,
         multipliers={c: tuple(rows) for c, rows in mults.items()}, assignments=tuple(assignments),
         rule_sets=rule_sets, holidays=frozenset(utility_holidays(start_date - lookback * DAY, end_date)),
-        days=days, worklist=worklist,
+        days=days, worklist=worklist, as_of=as_of,
     )
 
 
@@ -310,6 +316,8 @@ def vee_plan(inputs: VeeInputs, *, edits: Sequence[ManualEdit] = ()) -> VeePlan:
         info = inputs.channels.get(cid)
         if info is None or not (inputs.start_date <= day < inputs.end_date):
             continue
+        if inputs.as_of is not None and timeutil.day_start_utc(day, tz) >= inputs.as_of:
+            continue  # a day that had not begun by as_of: nothing in it to judge
         installs = inputs.installations.get(info.meter_id, ())
         sp = _installed_sp(installs, timeutil.day_start_utc(day, tz))
         if sp is None:  # installed later that day: its first day still belongs to it
@@ -342,6 +350,10 @@ def vee_plan(inputs: VeeInputs, *, edits: Sequence[ManualEdit] = ()) -> VeePlan:
             interval_multiplier=[facts[i].interval_multiplier for i in rows],
             edge_before=[facts[i].edge_before for i in rows],
             edge_after=[facts[i].edge_after for i in rows],
+            expected_units=[inputs.channels[int(days.channel_ids[i])].unit for i in rows],
+            received=[inputs.channels[int(days.channel_ids[i])].direction == RECEIVED for i in rows],
+            elapsed_slots=None if inputs.as_of is None else elapsed_slots_at(
+                days.dates[rows], tz, minutes, inputs.as_of, days.n_slots[rows]),
         )
         group_channels = np.unique(days.channel_ids[rows])
         hist_rows = np.flatnonzero(
@@ -428,14 +440,19 @@ def vee_write(plan: VeePlan, *, now: dt.datetime, vee_run: VeeRun | None = None,
 
 def vee_channel_days(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date, now: dt.datetime,
                      vee_run: VeeRun | None = None, edits: Sequence[ManualEdit] = (), changed_by_id: int | None = None,
-                     reason: str = "") -> Outcome:
+                     reason: str = "", as_of: dt.datetime | None = None) -> Outcome:
     """Run VEE over the stored days of `channel_ids` in [start_date, end_date) and write the
     result: `vee_fetch` -> `vee_plan` (pure) -> `vee_write`. Days never loaded are left alone.
     Must run inside a transaction (the caller's chunk or action); findings are stored only for
     a run.
 
-    Raises mdm.vee.engine.VeeInputError for an edit that does not fit its day."""
-    inputs = vee_fetch(channel_ids=channel_ids, start_date=start_date, end_date=end_date)
+    The days are judged as of `as_of` (default `now`; a run passes its creation time): slots
+    that had not ended by then stay as they are, MISSING, and are never worklist items.
+
+    Raises mdm.vee.engine.VeeInputError for an edit that does not fit its day (or lies after
+    as_of)."""
+    inputs = vee_fetch(channel_ids=channel_ids, start_date=start_date, end_date=end_date,
+                       as_of=as_of if as_of is not None else now)
     if inputs is None:
         return Outcome()
     plan = vee_plan(inputs, edits=edits)

@@ -102,8 +102,10 @@ def vee_run_chunk_process(*, vee_run_id: int, chunk: int, now: dt.datetime) -> b
         if claim is None:
             return False
         run = claim.run
+        # As of the run's creation, whenever the chunk runs: intervals that had not happened
+        # when the run was asked for are never estimated (and a resumed chunk judges the same).
         outcome = vee_processing.vee_channel_days(channel_ids=claim.chunk.channel_ids, start_date=run.start_date,
-                                   end_date=run.end_date, now=now, vee_run=run)
+                                                  end_date=run.end_date, now=now, vee_run=run, as_of=run.created_at)
         if run.status == VeeRun.Status.QUEUED:  # a chunk run without vee_run_begin (tests, a stray task)
             runs.run_begin(VeeRun, run_id=vee_run_id, now=now)
         claim.add(

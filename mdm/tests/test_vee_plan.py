@@ -114,3 +114,76 @@ def test_plan_records_resolves_channels_lays_out_days_and_checks_registers():
     assert day.values[:2].tolist() == [1.0, 2.0] and (day.flags[2:] == NOT_PROVIDED).all()
     assert [(p.channel_id, str(p.value)) for p in plan.registers] == [(6, "12.5")]
     assert [(e.line, e.field) for e in plan.errors] == [(3, "MeterID"), (5, "Value")]
+
+
+# ---- as_of: VEE never estimates what has not happened yet ------------------------------------
+
+LIKE_DAYS = r.RuleSet(name="like", validations=(r.GapCheck(max_missing_slots=2),),
+                      estimations=(r.LinearInterpolation(max_gap_minutes=180), r.LikeDay()))
+
+
+def _today_partly_uploaded():
+    """D2 (EDT, UTC-4) holds readings for 00:00-09:59 local only: the rest of the day has not
+    happened yet. Slot 3 is a real gap in the past."""
+    d2 = [1.0] * 10 + [math.nan] * 14
+    d2[3] = math.nan
+    return _batch([(7, D0, [1.0] * 24), (7, D1, [1.0] * 24), (7, D2, d2)])
+
+
+def test_plan_never_estimates_intervals_after_as_of():
+    as_of = dt.datetime(2026, 6, 11, 14, 30, tzinfo=dt.timezone.utc)  # 10:30 local: slots 0-9 ended
+    base = _inputs(_today_partly_uploaded(), start=D2, end=D2 + dt.timedelta(days=1))
+    (group,) = vee_plan(VeeInputs(**{**base.__dict__, "as_of": as_of, "rule_sets": {BUILT_IN: LIKE_DAYS}})).groups
+    (day,) = group.machine_days
+    assert day.flags[3] == Flag.ESTIMATED_LINEAR and day.values[3] == 1.0  # the past gap: filled
+    assert (day.flags[10:] == Flag.MISSING).all() and np.isnan(day.values[10:]).all()  # the future: untouched
+    assert group.estimated == 1
+    assert group.worklist == ()  # no "estimation" item for hours that are still to come
+
+
+def test_without_as_of_the_same_day_is_estimated_to_its_end():
+    # What main did for every run: like days guessed the 14 hours still to come.
+    base = _inputs(_today_partly_uploaded(), start=D2, end=D2 + dt.timedelta(days=1))
+    (group,) = vee_plan(VeeInputs(**{**base.__dict__, "rule_sets": {BUILT_IN: LIKE_DAYS}})).groups
+    assert group.estimated == 15
+
+
+def test_a_day_that_starts_after_as_of_is_not_judged_and_vee_estimates_ahead_are_withdrawn():
+    ahead = [1.0] * 24
+    flags_ahead = [Flag.ACTUAL] * 10 + [Flag.ESTIMATED_LIKE_DAY] * 14  # left by a run that guessed ahead
+    batch = _batch([(7, D0, [1.0] * 24), (7, D1, [1.0] * 24), (7, D2, ahead)])
+    batch.flags[2, :] = flags_ahead
+    base = _inputs(batch, start=D1, end=D2 + dt.timedelta(days=1))
+    as_of = dt.datetime(2026, 6, 11, 14, 0, tzinfo=dt.timezone.utc)  # D2 10:00 local
+    (group,) = vee_plan(VeeInputs(**{**base.__dict__, "as_of": as_of})).groups
+    (day,) = group.machine_days
+    assert day.local_date == D2 and (day.flags[10:] == Flag.MISSING).all() and np.isnan(day.values[10:]).all()
+    assert (day.flags[:10] == Flag.ACTUAL).all()
+    before = VeeInputs(**{**base.__dict__, "as_of": dt.datetime(2026, 6, 11, 3, 0, tzinfo=dt.timezone.utc)})
+    (group,) = vee_plan(before).groups  # 23:00 local on D1: D2 had not begun
+    assert group.validated == 1
+
+
+def test_an_edit_after_as_of_is_refused():
+    base = _inputs(_today_partly_uploaded(), start=D2, end=D2 + dt.timedelta(days=1))
+    inputs = VeeInputs(**{**base.__dict__, "as_of": dt.datetime(2026, 6, 11, 14, 30, tzinfo=dt.timezone.utc)})
+    try:
+        vee_plan(inputs, edits=[ManualEdit(7, D2, 12, (1.0,), "guess", "clerk")])
+    except Exception as exc:  # VeeInputError
+        assert "have not happened yet" in str(exc)
+    else:
+        raise AssertionError("an edit of an interval after as_of must be refused")
+
+
+# ---- which channels a rule judges ---------------------------------------------------------------
+
+def test_a_received_channel_reading_zero_is_not_a_zero_consumption_item():
+    rules = r.RuleSet(name="zero", validations=(r.ZeroConsumptionCheck(),), estimations=())
+    zeros = _batch([(7, D1, [0.0] * 24), (8, D1, [0.0] * 24)])
+    base = _inputs(zeros, start=D1, end=D2)
+    channels = {7: ChannelInfo(7, 60, "kWh", "delivered", 70, "electric_1p"),
+                8: ChannelInfo(8, 60, "kWh", "received", 70, "electric_1p")}
+    inputs = VeeInputs(**{**base.__dict__, "channels": channels, "rule_sets": {BUILT_IN: rules},
+                          "register_of": {7: 7, 8: 8}})
+    (group,) = vee_plan(inputs).groups
+    assert [(w.channel_id, w.rule) for w in group.worklist] == [(7, "zero_consumption")]

@@ -249,3 +249,29 @@ def test_validation_of_a_spring_day_only_sees_its_92_slots():
 def test_a_row_of_the_wrong_length_for_its_local_day_is_refused():
     with pytest.raises(ValueError, match="96 values for a 92-slot local day"):
         batch([flat()], days=[SPRING])
+
+
+def test_usage_rules_do_not_judge_received_channels():
+    # A solar customer's export channel: zero all night, and a cloudy day far below the week.
+    b = batch([flat(0.0), flat(0.0)], received=[False, True])
+    assert check(r.ZeroConsumptionCheck(), b).days.tolist() == [True, False]
+    history = ChannelDays.build(channel_ids=[1] * 7 + [2] * 7,
+                                days=[DAY - dt.timedelta(days=k) for k in range(1, 8)] * 2,
+                                values=[flat(1.0)] * 14, tz=TZ, interval_minutes=15)
+    low = batch([flat(0.01), flat(0.01)], received=[False, True])
+    assert check(r.HighLowUsageCheck(), low, history).days.tolist() == [True, False]
+
+
+def test_max_demand_judges_energy_channels_only():
+    row = flat()
+    row[20] = 30.0  # 120 "kW" if this were kWh
+    b = batch([row, row, row], expected_units=["kWh", "m3", ""])
+    assert check(r.MaxDemandCheck(limit_kw=100), b).days.tolist() == [True, False, True]
+
+
+def test_a_day_with_no_elapsed_slot_is_not_a_zero_day():
+    b = batch([flat(0.0)], elapsed_slots=[0])
+    result = run_vee(days=b, rules=r.RuleSet(name="z", validations=(r.ZeroConsumptionCheck(), r.GapCheck()),
+                                              estimations=(r.LinearInterpolation(),)))
+    assert result.worklist == ()
+    assert (result.values == b.values).all() and (result.flags == b.flags).all()

@@ -27,6 +27,20 @@ def _per_row(value: ArrayLike | None, n: int, dtype: DTypeLike, default: object)
     return arr
 
 
+def elapsed_slots_at(days: np.ndarray | Sequence[dt.date], tz: str | dt.tzinfo, interval_minutes: int,
+                     as_of: dt.datetime, n_slots: np.ndarray) -> NDArray[np.int64]:
+    """(N,) slots of each local day that had ended by `as_of` (0 for a day that starts after
+    it, n_slots for a day wholly before it). Slot i of a local day covers
+    [day start + i x interval, + interval) in real time, whatever DST does to the clock."""
+    unique, inverse = np.unique(np.asarray(days, dtype="datetime64[D]"), return_inverse=True)
+    # One zone lookup per distinct date, not per row.
+    starts = np.array([timeutil.day_start_utc(d.astype(dt.date), tz).timestamp() for d in unique],
+                      dtype=np.float64)[inverse.reshape(-1)]
+    ended = np.floor((as_of.timestamp() - starts) / (interval_minutes * 60)).astype(np.int64)
+    out: NDArray[np.int64] = np.clip(ended, 0, np.asarray(n_slots, dtype=np.int64))
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class ChannelDays:
     channel_ids: np.ndarray  # (N,) int64
@@ -50,6 +64,12 @@ class ChannelDays:
     edge_before: np.ndarray  # (N,) float: last actual value of the previous day (linear anchor)
     edge_after: np.ndarray  # (N,) float: first actual value of the next day
     outage: np.ndarray  # (N,) bool: a known outage that day (like-day skips it)
+    # Slots of the day that had ended by the run's as_of (the rest had not happened yet: never
+    # judged, estimated or put on the worklist). n_slots for a day wholly in the past.
+    elapsed_slots: np.ndarray  # (N,) int
+    # A received (generation / export) channel: usage rules (zero consumption, high/low usage)
+    # do not judge it; a solar customer exporting nothing at night or on a cloudy day is normal.
+    received: np.ndarray  # (N,) bool
     timestamp_offset_s: np.ndarray | None = field(default=None)  # (N, S) seconds off the boundary
 
     @property
@@ -118,9 +138,13 @@ class ChannelDays:
         edge_before: ArrayLike | None = None,
         edge_after: ArrayLike | None = None,
         outage: ArrayLike | None = None,
+        elapsed_slots: ArrayLike | None = None,
+        received: ArrayLike | None = None,
         timestamp_offset_s: Sequence[ArrayLike] | np.ndarray | None = None,
     ) -> ChannelDays:
         """Rows may be a list of 1-D arrays (ragged around DST) or an already padded 2-D array.
+        `elapsed_slots` (default: every slot) is how many of each day's slots had ended by the
+        run's as_of (`elapsed_slots_at`).
 
         Raises ValueError when a row's length is not its local day's slot count: a 96-value
         row on a 92-slot day means the loader lost track of DST, and VEE must not guess."""
@@ -193,5 +217,8 @@ class ChannelDays:
             edge_before=_per_row(edge_before, n, np.float64, np.nan),
             edge_after=_per_row(edge_after, n, np.float64, np.nan),
             outage=_per_row(outage, n, bool, False),
+            elapsed_slots=(n_slots.copy() if elapsed_slots is None
+                           else np.clip(_per_row(elapsed_slots, n, np.int64, 0), 0, n_slots)),
+            received=_per_row(received, n, bool, False),
             timestamp_offset_s=offsets,
         )

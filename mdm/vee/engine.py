@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from mdm.vee.channel_days import ChannelDays
 from mdm.vee.estimations import ESTIMATORS, EstimationInput
-from mdm.vee.flags import PERSON_SET, Flag, in_codes, is_reading
+from mdm.vee.flags import PERSON_SET, VEE_ESTIMATES, Flag, in_codes, is_reading
 from mdm.vee.rules import OnFail, RuleSet
 from mdm.vee.validations import Finding, validate
 
@@ -148,13 +148,65 @@ def run_vee(
         if edits:
             raise VeeInputError("edits for an empty batch")
         return VeeResult(days.values.copy(), days.flags.copy(), (), (), (), {})
-    state = _normalise(days, edits)
+    _check_edits_elapsed(days, edits)
+    judged, future = _cut_at_as_of(days)
+    state = _normalise(judged, edits)
     checked = _validate(rules, state, history)
     estimated = _estimate(rules, state, checked, history, frozenset(holidays))
-    worklist = [*checked.worklist, *_unresolved(days, state, checked, estimated)]
+    worklist = [*checked.worklist, *_unresolved(judged, state, checked, estimated)]
     worklist.sort(key=lambda e: (e.channel_id, e.day, e.rule))
-    return VeeResult(estimated.values, state.flags, checked.findings, tuple(worklist), state.edits,
-                     estimated.estimated_by)
+    values, flags = _restore_future(days, future, estimated.values, state.flags)
+    return VeeResult(values, flags, checked.findings, tuple(worklist), state.edits, estimated.estimated_by)
+
+
+def _check_edits_elapsed(days: ChannelDays, edits: Sequence[ManualEdit]) -> None:
+    if not edits or bool((days.elapsed_slots >= days.n_slots).all()):
+        return
+    rows = days.row_of()
+    for edit in edits:
+        row = rows.get((edit.channel_id, edit.day))
+        if row is not None and edit.first_slot + len(edit.values) > days.elapsed_slots[row] \
+                and edit.first_slot + len(edit.values) <= days.n_slots[row]:
+            raise VeeInputError(
+                f"edit for channel {edit.channel_id} on {edit.day}: intervals from "
+                f"{int(days.elapsed_slots[row])} on have not happened yet"
+            )
+
+
+def _cut_at_as_of(days: ChannelDays) -> tuple[ChannelDays, NDArray[np.bool_]]:
+    """The batch as of its as_of: slots that had not ended by then (`elapsed_slots`) look like
+    padding (no value, not part of the day), so no rule judges them, no estimation fills them
+    and no worklist entry names them. A day cut short has no day-end facts either: its register
+    end read and the next day's first value lie after as_of."""
+    future: NDArray[np.bool_] = days.valid & (np.arange(days.width)[None, :] >= days.elapsed_slots[:, None])
+    if not future.any():
+        return days, future
+    partial = future.any(axis=1)
+    fields = {f: getattr(days, f) for f in days.__dataclass_fields__}
+    fields.update(
+        values=np.where(future, np.nan, days.values),
+        flags=np.where(future, np.int16(Flag.MISSING), days.flags).astype(np.int16),
+        n_slots=np.minimum(days.n_slots, days.elapsed_slots),
+        clock_slot=np.where(future, -1, days.clock_slot),
+        edge_after=np.where(partial, np.nan, days.edge_after),
+        register_end=np.where(partial, np.nan, days.register_end),
+    )
+    if days.timestamp_offset_s is not None:
+        fields["timestamp_offset_s"] = np.where(future, np.nan, days.timestamp_offset_s)
+    return ChannelDays(**fields), future
+
+
+def _restore_future(days: ChannelDays, future: NDArray[np.bool_], values: NDArray[np.float64],
+                    flags: NDArray[np.int16]) -> tuple[NDArray[np.float64], NDArray[np.int16]]:
+    """Slots after as_of keep what the store holds, except VEE's own estimates there (left by a
+    run that estimated ahead of time), which go back to MISSING."""
+    if not future.any():
+        return values, flags
+    own = future & in_codes(days.flags, VEE_ESTIMATES)
+    kept = future & ~own
+    values = np.where(kept, days.values, np.where(own, np.nan, values))
+    flags = np.where(kept, days.flags, np.where(own, np.int16(Flag.MISSING), flags)).astype(np.int16)
+    return values, flags
 
 
 @dataclass

@@ -59,7 +59,8 @@ class SpikeCheck:
 @dataclass(frozen=True)
 class HighLowUsageCheck:
     """The day's usage (normalised to a 24-hour day, and scaled up over missing slots) against
-    the channel's own average daily usage over the previous `lookback_days`."""
+    the channel's own average daily usage over the previous `lookback_days`. Consumption
+    channels only: generation on a received channel follows the weather."""
 
     kind: ClassVar[str] = "high_low_usage"
     name: str = "high_low_usage"
@@ -72,7 +73,8 @@ class HighLowUsageCheck:
 
 @dataclass(frozen=True)
 class ZeroConsumptionCheck:
-    """On an active service: `min_consecutive` zero intervals in a row, or a whole zero day."""
+    """On an active service: `min_consecutive` zero intervals in a row, or a whole zero day.
+    Consumption channels only: received (export / generation) channels are not judged."""
 
     kind: ClassVar[str] = "zero_consumption"
     name: str = "zero_consumption"
@@ -102,7 +104,8 @@ class SumCheck:
 
 @dataclass(frozen=True)
 class MaxDemandCheck:
-    """kW = interval value x multiplier x 60 / interval minutes above `limit_kw`."""
+    """kW = interval value x multiplier x 60 / interval minutes above `limit_kw`. Energy (kWh)
+    channels only; a channel whose unit is not known is judged as kWh."""
 
     kind: ClassVar[str] = "max_demand"
     name: str = "max_demand"

@@ -132,7 +132,9 @@ def check_high_low_usage(
         # Scale the present part up to a full 24-hour day so a day with gaps is judged on rate.
         today = np.nansum(readings, axis=1) * batch.slots_per_clock_day / n_present
         ratio = today / mean
-    judged = (count >= rule.min_history_days) & (mean > 0) & (n_present > 0)
+    # Not on received channels: generation follows the weather (a cloudy day after a sunny
+    # week is not an exception to chase).
+    judged = (count >= rule.min_history_days) & (mean > 0) & (n_present > 0) & ~batch.received
     days = judged & ((ratio > 1 + rule.high_pct / 100.0) | (ratio < 1 - rule.low_pct / 100.0))
     measure = np.where(judged, ratio * 100, np.nan)
     return Finding(
@@ -147,8 +149,10 @@ def check_zero_consumption(
     zero = readings == 0
     runs = run_lengths(zero)
     in_long_run = zero & (runs >= rule.min_consecutive)
-    zero_day = (zero.sum(axis=1) == batch.n_slots)
-    days = batch.active & (in_long_run.any(axis=1) | zero_day)
+    zero_day = (zero.sum(axis=1) == batch.n_slots) & (batch.n_slots > 0)
+    # Consumption only: a received (export / generation) channel reading zero is a solar
+    # customer at night or a customer with nothing to export, not a stopped meter.
+    days = batch.active & ~batch.received & (in_long_run.any(axis=1) | zero_day)
     return Finding(
         rule.name, rule.kind, rule.on_fail, days[:, None] & (in_long_run | (zero_day[:, None] & zero)), days,
         runs.max(axis=1).astype(float), "{measure:.0f} zero intervals in a row on an active service",
@@ -192,7 +196,10 @@ def check_sum(rule: r.SumCheck, batch: ChannelDays, readings: np.ndarray, histor
 
 def check_max_demand(rule: r.MaxDemandCheck, batch: ChannelDays, readings: np.ndarray, history: ChannelDays | None) -> Finding:
     kw = readings * batch.interval_multiplier[:, None] * (60.0 / batch.interval_minutes)
-    slots = kw > rule.limit_kw
+    # Demand is energy per hour: only energy channels (kWh, or a unit the loader did not say)
+    # are judged; m3 or kVARh per interval is no kW.
+    energy = np.isin(batch.expected_units, ("", "kWh"))
+    slots = (kw > rule.limit_kw) & energy[:, None]
     days = slots.any(axis=1)
     with np.errstate(invalid="ignore"):
         peak = np.where(days, np.nanmax(np.where(slots, kw, -np.inf), axis=1), np.nan)
