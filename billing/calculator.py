@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays as holiday_calendars
 import numpy as np
@@ -169,16 +169,87 @@ def utility_holidays(years) -> frozenset[dt.date]:
     return frozenset(calendar.keys())
 
 
+def parse_time_zone(value: str | None) -> str | None:
+    """An IANA zone name ("America/Vancouver"), or None/"" for the utility's. Raises
+    CalculatorError(field="time_zone") for a name that is not a zone."""
+    if value is None or not str(value).strip():
+        return None
+    name = str(value).strip()
+    if name not in available_timezones():
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise CalculatorError(f"{name!r} is not an IANA time zone (e.g. America/Toronto).",
+                                  field="time_zone") from exc
+    return name
+
+
+@dataclass(frozen=True)
+class HolidaySpec:
+    """Which holidays to price with: the utility's (the default), a country's statutory ones
+    (optionally of a subdivision, "CA-ON"), an explicit list of dates, or none."""
+
+    kind: str  # "utility" | "country" | "dates" | "none"
+    country: str = ""
+    subdivision: str = ""
+    dates: frozenset[dt.date] = frozenset()
+
+    def for_years(self, years) -> frozenset[dt.date] | None:
+        """The holidays of `years`; None means the utility's (calculate() loads them)."""
+        if self.kind == "utility":
+            return None
+        if self.kind == "none":
+            return frozenset()
+        if self.kind == "dates":
+            return self.dates
+        return frozenset(holiday_calendars.country_holidays(
+            self.country, subdiv=self.subdivision or None, years=sorted(set(years))).keys())
+
+
+def parse_holidays(value) -> HolidaySpec:
+    """`holidays` as a caller gives it: None/"" (the utility's), "none", a country or
+    country-subdivision code ("US", "CA-ON"), or ISO dates (a list, or text separated by
+    commas/spaces). Raises CalculatorError(field="holidays")."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return HolidaySpec("utility")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() == "none":
+            return HolidaySpec("none")
+        if text.lower() == "utility":
+            return HolidaySpec("utility")
+        if not any(ch.isdigit() for ch in text):
+            country, _, subdivision = text.upper().partition("-")
+            try:
+                holiday_calendars.country_holidays(country, subdiv=subdivision or None, years=[2026])
+            except NotImplementedError as exc:
+                raise CalculatorError(f"Unknown holiday calendar {text!r}: {exc}. Give a country or "
+                                      "country-subdivision code (e.g. CA-ON), ISO dates, or \"none\".",
+                                      field="holidays") from exc
+            return HolidaySpec("country", country=country, subdivision=subdivision)
+        value = [t for t in text.replace(",", " ").replace(";", " ").split() if t]
+    if not isinstance(value, (list, tuple)):
+        raise CalculatorError("holidays must be a calendar code, a list of ISO dates, or \"none\".", field="holidays")
+    dates = set()
+    for item in value:
+        try:
+            dates.add(item if isinstance(item, dt.date) else dt.date.fromisoformat(str(item).strip()))
+        except ValueError as exc:
+            raise CalculatorError(f"Holiday {item!r} is not an ISO date (YYYY-MM-DD).", field="holidays") from exc
+    return HolidaySpec("dates", dates=frozenset(dates))
+
+
 def calculate(*, rate, start: dt.datetime, interval_minutes: int, values: Sequence, values_are_kw: bool = False,
               received: Sequence | None = None, time_zone: str | None = None,
-              holidays: frozenset[dt.date] | None = None) -> CalculatorResult:
+              holidays: frozenset[dt.date] | HolidaySpec | None = None) -> CalculatorResult:
     """Price a load series on a rate, per calendar month, saving nothing.
 
     `rate`: a RateSchedule, its id, or a URDB tariff (dict or JSON text). `start`: the first
     interval's start, a local datetime (naive: in the utility's zone). `values`: kWh per
     interval, or average kW per interval with `values_are_kw`. `received`: optional energy
-    received from the customer per interval (kWh, same length). `time_zone`/`holidays`
-    default to the utility's.
+    received from the customer per interval (kWh, same length). `time_zone` (an IANA name;
+    a naive `start` is local time there) and `holidays` (dates, or a HolidaySpec from
+    `parse_holidays`) default to the utility's.
 
     Raises CalculatorError (with the input field at fault) for anything that cannot be priced."""
     if not isinstance(interval_minutes, int) or isinstance(interval_minutes, bool) or interval_minutes <= 0 \
@@ -196,13 +267,16 @@ def calculate(*, rate, start: dt.datetime, interval_minutes: int, values: Sequen
         if len(received_values) != len(amounts):
             raise CalculatorError(f"received has {len(received_values)} values; values has {len(amounts)}.",
                                   field="received")
-    zone = time_zone or settings.UTILIS_LOCAL_TIME_ZONE
+    zone = parse_time_zone(time_zone) or settings.UTILIS_LOCAL_TIME_ZONE
     if start.tzinfo is None:
         start = start.replace(tzinfo=ZoneInfo(zone))
     code, versions = _versions_for(rate)
     last = start + dt.timedelta(minutes=interval_minutes * len(amounts))
+    years = range(start.year, last.year + 1)
+    if isinstance(holidays, HolidaySpec):
+        holidays = holidays.for_years(years)
     if holidays is None:
-        holidays = utility_holidays(range(start.year, last.year + 1))
+        holidays = utility_holidays(years)
     try:
         return calculate_months(versions=versions, start=start, interval_minutes=interval_minutes, kwh=amounts,
                                 received=received_values, time_zone=zone, holidays=holidays, rate_code=code)

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from django.shortcuts import render
 from django.utils import timezone
 
-from billing.calculator import CalculatorError, calculate
+from billing.calculator import CalculatorError, calculate, parse_holidays, parse_time_zone
 from billing.hub.common import VIEWERS
 from billing.hub.forms import CalculatorForm
 from core.permissions import role_required
@@ -68,7 +68,9 @@ def calculator_page(request):
                 start = timezone.make_naive(data["start"], dt.timezone.utc)
                 result = calculate(rate=rate, start=start, interval_minutes=data["interval_minutes"], values=values,
                                    values_are_kw=data["unit"] == "kW",
-                                   received=parse_values(data["received"]) or None)
+                                   received=parse_values(data["received"]) or None,
+                                   time_zone=parse_time_zone(data["time_zone"]),
+                                   holidays=parse_holidays(data["holidays"]))
             except CalculatorError as exc:
                 field = {"rate": "rate_schedule", "start": "start"}.get(exc.field, exc.field)
                 form.add_error(field if field in form.fields else None, str(exc))

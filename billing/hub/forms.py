@@ -100,3 +100,8 @@ class CalculatorForm(forms.Form):
                                   help_text="One interval per row; the last column is the value; a header row is skipped.")
     received = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2, "class": "mono"}),
                                help_text="Optional: kWh received from the customer per interval.")
+    time_zone = forms.CharField(required=False, max_length=64, label="Time zone",
+                                help_text="IANA name, e.g. America/Vancouver. Empty: the utility's.")
+    holidays = forms.CharField(required=False, max_length=2000, label="Holidays",
+                               help_text='A calendar ("CA-ON", "US"), ISO dates separated by commas, or "none". '
+                                         "Empty: the utility's.")

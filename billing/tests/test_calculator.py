@@ -240,3 +240,60 @@ def test_api_gives_the_same_lines_as_a_bill_run(api_for, billing_user, rate_code
                   for ln in month["lines"]]
     assert calculated == billed
     assert len(billed) >= 2
+
+
+def test_the_calendar_can_be_given_a_zone_and_holidays_by_code_dates_or_none():
+    from billing.calculator import parse_holidays, parse_time_zone
+
+    schedule = schedule_with(TOU_RATE)
+    day = [1] * 24
+    # Good Friday 2026-04-03 is an Ontario holiday: 24 OFF hours; with "none" it is a weekday (5 ON).
+    ontario = calculate(rate=schedule.pk, start=dt.datetime(2026, 4, 3), interval_minutes=60, values=day,
+                        time_zone=TZ, holidays=parse_holidays("CA-ON"))
+    none = calculate(rate=schedule.pk, start=dt.datetime(2026, 4, 3), interval_minutes=60, values=day,
+                     time_zone=TZ, holidays=parse_holidays("none"))
+    listed = calculate(rate=schedule.pk, start=dt.datetime(2026, 4, 3), interval_minutes=60, values=day,
+                       time_zone=TZ, holidays=parse_holidays(["2026-04-03"]))
+    assert line(ontario.months[0], "energy", "OFF").quantity == Decimal("24")
+    assert line(none.months[0], "energy", "ON").quantity == Decimal("5")
+    assert line(listed.months[0], "energy", "OFF").quantity == Decimal("24")
+    # The same local hours in Vancouver: a naive start is local time in the zone given.
+    west = calculate(rate=schedule.pk, start=dt.datetime(2026, 4, 6), interval_minutes=60, values=day,
+                     time_zone="America/Vancouver", holidays=parse_holidays("none"))
+    assert line(west.months[0], "energy", "ON").quantity == Decimal("5")
+    assert parse_time_zone("") is None
+    with pytest.raises(CalculatorError) as bad_zone:
+        parse_time_zone("Mars/Olympus")
+    assert bad_zone.value.field == "time_zone"
+    for bad in ("XX", "CA-ZZ", ["2026-13-01"]):
+        with pytest.raises(CalculatorError) as caught:
+            parse_holidays(bad)
+        assert caught.value.field == "holidays"
+
+
+def test_api_takes_time_zone_and_holidays_and_validates_them(api_for, billing_user):
+    schedule_with(TOU_RATE, code="TOU-API")
+    body = {"rate_schedule": "TOU-API", "start": "2026-04-03T00:00", "interval_minutes": 60, "values": [1] * 24}
+    client = api_for(billing_user)
+    ontario = client.post("/api/billing/calculator/", body | {"holidays": "CA-ON"}, format="json").json()
+    none = client.post("/api/billing/calculator/", body | {"holidays": "none"}, format="json").json()
+    dates = client.post("/api/billing/calculator/", body | {"holidays": ["2026-04-03"],
+                                                           "time_zone": "America/Vancouver"}, format="json")
+    assert Decimal(ontario["total"]) == Decimal(none["total"]) - Decimal("0.50")
+    assert dates.status_code == 200 and dates.json()["total"] == ontario["total"]
+    bad = client.post("/api/billing/calculator/", body | {"time_zone": "Nowhere/City", "holidays": "XX"},
+                      format="json")
+    assert bad.status_code == 400 and set(bad.json()) >= {"time_zone", "holidays"}
+
+
+def test_hub_calculator_takes_time_zone_and_holidays(client, billing_user):
+    from conftest import PASSWORD
+
+    schedule = schedule_with(TOU_RATE, code="TOU-HUB")
+    client.login(username=billing_user.username, password=PASSWORD)
+    form = {"rate_schedule": schedule.pk, "start": "2026-04-03T00:00", "interval_minutes": 60, "unit": "kWh",
+            "values": " ".join(["1"] * 24)}
+    page = client.post("/billing/calculator/", form | {"holidays": "none"}).content.decode()
+    assert 'data-testid="calculator-result"' in page
+    page = client.post("/billing/calculator/", form | {"time_zone": "Mars/Olympus"}).content.decode()
+    assert "not an IANA time zone" in page
