@@ -131,8 +131,14 @@ def seed_billing(*, start: dt.date, months: int) -> dict[str, int]:
     return counts
 
 
+EARLIEST = dt.date(1900, 1, 1)
+
+
 def opening_billed_through_set(*, day: dt.date) -> int:
-    sps = {a.service_point_id for a in agreements_in_service_between(start=day, end=day + dt.timedelta(days=1))}
+    """Every service point with an agreement that started by `day` -- in service that day or
+    closed before it (a legacy system billed those, final bills included) -- is billed through
+    `day`, so a first run bills neither years of history nor a closed agreement again."""
+    sps = {a.service_point_id for a in agreements_in_service_between(start=EARLIEST, end=day + dt.timedelta(days=1))}
     known = billed_through_dates(service_point_ids=sps)
     return billed_through_set_many(dates={sp: day for sp in sps if sp not in known})
 
@@ -146,7 +152,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--opening-billed-through", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
             help="As a conversion would: record in MDM that every service point with an agreement in service "
-                 "that day was billed through it (points that already have a date keep it), so the first run "
+                 "that day or closed before it was billed through it (points that already have a date keep it), so the first run "
                  "bills from the next day and not from each agreement's start.")
 
     def handle(self, *args, start, months, opening_billed_through, **options):
