@@ -125,6 +125,10 @@ def read_tiers(raw: Any, *, name: str = "tiers") -> tuple[Tier, ...]:
         raise ComponentConfigError(f"{name}: expected a non-empty list of tiers")
     tiers = []
     for i, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            raise ComponentConfigError(f"{name}[{i}]: expected an object with price (and limit)")
+        if "price" not in item:
+            raise ComponentConfigError(f"{name}[{i}].price: missing (every tier needs a price)")
         limit = item.get("limit")
         tiers.append(Tier(limit=None if limit is None else dec(limit, name=f"{name}[{i}].limit"),
                           price=dec(item["price"], name=f"{name}[{i}].price")))
@@ -157,11 +161,66 @@ def split_into_tiers(quantity: Decimal, limits: Sequence[Decimal | None]) -> lis
     return out
 
 
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter of a component kind, declared for editors (the hub's rate form) and checks:
+    `type` is one of PARAM_TYPES; `choices` for "choice"."""
+
+    name: str
+    type: str
+    required: bool = False
+    help: str = ""
+    choices: tuple[str, ...] = ()
+
+
+# decimal: a number (text or JSON number); int; bool; text; choice; tags: a list of text;
+# tiers: [{"limit", "price"}]; periods: {name: price | tiers}; grid: 12 x 24 names;
+# mapping: {key: value}; object: any JSON object.
+PARAM_TYPES = ("decimal", "int", "bool", "text", "choice", "tags", "tiers", "periods", "grid", "mapping", "object")
+
+
+def params_errors(schema: Sequence[ParamSpec], params: Mapping[str, Any]) -> dict[str, str]:
+    """{param name: what is wrong} against a kind's declared schema (seasonal values are not
+    judged here; the strategy's own check does that). Pure."""
+    errors: dict[str, str] = {}
+    for spec in schema:
+        if spec.name not in params or params[spec.name] in (None, ""):
+            if spec.required:
+                errors[spec.name] = "required"
+            continue
+        value = params[spec.name]
+        if is_seasonal(value):
+            continue
+        try:
+            if spec.type == "decimal":
+                dec(value, name=spec.name)
+            elif spec.type == "int" and (isinstance(value, bool) or int(str(value)) != Decimal(str(value))):
+                raise ComponentConfigError("not a whole number")
+            elif spec.type == "bool" and not isinstance(value, bool):
+                raise ComponentConfigError("true or false")
+            elif spec.type == "choice" and value not in spec.choices:
+                raise ComponentConfigError(f"one of {', '.join(spec.choices)}")
+            elif spec.type == "tiers":
+                read_tiers(value, name=spec.name)
+            elif spec.type == "tags" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+                raise ComponentConfigError("a list of tags")
+            elif spec.type in ("periods", "mapping", "object") and not isinstance(value, Mapping):
+                raise ComponentConfigError("an object")
+            elif spec.type == "periods":
+                for period, raw in value.items():
+                    read_tiers(raw if isinstance(raw, (list, tuple)) else [{"price": raw}], name=f"{spec.name}.{period}")
+        except (ComponentConfigError, ValueError, ArithmeticError) as exc:
+            message = str(exc)
+            errors[spec.name] = message[len(spec.name) + 2:] if message.startswith(spec.name + ": ") else message
+    return errors
+
+
 class ComponentKind:
     """A strategy. Subclasses set `kind` and `phase`, check params in `__init__` (raising
     ComponentConfigError) and make draft lines in `lines()` from already season-resolved params."""
 
     kind: ClassVar[str]
+    params_schema: ClassVar[tuple[ParamSpec, ...]] = ()
     phase: ClassVar[int] = PHASE_CHARGE
     default_unit: ClassVar[str] = ""
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from .base import (
+    ParamSpec,
     ZERO,
     ComponentConfigError,
     ComponentKind,
@@ -60,6 +61,11 @@ class DemandCharge(ComponentKind):
     """params: price ($/kW-month) or tiers (kW blocks); ratchet {"percent": 80, "months": 11}."""
 
     kind = "demand"
+    params_schema = (
+        ParamSpec("price", "decimal", False, "Dollars per kW-month (or give tiers)."),
+        ParamSpec("tiers", "tiers", False, "kW blocks, instead of one price."),
+        ParamSpec("ratchet", "object", False, '{"percent": 80, "months": 11}: bill at least that share of the peak.'),
+    )
 
     def check(self, params: Params) -> None:
         tiers_of(params)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .base import ONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ParamSpec, ONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
 
 
 class FixedCharge(ComponentKind):
@@ -11,6 +11,11 @@ class FixedCharge(ComponentKind):
     is multiplied by the part's factor (days / standard days for a partial or long period)."""
 
     kind = "fixed"
+    params_schema = (
+        ParamSpec("amount", "decimal", True, "Dollars per bill (or per day)."),
+        ParamSpec("per", "choice", False, "bill (default) or day.", ("bill", "day")),
+        ParamSpec("prorate", "bool", False, "Prorate a per-bill charge by the period's days (default true)."),
+    )
 
     def check(self, params: Params) -> None:
         require(params, "amount")

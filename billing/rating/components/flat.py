@@ -1,13 +1,17 @@
 """Flat energy (or volume) charge: one price per unit of consumption."""
 from __future__ import annotations
 
-from .base import ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ParamSpec, ComponentKind, LineDraft, Params, PartContext, dec, require
 
 
 class FlatCharge(ComponentKind):
     """params: price ($/unit); unit: "kWh" (default) or "m3", ..."""
 
     kind = "flat"
+    params_schema = (
+        ParamSpec("price", "decimal", True, "Dollars per unit of consumption."),
+        ParamSpec("unit", "text", False, "kWh (default), m3, ..."),
+    )
 
     def check(self, params: Params) -> None:
         require(params, "price")

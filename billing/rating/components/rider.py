@@ -2,7 +2,7 @@
 $/kW transmission rider): a price times one determinant."""
 from __future__ import annotations
 
-from .base import ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ParamSpec, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
 
 BASES = {"consumption": "kWh", "demand": "kW", "received": "kWh"}
 
@@ -12,6 +12,11 @@ class RiderCharge(ComponentKind):
     A demand rider is a monthly charge: it is multiplied by the part's factor."""
 
     kind = "rider"
+    params_schema = (
+        ParamSpec("price", "decimal", True, "Dollars per unit of the basis."),
+        ParamSpec("basis", "choice", False, "consumption (default), demand or received.", tuple(BASES)),
+        ParamSpec("unit", "text", False, "Shown on the line."),
+    )
 
     def check(self, params: Params) -> None:
         require(params, "price")

@@ -4,6 +4,7 @@ factor for a period that is not a standard month (a 35-day bill gets 35/30 of ea
 from __future__ import annotations
 
 from .base import (
+    ParamSpec,
     LIMIT_BASES,
     ComponentConfigError,
     ComponentKind,
@@ -22,6 +23,12 @@ class TieredCharge(ComponentKind):
     limit_basis "bill" (default) | "day" | "kw" | "kw_day"; scale_limits true (default)."""
 
     kind = "tiered"
+    params_schema = (
+        ParamSpec("tiers", "tiers", True, "Blocks: each up to a limit (the last open) at a price."),
+        ParamSpec("unit", "text", False, "kWh (default), m3, ..."),
+        ParamSpec("limit_basis", "choice", False, "What a limit is per (default bill).", LIMIT_BASES),
+        ParamSpec("scale_limits", "bool", False, "Scale limits by the period's length (default true)."),
+    )
 
     def check(self, params: Params) -> None:
         require(params, "tiers")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import (
+    ParamSpec,
     LIMIT_BASES,
     ZERO,
     ComponentConfigError,
@@ -43,6 +44,13 @@ class TouEnergyCharge(ComponentKind):
     scale_limits true; unit kWh."""
 
     kind = "tou"
+    params_schema = (
+        ParamSpec("periods", "periods", True, "Price (or tiers) per TOU period of the version's schedule."),
+        ParamSpec("mode", "choice", False, "How tiers apply (default per_period).", MODES),
+        ParamSpec("limit_basis", "choice", False, "What a limit is per (default bill).", LIMIT_BASES),
+        ParamSpec("scale_limits", "bool", False, "Scale limits by the period's length (default true)."),
+        ParamSpec("unit", "text", False, "kWh (default)."),
+    )
 
     def check(self, params: Params) -> None:
         require(params, "periods")

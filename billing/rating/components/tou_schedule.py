@@ -3,13 +3,17 @@ weekends/holidays. It makes no lines; `tou` and `tou_demand` components price it
 determinant calculation splits usage by it."""
 from __future__ import annotations
 
-from .base import PHASE_NONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, require
+from .base import ParamSpec, PHASE_NONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, require
 
 
 class TouScheduleDefinition(ComponentKind):
     """params: weekday [[12 x 24 period names]], weekend [[12 x 24]]."""
 
     kind = "tou_schedule"
+    params_schema = (
+        ParamSpec("weekday", "grid", True, "12 months x 24 hours of period names, weekdays."),
+        ParamSpec("weekend", "grid", True, "12 months x 24 hours of period names, weekends and holidays."),
+    )
     phase = PHASE_NONE
 
     def check(self, params: Params) -> None:
