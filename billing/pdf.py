@@ -538,7 +538,8 @@ def bill_document_regenerate(*, bill: Bill, now: dt.datetime | None = None) -> N
 
 
 def _storage_name(bill: Bill) -> str:
-    return f"bills/{bill.bill_date:%Y/%m}/{_filename(bill)}"
+    # Under the field's upload_to ("bills/"): MEDIA_ROOT/bills/<year>/<month>/bill-<number>.pdf
+    return f"{bill.bill_date:%Y/%m}/{_filename(bill)}"
 
 
 def bill_document_render(*, bill_id: int, now: dt.datetime | None = None) -> BillDocument | None:
