@@ -87,7 +87,7 @@ def test_billing_clerk_runs_a_cycle_works_exceptions_and_corrects_bills(browser_
     assert ServiceOrder.objects.get(order_type="meter_check").service_point_id == february["zero"].service_point_id
 
     # Approve and issue the run.
-    page.goto(f"/billing/services/runs/{run.pk}/")
+    page.goto(f"/billing/runs/{run.pk}/")
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_test_id("run-status")).to_have_text("Approved")
     page.get_by_role("button", name="Issue bills").click()
