@@ -27,7 +27,8 @@ PRODUCTION = {
 
 def run_python(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
-            if not k.startswith("UTILIS_") and k not in {"PYTEST_VERSION", "DJANGO_SETTINGS_MODULE"}}
+            if not k.startswith("UTILIS_")
+            and k not in {"PYTEST_VERSION", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     for keep in ("UTILIS_DB_CONN_MAX_AGE",):
         if keep in os.environ:
             base[keep] = os.environ[keep]
