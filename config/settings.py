@@ -161,6 +161,17 @@ UTILIS_LOCAL_TIME_ZONE = env_zone("UTILIS_LOCAL_TIME_ZONE", "America/Toronto")
 UTILIS_UTILITY_NAME = env_str("UTILIS_UTILITY_NAME", "Utilis Demo Utility")
 # Zone of read-file timestamps that carry no offset (CMEP's always): what the head-end sends.
 UTILIS_READ_FILE_TIME_ZONE = env_zone("UTILIS_READ_FILE_TIME_ZONE", "UTC")
+# Read imports (docs/import-formats.md, "What is quarantined"): timestamps outside
+# [now - MAX_PAST_DAYS, now + MAX_FUTURE_HOURS] and values above the unit's maximum are
+# quarantined per record; uploads above MAX_UPLOAD_BYTES are refused.
+UTILIS_IMPORT_MAX_PAST_DAYS = env_int("UTILIS_IMPORT_MAX_PAST_DAYS", 3653)
+UTILIS_IMPORT_MAX_FUTURE_HOURS = env_int("UTILIS_IMPORT_MAX_FUTURE_HOURS", 48)
+UTILIS_IMPORT_MAX_VALUES = {
+    "kWh": 1e10, "kVARh": 1e10, "kW": 1e7, "kVA": 1e7, "kVAR": 1e7, "m3": 1e10, "USgal": 1e11, "ft3": 1e11,
+    **{unit.strip(): float(limit) for unit, _, limit in
+       (item.partition("=") for item in env_list("UTILIS_IMPORT_MAX_VALUES", [])) if limit},
+}
+UTILIS_IMPORT_MAX_UPLOAD_BYTES = env_int("UTILIS_IMPORT_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)
 UTILIS_HOLIDAY_COUNTRY = env_str("UTILIS_HOLIDAY_COUNTRY", "CA")
 UTILIS_HOLIDAY_SUBDIVISION = env_str("UTILIS_HOLIDAY_SUBDIVISION", "ON")
 # The bill cycle a new account gets when none is chosen; empty: the cycle of the service point's

@@ -7,6 +7,7 @@ import every format (lxml for MultiSpeak is only loaded when a MultiSpeak file a
 pipeline's registry, mdm.importing.registry."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
@@ -79,33 +80,80 @@ def read_parser(key: str) -> Callable[..., ParseResult]:
 
 def parse_read_file(key: str, content: bytes, source_name: str, **options) -> ParseResult:
     """Parse a file's bytes with the format's parser, decoding text formats as UTF-8 (a
-    byte-order mark is dropped). Raises UnknownReadFormat; a file that is not UTF-8 is one
-    RecordError, not an exception, so it lands in the quarantine like any bad record."""
+    byte-order mark is dropped). Raises UnknownReadFormat.
+
+    A line holding bytes that are not UTF-8, or a NUL or other control character, is one
+    RecordError (field `encoding`, the raw line with the bad bytes escaped as \\xNN) and is
+    left out; the rest of the file is parsed as usual, so it lands in the quarantine like any
+    bad record and the good lines load."""
     found = integration(key)
     parser = read_parser(key)
     if found.read_content == "bytes":
         return parser(content, source_name, **options)
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    errors: list[RecordError] = []
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = content[: exc.start].count(b"\n") + 1
-        return ParseResult(
-            source_name=source_name,
-            format=key,
-            errors=[RecordError(line=line, field="encoding", message=f"not UTF-8 text: {exc.reason}", raw="")],
-        )
-    return parser(text, source_name, **options)
+        text = content.decode("utf-8")
+        clean = not _CONTROL.search(text)
+    except UnicodeDecodeError:
+        clean = False
+    if not clean:
+        text, errors = _clean_lines(content)
+    result = parser(text, source_name, **options)
+    if errors:
+        result.errors[:0] = errors
+    return result
+
+
+# control characters no read file has (tab, CR and LF are fine)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _escaped(line: bytes) -> str:
+    text = line.decode("utf-8", errors="backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _clean_lines(content: bytes) -> tuple[str, list[RecordError]]:
+    """The text with each bad line blanked (line numbers stay), and one error per bad line."""
+    lines = content.split(b"\n")
+    kept: list[str] = []
+    errors: list[RecordError] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            decoded = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(RecordError(number, "encoding",
+                                      f"not UTF-8 text: byte 0x{line[exc.start]:02x} at column {exc.start + 1}",
+                                      _escaped(line).rstrip("\r")))
+            kept.append("")
+            continue
+        bad = _CONTROL.search(decoded)
+        if bad:
+            errors.append(RecordError(number, "encoding",
+                                      f"control character 0x{ord(bad.group()):02x} at column {bad.start() + 1}",
+                                      _escaped(line).rstrip("\r")))
+            kept.append("")
+            continue
+        kept.append(decoded)
+    return "\n".join(kept), errors
 
 
 def register_read_formats() -> None:
-    """Register every read format with mdm's import pipeline. Each parse reads the head-end's
-    zone for offset-less timestamps (mdm.importing.read_file_zone) at that moment."""
+    """Register every read format with mdm's import pipeline. The pipeline passes the file's
+    zone for offset-less timestamps (chosen per file, else mdm.importing.read_file_zone) and
+    its plausibility limits (mdm.importing.screen.ReadLimits), which the CSV parser applies per
+    row so that a bad row is named by its own line."""
     for found in INTEGRATIONS:
         if not found.read_parser:
             continue
 
-        def parse(content: bytes, source_name: str, _key: str = found.key) -> ParseResult:
-            return parse_read_file(_key, content, source_name, tz=read_file_zone())
+        def parse(content: bytes, source_name: str, tz=None, limits=None, _key: str = found.key) -> ParseResult:
+            options: dict = {"tz": tz or read_file_zone()}
+            if limits is not None and _key == "csv":
+                options["limits"] = limits
+            return parse_read_file(_key, content, source_name, **options)
 
         register_read_format(ReadFormat(found.key, parse, header_lines=found.header_lines, title=found.title,
-                                        file_suffixes=found.file_suffixes))
+                                        file_suffixes=found.file_suffixes, takes_options=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.core.paginator import Paginator
@@ -19,7 +20,7 @@ from core.runs import progress_response
 from core.roles import Role, has_role
 from mdm import charts, selectors, services
 from cis.selectors import service_point_labels
-from mdm.importing.pipeline import import_run_submit
+from mdm.importing.pipeline import ImportInputError, import_run_submit
 from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit
 from mdm.importing.registry import UnknownFormatError, read_format
 from mdm.models import ImportRun, Installation, Meter, QuarantinedRecord, RegisterRead
@@ -148,6 +149,7 @@ def import_list(request):
     return render(request, "mdm/imports.html", {
         "runs": runs, "formats": ImportRun.Format.choices,
         "can_upload": has_role(request.user, Role.ADMIN, Role.METERING),
+        "read_file_zone": settings.UTILIS_READ_FILE_TIME_ZONE,
     })
 
 
@@ -164,8 +166,14 @@ def import_upload(request):
     except UnknownFormatError:
         messages.error(request, f"Unknown format {fmt!r}.")
         return redirect("mdm:imports")
-    with transaction.atomic():
-        run = import_run_submit(content=upload.read(), file_name=upload.name, format=fmt, now=timezone.now(), user=request.user)
+    try:
+        with transaction.atomic():
+            # the upload is streamed to storage, never read whole; refused above the size limit
+            run = import_run_submit(content=upload, file_name=upload.name, format=fmt, now=timezone.now(),
+                                    user=request.user, time_zone=request.POST.get("time_zone", ""))
+    except ImportInputError as exc:
+        messages.error(request, str(exc))
+        return redirect("mdm:imports")
     messages.success(request, f"Import {run.pk} of {upload.name} queued.")
     return redirect("mdm:imports")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass, field
 
 from integrations.cmep import codes
 from integrations.interval_series import IntervalDeduplicator, IntervalPoint, blocks_from_points
@@ -21,6 +22,15 @@ HEADER_FIELDS = 14  # MEPMD01 ... Count, then the triplets
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
 _ACTUAL = codes.ACTUAL_CODES
 _STAMP_CACHE_LIMIT = 200_000
+_PURPOSES = {"", "OK", "RESEND", "SUMMARY"}
+
+
+@dataclass
+class CmepParseResult(ParseResult):
+    """A ParseResult that also gives each record's "as of": its header TimeStamp (UTC), by
+    source line. The import pipeline uses it so an older record never replaces a newer one."""
+
+    as_of: dict[int, dt.datetime] = field(default_factory=dict)
 
 
 def parse_cmep(
@@ -97,7 +107,7 @@ def _record_spec(commodity_text: str, units_text: str, constant_field: str, inte
 
 class _CmepReader:
     def __init__(self, *, source_name: str, tz: dt.tzinfo, register_read_type: str) -> None:
-        self.result = ParseResult(source_name=source_name, format="cmep")
+        self.result = CmepParseResult(source_name=source_name, format="cmep")
         self.tz = tz
         self.register_read_type = register_read_type
         self.intervals = IntervalDeduplicator()
@@ -119,8 +129,11 @@ class _CmepReader:
         cached = self._stamps.get(text)
         if cached is None:
             naive = _parse_stamp(text)
-            first = local_to_utc(naive, self.tz)
-            second = local_to_utc(naive, self.tz, after=first)
+            try:
+                first = local_to_utc(naive, self.tz)
+                second = local_to_utc(naive, self.tz, after=first)
+            except OverflowError:
+                raise ValueError(f"DateTime {text!r} is outside any storable date range") from None
             cached = (first, second if second != first else None)
             if len(self._stamps) > _STAMP_CACHE_LIMIT:
                 self._stamps.clear()
@@ -148,6 +161,12 @@ class _CmepReader:
 
     # -- one record ----------------------------------------------------------------------
     def read_line(self, lineno: int, line: str) -> None:
+        try:
+            self._read_line(lineno, line)
+        except OverflowError:  # times at the edge of the calendar (year 1, year 9999)
+            self._error(lineno, "DateTime", "a DateTime of this record is outside any storable date range", line)
+
+    def _read_line(self, lineno: int, line: str) -> None:
         fields = line.split(",")
         try:
             header = self._header(fields)
@@ -155,10 +174,34 @@ class _CmepReader:
             self._error(lineno, rejected.field, rejected.message, line)
             return
         meter, unit, factor, direction, register, minutes, count, fields = header
+        try:
+            as_of = self._as_of(fields)
+        except _RecordRejected as rejected:
+            self._error(lineno, rejected.field, rejected.message, line)
+            return
+        if as_of is not None:
+            self.result.as_of[lineno] = as_of
         if register:
             self._registers(lineno, line, meter, unit, factor, direction, minutes, count, fields)
         else:
             self._intervals(lineno, line, meter, unit, factor, direction, minutes, count, fields)
+
+    def _as_of(self, fields: list[str]) -> dt.datetime | None:
+        """The header fields Utilis does not load, validated: RecordVersion (CCYYMMDD), the
+        TimeStamp (CCYYMMDDHHMM in tz: the record's "as of"), Purpose. Raises _RecordRejected."""
+        version = fields[1].strip()
+        if len(version) != 8 or not version.isdigit():
+            raise _RecordRejected("RecordVersion", f"RecordVersion {fields[1]!r} is not CCYYMMDD")
+        purpose = fields[8].strip().upper()
+        if purpose not in _PURPOSES:
+            raise _RecordRejected("Purpose", f"Purpose {fields[8]!r} is not OK, RESEND or SUMMARY")
+        stamp = fields[6].strip()
+        if not stamp:
+            raise _RecordRejected("TimeStamp", "TimeStamp is blank")
+        try:
+            return self._instant(stamp, None)
+        except ValueError as exc:
+            raise _RecordRejected("TimeStamp", str(exc).replace("DateTime", "TimeStamp")) from None
 
     def _header(self, fields: list[str]):
         record_type = fields[0].strip()
@@ -297,7 +340,11 @@ class _CmepReader:
             if not _NUMBER.fullmatch(value_text):
                 self._error(lineno, "Value", f"{where}: Value {raw_value!r} is not a number", line)
                 continue
-            points.append(IntervalPoint(instant, float(value_text) * factor, quality, lineno))
+            value = float(value_text) * factor
+            if not math.isfinite(value):
+                self._error(lineno, "Value", f"{where}: Value {raw_value!r} is not a finite number", line)
+                continue
+            points.append(IntervalPoint(instant, value, quality, lineno))
         return points
 
     def _registers(self, lineno, line, meter, unit, factor, direction, minutes, count, fields) -> None:

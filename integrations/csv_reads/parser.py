@@ -11,6 +11,7 @@ import io
 import math
 import re
 from operator import itemgetter
+from typing import Protocol
 
 from integrations.csv_reads import layout
 from integrations.interval_series import IntervalDeduplicator, IntervalPoint, blocks_from_points
@@ -28,19 +29,34 @@ class _RowRejected(Exception):
         self.message = message
 
 
-def parse_csv(text: str, source_name: str, *, tz: dt.tzinfo = UTC) -> ParseResult:
+class Limits(Protocol):
+    """What the import will store (mdm.importing.screen.ReadLimits): checked per row here so
+    that a bad row is named by its own line, not its block's first."""
+
+    earliest: dt.datetime
+    latest: dt.datetime
+
+    def max_for(self, unit: str, *, register: bool = False) -> float: ...
+
+    def time_problem(self, instant: dt.datetime) -> str | None: ...
+
+
+def parse_csv(text: str, source_name: str, *, tz: dt.tzinfo = UTC, limits: Limits | None = None) -> ParseResult:
     """Parse a CSV read file. `interval_end` with an offset is taken as is; a naive one is
     wall time in `tz` (UTC by default; DST resolved as in local_time, per series).
+    `limits` (optional): rows dated outside its window or with values beyond its maxima are
+    errors (field interval_end / value). Values that are not finite (`1e400`) always are.
 
     Never raises for bad content: bad rows are RecordErrors (line = the file line, field =
     the column name) and the good rows of the file are still returned."""
-    return _CsvReader(source_name=source_name, tz=tz).read(text)
+    return _CsvReader(source_name=source_name, tz=tz, limits=limits).read(text)
 
 
 class _CsvReader:
-    def __init__(self, *, source_name: str, tz: dt.tzinfo) -> None:
+    def __init__(self, *, source_name: str, tz: dt.tzinfo, limits: Limits | None = None) -> None:
         self.result = ParseResult(source_name=source_name, format="csv")
         self.tz = tz
+        self.limits = limits
         self.intervals = IntervalDeduplicator()
         self.registers = RegisterDeduplicator()
         # series -> the open run of consecutive points, with their raw lines
@@ -54,7 +70,16 @@ class _CsvReader:
         physical = self._physical = text.splitlines()
         reader = csv.reader(io.StringIO(text))
         columns: dict[str, int] | None = None
-        for row in reader:
+        rows = iter(reader)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # e.g. an unterminated quote: the rest cannot be split into rows
+                self.result.errors.append(RecordError(line=reader.line_num, field="row", message=f"CSV: {exc}",
+                                                      raw=physical[reader.line_num - 1] if reader.line_num <= len(physical) else ""))
+                break
             lineno = reader.line_num
             raw = physical[lineno - 1] if lineno <= len(physical) else ",".join(row)
             if not any(row) or not "".join(row).strip():
@@ -66,6 +91,9 @@ class _CsvReader:
                 continue
             try:
                 self._row(row, columns, lineno, raw)
+            except OverflowError:  # a date-time at the edge of the calendar (year 1, 9999)
+                self.result.errors.append(RecordError(
+                    line=lineno, field="interval_end", message="interval_end is outside any storable date range", raw=raw))
             except _RowRejected as rejected:
                 self.result.errors.append(
                     RecordError(line=lineno, field=rejected.field, message=rejected.message, raw=raw)
@@ -108,15 +136,32 @@ class _CsvReader:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
             raise _RowRejected("interval_end", f"interval_end {text!r} is not an ISO 8601 date-time") from None
-        if parsed.tzinfo is not None:
-            instant = parsed.astimezone(UTC)
-            if len(self._aware) < 100_000:
-                self._aware[text] = instant
-            return instant
         try:
-            return local_to_utc(parsed, self.tz, after=after)
+            if parsed.tzinfo is not None:
+                instant = parsed.astimezone(UTC)
+            else:
+                instant = local_to_utc(parsed, self.tz, after=after)
+        except OverflowError:
+            raise _RowRejected("interval_end", f"interval_end {text!r} is outside any storable date range") from None
         except ValueError as exc:
             raise _RowRejected("interval_end", f"interval_end {text!r}: {exc}") from None
+        if self.limits is not None:
+            problem = self.limits.time_problem(instant)
+            if problem:
+                raise _RowRejected("interval_end", f"interval_end {text!r}: {problem}")
+        if parsed.tzinfo is not None and len(self._aware) < 100_000:
+            self._aware[text] = instant
+        return instant
+
+    def _value(self, text: str, unit: str, *, register: bool) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise _RowRejected("value", f"value {text!r} is not a finite number")
+        if self.limits is not None:
+            limit = self.limits.max_for(unit, register=register)
+            if abs(value) >= limit:
+                raise _RowRejected("value", f"value {text!r} {unit} is beyond the largest accepted ({limit:g})")
+        return value
 
     def _row(self, row: list[str], columns: dict[str, int], lineno: int, raw: str) -> None:
         if len(row) != len(columns):
@@ -158,7 +203,7 @@ class _CsvReader:
         if quality == "missing" or not value_text:
             point = IntervalPoint(end_at, math.nan, "missing", lineno)
         else:
-            point = IntervalPoint(end_at, float(value_text), quality, lineno)
+            point = IntervalPoint(end_at, self._value(value_text, unit, register=False), quality, lineno)
         if run and end_at != run[-1].end_at + step:
             self._flush(key)
             run = None
@@ -198,7 +243,7 @@ class _CsvReader:
             unit=unit,
             direction=direction,
             read_at=self._instant(stamp, None),
-            value=float(value_text),
+            value=self._value(value_text, unit, register=True),
             source_line=lineno,
             read_type=read_type,
             channel_hint=channel,

@@ -57,7 +57,47 @@ def parse_multispeak(xml: bytes, source_name: str, *, tz: dt.tzinfo = UTC) -> Pa
 
     A document that is not well-formed XML is one RecordError (field "xml") with lxml's line;
     otherwise every bad element is a RecordError and the good ones are still returned."""
-    return _MultiSpeakReader(source_name=source_name, tz=tz).read(xml)
+    reader = _MultiSpeakReader(source_name=source_name, tz=tz)
+    if reader.read(xml):
+        return reader.result
+    # Not well-formed (an entity reference in an attribute, a stray "<", a NUL...): parse again
+    # recovering, quarantine each element holding an error and keep the good ones around it.
+    # Still no entity expansion, no DTD, no network.
+    errors = _error_lines(xml)
+    reader = _MultiSpeakReader(source_name=source_name, tz=tz)
+    reader.read(xml, bad_lines=errors)
+    for line, message in sorted(errors.items()):
+        reader._error(line, "xml", f"not well-formed XML: {message}", "")
+    return reader.result
+
+
+def _iterparse(xml: bytes, *, recover: bool, tag=None):
+    return etree.iterparse(
+        io.BytesIO(xml), events=("end",), tag=tag, resolve_entities=False, no_network=True, load_dtd=False,
+        huge_tree=True, recover=recover,
+    )
+
+
+def _error_lines(xml: bytes) -> dict[int, str]:
+    """Line -> lxml's message, for every well-formedness error of the document."""
+    events = _iterparse(xml, recover=True)
+    try:
+        for _event, elem in events:
+            elem.clear()
+    except etree.XMLSyntaxError as exc:  # unrecoverable: the rest of the document is lost
+        return {exc.lineno or 0: exc.msg}
+    found: dict[int, str] = {}
+    for entry in events.error_log:
+        found.setdefault(entry.line, entry.message)
+    return found or {0: "the document could not be read"}
+
+
+def _last_line(elem) -> int:
+    last = elem.sourceline or 0
+    for child in elem.iter():
+        if child.sourceline and child.sourceline > last:
+            last = child.sourceline
+    return last
 
 
 def _text(elem, name: str) -> str:
@@ -106,15 +146,20 @@ class _MultiSpeakReader:
             parsed = dt.datetime.fromisoformat(text)
         except ValueError:
             raise _Rejected(field, f"{field} {text!r} is not an xs:dateTime") from None
-        if parsed.tzinfo is not None:
-            return parsed.astimezone(UTC)
         try:
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
             return local_to_utc(parsed, self.tz)
+        except OverflowError:
+            raise _Rejected(field, f"{field} {text!r} is outside any storable date range") from None
         except ValueError as exc:
             raise _Rejected(field, f"{field} {text!r}: {exc}") from None
 
     # -- driving ---------------------------------------------------------------------------
-    def read(self, xml: bytes) -> ParseResult:
+    def read(self, xml: bytes, bad_lines: dict[int, str] | None = None) -> bool:
+        """Parse strictly (False when the document is not well-formed: nothing kept), or,
+        given the error lines, recovering: an element spanning one of them is quarantined
+        whole (field xml) and its line taken out of `bad_lines`."""
         tags = [v.q(name) for name in v.METER_READING_ELEMENTS] + [
             v.q("statusDelimiter"),
             v.q("intervalDelimiter"),
@@ -123,15 +168,23 @@ class _MultiSpeakReader:
             v.q("blocks"),
             v.q("formattedBlock"),
         ]
-        events = etree.iterparse(
-            io.BytesIO(xml), events=("end",), tag=tags, resolve_entities=False, no_network=True, huge_tree=True
-        )
+        events = _iterparse(xml, recover=bad_lines is not None, tag=tags)
         try:
             for _event, elem in events:
+                if bad_lines:
+                    first, last = elem.sourceline or 0, _last_line(elem)
+                    inside = [line for line in bad_lines if first <= line <= last]
+                    if inside:
+                        message = "; ".join(bad_lines.pop(line) for line in sorted(inside))
+                        self._error(first, "xml", f"not well-formed XML in this element: {message}", _raw(elem))
+                        elem.clear()
+                        continue
                 self._element(elem)
         except etree.XMLSyntaxError as exc:
-            self._error(exc.lineno, "xml", f"not well-formed XML: {exc.msg}", "")
-        return self.result
+            if bad_lines is None:
+                return False
+            bad_lines.setdefault(exc.lineno or 0, exc.msg)
+        return True
 
     def _element(self, elem) -> None:
         name = etree.QName(elem).localname

@@ -28,6 +28,11 @@ def test_parse_read_file_decodes_text_formats_and_passes_options():
     assert [b.values for b in result.intervals] == [(2.0,)]
 
 
-def test_file_that_is_not_utf8_is_a_record_error_on_its_line():
-    result = registry.parse_read_file("csv", b"meter_serial,unit\nM\xff1,kWh\n", "a.csv")
-    assert [(e.line, e.field) for e in result.errors] == [(2, "encoding")]
+def test_a_line_that_is_not_utf8_is_a_record_error_on_its_line_and_the_rest_loads():
+    content = (b"meter_serial,unit,interval_minutes,interval_end,value\nM\xff1,kWh,15,2026-01-01T00:15Z,1\n"
+               b"M2,kWh,15,2026-01-01T00:15Z,2\nM3,kWh,15,2026-01-01T00:15Z,3\x00\n")
+    result = registry.parse_read_file("csv", content, "a.csv")
+    assert [(e.line, e.field) for e in result.errors] == [(2, "encoding"), (4, "encoding")]
+    assert result.errors[0].raw == "M\\xff1,kWh,15,2026-01-01T00:15Z,1"
+    assert result.errors[1].raw == "M3,kWh,15,2026-01-01T00:15Z,3\\x00"
+    assert [b.meter_serial for b in result.intervals] == ["M2"]

@@ -4,13 +4,24 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from mdm.flags import Flag
-from mdm.importing import FORMATS
+from mdm.importing import FORMATS, ImportInputError, time_zone_check
 from mdm.models import Channel, ImportRun, Meter, QuarantinedRecord
 
 
 class ImportUploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text="The read file; above UTILIS_IMPORT_MAX_UPLOAD_BYTES it is refused (413).")
     format = serializers.ChoiceField(choices=[])
+    time_zone = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=64,
+        help_text="IANA zone of the file's timestamps without an offset; blank: UTILIS_READ_FILE_TIME_ZONE.",
+    )
+
+    def validate_time_zone(self, value: str) -> str:
+        try:
+            return time_zone_check(value)
+        except ImportInputError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

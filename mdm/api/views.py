@@ -32,6 +32,9 @@ READERS = (Role.CSR, Role.BILLING, Role.METERING, Role.API_CLIENT)
 METERING = (Role.METERING,)
 
 
+MULTIPART_SLACK = 64 * 1024  # bytes of a multipart body that are not the file
+
+
 class ImportListCreate(generics.ListAPIView):
     """GET: recent import runs. POST (multipart `file`, `format`): 202 with the run to poll."""
 
@@ -45,13 +48,25 @@ class ImportListCreate(generics.ListAPIView):
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportRunSerializer})
     def post(self, request):
+        # Refused before the body is read when the client announces a size above the limit
+        # (with room for the multipart envelope; the file itself is checked below).
+        try:
+            importing.upload_size_check(max(int(request.META.get("CONTENT_LENGTH") or 0) - MULTIPART_SLACK, 0) or None)
+        except importing.ImportInputError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        except ValueError:
+            pass
         data = ImportUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
-        run = importing.import_run_submit(
-            content=upload.read(), file_name=upload.name, format=data.validated_data["format"],
-            now=timezone.now(), user=request.user,
-        )
+        try:
+            # the upload (a temporary file above FILE_UPLOAD_MAX_MEMORY_SIZE) is streamed to storage
+            run = importing.import_run_submit(
+                content=upload, file_name=upload.name, format=data.validated_data["format"],
+                now=timezone.now(), user=request.user, time_zone=data.validated_data.get("time_zone", ""),
+            )
+        except importing.ImportInputError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         return Response(ImportRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

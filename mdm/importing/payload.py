@@ -9,12 +9,14 @@ Format 1 ({"format": 1, "blocks": [...], "registers": [...]}):
   "values" (numbers; null for NaN, "inf"/"-inf" for infinities), "line", "qualities" (list of
   strings, may be empty), "hint"}
 - register: {"meter", "unit", "direction", "read_at" (ISO 8601), "value" (as values), "line",
-  "read_type", "hint"}"""
+  "read_type", "hint"}
+- "as_of" (optional): {source line (string): ISO 8601 instant}, the records' "as of" (CMEP's
+  header TimeStamp) for the records that carry one."""
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mdm.records import IntervalBlock, ParsedRegisterRead
 
@@ -74,9 +76,19 @@ def register_from_dict(d: dict) -> ParsedRegisterRead:
     )
 
 
-def payload_pack(blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead]) -> dict:
-    return {"format": FORMAT_VERSION, "blocks": [block_to_dict(b) for b in blocks],
-            "registers": [register_to_dict(r) for r in registers]}
+def payload_pack(blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead],
+                 as_of: Mapping[int, dt.datetime] | None = None) -> dict:
+    payload = {"format": FORMAT_VERSION, "blocks": [block_to_dict(b) for b in blocks],
+               "registers": [register_to_dict(r) for r in registers]}
+    if as_of:
+        payload["as_of"] = {str(line): at.isoformat() for line, at in as_of.items()}
+    return payload
+
+
+def payload_as_of(payload: dict) -> dict[int, dt.datetime]:
+    """The records' "as of" by source line (CMEP header TimeStamps); {} when none was given."""
+    found = payload.get("as_of") if isinstance(payload, dict) else None
+    return {int(line): _instant(at) for line, at in (found or {}).items()}
 
 
 def payload_unpack(payload: dict) -> tuple[list[IntervalBlock], list[ParsedRegisterRead]]:

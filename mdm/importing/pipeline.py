@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import itertools
 import math
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,14 +29,15 @@ from typing import Any
 import numpy as np
 from core.clock import utility_zone
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import IntegrityError, connection, transaction
 
 from core import runs
 from core.money import to_decimal
 from mdm.flags import NOT_PROVIDED, QUALITY_WORDS, Flag
-from mdm.importing.payload import payload_pack, payload_unpack
-from mdm.importing.registry import read_format
+from mdm.importing.payload import payload_as_of, payload_pack, payload_unpack
+from mdm.importing.registry import read_file_zone, read_format
+from mdm.importing.screen import read_limits, screen_result
 from mdm.importing.slots import day_lengths_minutes, epoch_minutes, from_epoch_minutes, locate
 from mdm.models import ImportChunk, ImportRun, QuarantinedRecord
 from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
@@ -48,25 +50,69 @@ class ImportRunError(Exception):
     """The run cannot go on (unreadable file, parser crash); the run is marked failed."""
 
 
+class ImportInputError(ValueError):
+    """An upload refused before any run exists (too large, unknown time zone); the message
+    says why, fit to show the person who uploaded it."""
+
+
+def upload_size_check(size: int | None) -> None:
+    """Raises ImportInputError for a file above UTILIS_IMPORT_MAX_UPLOAD_BYTES."""
+    limit = int(settings.UTILIS_IMPORT_MAX_UPLOAD_BYTES)
+    if size is not None and size > limit:
+        raise ImportInputError(
+            f"The file is {size:,} bytes; the largest accepted upload is {limit:,} bytes "
+            f"(UTILIS_IMPORT_MAX_UPLOAD_BYTES). Split it, or import it with manage.py import_reads."
+        )
+
+
+def time_zone_check(name: str) -> str:
+    """A read-file time zone name ("" = the setting). Raises ImportInputError for an unknown zone."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImportInputError(f"Unknown time zone {name!r}: give an IANA name such as America/Toronto or UTC.") from None
+    return name
+
+
+def _digest(content: bytes | File) -> str:
+    if isinstance(content, bytes):
+        return hashlib.sha256(content).hexdigest()
+    sha = hashlib.sha256()
+    content.seek(0)
+    for piece in content.chunks():
+        sha.update(piece)
+    content.seek(0)
+    return sha.hexdigest()
+
+
 # ---------------------------------------------------------------------------------------------
 # Runs and chunks
 
 
-def import_run_create(*, content: bytes, file_name: str, format: str, now: dt.datetime, user=None) -> ImportRun:
-    """Register a file for import (status queued).
+def import_run_create(*, content: bytes | File, file_name: str, format: str, now: dt.datetime, user=None,
+                      time_zone: str = "") -> ImportRun:
+    """Register a file for import (status queued). `content` is the bytes or a Django File
+    (an upload: hashed and copied to storage in chunks, never read whole into memory);
+    `time_zone` the zone of its offset-less timestamps ("" = UTILIS_READ_FILE_TIME_ZONE).
 
     The same content (SHA-256) as an earlier run that did not fail gives a new run already
-    `done`, with `duplicate_of` set and all counts zero. Raises
-    mdm.importing.registry.UnknownFormatError for a format with no parser."""
+    `done`, with `duplicate_of` set and all counts zero; a failed run never blocks the same
+    file again. Raises mdm.importing.registry.UnknownFormatError for a format with no parser,
+    ImportInputError for an unknown time zone."""
     read_format(format)
-    digest = hashlib.sha256(content).hexdigest()
+    time_zone = time_zone_check(time_zone)
+    digest = _digest(content)
     original = _original_run(digest)
     if original is None:
         try:
             with transaction.atomic():
                 run = ImportRun(file_name=file_name[:255], sha256=digest, idempotency_key=digest, format=format,
-                                started_by=_user(user), created_at=now)
-                run.file.save(Path(file_name).name or "import", ContentFile(content), save=False)
+                                started_by=_user(user), created_at=now, time_zone=time_zone)
+                stored = content if isinstance(content, File) else ContentFile(content)
+                run.file.save(Path(file_name).name or "import", stored, save=False)
                 run.save()
                 return run
         except IntegrityError:
@@ -77,6 +123,7 @@ def import_run_create(*, content: bytes, file_name: str, format: str, now: dt.da
     return ImportRun.objects.create(
         file_name=file_name[:255], sha256=digest, idempotency_key=digest, format=format, started_by=_user(user),
         created_at=now, status=ImportRun.Status.DONE, duplicate_of=original, started_at=now, finished_at=now,
+        time_zone=time_zone,
     )
 
 
@@ -104,22 +151,43 @@ def import_run_prepare(*, import_run_id: int, now: dt.datetime) -> list[int]:
         return []
     if run.chunks_total:
         return _pending_chunks(run.pk)
+    try:
+        return _prepare(run, now)
+    except Exception as exc:  # a parser bug, an unreadable file, anything: the run fails, loudly
+        import_run_fail(import_run_id=run.pk, error=f"{type(exc).__name__}: {exc}"[:2000], now=now)
+        raise ImportRunError(f"{run.file_name}: {exc}") from exc
+
+
+def _run_zone(run: ImportRun) -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(run.time_zone) if run.time_zone else read_file_zone()
+
+
+def _prepare(run: ImportRun, now: dt.datetime) -> list[int]:
+    import_run_id = run.pk
     content = _read_content(run)
     fmt = read_format(run.format)
-    try:
-        result = fmt.parse(content, run.file_name)
-    except Exception as exc:  # a parser bug or an unreadable file: the run fails, loudly
-        import_run_fail(import_run_id=run.pk, error=f"{type(exc).__name__}: {exc}", now=now)
-        raise ImportRunError(f"{run.file_name}: {exc}") from exc
+    limits = read_limits(now)
+    parsed = fmt.parse(content, run.file_name, tz=_run_zone(run), limits=limits)
+    # A format that reads a record's "as of" (CMEP's header TimeStamp) hands it by source line.
+    as_of: dict[int, dt.datetime] = dict(getattr(parsed, "as_of", None) or {})
+    raw = _RawLines(run, content)
+    late = {line for line, at in as_of.items() if at > limits.latest}
+    if late:  # an "as of" in the future would outrank every later correction: not loaded
+        parsed.errors.extend(RecordError(line, "TimeStamp", f"Record TimeStamp {limits.time_problem(as_of[line])}.",
+                                         raw(line)) for line in sorted(late))
+        parsed.intervals = [b for b in parsed.intervals if b.source_line not in late]
+        parsed.registers = [r for r in parsed.registers if r.source_line not in late]
+    result = screen_result(parsed, limits, raw)
     chunks = split_into_chunks(result)
-    _ensure_partitions(result.intervals)
+    with transaction.atomic():  # a failure here leaves an outer transaction usable
+        _ensure_partitions(result.intervals)
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().get(pk=import_run_id)
         if run.chunks_total:  # another worker prepared it meanwhile
             return _pending_chunks(run.pk)
         n_errors = quarantine_errors(run=run, errors=result.errors)
         ImportChunk.objects.bulk_create(
-            ImportChunk(run=run, number=i, size=len(b) + len(r), payload=payload_pack(b, r))
+            ImportChunk(run=run, number=i, size=len(b) + len(r), payload=payload_pack(b, r, as_of=_as_of_of(b, as_of)))
             for i, (b, r) in enumerate(chunks)
         )
         run.status = ImportRun.Status.RUNNING
@@ -129,12 +197,16 @@ def import_run_prepare(*, import_run_id: int, now: dt.datetime) -> list[int]:
         run.progress_total = len(result.intervals) + len(result.registers)
         run.chunks_total = len(chunks)
         run.quarantined = n_errors
-        run.prelude = fmt.prelude(content)
+        run.prelude = _escape_text(fmt.prelude(content))
         if not chunks:
             run.status = ImportRun.Status.DONE
             run.finished_at = now
         run.save()
     return list(range(len(chunks)))
+
+
+def _as_of_of(blocks: Sequence[IntervalBlock], as_of: dict[int, dt.datetime]) -> dict[int, dt.datetime]:
+    return {b.source_line: as_of[b.source_line] for b in blocks if b.source_line in as_of}
 
 
 def _pending_chunks(run_id: int) -> list[int]:
@@ -170,7 +242,8 @@ def import_chunk_load(*, import_run_id: int, chunk: int, now: dt.datetime) -> bo
             return False
         run = claim.run
         blocks, registers = payload_unpack(claim.chunk.payload)
-        outcome = load_records(run=run, blocks=blocks, registers=registers, now=now)
+        outcome = load_records(run=run, blocks=blocks, registers=registers, now=now,
+                               as_of=payload_as_of(claim.chunk.payload))
         n_errors = quarantine_errors(run=run, errors=outcome.errors)
         claim.add(
             intervals_loaded=outcome.merge.loaded, intervals_unchanged=outcome.merge.unchanged,
@@ -187,7 +260,7 @@ def import_chunk_load(*, import_run_id: int, chunk: int, now: dt.datetime) -> bo
 
 
 def import_file(source: str | Path | bytes, *, format: str, now: dt.datetime, file_name: str | None = None,
-                user=None, on_chunk: Callable[[int, int], None] | None = None) -> ImportRun:
+                user=None, on_chunk: Callable[[int, int], None] | None = None, time_zone: str = "") -> ImportRun:
     """Import a file here and now (management command, tests, quarantine resubmits).
 
     The same file again adds nothing; if its earlier import was cut off, this finishes it.
@@ -203,10 +276,11 @@ def import_file(source: str | Path | bytes, *, format: str, now: dt.datetime, fi
         # answering "already imported" with half of it loaded. Chunks already loaded are skipped.
         run = unfinished
     else:
-        run = import_run_create(content=content, file_name=name, format=format, now=now, user=user)
+        run = import_run_create(content=content, file_name=name, format=format, now=now, user=user,
+                                time_zone=time_zone)
         if run.duplicate_of_id:
             return run
-    pending = import_run_prepare(import_run_id=run.pk, now=now)
+    pending = import_run_prepare(import_run_id=run.pk, now=now)  # fails the run itself
     sizes = dict(ImportChunk.objects.filter(run=run).values_list("number", "size"))
     total = sum(sizes.values())
     try:
@@ -288,17 +362,35 @@ class _ChannelRow:
     interval_minutes: int | None
 
 
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0, 9), 11, 12, *range(14, 32), 127]}
+
+
+def _escape_text(text: str) -> str:
+    """Text PostgreSQL can store and a person can read: NUL and the other control characters
+    (tab and line breaks excepted) shown as \\xNN, as bytes that are not UTF-8 are."""
+    return text.translate(_CONTROL)
+
+
+def raw_lines(content: bytes) -> list[str]:
+    """The file's lines as stored in the quarantine: bytes that are not UTF-8 as \\xNN."""
+    if content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]
+    return [_escape_text(line.decode("utf-8", errors="backslashreplace").rstrip("\r"))
+            for line in content.split(b"\n")]
+
+
 class _RawLines:
     """The file's text lines, read only if a record has to be quarantined."""
 
-    def __init__(self, run: ImportRun):
+    def __init__(self, run: ImportRun, content: bytes | None = None):
         self.run = run
+        self._content = content
         self._lines: list[str] | None = None
 
     def __call__(self, line: int) -> str:
         if self._lines is None:
             try:
-                self._lines = _read_content(self.run).decode("utf-8-sig", errors="replace").splitlines()
+                self._lines = raw_lines(self._content if self._content is not None else _read_content(self.run))
             except (ValueError, OSError):
                 self._lines = []
         return self._lines[line - 1] if 0 < line <= len(self._lines) else ""
@@ -326,7 +418,7 @@ class ImportPlan:
 
 
 def load_records(*, run: ImportRun, blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead],
-                 now: dt.datetime) -> LoadOutcome:
+                 now: dt.datetime, as_of: dict[int, dt.datetime] | None = None) -> LoadOutcome:
     """Resolve channels, map intervals onto local-day slots and merge them; store register
     reads. Bad records come back as RecordErrors; the good ones are loaded.
 
@@ -334,8 +426,78 @@ def load_records(*, run: ImportRun, blocks: Sequence[IntervalBlock], registers: 
     numpy, no ORM) -> write (`write_records`: the COPY-and-merge and the register insert)."""
     raw = _RawLines(run)
     channels = _channels_for({b.meter_serial for b in blocks} | {r.meter_serial for r in registers})
-    plan = plan_records(blocks=blocks, registers=registers, channels=channels, tz=utility_zone(), raw=raw)
-    return write_records(run=run, plan=plan, now=now, raw=raw)
+    tz = utility_zone()
+    plan = plan_records(blocks=blocks, registers=registers, channels=channels, tz=tz, raw=raw)
+    if not as_of:
+        return write_records(run=run, plan=plan, now=now, raw=raw)
+    return _write_with_as_of(run=run, plan=plan, now=now, raw=raw, blocks=blocks, channels=channels,
+                             as_of=as_of, tz=tz)
+
+
+def _block_days(block: IntervalBlock, tz: dt.tzinfo) -> list[dt.date]:
+    first = (block.first_end_at - dt.timedelta(minutes=block.interval_minutes)).astimezone(tz).date()
+    last = (block.first_end_at + dt.timedelta(minutes=block.interval_minutes * (len(block.values) - 1))
+            - dt.timedelta(minutes=1)).astimezone(tz).date()
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _write_with_as_of(*, run: ImportRun, plan: ImportPlan, now: dt.datetime, raw: Callable[[int], str],
+                      blocks: Sequence[IntervalBlock], channels: dict[str, list[_ChannelRow]],
+                      as_of: dict[int, dt.datetime], tz: dt.tzinfo) -> LoadOutcome:
+    """The merge when records carry an "as of": a day stored as of a later time than the
+    incoming records only has its missing slots filled (an older record never replaces a
+    newer one); each record whose values were refused is quarantined naming both times."""
+    incoming: dict[tuple[int, dt.date], dt.datetime] = {}
+    lines_of: dict[tuple[int, dt.date], list[int]] = defaultdict(list)
+    for block in blocks:
+        stamp = as_of.get(block.source_line)
+        channel_id, error = _interval_channel(channels, block)
+        if stamp is None or error or channel_id is None:
+            continue
+        for day in _block_days(block, tz):
+            key = (channel_id, day)
+            lines_of[key].append(block.source_line)
+            if key not in incoming or stamp > incoming[key]:
+                incoming[key] = stamp
+    stored: dict[tuple[int, dt.date], dt.datetime] = {}
+    if incoming:
+        with connection.cursor() as cursor:
+            keys = list(incoming)
+            cursor.execute(
+                """
+                SELECT a.channel_id, a.local_date, a.as_of FROM mdm_intervaldayasof a
+                JOIN unnest(%s::bigint[], %s::date[]) AS u(channel_id, local_date)
+                  ON a.channel_id = u.channel_id AND a.local_date = u.local_date
+                """,
+                [[k[0] for k in keys], [k[1] for k in keys]],
+            )
+            stored = {(c, d): at for c, d, at in cursor.fetchall()}
+    older = {key for key, stamp in incoming.items() if key in stored and stored[key] > stamp}
+    outcome = LoadOutcome(errors=list(plan.errors))
+    outcome.merge = interval_days_merge(days=plan.days, now=now, import_run_id=run.pk,
+                                        reason=f"import {run.pk}: {run.file_name}"[:200], fill_only=older)
+    outcome.registers_loaded = _insert_registers(run, plan.registers, outcome.errors, raw, now)
+    for key in outcome.merge.refused_days:
+        for line in sorted(set(lines_of.get(key, ()))):
+            stamp = as_of[line]
+            outcome.errors.append(RecordError(
+                line, "TimeStamp",
+                f"Record as of {stamp:%Y-%m-%d %H:%M}Z is older than the stored data of {key[1]} (as of "
+                f"{stored[key]:%Y-%m-%d %H:%M}Z): its differing values were not loaded, the newer ones kept.",
+                raw(line),
+            ))
+    newer = [(key, stamp) for key, stamp in incoming.items() if key not in older]
+    if newer:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO mdm_intervaldayasof (channel_id, local_date, as_of)
+                SELECT * FROM unnest(%s::bigint[], %s::date[], %s::timestamptz[])
+                ON CONFLICT (channel_id, local_date) DO UPDATE SET as_of = greatest(mdm_intervaldayasof.as_of, excluded.as_of)
+                """,
+                [[k[0] for k, _ in newer], [k[1] for k, _ in newer], [s for _, s in newer]],
+            )
+    return outcome
 
 
 def plan_records(*, blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead],
@@ -613,21 +775,42 @@ def _insert_registers(run: ImportRun, planned: Sequence[PlannedRegisterRead], er
     return inserted
 
 
+def _fingerprint(fmt: str, error: RecordError) -> str:
+    text = "\x1f".join((fmt, error.field, error.message, error.raw.rstrip("\r\n")))
+    return hashlib.sha256(text.encode("utf-8", errors="backslashreplace")).hexdigest()
+
+
 def quarantine_errors(*, run: ImportRun, errors: Sequence[RecordError]) -> int:
-    QuarantinedRecord.objects.bulk_create(
-        QuarantinedRecord(import_run=run, file_name=run.file_name, line=e.line, field=e.field[:50],
-                          message=e.message, raw=e.raw)
-        for e in errors
-    )
-    return len(errors)
+    """Quarantine the records; one already quarantined (the same format, field, message and
+    raw record, from any run: a replayed file, a copy with other line endings) is not
+    quarantined again. Text is stored escaped (NUL and control characters as \\xNN).
+    Returns how many were quarantined."""
+    rows: dict[str, QuarantinedRecord] = {}
+    for e in errors:
+        error = RecordError(max(int(e.line), 0), _escape_text(e.field), _escape_text(e.message), _escape_text(e.raw))
+        digest = _fingerprint(run.format, error)
+        rows.setdefault(digest, QuarantinedRecord(
+            import_run=run, file_name=_escape_text(run.file_name), line=error.line, field=error.field[:50],
+            message=error.message, raw=error.raw, fingerprint=digest,
+        ))
+    if not rows:
+        return 0
+    known = set(QuarantinedRecord.objects.filter(fingerprint__in=list(rows)).values_list("fingerprint", flat=True))
+    fresh = [row for digest, row in rows.items() if digest not in known]
+    QuarantinedRecord.objects.bulk_create(fresh)
+    return len(fresh)
 
 
-def import_run_submit(*, content: bytes, file_name: str, format: str, now: dt.datetime, user=None) -> ImportRun:
+def import_run_submit(*, content: bytes | File, file_name: str, format: str, now: dt.datetime, user=None,
+                      time_zone: str = "") -> ImportRun:
     """Register an uploaded file and hand it to the Celery workers once the run is committed
     (a duplicate of an earlier file is answered at once and queues nothing).
 
-    Raises UnknownFormatError for a format with no parser."""
-    run = import_run_create(content=content, file_name=file_name, format=format, now=now, user=user)
+    Raises UnknownFormatError for a format with no parser, ImportInputError for a file above
+    UTILIS_IMPORT_MAX_UPLOAD_BYTES or an unknown time zone."""
+    upload_size_check(len(content) if isinstance(content, bytes) else content.size)
+    run = import_run_create(content=content, file_name=file_name, format=format, now=now, user=user,
+                            time_zone=time_zone)
     if not run.duplicate_of_id:
         from mdm.tasks import import_file_task
 

@@ -7,9 +7,11 @@ quarantined line needs in front of it to parse again (a CSV line only parses und
 """
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 
@@ -21,12 +23,18 @@ class ReadFormat:
     name: str
     # (content bytes, source name) -> ParseResult; a file that cannot be decoded is a
     # RecordError in the result, not an exception.
-    parser: Callable[[bytes, str], ParseResult]
+    parser: Callable[..., ParseResult]
     header_lines: int = 0
     title: str = ""
     file_suffixes: tuple[str, ...] = ()
+    # True: the parser also takes `tz` (the zone of offset-less timestamps, chosen per file)
+    # and `limits` (mdm.importing.screen.ReadLimits, to name a bad record's exact line).
+    takes_options: bool = False
 
-    def parse(self, content: bytes, source_name: str) -> ParseResult:
+    def parse(self, content: bytes, source_name: str, *, tz: dt.tzinfo | None = None,
+              limits: Any = None) -> ParseResult:
+        if self.takes_options:
+            return self.parser(content, source_name, tz=tz or read_file_zone(), limits=limits)
         return self.parser(content, source_name)
 
     def prelude(self, content: bytes) -> str:

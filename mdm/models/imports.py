@@ -33,6 +33,8 @@ class ImportRun(Run):
     quarantined = models.PositiveIntegerField(default=0)
     # A CSV header or similar: what a single fixed line needs in front of it to parse again.
     prelude = models.TextField(blank=True)
+    # The zone of the file's offset-less timestamps; blank: UTILIS_READ_FILE_TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -79,6 +81,9 @@ class QuarantinedRecord(models.Model):
     resubmit_run = models.ForeignKey(ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 of format, field, message and the raw record (line endings dropped): the same bad
+    # record arriving again (a replayed file, a CRLF copy) is not quarantined twice.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["import_run_id", "line", "id"]
@@ -86,3 +91,19 @@ class QuarantinedRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name}:{self.line} {self.field}: {self.message}"
+
+
+class IntervalDayAsOf(models.Model):
+    """The newest "as of" (a CMEP record's header TimeStamp) whose values a stored channel-day
+    holds: a record older than it never replaces the day's values (it may fill missing slots),
+    it is quarantined instead (mdm.importing.pipeline)."""
+
+    channel = models.ForeignKey("mdm.Channel", on_delete=models.CASCADE, related_name="+")
+    local_date = models.DateField()
+    as_of = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(name="interval_day_as_of_unique", fields=["channel", "local_date"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} {self.local_date} as of {self.as_of:%Y-%m-%d %H:%M}"

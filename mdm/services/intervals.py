@@ -7,8 +7,8 @@ psycopg 3 COPY: no per-row ORM saves."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from core.clock import utility_zone
@@ -44,6 +44,8 @@ class MergeCounts:
     days_inserted: int = 0
     days_versioned: int = 0
     notices: int = 0
+    refused: int = 0  # slots an older record would have replaced (fill_only days): not taken
+    refused_days: list[tuple[int, dt.date]] = field(default_factory=list)
 
     def add(self, other: MergeCounts) -> None:
         for name in self.__dataclass_fields__:
@@ -51,8 +53,14 @@ class MergeCounts:
 
 
 def interval_partitions_ensure(*, dates: Iterable[dt.date]) -> list[str]:
-    """Create the monthly partitions holding `dates` (one call per distinct month)."""
+    """Create the monthly partitions holding `dates` (one call per distinct month).
+
+    Raises ValueError for a month whose partition bounds a date cannot hold (year 1, year
+    9999): the import's plausibility screen keeps such dates out, this is the last guard."""
     months = sorted({d.replace(day=1) for d in dates})
+    if months and (months[0].year < 2 or months[-1].year > 9998):
+        raise ValueError(f"No interval partition for {months[0] if months[0].year < 2 else months[-1]}: "
+                         "the date is outside any storable range.")
     names = []
     with connection.cursor() as cursor:
         for month in months:
@@ -69,7 +77,8 @@ CREATE TEMP TABLE IF NOT EXISTS mdm_stage_day (
     vals double precision[] NOT NULL,
     flags smallint[] NOT NULL,
     provided integer NOT NULL,
-    is_new boolean NOT NULL DEFAULT false
+    is_new boolean NOT NULL DEFAULT false,
+    fill_only boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP
 """
 
@@ -97,10 +106,15 @@ def _stage(days: Sequence[StagedDay]) -> None:
 
 # The per-slot merge rule (counts are of values given: a "missing" marker is not one). A slot is taken from the file when the file provides a value
 # (not NOT_PROVIDED, not the head-end's own "missing") and the stored slot is not a person's
-# edit, and the stored slot is missing or differs in value or quality.
+# edit, and the stored slot is missing, or differs in value, or holds the same value with
+# another head-end quality (actual <-> estimated by the head-end). The same value under a flag
+# VEE set (failed validation, a VEE estimate) is the value already stored: a replayed file
+# changes nothing. On a fill_only day (the stored day is newer than the incoming record) only
+# missing slots are taken; the others it would have replaced are counted as refused.
+_HEAD_END_FLAGS = f"({int(Flag.ACTUAL)}, {int(Flag.ESTIMATED_HEAD_END)})"
 _MERGE = f"""
 CREATE TEMP TABLE mdm_stage_merge ON COMMIT DROP AS
-SELECT s.channel_id, s.local_date, m.new_vals, m.new_flags, m.filled, m.corrected, m.unchanged
+SELECT s.channel_id, s.local_date, m.new_vals, m.new_flags, m.filled, m.corrected, m.unchanged, m.refused
 FROM mdm_stage_day s
 JOIN mdm_interval_day d ON d.channel_id = s.channel_id AND d.local_date = s.local_date
 CROSS JOIN LATERAL (
@@ -108,12 +122,18 @@ CROSS JOIN LATERAL (
            array_agg(CASE WHEN take THEN sf ELSE ef END ORDER BY i) AS new_flags,
            count(*) FILTER (WHERE take AND ef = {int(Flag.MISSING)}) AS filled,
            count(*) FILTER (WHERE take AND ef <> {int(Flag.MISSING)}) AS corrected,
-           count(*) FILTER (WHERE sf NOT IN ({NOT_PROVIDED}, {int(Flag.MISSING)}) AND NOT take) AS unchanged
+           count(*) FILTER (WHERE sf NOT IN ({NOT_PROVIDED}, {int(Flag.MISSING)}) AND NOT take AND NOT refuse) AS unchanged,
+           count(*) FILTER (WHERE refuse) AS refused
     FROM (
-        SELECT ev, ef, sv, sf, i,
-               (sf NOT IN ({NOT_PROVIDED}, {int(Flag.MISSING)}) AND ef <> {int(Flag.EDITED)}
-                AND (ef = {int(Flag.MISSING)} OR ev IS DISTINCT FROM sv OR ef <> sf)) AS take
-        FROM unnest(d."values", d.flags, s.vals, s.flags) WITH ORDINALITY AS u(ev, ef, sv, sf, i)
+        SELECT ev, ef, sv, sf, i, would AND s.fill_only AND ef <> {int(Flag.MISSING)} AS refuse,
+               would AND (NOT s.fill_only OR ef = {int(Flag.MISSING)}) AS take
+        FROM (
+            SELECT ev, ef, sv, sf, i,
+                   (sf NOT IN ({NOT_PROVIDED}, {int(Flag.MISSING)}) AND ef <> {int(Flag.EDITED)}
+                    AND (ef = {int(Flag.MISSING)} OR ev IS DISTINCT FROM sv
+                         OR (ef <> sf AND ef IN {_HEAD_END_FLAGS}))) AS would
+            FROM unnest(d."values", d.flags, s.vals, s.flags) WITH ORDINALITY AS u(ev, ef, sv, sf, i)
+        ) w
     ) x
 ) m
 WHERE NOT s.is_new
@@ -158,7 +178,7 @@ GROUP BY i.service_point_id, m.channel_id
 
 def interval_days_merge(*, days: Sequence[StagedDay], now: dt.datetime, import_run_id: int | None = None,
                         vee_run_id: int | None = None, changed_by_id: int | None = None,
-                        reason: str = "import") -> MergeCounts:
+                        reason: str = "import", fill_only: Collection[tuple[int, dt.date]] = ()) -> MergeCounts:
     """Load channel-days: new days are inserted; on stored days a missing slot is filled, the
     same value leaves it alone, a different value makes a new version (the prior row goes to
     the history first) and, on a billed day, a replacement-read notice.
@@ -166,7 +186,11 @@ def interval_days_merge(*, days: Sequence[StagedDay], now: dt.datetime, import_r
     Callers resolve duplicates inside one source first: each (channel, date) once in `days`.
     Raises IntervalLayoutError when a stored day has another slot count than the incoming
     one, and django.db.IntegrityError when a concurrent load inserted the same day first (the
-    caller's transaction is then rolled back and can be retried)."""
+    caller's transaction is then rolled back and can be retried).
+
+    `fill_only` (channel id, local date) days are stored as of a later time than the incoming
+    data: there only missing slots are filled; `refused` counts the values not taken and
+    `refused_days` names the days."""
     counts = MergeCounts()
     if not days:
         return counts
@@ -176,6 +200,16 @@ def interval_days_merge(*, days: Sequence[StagedDay], now: dt.datetime, import_r
     with transaction.atomic():
         _stage(days)
         with connection.cursor() as cursor:
+            if fill_only:
+                keys = list(fill_only)
+                cursor.execute(
+                    """
+                    UPDATE mdm_stage_day s SET fill_only = true
+                    FROM unnest(%s::bigint[], %s::date[]) AS u(channel_id, local_date)
+                    WHERE s.channel_id = u.channel_id AND s.local_date = u.local_date
+                    """,
+                    [[k[0] for k in keys], [k[1] for k in keys]],
+                )
             cursor.execute(
                 """
                 UPDATE mdm_stage_day s SET is_new = NOT EXISTS (
@@ -227,6 +261,11 @@ def interval_days_merge(*, days: Sequence[StagedDay], now: dt.datetime, import_r
                 " count(*) FILTER (WHERE filled + corrected > 0) FROM mdm_stage_merge"
             )
             filled, corrected, unchanged, changed_days = (int(v) for v in cursor.fetchone())
+            if fill_only:
+                cursor.execute("SELECT channel_id, local_date FROM mdm_stage_merge WHERE refused > 0 ORDER BY 1, 2")
+                counts.refused_days = [(int(c), d) for c, d in cursor.fetchall()]
+                cursor.execute("SELECT coalesce(sum(refused), 0) FROM mdm_stage_merge")
+                counts.refused = int(cursor.fetchone()[0])
             counts.loaded += filled
             counts.corrected += corrected
             counts.unchanged += unchanged
@@ -271,7 +310,7 @@ def interval_days_replace(*, days: Sequence[StagedDay], now: dt.datetime, reason
                 """
                 CREATE TEMP TABLE mdm_stage_merge ON COMMIT DROP AS
                 SELECT s.channel_id, s.local_date, s.vals AS new_vals, s.flags AS new_flags,
-                       0::bigint AS filled, 1::bigint AS corrected, 0::bigint AS unchanged
+                       0::bigint AS filled, 1::bigint AS corrected, 0::bigint AS unchanged, 0::bigint AS refused
                 FROM mdm_stage_day s JOIN mdm_interval_day d
                   ON d.channel_id = s.channel_id AND d.local_date = s.local_date
                 WHERE d."values" IS DISTINCT FROM s.vals OR d.flags IS DISTINCT FROM s.flags

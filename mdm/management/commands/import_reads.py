@@ -20,11 +20,18 @@ class Command(BaseCommand):
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--format", required=True, choices=sorted(importing.FORMATS))
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (logs, CI).")
+        parser.add_argument("--time-zone", default="",
+                            help="IANA zone of the files' timestamps without an offset "
+                                 "(default: the setting UTILIS_READ_FILE_TIME_ZONE).")
 
-    def handle(self, *args, files: list[Path], format: str, no_progress: bool, **options):
+    def handle(self, *args, files: list[Path], format: str, no_progress: bool, time_zone: str = "", **options):
         missing = [str(f) for f in files if not f.is_file()]
         if missing:
             raise CommandError(f"No such file: {', '.join(missing)}")
+        try:
+            time_zone = importing.time_zone_check(time_zone)
+        except importing.ImportInputError as exc:
+            raise CommandError(str(exc)) from None
         failed = 0
         for path in files:
             bar = tqdm(total=0, unit="rec", desc=path.name, disable=no_progress, file=self.stderr)
@@ -34,7 +41,8 @@ class Command(BaseCommand):
                 bar.update(done)
 
             try:
-                run = importing.import_file(path, format=format, now=timezone.now(), on_chunk=on_chunk)
+                run = importing.import_file(path, format=format, now=timezone.now(), on_chunk=on_chunk,
+                                            time_zone=time_zone)
             except importing.ImportRunError as exc:
                 bar.close()
                 self.stderr.write(self.style.ERROR(f"{path.name}: failed: {exc}"))
