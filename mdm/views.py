@@ -11,8 +11,8 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods, require_POST
 
 from core.clock import utility_zone, utility_today
 from core.permissions import role_required
@@ -21,7 +21,13 @@ from core.roles import Role, has_role
 from mdm import charts, selectors, services
 from cis.selectors import service_point_labels
 from mdm.importing.pipeline import ImportInputError, import_run_submit
-from mdm.importing.quarantine import QuarantineError, quarantine_record_discard, quarantine_record_resubmit
+from mdm.importing.quarantine import (
+    QuarantineError,
+    quarantine_discard_reasons,
+    quarantine_record_discard,
+    quarantine_record_resubmit,
+)
+from mdm.services.worklist import worklist_item_unsettled_slots
 from mdm.importing.registry import UnknownFormatError, read_format
 from mdm.models import ImportRun, Installation, Meter, QuarantinedRecord, RegisterRead
 
@@ -55,7 +61,8 @@ def meter_detail(request, serial: str):
     installations = list(Installation.objects.filter(meter=meter).order_by("-installed_at"))
     labels = _service_point_labels({i.service_point_id for i in installations})
     for inst in installations:
-        inst.label = labels.get(inst.service_point_id, f"Service point {inst.service_point_id}")
+        # Shown beside each installation on the page (not a model field).
+        setattr(inst, "label", labels.get(inst.service_point_id, f"Service point {inst.service_point_id}"))
     interval_channels = [c for c in channels if c.interval_minutes]
     view = request.GET.get("view", "week")
     if view not in charts.VIEWS:
@@ -106,6 +113,9 @@ def quarantine_list(request):
     if request.GET.get("run"):
         qs = qs.filter(import_run_id=request.GET["run"])
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    reasons = quarantine_discard_reasons(record_ids=[r.pk for r in page if r.status == QuarantinedRecord.Status.DISCARDED])
+    for rec in page:
+        setattr(rec, "discard_reason", reasons.get(rec.pk, ""))  # shown on the page, not a field
     return render(request, "mdm/quarantine.html", {
         "page": page, "status": status, "statuses": QuarantinedRecord.Status.choices,
         "can_fix": has_role(request.user, Role.ADMIN, Role.METERING),
@@ -130,17 +140,28 @@ def quarantine_resubmit(request, pk: int):
     return redirect("mdm:quarantine")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @role_required(Role.METERING)
 def quarantine_discard(request, pk: int):
-    record = get_object_or_404(QuarantinedRecord, pk=pk)
-    try:
-        quarantine_record_discard(record=record, now=timezone.now(), user=request.user)
-    except QuarantineError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Line {record.line} of {record.file_name} discarded.")
-    return redirect("mdm:quarantine")
+    """GET: the confirmation step (the record, what discarding means, a reason to give).
+    POST: discard it with the reason (required; recorded with who and when)."""
+    record = get_object_or_404(QuarantinedRecord.objects.select_related("import_run"), pk=pk)
+    error = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        try:
+            quarantine_record_discard(record=record, now=timezone.now(), user=request.user, reason=reason)
+        except QuarantineError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"Line {record.line} of {record.file_name} discarded: {reason.strip()}")
+            return redirect("mdm:quarantine")
+    if record.status != QuarantinedRecord.Status.OPEN:
+        messages.error(request, f"This record is already {record.get_status_display().lower()}.")
+        return redirect("mdm:quarantine")
+    return render(request, "mdm/quarantine_discard.html", {"rec": record, "error": error,
+                                                           "reason": request.POST.get("reason", "")},
+                  status=400 if error else 200)
 
 
 @role_required(*READERS)
@@ -212,14 +233,23 @@ def worklist(request):
     from mdm.models import VeeWorklistItem
 
     status = request.GET.get("status", VeeWorklistItem.Status.OPEN)
+    meter = (request.GET.get("meter") or "").strip()
+    rule = (request.GET.get("rule") or "").strip()
     qs = VeeWorklistItem.objects.select_related("channel__meter", "resolved_by").order_by("local_date", "channel_id", "rule", "id")
     if status:
         qs = qs.filter(status=status)
-    if request.GET.get("meter"):
-        qs = qs.filter(channel__meter__serial_number=request.GET["meter"])
+    if meter:
+        qs = qs.filter(channel__meter__serial_number=meter)
+    if rule:
+        qs = qs.filter(rule=rule)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    # The filters without the page, for the pager's links; every action form posts back the
+    # full path (filters and page) as `next`, so acting on an item lands on the same list.
+    filters = urlencode({k: v for k, v in (("status", status), ("meter", meter), ("rule", rule)) if v or k == "status"})
+    rules = VeeWorklistItem.objects.order_by("rule").values_list("rule", flat=True).distinct()
     return render(request, "mdm/worklist.html", {
-        "page": page, "status": status, "statuses": VeeWorklistItem.Status.choices,
+        "page": page, "status": status, "statuses": VeeWorklistItem.Status.choices, "meter": meter, "rule": rule,
+        "rules": list(rules), "filters": filters, "back": request.get_full_path(),
         "can_act": has_role(request.user, Role.ADMIN, Role.METERING),
     })
 
@@ -253,9 +283,16 @@ def worklist_action(request, pk: int, action: str):
                 values = [float(v) for v in request.POST.get("values", "").replace(",", " ").split()]
             except ValueError:
                 raise services.WorklistError("Give the first interval number and the values as numbers.")
-            services.worklist_item_edit(item_id=pk, first_slot=first, values=values, reason=reason,
-                                        user=request.user, now=now)
-            messages.success(request, f"Edited {len(values)} interval{'s' if len(values) != 1 else ''}.")
+            item = services.worklist_item_edit(item_id=pk, first_slot=first, values=values, reason=reason,
+                                               user=request.user, now=now)
+            edited = f"Edited {len(values)} interval{'s' if len(values) != 1 else ''}"
+            left = worklist_item_unsettled_slots(item) if item.status == item.Status.OPEN else []
+            if left:
+                messages.warning(request, f"{edited}; the item stays open: flagged interval{'s' if len(left) != 1 else ''} "
+                                          f"{', '.join(map(str, left))} still hold{'s' if len(left) == 1 else ''} "
+                                          "what VEE left. Edit or accept them.")
+            else:
+                messages.success(request, f"{edited}.")
         elif action == "rerun":
             run = services.worklist_item_rerun(item_id=pk, user=request.user, now=now)
             messages.success(request, f"VEE run {run.pk}: {run.findings_count} findings, {run.worklist_items} new items.")

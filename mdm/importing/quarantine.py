@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 from mdm.importing.pipeline import import_file
@@ -48,12 +50,46 @@ def quarantine_record_resubmit(*, record: QuarantinedRecord, fixed_raw: str, now
     return run
 
 
-def quarantine_record_discard(*, record: QuarantinedRecord, now: dt.datetime, user=None) -> QuarantinedRecord:
-    """Raises QuarantineError when the record is not open."""
+def quarantine_record_discard(*, record: QuarantinedRecord, now: dt.datetime, reason: str | None = None,
+                              user=None) -> QuarantinedRecord:
+    """Discard an open record for good, saying why: the reason is recorded with who and when in
+    the record's history (the record's admin log; `quarantine_discard_reasons` reads it back).
+    The Meter Hub always asks for one; `reason=None` is left only for callers that do not ask
+    yet (the REST endpoint and the admin action) and is recorded as "no reason given".
+
+    Raises QuarantineError when the record is not open or the reason is blank."""
+    if reason is not None and not reason.strip():
+        raise QuarantineError("Say why the record is discarded.")
+    reason = reason.strip() if reason is not None else "(no reason given)"
     if record.status != QuarantinedRecord.Status.OPEN:
         raise QuarantineError(f"This record is already {record.get_status_display().lower()}.")
-    record.status = QuarantinedRecord.Status.DISCARDED
-    record.resolved_by = user if getattr(user, "is_authenticated", False) else None
-    record.resolved_at = now
-    record.save(update_fields=["status", "resolved_by", "resolved_at"])
+    actor = user if getattr(user, "is_authenticated", False) else None
+    with transaction.atomic():
+        record.status = QuarantinedRecord.Status.DISCARDED
+        record.resolved_by = actor
+        record.resolved_at = now
+        record.save(update_fields=["status", "resolved_by", "resolved_at"])
+        if actor is not None:
+            LogEntry.objects.log_actions(
+                user_id=actor.pk, queryset=[record], action_flag=CHANGE,
+                change_message=f"{DISCARD_PREFIX}{reason}", single_object=True,
+            )
     return record
+
+
+DISCARD_PREFIX = "Discarded: "
+
+
+def quarantine_discard_reasons(*, record_ids) -> dict[int, str]:
+    """{record id: the reason given when it was discarded} (records discarded with a reason)."""
+    ids = [str(i) for i in record_ids]
+    if not ids:
+        return {}
+    content_type = ContentType.objects.get_for_model(QuarantinedRecord)
+    out: dict[int, str] = {}
+    for object_id, message in LogEntry.objects.filter(
+        content_type=content_type, object_id__in=ids, change_message__startswith=DISCARD_PREFIX,
+    ).order_by("action_time").values_list("object_id", "change_message"):
+        if object_id:
+            out[int(object_id)] = message[len(DISCARD_PREFIX):]
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+import numpy as np
 from django.db import transaction
 
 from mdm import selectors, vee_processing
@@ -13,6 +14,7 @@ from mdm.flags import Flag
 from mdm.models import VeeRun, VeeWorklistItem
 from mdm.services.vee_runs import vee_run_create, vee_run_execute
 from mdm.vee.engine import ManualEdit, VeeInputError
+from mdm.vee.flags import PERSON_SET, in_codes
 
 DAY = dt.timedelta(days=1)
 
@@ -64,7 +66,9 @@ def worklist_item_edit(*, item_id: int, first_slot: int, values: Sequence[float]
                        now: dt.datetime) -> VeeWorklistItem:
     """A person keys values for slots first_slot.. of the item's day: they become EDITED (never
     validated or estimated over again), the day is re-validated around them, and the new
-    version records who and why.
+    version records who and why. The item is resolved (EDITED) only when every interval it
+    flags now holds a person's value; otherwise it is returned still OPEN
+    (`worklist_item_unsettled_slots` says which are left).
 
     Raises WorklistError (item not open, no reason, no values, slots outside the day)."""
     if not reason.strip():
@@ -76,11 +80,28 @@ def worklist_item_edit(*, item_id: int, first_slot: int, values: Sequence[float]
         edit = ManualEdit(item.channel_id, item.local_date, int(first_slot), tuple(float(v) for v in values),
                           reason.strip(), user.get_username())
         try:
-            vee_processing.vee_channel_days(channel_ids=[item.channel_id], start_date=item.local_date, end_date=item.local_date + DAY,
-                             now=now, edits=[edit], changed_by_id=user.pk, reason=reason.strip())
+            vee_processing.vee_channel_days(channel_ids=[item.channel_id], start_date=item.local_date,
+                                            end_date=item.local_date + DAY, now=now, edits=[edit],
+                                            changed_by_id=user.pk, reason=reason.strip())
         except VeeInputError as exc:
             raise WorklistError(str(exc)) from exc
+        if worklist_item_unsettled_slots(item):
+            return item  # the edit is kept, but the flagged intervals are not all settled: still open
         return _resolve(item, status=VeeWorklistItem.Status.EDITED, user=user, now=now, reason=reason.strip())
+
+
+def worklist_item_unsettled_slots(item: VeeWorklistItem) -> list[int]:
+    """The item's flagged intervals a person has not set yet (in the store now). An edit settles
+    an item only once every flagged interval holds a person's value; an edit elsewhere on the day
+    leaves it open. An item that names no interval is settled by any edit of its day."""
+    if not item.slots:
+        return []
+    day = selectors.channel_days([item.channel_id], item.local_date, item.local_date + DAY)[item.channel_id].get(
+        item.local_date)
+    if day is None:
+        return list(item.slots)
+    person = in_codes(np.asarray(day.flags), PERSON_SET)
+    return [s for s in item.slots if not (s < len(person) and person[s])]
 
 
 def worklist_item_dismiss(*, item_id: int, user, now: dt.datetime, reason: str) -> VeeWorklistItem:

@@ -398,3 +398,70 @@ def test_zero_usage_is_judged_only_while_someone_holds_an_agreement(channel, rul
     run_vee(channel)
 
     assert list(VeeWorklistItem.objects.values_list("local_date", "rule")) == [(D2, "zero_consumption")]
+
+
+# ---- as_of: the rest of today is not estimated ----------------------------------------------------
+
+
+def test_a_run_never_estimates_the_hours_after_it_was_asked_for(channel):
+    """A small upload at 10:30 on D2 (EDT): hours 00-09 read, the rest has not happened. Like
+    days (D1) could fill the whole day; as of the run's creation only the past gap is filled."""
+    VeeRuleSetAssignment.objects.all().delete()
+    rs = VeeRuleSet.objects.create(name="gaps+like", rules={
+        "validations": [{"kind": "gaps", "max_missing_slots": 48}],
+        "estimations": [{"kind": "linear", "max_gap_minutes": 180}, {"kind": "like_day", "days": 1}],
+    })
+    VeeRuleSetAssignment.objects.create(rule_set=rs, scope="default", start_date=dt.date(2020, 1, 1))
+    store(channel, D1, [1.0] * 24)
+    today = [1.0] * 10 + [math.nan] * 14
+    today[3] = math.nan
+    store(channel, D2, today)
+    asked = dt.datetime(2026, 6, 11, 14, 30, tzinfo=dt.timezone.utc)  # 10:30 local
+
+    run = vee_run_create(channel_ids=[channel.pk], start_date=D1, end_date=D2 + dt.timedelta(days=1), scope="t",
+                         now=asked)
+    # The chunk runs later (a busy queue): still judged as of the run's creation.
+    run = vee_run_execute(vee_run_id=run.pk, now_fn=lambda: asked + dt.timedelta(hours=3))
+
+    row = day(channel, D2)
+    assert row.flags[3] == Flag.ESTIMATED_LINEAR
+    assert list(row.flags[10:]) == [Flag.MISSING] * 14 and all(math.isnan(v) for v in row.values[10:])
+    assert run.intervals_estimated == 1
+    assert not VeeWorklistItem.objects.exists()  # hours still to come are no one's work
+
+
+# ---- an edit resolves an item only when it settles the flagged intervals ---------------------------
+
+
+def test_an_edit_elsewhere_on_the_day_leaves_the_item_open(gap_and_spike, metering_user):
+    run_vee(gap_and_spike)
+    item = VeeWorklistItem.objects.get()  # the spike at hour 10 of D2
+
+    worklist_item_edit(item_id=item.pk, first_slot=3, values=[1.0], reason="read the register",
+                       user=metering_user, now=NOW)
+    item.refresh_from_db()
+    assert item.status == "open"  # hour 10 still holds the flagged reading
+    assert day(gap_and_spike, D2).flags[3] == Flag.EDITED  # the edit itself is kept
+
+    worklist_item_edit(item_id=item.pk, first_slot=10, values=[1.1], reason="head-end glitch",
+                       user=metering_user, now=NOW)
+    item.refresh_from_db()
+    assert item.status == "edited"
+
+
+def test_worklist_actions_return_to_the_same_filtered_page(client, gap_and_spike, metering_user):
+    other = ChannelFactory(interval_minutes=60)
+    store(other, D2, [1.0] * 10 + [9.0] + [1.0] * 13)
+    run_vee(gap_and_spike)
+    run_vee(other)
+    serial = gap_and_spike.meter.serial_number
+    client.force_login(metering_user)
+
+    listed = client.get("/meters/worklist/", {"status": "open", "meter": serial, "rule": "spike"}).content.decode()
+    assert other.meter.serial_number not in listed
+    assert f'name="next" value="/meters/worklist/?status=open&amp;meter={serial}&amp;rule=spike"' in listed
+
+    item = VeeWorklistItem.objects.get(channel=gap_and_spike)
+    back = f"/meters/worklist/?status=open&meter={serial}&rule=spike&page=1"
+    response = client.post(f"/meters/worklist/{item.pk}/dismiss/", {"reason": "Known event", "next": back})
+    assert response.status_code == 302 and response.url == back
