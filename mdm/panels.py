@@ -3,6 +3,7 @@ meters-and-usage panel on the account 360 page, and search by meter number."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 
@@ -41,6 +42,16 @@ def meters_panel_context(request, account) -> dict:
     return {"rows": rows}
 
 
+_SERIAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{2,}")
+
+
+def looks_like_meter_serial(query: str) -> bool:
+    """One token of letters, digits and dashes holding a digit ("EL10000042", "12-3456-7"):
+    a query the one box's "Anything" mode also tries as a meter number."""
+    q = query.strip()
+    return bool(_SERIAL.fullmatch(q)) and any(ch.isdigit() for ch in q)
+
+
 def register() -> None:
     register_account_panel(
         AccountPanel(
@@ -48,4 +59,7 @@ def register() -> None:
             context=meters_panel_context, order=10,
         )
     )
-    register_search_provider(SearchProvider("meter", "Meter number", service_point_ids_for_meter_serial, order=10))
+    register_search_provider(
+        SearchProvider("meter", "Meter number", service_point_ids_for_meter_serial, order=10,
+                       looks_like=looks_like_meter_serial)
+    )

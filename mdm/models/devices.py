@@ -8,6 +8,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 
 from core.commodities import Commodity, metered_choices
 from core.ranges import DateRange
@@ -44,6 +45,12 @@ class Meter(models.Model):
 
     class Meta:
         ordering = ["serial_number"]
+        indexes = [
+            # The CSR hub finds a meter by its serial whatever the case it is typed in
+            # (serial_number__iexact = UPPER(serial_number) = UPPER(%s)); the unique index on
+            # the serial as stored cannot serve that.
+            models.Index(Upper("serial_number"), name="meter_serial_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.serial_number
