@@ -5,6 +5,7 @@ still check again when the move is performed."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import Q
@@ -12,6 +13,7 @@ from django.db.models import Q
 from core.search import search_provider
 
 from cis import selectors
+from cis.selectors import accounts as search_selectors
 from cis.models import Account, Commodity, Complaint, Contact, Customer, Move, ServiceAgreement, ServicePoint
 
 DAY = dt.timedelta(days=1)
@@ -49,14 +51,32 @@ class SearchForm(forms.Form):
     )
     status = forms.ChoiceField(label="Account status", required=False, choices=[("", "Any status"), *Account.Status.choices])
     commodity = forms.ChoiceField(label="Commodity", required=False, choices=[("", "Any commodity"), *Commodity.choices])
+    page = forms.IntegerField(label="Page", required=False, min_value=1, widget=forms.HiddenInput)
+
+    PER_PAGE = 25
+
+    def search_page(self) -> search_selectors.SearchPage:
+        """The page of results asked for (page 1 when none or out of range is given)."""
+        if not self.is_valid():
+            return search_selectors.SearchPage([], 1, self.PER_PAGE, False)
+        data = self.cleaned_data
+        return search_selectors.search_accounts_page(
+            data["q"], kind=data["kind"] or "auto", status=data["status"], commodity=data["commodity"],
+            page=data["page"] or 1, per_page=self.PER_PAGE,
+        )
 
     def search(self) -> list[selectors.SearchHit]:
-        if not self.is_valid():
-            return []
-        data = self.cleaned_data
-        return selectors.search_accounts(
-            data["q"], kind=data["kind"] or "auto", status=data["status"], commodity=data["commodity"]
-        )
+        return self.search_page().hits
+
+    @staticmethod
+    def kind_labels() -> dict[str, str]:
+        """Every kind's label, cis's and the registered providers' ("Meter number")."""
+        return {k: _search_kind_label(k) for k in selectors.search_kinds()}
+
+    def page_query(self, page: int) -> str:
+        """The query string of another page of the same search (for its link)."""
+        data = {k: v for k, v in (self.cleaned_data if self.is_valid() else {}).items() if v and k != "page"}
+        return urlencode({**data, "page": page})
 
 
 class NoteForm(forms.Form):

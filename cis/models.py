@@ -11,7 +11,7 @@ from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Func, Q, Value
 from django.db.models.functions import Upper
 from unidecode import unidecode
 
@@ -224,6 +224,12 @@ class ServicePoint(models.Model):
         return f"{self.sp_number} ({self.get_commodity_display()})"
 
 
+def account_number_digits() -> Func:
+    """The account number without its leading zeros, as a CSR types it ("104542" for
+    0000104542): the search's key, indexed (account_number_digits_idx) for prefix matches."""
+    return Func(F("account_number"), Value("0"), function="LTRIM", output_field=models.CharField())
+
+
 @pghistory.track(*audited())
 class Account(models.Model):
     class Status(models.TextChoices):
@@ -253,6 +259,10 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["account_number"]
+        indexes = [
+            # LTRIM(account_number, '0') LIKE 'digits%': partial and unpadded numbers by prefix.
+            models.Index(OpClass(account_number_digits(), name="text_pattern_ops"), name="account_number_digits_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="account_closed_after_opened",

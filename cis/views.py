@@ -77,22 +77,31 @@ def _add_validation_errors(form, exc: ValidationError) -> None:
 @require_GET
 def search(request):
     form = SearchForm(request.GET or None)
-    hits = form.search() if form.is_bound else []
-    return render(
-        request, "cis/search.html",
-        {"form": form, "hits": hits, "query": request.GET.get("q", ""), "kind_labels": SEARCH_KIND_LABELS},
-    )
+    return render(request, "cis/search.html", _search_context(form, request))
 
 
 @role_required(*READ_ROLES)
 @require_GET
 def search_results(request):
     """The results table alone, for the live search as the CSR types."""
-    form = SearchForm(request.GET)
-    return render(
-        request, "cis/_search_results.html",
-        {"form": form, "hits": form.search(), "query": request.GET.get("q", ""), "kind_labels": SEARCH_KIND_LABELS},
-    )
+    return render(request, "cis/_search_results.html", _search_context(SearchForm(request.GET), request))
+
+
+def _search_context(form: SearchForm, request) -> dict:
+    """One page of hits and the links to its neighbours (to the full page: they work with or
+    without the live search, and the live search starts again from page 1)."""
+    results = form.search_page() if form.is_bound else None
+    context = {
+        "form": form, "results": results, "hits": results.hits if results else [],
+        "query": request.GET.get("q", ""),
+        # cis's labels and the registered providers' ("Meter number"), for "Matched on".
+        "kind_labels": {**SEARCH_KIND_LABELS, **form.kind_labels()},
+    }
+    if results is not None:
+        base = reverse("cis:search")
+        context["previous_url"] = f"{base}?{form.page_query(results.page - 1)}" if results.page > 1 else ""
+        context["next_url"] = f"{base}?{form.page_query(results.page + 1)}" if results.has_next else ""
+    return context
 
 
 # --- account 360 --------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramWordSimilarity
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import Length
+from unidecode import unidecode
 
-from core.search import search_provider, search_providers
+from core.search import auto_search_providers, search_provider, search_providers
 
 from cis.models import (
     Account,
@@ -18,6 +20,7 @@ from cis.models import (
     Premise,
     ServiceAgreement,
     ServicePoint,
+    account_number_digits,
     normalise_text,
     phone_digits,
 )
@@ -41,8 +44,28 @@ class SearchHit:
     service_address: str
 
 
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of the one-box search: its hits, which page it is, and whether more follow."""
+
+    hits: list[SearchHit]
+    page: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def first_number(self) -> int:
+        """The position (from 1) of the page's first hit among all hits."""
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_number(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.hits)
+
+
 def classify_query(query: str) -> list[str]:
-    """Which kinds of search a query from the one box could be, most likely first."""
+    """Which of cis's own kinds of search a query from the one box could be, most likely
+    first. (search_accounts adds the registered providers whose looks_like says yes.)"""
     q = query.strip()
     if not q:
         return []
@@ -55,7 +78,7 @@ def classify_query(query: str) -> list[str]:
             kinds.append("phone")
         kinds += ["id_number", "address"]
         return kinds
-    if re.match(r"^\d{1,5}[a-zA-Z]?\s+\S", q):  # a street number has at most 5 digits
+    if re.match(r"^#?\d{1,5}[a-zA-Z]?[\s,]+\S", q):  # a street (or suite) number has at most 5 digits
         return ["address", "name"]
     if re.match(r"^[A-Za-z]{1,3}[\d-]{4,}$", q):
         return ["id_number", "account", "name"]
@@ -64,6 +87,82 @@ def classify_query(query: str) -> list[str]:
         # Letters and several digits that are not an address: an ID typed with spaces or dashes.
         return ["id_number", "name", "address"]
     return ["name", "address"]
+
+
+def auto_kinds(query: str) -> list[str]:
+    """What "Anything" tries, in order: cis's likely kinds, then each registered provider
+    (core.search) whose looks_like says the query may be one of its kind (mdm: a serial)."""
+    kinds = classify_query(query)
+    if not kinds:
+        return []
+    return kinds + [p.kind for p in auto_search_providers(query.strip()) if p.kind not in kinds]
+
+
+# --- addresses as typed or pasted ---------------------------------------------------------
+# A query and a stored address are compared as sets of words: every word of the query must be
+# in the address (as a substring, so each is a trigram-indexed LIKE), in any order, with the
+# punctuation of a pasted address ("159 Sydenham Boulevard, Suite 107") and the unit words
+# (Suite, Apt, Unit, #) left out, and a street type or direction matching its usual
+# abbreviations either way (Blvd = Boulevard, St = Street, Ave = Avenue ...).
+
+_ADDRESS_EQUIVALENTS: tuple[tuple[str, ...], ...] = (
+    # The canonical spelling first (it is what the ranking compares).
+    ("street", "st", "str"), ("saint", "st"), ("avenue", "ave", "av"), ("boulevard", "blvd", "boul"),
+    ("road", "rd"), ("drive", "dr"), ("crescent", "cres", "cresc"), ("court", "crt", "ct"), ("lane", "ln"),
+    ("place", "pl"), ("highway", "hwy"), ("parkway", "pkwy"), ("terrace", "terr", "ter"), ("square", "sq"),
+    ("circle", "cir", "circ"), ("trail", "trl"), ("heights", "hts"), ("gardens", "gdns"), ("grove", "grv"),
+    ("mount", "mt"), ("point", "pt"), ("expressway", "expy"), ("close", "cl"), ("gate", "gt"),
+    ("north", "n"), ("south", "s"), ("east", "e"), ("west", "w"),
+)
+# word -> its spellings, the canonical one of its first group first ("st" -> street, st, str, saint).
+_ADDRESS_ALTERNATIVES: dict[str, list[str]] = {}
+for _group in _ADDRESS_EQUIVALENTS:
+    for _word in _group:
+        _spellings = _ADDRESS_ALTERNATIVES.setdefault(_word, [])
+        _spellings += [w for w in _group if w not in _spellings]
+_UNIT_WORDS = frozenset({"suite", "ste", "apt", "apartment", "unit", "app", "bureau"})
+_UNIT_CIVIC_RE = re.compile(r"^\d+[a-z]?-\d+[a-z]?$")
+_ADDRESS_PUNCTUATION_RE = re.compile(r"[,;:.#()/\\\"]+")
+
+
+def address_words(query: str) -> list[list[str]]:
+    """The words of an address query, each with the spellings it may be stored in, the
+    canonical one first: "159 Sydenham Blvd, Apt 107" -> [["159"], ["sydenham"],
+    ["boulevard", "blvd", "boul"], ["107"]]. Unit words (Suite, Apt, Unit, #) are left out:
+    the suite's number is enough, whichever word the address was stored with."""
+    text = normalise_text(_ADDRESS_PUNCTUATION_RE.sub(" ", unidecode(query or "")))
+    words: list[list[str]] = []
+    for word in text.split():
+        word = word.strip("-'")
+        if _UNIT_CIVIC_RE.match(word):  # "107-159": suite 107 at number 159
+            words += [[part] for part in word.split("-")]
+        elif word and word not in _UNIT_WORDS:
+            words.append(_ADDRESS_ALTERNATIVES.get(word, [word]))
+    return words
+
+
+def _minimal(alternatives: list[str]) -> list[str]:
+    """Drop spellings that contain another one (LIKE '%st%' already finds "street")."""
+    return [a for a in alternatives if not any(b != a and b in a for b in alternatives)]
+
+
+def address_filter(query: str, field: str) -> Q | None:
+    """Every word of the query (in one of its spellings) in `field`; None if no word."""
+    words = address_words(query)
+    if not words:
+        return None
+    condition = Q()
+    for alternatives in words:
+        either = Q()
+        for spelling in _minimal(alternatives):
+            either |= Q(**{f"{field}__contains": spelling})
+        condition &= either
+    return condition
+
+
+def address_rank_term(query: str) -> str:
+    """The query in the canonical spellings, for ranking by trigram word similarity."""
+    return " ".join(alternatives[0] for alternatives in address_words(query))
 
 
 def _with_relations(qs: QuerySet) -> QuerySet:
@@ -83,6 +182,22 @@ def _filtered_accounts(status: str, commodity: str) -> QuerySet[Account]:
     return qs
 
 
+def _accounts_by_number(base: QuerySet[Account], q: str, limit: int) -> list[Account]:
+    """Account numbers by prefix, the leading zeros optional: "104542" finds 0000104542 (the
+    exact unpadded number first, then longer ones in number order), "0000104" still finds it.
+    An index range scan on LTRIM(account_number, '0') text_pattern_ops."""
+    typed = re.sub(r"\s", "", q)
+    digits = typed.lstrip("0")
+    if not digits:  # only zeros typed
+        qs = base.filter(account_number__startswith=typed).order_by("account_number")
+    else:
+        qs = base.annotate(number_digits=account_number_digits()).filter(number_digits__startswith=digits)
+        if digits != typed:  # the zeros that were typed must be there too
+            qs = qs.filter(account_number__startswith=typed)
+        qs = qs.order_by(Length("number_digits"), "account_number")
+    return list(_with_relations(qs)[:limit])
+
+
 def _accounts_by_name(base: QuerySet[Account], q: str, limit: int) -> list[Account]:
     term = normalise_text(q)
     return list(
@@ -93,12 +208,15 @@ def _accounts_by_name(base: QuerySet[Account], q: str, limit: int) -> list[Accou
 
 
 def _accounts_by_address(base: QuerySet[Account], q: str, limit: int) -> list[Account]:
-    term = normalise_text(q)
+    condition = address_filter(q, "service_point__premise__search_address")
+    if condition is None:
+        return []
+    term = address_rank_term(q)
     ranked = (
-        ServiceAgreement.objects.filter(service_point__premise__search_address__contains=term, account__in=base)
+        ServiceAgreement.objects.filter(condition, account__in=base)
         .annotate(rank=TrigramWordSimilarity(term, "service_point__premise__search_address"))
         .select_related("account__customer", "account__parent")
-        .order_by("-rank", "-start_date")[: limit * 4]
+        .order_by("-rank", "-start_date", "id")[: limit * 4]
     )
     best: dict[int, tuple] = {}
     for ag in ranked:
@@ -109,45 +227,72 @@ def _accounts_by_address(base: QuerySet[Account], q: str, limit: int) -> list[Ac
     return [acc for _, acc in sorted(best.values(), key=lambda kv: (kv[0], kv[1].account_number))][:limit]
 
 
+# Paging goes this deep at most (the first 1,000 hits): deeper, narrow the search.
+SEARCH_MAX_PAGE = 40
+
+
+def _search(q: str, kind: str, status: str, commodity: str, want: int) -> list[SearchHit]:
+    """The first `want` hits, each account once, kinds in order (no service address yet)."""
+    kinds = auto_kinds(q) if kind == "auto" else [kind]
+    base = _filtered_accounts(status, commodity)
+    found: dict[int, SearchHit] = {}
+    for k in kinds:
+        if len(found) >= want:
+            break
+        accounts: list[Account] = []
+        if k == "account":
+            accounts = _accounts_by_number(base, q, want)
+        elif k == "name":
+            accounts = _accounts_by_name(base, q, want)
+        elif k == "address":
+            accounts = _accounts_by_address(base, q, want)
+        elif k == "phone":
+            digits = phone_digits(q)
+            if len(digits) >= 4:
+                accounts = list(_with_relations(base.filter(customer__phone_search__contains=digits)).order_by("account_number")[:want])
+        elif k == "email":
+            accounts = list(_with_relations(base.filter(customer__email__istartswith=q.lower())).order_by("account_number")[:want])
+        elif k == "id_number":
+            ident = re.sub(r"[\s-]", "", q).upper()
+            accounts = list(_with_relations(base.filter(customer__id_number_search=ident)).order_by("account_number")[:want])
+        elif (provider := search_provider(k)) is not None:
+            accounts = _accounts_at_service_points(base, provider.service_point_ids(q), want)
+        for acc in accounts:
+            if acc.pk not in found:
+                found[acc.pk] = SearchHit(account=acc, matched_on=k, service_address="")
+    return list(found.values())[:want]
+
+
+def _with_addresses(hits: list[SearchHit]) -> list[SearchHit]:
+    addresses = service_addresses([h.account.pk for h in hits])
+    return [SearchHit(h.account, h.matched_on, addresses.get(h.account.pk, "")) for h in hits]
+
+
 def search_accounts(query: str, *, kind: str = "auto", status: str = "", commodity: str = "",
-                    limit: int = 25) -> list[SearchHit]:
-    """One-box search. `kind` narrows it; `auto` tries what the query looks like, best first.
-    Filters apply before the limit. Returns at most `limit` accounts, each once, with what it
+                    limit: int = 25, offset: int = 0) -> list[SearchHit]:
+    """One-box search. `kind` narrows it; `auto` tries what the query looks like, best first
+    (cis's kinds, then the registered providers that recognise it). Filters apply before the
+    limit. Returns at most `limit` accounts after the first `offset`, each once, with what it
     matched on and its service address."""
     q = (query or "").strip()
     if len(q) < 2:
         return []
-    kinds = classify_query(q) if kind == "auto" else [kind]
-    base = _filtered_accounts(status, commodity)
-    found: dict[int, SearchHit] = {}
-    for k in kinds:
-        if len(found) >= limit:
-            break
-        accounts: list[Account] = []
-        if k == "account":
-            digits = re.sub(r"\s", "", q)
-            accounts = list(_with_relations(base.filter(account_number__startswith=digits)).order_by("account_number")[:limit])
-        elif k == "name":
-            accounts = _accounts_by_name(base, q, limit)
-        elif k == "address":
-            accounts = _accounts_by_address(base, q, limit)
-        elif k == "phone":
-            digits = phone_digits(q)
-            if len(digits) >= 4:
-                accounts = list(_with_relations(base.filter(customer__phone_search__contains=digits)).order_by("account_number")[:limit])
-        elif k == "email":
-            accounts = list(_with_relations(base.filter(customer__email__istartswith=q.lower())).order_by("account_number")[:limit])
-        elif k == "id_number":
-            ident = re.sub(r"[\s-]", "", q).upper()
-            accounts = list(_with_relations(base.filter(customer__id_number_search=ident)).order_by("account_number")[:limit])
-        elif (provider := search_provider(k)) is not None:
-            accounts = _accounts_at_service_points(base, provider.service_point_ids(q), limit)
-        for acc in accounts:
-            if acc.pk not in found:
-                found[acc.pk] = SearchHit(account=acc, matched_on=k, service_address="")
-    hits = list(found.values())[:limit]
-    addresses = service_addresses([h.account.pk for h in hits])
-    return [SearchHit(h.account, h.matched_on, addresses.get(h.account.pk, "")) for h in hits]
+    return _with_addresses(_search(q, kind, status, commodity, offset + limit)[offset:])
+
+
+def search_accounts_page(query: str, *, kind: str = "auto", status: str = "", commodity: str = "",
+                         page: int = 1, per_page: int = 25) -> SearchPage:
+    """One page of search_accounts (pages from 1, at most SEARCH_MAX_PAGE) and whether
+    another follows: the hub's "next page"."""
+    page = min(max(page, 1), SEARCH_MAX_PAGE)
+    q = (query or "").strip()
+    if len(q) < 2:
+        return SearchPage([], page, per_page, False)
+    hits = _search(q, kind, status, commodity, page * per_page + 1)
+    start = (page - 1) * per_page
+    shown = hits[start:start + per_page]
+    has_next = len(hits) > start + per_page and page < SEARCH_MAX_PAGE
+    return SearchPage(_with_addresses(shown), page, per_page, has_next)
 
 
 def _accounts_at_service_points(base: QuerySet[Account], sp_ids, limit: int) -> list[Account]:
@@ -214,8 +359,12 @@ def service_points_available(*, query: str, limit: int = 20) -> list[ServicePoin
     term = normalise_text(query)
     if len(term) < 2:
         return []
+    condition = Q(sp_number__istartswith=query.strip())
+    by_address = address_filter(query, "premise__search_address")
+    if by_address is not None:  # every word of an address as typed or pasted (see address_words)
+        condition |= by_address
     return list(
-        ServicePoint.objects.filter(Q(sp_number__istartswith=query.strip()) | Q(premise__search_address__contains=term))
+        ServicePoint.objects.filter(condition)
         .select_related("premise")
         .order_by("premise__search_address", "commodity")[:limit]
     )

@@ -236,3 +236,191 @@ def test_a_business_number_with_a_program_suffix_is_not_taken_for_an_address():
 
     assert classify_query("123456789 RT0001")[0] == "id_number"
     assert classify_query("12345 Main Street")[0] == "address"
+
+
+# --- issue 9: search that finds what a CSR types ------------------------------------------
+# Each test below failed on the main before this change.
+
+
+def uses_index(queryset_or_sql, index_name: str) -> bool:
+    """Whether PostgreSQL plans the query through `index_name` (sequential scans disabled, so
+    the few rows of a test table do not make a scan look cheaper than the index)."""
+    from django.db import connection
+
+    sql, params = queryset_or_sql.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    return index_name in plan
+
+
+@pytest.fixture
+def metered():
+    """An account served through meter EL10000042; another account with no meter."""
+    from django.utils import timezone
+
+    from mdm import services as mdm_services
+    from mdm.tests.factories import MeterFactory
+
+    account = AccountFactory(account_number="7300000042")
+    sp = ServicePointFactory()
+    ServiceAgreementFactory(account=account, service_point=sp, start_date=dt.date(2024, 1, 1))
+    meter = MeterFactory(serial_number="EL10000042")
+    mdm_services.meter_install(meter=meter, service_point_id=sp.pk,
+                               installed_at=timezone.make_aware(dt.datetime(2024, 1, 1)))
+    AccountFactory(account_number="7300000043")
+    return account
+
+
+class TestMeterSerialInAnything:
+    def test_anything_finds_a_meter_serial_in_any_case(self, metered):
+        for typed in ("EL10000042", "el10000042", " EL10000042 "):
+            hits = search_accounts(typed)  # kind="auto": the hub's "Anything"
+            assert numbers(hits) == [metered.account_number]
+            assert hits[0].matched_on == "meter"
+
+    def test_the_meter_provider_says_what_looks_like_a_serial(self):
+        from core.search import search_provider
+
+        looks_like = search_provider("meter").looks_like
+        assert looks_like("EL10000042") and looks_like("12-3456-7") and looks_like("0000104542")
+        assert not looks_like("jose alv") and not looks_like("maple") and not looks_like("159 Sydenham Blvd")
+
+    def test_cis_kinds_come_before_the_meter(self, metered):
+        from cis.selectors.accounts import auto_kinds
+
+        assert auto_kinds("EL10000042")[-1] == "meter"
+        assert auto_kinds("0000104542")[0] == "account" and auto_kinds("0000104542")[-1] == "meter"
+        assert "meter" not in auto_kinds("jose alv")
+
+    def test_the_serial_lookup_is_index_backed(self):
+        from mdm.models import Installation
+
+        qs = Installation.objects.filter(meter__serial_number__iexact="EL10000042").values("service_point_id")
+        assert uses_index(qs, "meter_serial_upper_idx")
+
+    def test_the_hub_anything_box_finds_the_meter(self, client, csr, metered):
+        from django.urls import reverse
+
+        client.force_login(csr)
+        page = client.get(reverse("cis:search"), {"q": "el10000042"}).content.decode()
+        assert "7300000042" in page and "7300000043" not in page
+        assert "<td>Meter number</td>" in page  # "Matched on" names the provider's kind
+
+
+class TestPartialAccountNumber:
+    def test_digits_without_the_leading_zeros_find_the_account_first(self):
+        exact = AccountFactory(account_number="0000104542")
+        longer = AccountFactory(account_number="0001045421")
+        AccountFactory(account_number="0000204542")
+
+        hits = search_accounts("104542")
+
+        assert numbers(hits) == [exact.account_number, longer.account_number]
+        assert hits[0].matched_on == "account"
+
+    def test_prefixes_with_and_without_zeros_keep_working(self):
+        a = AccountFactory(account_number="0000104542")
+        b = AccountFactory(account_number="0000104543")
+        AccountFactory(account_number="0001045400")
+
+        assert numbers(search_accounts("0000104")) == [a.account_number, b.account_number]
+        assert numbers(search_accounts("0000104542")) == [a.account_number]
+        assert numbers(search_accounts("10454", kind="account"))[:2] == [a.account_number, b.account_number]
+
+    def test_the_unpadded_lookup_is_index_backed(self):
+        from cis.models import account_number_digits
+
+        qs = Account.objects.annotate(n=account_number_digits()).filter(n__startswith="104542")
+        assert uses_index(qs, "account_number_digits_idx")
+
+
+class TestPastedAddress:
+    @pytest.fixture
+    def building(self):
+        """Suites 107 and 108 of 159 Sydenham Boulevard, and 12 Oak Street."""
+        suite_107 = AccountFactory(account_number="7400000107")
+        sp = ServicePointFactory(premise=PremiseFactory(address_line1="159 Sydenham Boulevard", address_line2="Suite 107"))
+        ServiceAgreementFactory(account=suite_107, service_point=sp, start_date=dt.date(2024, 1, 1))
+        suite_108 = AccountFactory(account_number="7400000108")
+        sp = ServicePointFactory(premise=PremiseFactory(address_line1="159 Sydenham Boulevard", address_line2="Suite 108"))
+        ServiceAgreementFactory(account=suite_108, service_point=sp, start_date=dt.date(2024, 1, 1))
+        oak = AccountFactory(account_number="7400000012")
+        served_at(oak, "12 Oak Street")
+        return suite_107, suite_108, oak
+
+    @pytest.mark.parametrize("typed", [
+        "159 Sydenham Boulevard, Suite 107",
+        "159 Sydenham Blvd, Suite 107",
+        "159 Sydenham Blvd. Apt 107",
+        "159 sydenham blvd #107",
+        "Suite 107, 159 Sydenham Boulevard",
+        "107-159 Sydenham Blvd",
+        "159 Sydenham Boulevard, Suite 107, Toronto, ON M4C 1B5",
+    ])
+    def test_a_pasted_address_finds_the_suite(self, building, typed):
+        suite_107, _, _ = building
+        hits = search_accounts(typed)
+        assert numbers(hits) == [suite_107.account_number]
+        assert hits[0].matched_on == "address"
+
+    def test_the_whole_building_is_found_by_its_street_address(self, building):
+        suite_107, suite_108, _ = building
+        assert set(numbers(search_accounts("159 Sydenham Blvd"))) == {suite_107.account_number, suite_108.account_number}
+
+    @pytest.mark.parametrize("typed", ["12 Oak St.", "12 oak st", "12 Oak Street"])
+    def test_street_type_abbreviations_match_either_way(self, building, typed):
+        _, _, oak = building
+        assert numbers(search_accounts(typed)) == [oak.account_number]
+
+    def test_the_address_words_are_matched_through_the_trigram_index(self):
+        from cis.models import Premise
+        from cis.selectors.accounts import address_filter
+
+        qs = Premise.objects.filter(address_filter("159 Sydenham Boulevard, Suite 107", "search_address"))
+        assert uses_index(qs, "premise_address_trgm")
+
+    def test_the_move_in_finder_finds_a_pasted_address(self, building):
+        from cis.selectors import service_points_available
+
+        found = service_points_available(query="159 Sydenham Boulevard, Suite 107")
+        assert [sp.premise.address_line2 for sp in found] == ["Suite 107"]
+        assert len(service_points_available(query="159 Sydenham Blvd")) == 2
+        sp_number = found[0].sp_number
+        assert [sp.sp_number for sp in service_points_available(query=sp_number)] == [sp_number]
+
+
+class TestPages:
+    @pytest.fixture
+    def thirty(self):
+        return [AccountFactory(account_number=f"75000000{n:02d}",
+                               customer=CustomerFactory(first_name="Page", last_name=f"Turner{n:02d}"))
+                for n in range(30)]
+
+    def test_results_page_through_without_gaps_or_repeats(self, thirty):
+        from cis.selectors.accounts import search_accounts_page
+
+        first = search_accounts_page("turner", page=1, per_page=25)
+        second = search_accounts_page("turner", page=2, per_page=25)
+
+        assert len(first.hits) == 25 and first.has_next and (first.first_number, first.last_number) == (1, 25)
+        assert len(second.hits) == 5 and not second.has_next and (second.first_number, second.last_number) == (26, 30)
+        assert sorted(numbers(first.hits) + numbers(second.hits)) == sorted(a.account_number for a in thirty)
+        assert numbers(search_accounts("turner", limit=5, offset=25)) == numbers(second.hits)
+
+    def test_the_hub_links_to_the_next_page_and_back(self, client, csr, thirty):
+        import re
+
+        from django.urls import reverse
+
+        client.force_login(csr)
+        page1 = client.get(reverse("cis:search-results"), {"q": "turner"}).content.decode()
+        assert page1.count('<tr>') == 26  # the header row and 25 hits
+        next_url = re.search(r'href="([^"]+)" rel="next"', page1).group(1).replace("&amp;", "&")
+        assert next_url.startswith(reverse("cis:search") + "?") and "page=2" in next_url and "q=turner" in next_url
+
+        page2 = client.get(next_url).content.decode()
+        assert page2.count("<tr>") == 6 and 'rel="next"' not in page2 and 'rel="prev"' in page2
+        assert "Accounts 26–30" in page2
