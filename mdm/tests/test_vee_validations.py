@@ -275,3 +275,17 @@ def test_a_day_with_no_elapsed_slot_is_not_a_zero_day():
                                               estimations=(r.LinearInterpolation(),)))
     assert result.worklist == ()
     assert (result.values == b.values).all() and (result.flags == b.flags).all()
+
+
+def test_a_spiked_day_is_one_worklist_question_not_two():
+    # Row 1: a 9 kWh spike makes the interval total miss the register by 8.75; row 2: a
+    # register mismatch alone. The sum check's finding stays on both, its worklist entry only
+    # where nothing else already asks about the day.
+    spiked = flat()
+    spiked[10] = 9.0
+    b = batch([spiked, flat()], register_start=[100.0, 100.0], register_end=[124.0, 130.0])
+    rules = r.RuleSet(name="s", validations=(r.SpikeCheck(), r.SumCheck()), estimations=())
+    result = run_vee(days=b, rules=rules)
+    assert [(e.channel_id, e.rule) for e in result.worklist] == [(1, "spike"), (2, "sum_check")]
+    (sum_finding,) = [f for f in result.findings if f.rule == "sum_check"]
+    assert sum_finding.days.tolist() == [True, True]

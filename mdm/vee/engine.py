@@ -81,6 +81,8 @@ class VeeResult:
 
 
 NO_ESTIMATE_RULE = "estimation"
+# Day-level checks that only confirm what a flagged reading already says (see _validate).
+SECOND_OPINION_KINDS = frozenset({"sum_check"})
 
 
 def _apply_edits(
@@ -258,13 +260,24 @@ def _validate(rules: RuleSet, state: _State, history: ChannelDays | None) -> _Ch
     failed = np.zeros(state.values.shape, dtype=bool)
     failed_to_estimate = np.zeros(state.values.shape, dtype=bool)
     worklist: list[WorklistEntry] = []
+    # A day already on the worklist for flagged readings (a spike, a demand or clock problem) is
+    # in front of a person anyway; its register mismatch is the same question asked twice (a
+    # spike is exactly what makes the interval total miss the register), so the sum check's
+    # finding is kept but adds no second worklist entry.
+    flagged_rows = np.zeros(state.values.shape[0], dtype=bool)
+    for finding in findings:
+        if finding.on_fail is OnFail.FLAG and finding.kind not in SECOND_OPINION_KINDS:
+            flagged_rows |= finding.days
     for finding in findings:
         if finding.on_fail in (OnFail.ESTIMATE, OnFail.FLAG):
             failed |= finding.slots
         if finding.on_fail is OnFail.ESTIMATE and finding.kind != "gaps":
             failed_to_estimate |= finding.slots
         if finding.on_fail in (OnFail.FLAG, OnFail.WORKLIST):
-            worklist.extend(_worklist_from(finding, state.judged))
+            entries = _worklist_from(finding, state.judged)
+            if finding.kind in SECOND_OPINION_KINDS:
+                entries = (e for e, row in zip(entries, np.nonzero(finding.days)[0]) if not flagged_rows[row])
+            worklist.extend(entries)
     failed &= state.reading
     failed_to_estimate &= state.reading
     np.copyto(state.flags, np.int16(Flag.FAILED_VALIDATION), where=failed)
