@@ -25,6 +25,7 @@ from cis.selectors.accounts import (
 )
 from cis.selectors.agreements import (
     AgreementRow,
+    account_agreement_periods,
     account_numbers,
     agreements_by_ids,
     agreements_for_bill_accounts,
@@ -48,7 +49,7 @@ __all__ = [
     "BUILT_IN_SEARCH_KINDS", "SearchHit", "account_agreements", "account_get", "account_premises",
     "accounts_with_open_followups", "active_agreement_on", "classify_query", "pending_moves", "search_accounts",
     "search_kinds", "service_addresses", "service_points_available",
-    "AgreementRow", "account_numbers", "agreements_by_ids", "agreements_for_bill_accounts",
+    "AgreementRow", "account_agreement_periods", "account_numbers", "agreements_by_ids", "agreements_for_bill_accounts",
     "agreements_in_service_between", "bill_account_ids_in_cycle", "bill_account_of", "rate_codes_in_use",
     "AuditEntry", "account_audit_trail",
     "ServicePointForMetering", "account_service_point_ids", "service_point_agreement_periods",

@@ -83,3 +83,15 @@ def agreements_in_service_between(*, start: dt.date, end: dt.date) -> list[Agree
     """Agreements serving some day of [start, end)."""
     qs = ServiceAgreement.objects.filter(start_date__lt=end).filter(Q(end_date__isnull=True) | Q(end_date__gt=start))
     return _rows(qs)
+
+
+def account_agreement_periods(*, account_id: int) -> dict[int, list[tuple[dt.date, dt.date | None]]]:
+    """{service point id: [(start_date, end_date or None), ...]} of the account's own agreements,
+    oldest first: the only local days whose usage belongs to this account (a customer who moved
+    in today sees nothing of the previous occupant's usage)."""
+    out: dict[int, list[tuple[dt.date, dt.date | None]]] = {}
+    rows = (ServiceAgreement.objects.filter(account_id=account_id).order_by("service_point_id", "start_date")
+            .values_list("service_point_id", "start_date", "end_date"))
+    for sp, start, end in rows:
+        out.setdefault(sp, []).append((start, end))
+    return out

@@ -109,7 +109,9 @@ def test_quarantine_page_fixes_and_resubmits_a_bad_line(client, metering_user, s
     channel = ChannelFactory(interval_minutes=60, meter__serial_number="E100")
     good = IntervalBlock("E100", "kWh", "delivered", 60, dt.datetime(2026, 6, 10, 5, tzinfo=UTC), (1.5, 2.5), 1)
     typo = IntervalBlock("E1OO", "kWh", "delivered", 60, dt.datetime(2026, 6, 10, 7, tzinfo=UTC), (3.5,), 2)
-    importing.import_file(write_cmep_intervals([good, typo]).encode(), format="cmep", file_name="day.cmep", now=NOW)
+    # Imported the day after (reads later than the import's time are quarantined as from the future).
+    importing.import_file(write_cmep_intervals([good, typo]).encode(), format="cmep", file_name="day.cmep",
+                          now=dt.datetime(2026, 6, 11, 12, tzinfo=UTC))
     bad = QuarantinedRecord.objects.get()
     client.login(username=metering_user.username, password=PASSWORD)
     page = client.get("/meters/quarantine/").content.decode()
@@ -139,3 +141,58 @@ def test_import_upload_queues_a_run_and_progress_reports_it(client, metering_use
     progress = client.get(f"/meters/imports/{run.pk}/progress.json").json()
     assert progress["loaded"] == 1 and progress["status"] == "done"
     assert "a.csv" in client.get("/meters/imports/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_new_customer_sees_only_usage_of_their_own_agreement(client, csr, settings):
+    """Moved in today: the previous occupant's 30 days of usage at the same service point are
+    not this account's (main showed "Last 30 days 289.676 kWh" on an account opened today)."""
+    from core.clock import utility_today
+
+    settings.UTILIS_LOCAL_TIME_ZONE = "America/Toronto"
+    today = utility_today()
+    old = ServiceAgreementFactory(start_date=today - dt.timedelta(days=400), end_date=today)
+    new = ServiceAgreementFactory(service_point=old.service_point, start_date=today)
+    channel = ChannelFactory(interval_minutes=60)
+    meter_install(meter=channel.meter, service_point_id=old.service_point_id,
+                  installed_at=dt.datetime(2024, 1, 1, 5, tzinfo=UTC))
+    staged = [StagedDay(channel.pk, today - dt.timedelta(days=k), 60, np.full(24, 0.5), np.zeros(24, np.int16))
+              for k in range(1, 11)]
+    interval_days_merge(days=staged, now=NOW, import_run_id=None)
+    client.login(username=csr.username, password=PASSWORD)
+
+    page = client.get(f"/hub/accounts/{new.account.account_number}/").content.decode()
+    assert channel.meter.serial_number in page  # the meter at their service point is shown
+    assert "0 kWh delivered" in page and "over 0 days" in page  # but none of the usage before today
+
+    previous = client.get(f"/hub/accounts/{old.account.account_number}/").content.decode()
+    assert "120.0 kWh delivered" in previous  # 10 days x 24 h x 0.5 kWh: the previous occupant's own
+
+
+def test_local_datetime_filter_shows_the_utility_zone_labelled(settings):
+    from django.template import Context, Template
+
+    settings.UTILIS_LOCAL_TIME_ZONE = "America/Toronto"
+    tpl = Template('{% load localtime %}{{ a|local_datetime }}|{{ b|local_datetime:"seconds" }}|{{ a|local_time }}|'
+                   '{{ c|local_date }}|{{ none|local_datetime|default:"—" }}')
+    out = tpl.render(Context({
+        "a": dt.datetime(2026, 3, 2, 19, 5, tzinfo=UTC),  # 14:05 EST
+        "b": dt.datetime(2026, 7, 2, 18, 5, 9, tzinfo=UTC),  # 14:05:09 EDT
+        "c": dt.datetime(2026, 3, 3, 3, 0, tzinfo=UTC),  # still March 2 in Toronto
+        "none": None,
+    }))
+    assert out == "2026-03-02 14:05 EST|2026-07-02 14:05:09 EDT|14:05 EST|2026-03-02|—"
+
+
+def test_hub_templates_show_no_datetime_through_the_utc_date_filter():
+    """Every instant on a page goes through local_datetime / local_time / local_date: a
+    `|date:"... H:i"` would print UTC with no label."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    offenders = []
+    for path in [*root.glob("*/templates/**/*.html"), *root.glob("templates/**/*.html")]:
+        text = path.read_text()
+        offenders += [f"{path.relative_to(root)}: {m}" for m in re.findall(r"\|date:['\"][^'\"]*[HGgis][^'\"]*['\"]", text)]
+    assert offenders == []
