@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from core import codes
 from core.runs.registry import RunKind, register_run_kind
 
 
@@ -14,9 +15,15 @@ class BillingConfig(AppConfig):
     name = "billing"
 
     def ready(self) -> None:
-        from billing import panels
+        from billing import panels, selectors
         from billing.models import BillRunChunk
 
         panels.register()
+        # cis stores rate and bill cycle codes but sits below billing: it validates them
+        # through core.codes (agreements, move-ins, accounts; API and the move-in wizard).
+        codes.register_code_validator(codes.RATE_CODE, selectors.rate_code_exists, label="rate code",
+                                      choices=selectors.rate_codes_active)
+        codes.register_code_validator(codes.BILL_CYCLE_CODE, selectors.bill_cycle_exists, label="bill cycle",
+                                      choices=selectors.bill_cycle_codes)
         # The core.runs sweeper resumes bill runs whose worker died.
         register_run_kind(RunKind("billing.bill_run", BillRunChunk, _enqueue_chunks))

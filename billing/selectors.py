@@ -332,3 +332,27 @@ def rate_schedules_with_version_counts() -> QuerySet[RateSchedule]:
 def rate_schedule_get(*, schedule_id: int) -> RateSchedule:
     """Raises RateSchedule.DoesNotExist."""
     return RateSchedule.objects.get(pk=schedule_id)
+
+
+# --- reference codes other apps store (registered into core.codes by billing.apps) ------
+
+def rate_code_exists(code: str) -> bool:
+    """A rate schedule carries this code (what an agreement's rate_code names)."""
+    return RateSchedule.objects.filter(code=code).exists()
+
+
+def rate_codes_active() -> list[str]:
+    """Codes of the rate schedules still offered (a version with no end), for pick lists."""
+    return list(
+        RateSchedule.objects.filter(versions__end_date__isnull=True).order_by("code").values_list("code", flat=True).distinct()
+    )
+
+
+def bill_cycle_exists(code: str) -> bool:
+    """An active bill cycle has this code (what an account's bill_cycle_code names)."""
+    return BillCycle.objects.filter(code=code, active=True).exists()
+
+
+def bill_cycle_codes() -> list[str]:
+    """Codes of the active bill cycles, in order."""
+    return list(BillCycle.objects.filter(active=True).order_by("code").values_list("code", flat=True))

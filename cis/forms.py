@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 from django import forms
 from django.db.models import Q
 
+from core import codes
 from core.search import search_provider
 
-from cis import selectors
+from cis import selectors, services
 from cis.selectors import accounts as search_selectors
 from cis.models import Account, Commodity, Complaint, Contact, Customer, Move, ServiceAgreement, ServicePoint
 
@@ -242,6 +243,10 @@ class MoveInForm(forms.Form):
     )
     move_in_date = forms.DateField(label="Move-in date", widget=DateInput(), help_text="The first day served.")
     rate_code = forms.CharField(label="Rate code", max_length=30)
+    bill_cycle_code = forms.CharField(
+        label="Bill cycle", max_length=20, required=False,
+        help_text="For a new account (or one without a cycle). Empty: the default cycle for this service point.",
+    )
     applicant = forms.ChoiceField(
         label="Who moves in", widget=forms.RadioSelect, initial=APPLICANT_EXISTING,
         choices=[(APPLICANT_EXISTING, "An existing account"), (APPLICANT_NEW, "A new applicant")],
@@ -254,6 +259,7 @@ class MoveInForm(forms.Form):
         self.sp: ServicePoint | None = None
         self.account: Account | None = None
         self.occupant: ServiceAgreement | None = None
+        self.bill_cycle = ""  # the cycle a new account (or one without a cycle) gets; "" to keep the account's
 
     def chosen_service_point(self) -> ServicePoint:
         """The service point `clean_service_point` found (a valid form has one)."""
@@ -277,7 +283,36 @@ class MoveInForm(forms.Form):
         return self.sp.sp_number
 
     def clean_rate_code(self) -> str:
-        return self.cleaned_data["rate_code"].strip().upper()
+        code = self.cleaned_data["rate_code"].strip().upper()
+        try:
+            return codes.validate_code(codes.RATE_CODE, code)
+        except codes.UnknownCodeError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean_bill_cycle_code(self) -> str:
+        code = self.cleaned_data["bill_cycle_code"].strip().upper()
+        if code:
+            try:
+                codes.validate_code(codes.BILL_CYCLE_CODE, code)
+            except codes.UnknownCodeError as exc:
+                raise forms.ValidationError(str(exc)) from exc
+        return code
+
+    def _resolve_bill_cycle(self, data: dict) -> None:
+        """Every account has a bill cycle: a new account (or an existing one without a cycle)
+        gets the chosen one, else the default for the service point; none at all is refused."""
+        if "bill_cycle_code" not in data:  # the chosen cycle was refused: its error is shown
+            return
+        if data.get("applicant") == self.APPLICANT_EXISTING and (self.account is None or self.account.bill_cycle_code):
+            return
+        cycle = data["bill_cycle_code"] or services.bill_cycle_default(service_point=self.sp)
+        if not cycle:
+            self.add_error("bill_cycle_code", services.NO_BILL_CYCLE_MESSAGE)
+            return
+        try:
+            self.bill_cycle = codes.validate_code(codes.BILL_CYCLE_CODE, cycle)
+        except codes.UnknownCodeError as exc:
+            self.add_error("bill_cycle_code", f"The default cycle is not usable: {exc}")
 
     def clean(self):
         data = super().clean()
@@ -306,6 +341,7 @@ class MoveInForm(forms.Form):
         self.occupant = selectors.active_agreement_on(service_point=self.sp, day=day)
         if self.account is not None and self.occupant is not None and self.occupant.account_id == self.account.pk:
             self.add_error("account_number", f"Account {self.account.account_number} already has service at {self.sp.sp_number} on {day:%Y-%m-%d}.")
+        self._resolve_bill_cycle(data)
         return data
 
     def preview(self, *, applicant: ApplicantForm | None) -> list[str]:
@@ -317,12 +353,15 @@ class MoveInForm(forms.Form):
         if applicant is not None:
             lines.append(
                 f"A new customer, {applicant.display_name()} ({applicant.cleaned_data['kind']}), and a new account "
-                f"opened {day:%Y-%m-%d} will be created; the billing address is the mailing address."
+                f"opened {day:%Y-%m-%d} will be created in bill cycle {self.bill_cycle}; the billing address is "
+                "the mailing address."
             )
             who = f"the new account ({applicant.display_name()})"
         else:
             account = self.existing_account()
             who = f"account {account.account_number} ({account.customer.display_name})"
+            if self.bill_cycle:
+                lines.append(f"Account {account.account_number} has no bill cycle yet: it is put in cycle {self.bill_cycle}.")
         prefix = ""
         if day > self.today:
             lines.append(f"This move is future-dated: it will wait as pending until {day:%Y-%m-%d} and is applied on that day.")

@@ -9,9 +9,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pghistory
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from cis.models import (
@@ -37,6 +38,7 @@ from cis.records import (
     PremiseRecord,
     ServicePointRecord,
 )
+from core import codes
 from core.actors import Actor
 from core.field_work import FieldWorkKind, field_work_cancel_for_source, field_work_request
 
@@ -114,7 +116,53 @@ def customer_update(*, customer: Customer, user=None, **fields) -> Customer:
     return customer
 
 
-def account_open(*, customer: Customer, opened_date: dt.date, user=None, **fields) -> Account:
+NO_BILL_CYCLE_MESSAGE = (
+    "Choose a bill cycle: there is no default (set UTILIS_DEFAULT_BILL_CYCLE, or bill other "
+    "accounts on this service point's route in a cycle first)."
+)
+
+
+def bill_cycle_default(*, service_point: ServicePoint | None = None) -> str:
+    """The bill cycle a new account gets when none is chosen: UTILIS_DEFAULT_BILL_CYCLE when
+    set, else the cycle most accounts served on the service point's read route are in (a
+    cycle is billed right after its routes are read), else "" (the caller refuses)."""
+    configured = str(getattr(settings, "UTILIS_DEFAULT_BILL_CYCLE", "") or "").strip()
+    if configured:
+        return configured
+    if service_point is None or not service_point.route:
+        return ""
+    row = (
+        Account.objects.filter(agreements__service_point__route=service_point.route)
+        .exclude(bill_cycle_code="")
+        .values("bill_cycle_code")
+        .annotate(n=Count("id", distinct=True))
+        .order_by("-n", "bill_cycle_code")
+        .first()
+    )
+    return row["bill_cycle_code"] if row else ""
+
+
+def bill_cycle_check(code: str) -> str:
+    """`code` when billing knows it as a bill cycle; raises ValidationError on bill_cycle_code."""
+    try:
+        return codes.validate_code(codes.BILL_CYCLE_CODE, code)
+    except codes.UnknownCodeError as exc:
+        raise ValidationError({"bill_cycle_code": str(exc)}) from exc
+
+
+def account_open(
+    *, customer: Customer, opened_date: dt.date, user=None, service_point: ServicePoint | None = None,
+    require_bill_cycle: bool = False, **fields,
+) -> Account:
+    """Open an account. Without a `bill_cycle_code` it gets `bill_cycle_default(service_point)`;
+    with `require_bill_cycle` (API, move-in wizard) an account that still has none, or whose
+    cycle billing does not know, is refused (ValidationError on bill_cycle_code)."""
+    if not fields.get("bill_cycle_code"):
+        fields["bill_cycle_code"] = bill_cycle_default(service_point=service_point)
+    if require_bill_cycle:
+        if not fields["bill_cycle_code"]:
+            raise ValidationError({"bill_cycle_code": NO_BILL_CYCLE_MESSAGE})
+        bill_cycle_check(fields["bill_cycle_code"])
     account = Account(customer=customer, opened_date=opened_date, **fields)
     if not account.account_number:
         account.account_number = next_account_number()
@@ -198,11 +246,14 @@ def move_out_request(
 
 def move_in_request(
     *, account: Account, service_point: ServicePoint, move_in_date: dt.date, rate_code: str,
-    today: dt.date, user=None,
+    today: dt.date, user=None, bill_cycle_code: str = "",
 ) -> MoveResult:
     """Start `account`'s service at `service_point` on `move_in_date` with an initial read.
     An agreement of another account still open on that date is stopped the day before
     (the move clearing house) and a final read ordered for it; the outcome says so.
+
+    An account without a bill cycle gets `bill_cycle_code`, else `bill_cycle_default(service_point)`
+    (a move-in is what makes an account billable).
 
     Raises MoveError when the account already has service there, or when an agreement
     starting after `move_in_date` is in the way."""
@@ -220,6 +271,11 @@ def move_in_request(
             "after the move-in date; change or cancel it first."
         )
     with transaction.atomic(), pghistory.context(user=_user_id(user), reason="move_in"):
+        if not account.bill_cycle_code:
+            cycle = bill_cycle_code or bill_cycle_default(service_point=service_point)
+            if cycle:
+                account.bill_cycle_code = cycle
+                account.save(update_fields=["bill_cycle_code", "updated_at"])
         move = Move.objects.create(
             kind=Move.Kind.MOVE_IN, account=account, service_point=service_point,
             effective_date=move_in_date, rate_code=rate_code, requested_by=user if _user_id(user) else None,

@@ -30,8 +30,9 @@ from cis.forms import (
     PendingMovesFilterForm,
     SearchForm,
 )
-from cis.models import Account, Complaint, Move, ServiceAgreement, ServicePoint
+from cis.models import Account, Complaint, Move, ServicePoint
 from core import clock as core_clock
+from core import codes
 from core.panels import account_panels
 from core.permissions import role_required
 from core.roles import Role, has_role
@@ -343,7 +344,8 @@ def _move_in_page(request, form: MoveInForm, applicant: ApplicantForm, today: dt
          "candidates": _sp_candidates(value("sp_query").strip(), value("service_point").strip(), today),
          "selected_sp": value("service_point").strip(),
          "new_applicant": value("applicant") == MoveInForm.APPLICANT_NEW,
-         "rate_codes": ServiceAgreement.objects.order_by().values_list("rate_code", flat=True).distinct()[:50]},
+         "rate_codes": codes.code_choices(codes.RATE_CODE)[:200],
+         "bill_cycles": codes.code_choices(codes.BILL_CYCLE_CODE)},
     )
 
 
@@ -356,7 +358,7 @@ def _move_in_perform(request, form: MoveInForm, applicant: ApplicantForm | None,
             if applicant is not None:
                 customer = services.customer_create(user=request.user, **applicant.cleaned_data)
                 account = services.account_open(
-                    customer=customer, opened_date=day, user=request.user,
+                    customer=customer, opened_date=day, user=request.user, bill_cycle_code=form.bill_cycle,
                     status=Account.Status.PENDING if day > today else Account.Status.ACTIVE,
                 )
             else:
@@ -364,6 +366,7 @@ def _move_in_perform(request, form: MoveInForm, applicant: ApplicantForm | None,
             result = services.move_in_request(
                 account=account, service_point=form.chosen_service_point(), move_in_date=day,
                 rate_code=form.cleaned_data["rate_code"], today=today, user=request.user,
+                bill_cycle_code=form.bill_cycle,
             )
     except services.MoveError as exc:
         form.add_error(None, str(exc))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -29,7 +30,40 @@ from cis.models import (
     ServiceAgreement,
     ServicePoint,
 )
+from cis import services
 from cis.selectors import search_kinds
+from core import codes
+
+
+class NaturalKeyField(serializers.SlugRelatedField):
+    """A related object named by its natural key. Text PostgreSQL cannot hold (a NUL) is
+    refused like any unknown key, before it reaches a query."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", "\\u0000"))
+        return super().to_internal_value(data)
+
+
+def rate_code_field() -> serializers.CharField:
+    return serializers.CharField(max_length=30, help_text="The code of one of billing's rate schedules.")
+
+
+def check_rate_code(value: str) -> str:
+    """A rate code billing knows (core.codes; billing registers the validator)."""
+    try:
+        return codes.validate_code(codes.RATE_CODE, value)
+    except codes.UnknownCodeError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+
+
+def check_bill_cycle_code(value: str) -> str:
+    if not value:
+        raise serializers.ValidationError("Every account needs a bill cycle.")
+    try:
+        return codes.validate_code(codes.BILL_CYCLE_CODE, value)
+    except codes.UnknownCodeError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
 
 
 def drf_error_from_django(exc: DjangoValidationError) -> serializers.ValidationError:
@@ -55,6 +89,12 @@ def _value(serializer: serializers.Serializer, attrs: dict, name: str, default=N
     return default
 
 
+@extend_schema_field({"anyOf": [{"type": "string", "format": "email", "maxLength": 254},
+                                {"type": "string", "maxLength": 0}]})
+class _OptionalEmailField(serializers.EmailField):
+    """An email address, or "" for none (the document says so: "" is no email format)."""
+
+
 # --- customers ------------------------------------------------------------------------
 
 _CUSTOMER_INPUT_FIELDS = [
@@ -72,6 +112,8 @@ class CustomerSerializer(serializers.ModelSerializer):
     customer_number = serializers.CharField(
         max_length=20, required=False, help_text="Assigned by Utilis when left out; never changes."
     )
+    email = _OptionalEmailField(max_length=254, required=False, allow_blank=True,
+                                help_text="Empty when the customer gave none.")
 
     class Meta:
         model = Customer
@@ -103,7 +145,7 @@ class PremiseSerializer(serializers.ModelSerializer):
     audit trigger and the pghistory middleware record who did it)."""
 
     premise_number = serializers.CharField(max_length=20, required=False, help_text="Assigned by Utilis when left out.")
-    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
+    parent = NaturalKeyField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
         slug_field="premise_number", queryset=Premise.objects.all(), required=False, allow_null=True,
         help_text="premise_number of the building a suite belongs to.",
     )
@@ -136,7 +178,7 @@ class PremiseSerializer(serializers.ModelSerializer):
 
 class ServicePointSerializer(serializers.ModelSerializer):
     sp_number = serializers.CharField(max_length=20, required=False, help_text="Assigned by Utilis when left out.")
-    premise = serializers.SlugRelatedField(slug_field="premise_number", queryset=Premise.objects.all())
+    premise = NaturalKeyField(slug_field="premise_number", queryset=Premise.objects.all())
 
     class Meta:
         model = ServicePoint
@@ -164,8 +206,8 @@ _BILLING_ADDRESS_FIELDS = [
 
 class AccountCreateSerializer(serializers.ModelSerializer):
     account_number = serializers.CharField(max_length=20, required=False, help_text="Assigned by Utilis when left out.")
-    customer = serializers.SlugRelatedField(slug_field="customer_number", queryset=Customer.objects.all())
-    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
+    customer = NaturalKeyField(slug_field="customer_number", queryset=Customer.objects.all())
+    parent = NaturalKeyField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
         slug_field="account_number", queryset=Account.objects.all(), required=False, allow_null=True,
         help_text="account_number of the summary account billed for this one.",
     )
@@ -180,18 +222,33 @@ class AccountCreateSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError("An account with this number already exists.")
         return value
 
+    def validate_bill_cycle_code(self, value: str) -> str:
+        return check_bill_cycle_code(value) if value else value
+
+    def validate(self, attrs: dict) -> dict:
+        # Every account has a bill cycle: the one given, else the default (no premise is known here).
+        if not attrs.get("bill_cycle_code"):
+            default = services.bill_cycle_default()
+            if not default:
+                raise serializers.ValidationError({"bill_cycle_code": [services.NO_BILL_CYCLE_MESSAGE]})
+            attrs["bill_cycle_code"] = check_bill_cycle_code(default)
+        return attrs
+
 
 class AccountUpdateSerializer(serializers.ModelSerializer):
     """What may change on an open account. Status and closing follow from moves, and the
     customer of an account never changes (a new customer gets a new account)."""
 
-    parent = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
+    parent = NaturalKeyField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
         slug_field="account_number", queryset=Account.objects.all(), required=False, allow_null=True,
     )
 
     class Meta:
         model = Account
         fields = ["parent", "bill_cycle_code", *_BILLING_ADDRESS_FIELDS]
+
+    def validate_bill_cycle_code(self, value: str) -> str:
+        return check_bill_cycle_code(value)
 
     def validate_parent(self, value: Account | None) -> Account | None:
         # Walk up from the new parent: meeting this account means the summary chain would loop.
@@ -213,7 +270,8 @@ class AccountSerializer(serializers.ModelSerializer):
         slug_field="customer_number", read_only=True)
     customer_name = serializers.CharField(source="customer.display_name", read_only=True)
     parent: serializers.SlugRelatedField[Account] = serializers.SlugRelatedField(  # type: ignore[assignment]  # a declared field, not Field.parent: DRF's metaclass takes it off the class
-        slug_field="account_number", read_only=True)
+        slug_field="account_number", read_only=True, allow_null=True,
+        help_text="account_number of the summary account; null for none.")
 
     class Meta:
         model = Account
@@ -227,11 +285,14 @@ class AccountSerializer(serializers.ModelSerializer):
 # --- service agreements ---------------------------------------------------------------
 
 class AgreementCreateSerializer(serializers.Serializer):
-    account = serializers.SlugRelatedField(slug_field="account_number", queryset=Account.objects.all())
-    service_point = serializers.SlugRelatedField(slug_field="sp_number", queryset=ServicePoint.objects.all())
-    rate_code = serializers.CharField(max_length=30)
+    account = NaturalKeyField(slug_field="account_number", queryset=Account.objects.all())
+    service_point = NaturalKeyField(slug_field="sp_number", queryset=ServicePoint.objects.all())
+    rate_code = rate_code_field()
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True, help_text="First day no longer served (exclusive).")
+
+    def validate_rate_code(self, value: str) -> str:
+        return check_rate_code(value)
 
     def validate(self, attrs: dict) -> dict:
         end = attrs.get("end_date")
@@ -258,14 +319,24 @@ class AgreementSerializer(serializers.ModelSerializer):
 # --- moves ----------------------------------------------------------------------------
 
 class MoveOutInputSerializer(serializers.Serializer):
-    service_point = serializers.SlugRelatedField(slug_field="sp_number", queryset=ServicePoint.objects.all())
+    service_point = NaturalKeyField(slug_field="sp_number", queryset=ServicePoint.objects.all())
     move_out_date = serializers.DateField(help_text="First day no longer served; the final read is taken that day.")
 
 
 class MoveInInputSerializer(serializers.Serializer):
-    service_point = serializers.SlugRelatedField(slug_field="sp_number", queryset=ServicePoint.objects.all())
+    service_point = NaturalKeyField(slug_field="sp_number", queryset=ServicePoint.objects.all())
     move_in_date = serializers.DateField()
-    rate_code = serializers.CharField(max_length=30)
+    rate_code = rate_code_field()
+    bill_cycle_code = serializers.CharField(
+        max_length=20, required=False,
+        help_text="For an account that has no bill cycle yet; default: UTILIS_DEFAULT_BILL_CYCLE, else the "
+        "cycle of the service point's read route.")
+
+    def validate_rate_code(self, value: str) -> str:
+        return check_rate_code(value)
+
+    def validate_bill_cycle_code(self, value: str) -> str:
+        return check_bill_cycle_code(value)
 
 
 class MoveSerializer(serializers.ModelSerializer):
@@ -274,9 +345,10 @@ class MoveSerializer(serializers.ModelSerializer):
     service_point: serializers.SlugRelatedField[ServicePoint] = serializers.SlugRelatedField(
         slug_field="sp_number", read_only=True)
     agreement: serializers.SlugRelatedField[ServiceAgreement] = serializers.SlugRelatedField(
-        slug_field="agreement_number", read_only=True)
+        slug_field="agreement_number", read_only=True, allow_null=True,
+        help_text="The agreement the move started or stopped; null while pending or cancelled.")
     requested_by: serializers.SlugRelatedField[AbstractBaseUser] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True)
+        slug_field="username", read_only=True, allow_null=True, help_text="null for the system.")
 
     class Meta:
         model = Move
@@ -310,9 +382,9 @@ class MoveResultSerializer(serializers.Serializer):
 # --- contacts, notes, complaints ------------------------------------------------------
 
 class _AccountEntrySerializer(serializers.ModelSerializer):
-    account = serializers.SlugRelatedField(slug_field="account_number", queryset=Account.objects.all())
+    account = NaturalKeyField(slug_field="account_number", queryset=Account.objects.all())
     created_by: serializers.SlugRelatedField[AbstractBaseUser] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True)
+        slug_field="username", read_only=True, allow_null=True, help_text="null for the system.")
 
     def validate_account(self, value: Account) -> Account:
         if self.instance is not None and value.pk != self.instance.account_id:

@@ -30,15 +30,14 @@ from cis.api import filters
 from cis.api import serializers as s
 from cis.models import Account, Complaint, Contact, Customer, Move, Note, Premise, ServiceAgreement, ServicePoint
 from core import clock as core_clock
+from core.http import ERROR_DESCRIPTIONS, ApiAutoSchema, ErrorSerializer
 from core.roles import Role
 
 READ_ROLES = (Role.CSR, Role.BILLING, Role.METERING, Role.API_CLIENT)
 WRITE_ROLES = (Role.CSR,)
 
 _DETAIL = inline_serializer("ErrorDetail", fields={"detail": serializers.CharField()})
-BAD_REQUEST = OpenApiResponse(
-    description="Bad input: `{field: [messages]}` for a field, `{\"detail\": message}` when the request as a whole cannot be done."
-)
+BAD_REQUEST = OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS["400"])
 
 
 def utility_today() -> dt.date:
@@ -56,6 +55,7 @@ def call_service(fn, **kwargs):
 
 
 class _ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    schema = ApiAutoSchema()
     read_roles = READ_ROLES
     write_roles = WRITE_ROLES
 
@@ -228,6 +228,18 @@ class AccountViewSet(_ReadViewSet):
         account = self.get_object()
         data = s.MoveInInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if not account.bill_cycle_code:
+            # Every account has a bill cycle: the one given, else the default for the service point.
+            cycle = data.validated_data.get("bill_cycle_code") or services.bill_cycle_default(
+                service_point=data.validated_data["service_point"])
+            if not cycle:
+                return Response({"bill_cycle_code": [services.NO_BILL_CYCLE_MESSAGE]}, status=status.HTTP_400_BAD_REQUEST)
+            try:
+                data.validated_data["bill_cycle_code"] = s.check_bill_cycle_code(cycle)
+            except serializers.ValidationError as exc:
+                return Response({"bill_cycle_code": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
+        else:
+            data.validated_data.pop("bill_cycle_code", None)
         try:
             result = services.move_in_request(
                 account=account, today=utility_today(), user=request.user, **data.validated_data
@@ -363,6 +375,7 @@ class ComplaintViewSet(_AccountEntryViewSet):
 class SearchView(APIView):
     """The hub's one-box search over accounts (cis.selectors.search_accounts)."""
 
+    schema = ApiAutoSchema()
     read_roles = READ_ROLES
 
     @extend_schema(

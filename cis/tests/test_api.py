@@ -20,8 +20,21 @@ from cis.tests.factories import (
     ServiceAgreementFactory,
     ServicePointFactory,
 )
+from billing.models import BillCycle, RateSchedule
 from core.roles import Role
 from service_orders.models import ServiceOrder
+
+
+@pytest.fixture(autouse=True)
+def billing_codes(db, settings):
+    """The rate and bill cycle codes these tests use exist in billing: cis refuses unknown ones
+    (core.codes); new accounts without a chosen cycle get UTILIS_DEFAULT_BILL_CYCLE."""
+    for code in ("RES", "RES-TOU", "R", "GS"):
+        RateSchedule.objects.get_or_create(code=code, defaults={"name": code})
+    for code in ("C01", "C03", "C05", "C06", "C09", "C11"):
+        BillCycle.objects.get_or_create(code=code, defaults={"name": code})
+    settings.UTILIS_DEFAULT_BILL_CYCLE = "C01"
+
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,14 @@
 """Small input/output serializers of the MDM REST API."""
 from __future__ import annotations
 
+from typing import ClassVar, cast
+
+from drf_spectacular.extensions import OpenApiViewExtension
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.views import APIView
+
+from core.http import ApiAutoSchema, ErrorSerializer
 
 from mdm.flags import Flag
 from mdm.importing import FORMATS, ImportInputError, time_zone_check
@@ -21,7 +28,6 @@ class ImportUploadSerializer(serializers.Serializer):
             return time_zone_check(value)
         except ImportInputError as exc:
             raise serializers.ValidationError(str(exc)) from None
-
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,6 +85,31 @@ class IntervalQuerySerializer(serializers.Serializer):
         if days > self.MAX_DAYS:
             raise serializers.ValidationError(f"At most {self.MAX_DAYS} days per request.")
         return attrs
+
+
+class IntervalPointSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(help_text="UTC start of the interval.")
+    end = serializers.DateTimeField(help_text="UTC end of the interval (exclusive).")
+    value = serializers.FloatField(allow_null=True, help_text="null for a missing interval.")
+    flag = serializers.CharField(help_text="Quality flag (mdm.flags.Flag), lower case.")
+
+
+class ChannelIntervalsSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    unit = serializers.CharField()
+    direction = serializers.CharField()
+    interval_minutes = serializers.IntegerField()
+    intervals = IntervalPointSerializer(many=True)
+
+
+class MeterIntervalsSerializer(serializers.Serializer):
+    """What GET /api/mdm/meters/{serial}/intervals/ answers (documentation of the view's body)."""
+
+    meter = serializers.CharField(help_text="The meter's serial number.")
+    time_zone = serializers.CharField(help_text="IANA zone of the local dates.")
+    start = serializers.DateField()
+    end = serializers.DateField()
+    channels = ChannelIntervalsSerializer(many=True)
 
 
 def flag_name(code: int) -> str:
@@ -155,3 +186,91 @@ class DeterminantsSerializer(serializers.Serializer):
                                     help_text='[{"start": UTC instant, "quantity": "1.500000"}]')
     by_interval = serializers.ListField(child=serializers.DictField(), required=False,
                                         help_text='[{"start": UTC instant, "quantity": "0.250000" or null}]')
+
+
+# --- the OpenAPI description of the MDM views ------------------------------------------
+# drf-spectacular view extensions: the views (mdm/api/views.py) get Utilis' API schema class
+# (core.http.ApiAutoSchema: the 400/401/403/404 answers every operation can give) and the
+# 409 answers they give when a quarantined record or a determinant cannot be worked, without
+# touching the views themselves. Used only while the document is generated.
+
+_CONFLICT = OpenApiResponse(ErrorSerializer, description="`{\"detail\": message}`: the record was already "
+                            "resubmitted or discarded, or the service point cannot be measured that way.")
+
+
+def _documented(target: type[APIView], **methods: dict) -> type[APIView]:
+    """A subclass of `target` for the schema only: each HTTP method handler is re-declared on
+    core.http.ApiAutoSchema (keeping the target's own @extend_schema), plus `extend_schema(**kwargs)`
+    for the methods named here. The target's functions are left untouched. (drf-spectacular puts
+    the target class back before it combines a method's schema with the view's, so the
+    combination is made here.)"""
+    attrs: dict[str, object] = {"schema": ApiAutoSchema(), "__module__": target.__module__}
+    for name in ("get", "post", "put", "patch", "delete"):
+        original = getattr(target, name, None)
+        if original is None:
+            continue
+
+        def method(self, *args, _original=original, **kw):  # pragma: no cover - never served
+            return _original(self, *args, **kw)
+
+        method.__name__ = name
+        method.__doc__ = original.__doc__
+        own = getattr(original, "kwargs", {}).get("schema")
+        base = ApiAutoSchema if own is None else type(f"{target.__name__}Schema", (own, ApiAutoSchema), {})
+        method.kwargs = {"schema": base}  # type: ignore[attr-defined]  # what @extend_schema reads
+        attrs[name] = extend_schema(**methods[name])(method) if name in methods else method
+    return type(target.__name__, (target,), attrs)
+
+
+class _DocumentedView(OpenApiViewExtension):
+    """Base: `target_class` (a dotted path) documented by `_documented` with `methods`."""
+
+    methods: ClassVar[dict[str, dict]] = {}
+
+    def view_replacement(self) -> type[APIView]:
+        return _documented(cast("type[APIView]", self.target_class), **self.methods)
+
+
+class _ImportListCreateSchema(_DocumentedView):
+    target_class = "mdm.api.views.ImportListCreate"
+
+
+class _ImportDetailSchema(_DocumentedView):
+    target_class = "mdm.api.views.ImportDetail"
+
+
+class _ImportQuarantineSchema(_DocumentedView):
+    target_class = "mdm.api.views.ImportQuarantine"
+    methods = {"get": {"parameters": [OpenApiParameter(
+        "status", str, description="Only records in this status (open, resubmitted, discarded).")]}}
+
+
+class _QuarantineResubmitSchema(_DocumentedView):
+    target_class = "mdm.api.views.QuarantineResubmit"
+    methods = {"post": {"request": ResubmitSerializer, "responses": {200: QuarantinedRecordSerializer, 409: _CONFLICT}}}
+
+
+class _QuarantineDiscardSchema(_DocumentedView):
+    target_class = "mdm.api.views.QuarantineDiscard"
+    methods = {"post": {"request": None, "responses": {200: QuarantinedRecordSerializer, 409: _CONFLICT}}}
+
+
+class _MeterListSchema(_DocumentedView):
+    target_class = "mdm.api.views.MeterList"
+
+
+class _MeterDetailSchema(_DocumentedView):
+    target_class = "mdm.api.views.MeterDetail"
+
+
+class _MeterIntervalsSchema(_DocumentedView):
+    target_class = "mdm.api.views.MeterIntervals"
+    methods = {"get": {"parameters": [IntervalQuerySerializer], "responses": {200: MeterIntervalsSerializer}}}
+
+
+class _DeterminantsSchema(_DocumentedView):
+    target_class = "mdm.api.views.Determinants"
+    methods = {"get": {
+        "parameters": [DeterminantQuerySerializer],
+        "responses": {200: DeterminantsSerializer, 409: _CONFLICT, 404: OpenApiResponse(
+            ErrorSerializer, description="`{\"service_point\": [...]}`: no such service point.")}}}
