@@ -465,3 +465,17 @@ def test_worklist_actions_return_to_the_same_filtered_page(client, gap_and_spike
     back = f"/meters/worklist/?status=open&meter={serial}&rule=spike&page=1"
     response = client.post(f"/meters/worklist/{item.pk}/dismiss/", {"reason": "Known event", "next": back})
     assert response.status_code == 302 and response.url == back
+
+
+def test_run_status_is_shown_by_its_label_on_the_page_and_in_the_progress_json(client, gap_and_spike, metering_user):
+    run = vee_run_create(channel_ids=[gap_and_spike.pk], start_date=D1, end_date=D2, scope="queued one", now=NOW)
+    client.force_login(metering_user)
+    page = client.get("/meters/vee/").content.decode()
+    assert 'data-field="status">Queued</span>' in page and ">queued<" not in page
+    assert client.get(f"/meters/vee/{run.pk}/progress.json").json()["status_label"] == "Queued"
+
+
+def test_the_runs_page_shows_when_a_run_was_asked_for_in_local_time(client, gap_and_spike, metering_user):
+    vee_run_create(channel_ids=[gap_and_spike.pk], start_date=D1, end_date=D2, scope="t", now=NOW)
+    client.force_login(metering_user)
+    assert "2026-06-20 08:00 EDT" in client.get("/meters/vee/").content.decode()  # NOW is 12:00 UTC
