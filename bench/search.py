@@ -6,7 +6,9 @@ prints p50/p95 search latency per kind of query.
 The database is DATABASE_URL's server with the name --database (default utilis_bench);
 it is dropped and created afresh unless --reuse is given and it already holds data.
 
-Measured per kind (name, account, address, phone, email, id_number):
+Measured per kind (name, account, address, phone, email, id_number, and as CSRs also type them:
+account_partial = the number without its leading zeros, address_pasted = "159 Sydenham Blvd,
+Suite 107", meter = a meter serial in any case; --meters N puts N meters in mdm, 1M by default):
   hub  GET /hub/?q=...               Django test Client (in process, no HTTP server), logged in
                                      as the demo CSR; the one box classifies the query itself.
   api  GET /api/search/?q=&kind=...  DRF token auth as the demo CSR, when that URL exists;
@@ -26,7 +28,11 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("name", "account", "address", "phone", "email", "id_number")
+KINDS = ("name", "account", "address", "phone", "email", "id_number", "account_partial", "address_pasted", "meter")
+# The kind the API is asked for, for the kinds that are one kind typed another way.
+API_KIND = {"account_partial": "account", "address_pasted": "address"}
+STREET_ABBREVIATIONS = {"Street": "St", "Avenue": "Ave", "Boulevard": "Blvd", "Road": "Rd", "Drive": "Dr",
+                        "Crescent": "Cres", "Court": "Ct", "Lane": "Ln", "Place": "Pl"}
 
 
 def parse_args(argv=None):
@@ -38,6 +44,9 @@ def parse_args(argv=None):
     parser.add_argument("--reuse", action="store_true", help="Keep an already seeded benchmark database.")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest SQL of each kind.")
     parser.add_argument("--json", type=Path, help="Also write the figures here as JSON.")
+    parser.add_argument("--meters", type=int, default=1_000_000,
+                        help="Meters in mdm: one installed at each electric service point with a current agreement, "
+                             "the rest in stock (the serial lookup at a utility's fleet size).")
     return parser.parse_args(argv)
 
 
@@ -106,7 +115,66 @@ def draw_queries(rng: random.Random, count: int) -> dict[str, list[tuple[str, st
         # "12 King" or "12 King Street": the number and the street's first word or two.
         words = street.split()
         queries["address"].append((f"{number} {' '.join(words[: rng.choice((1, 2))])}", ag.account.account_number))
+    # Addresses pasted as written: "159 Sydenham Boulevard, Suite 107" (street type abbreviated
+    # half the time, the city added a third of the time), suites preferred (they are the hard case).
+    suites = current.exclude(service_point__premise__address_line2="")
+    for ag in current.filter(pk__in=sample(suites, count // 2) + sample(current, count - count // 2)) \
+            .select_related("service_point__premise", "account").order_by("pk"):
+        premise = ag.service_point.premise
+        line1 = premise.address_line1
+        if rng.random() < 0.5:
+            words = line1.split()
+            line1 = " ".join(STREET_ABBREVIATIONS.get(w, w) for w in words)
+        pasted = ", ".join(p for p in (line1, premise.address_line2) if p)
+        if rng.random() < 1 / 3:
+            pasted += f", {premise.city}"
+        queries["address_pasted"].append((pasted, ag.account.account_number))
+    for q, account in queries["account"]:
+        queries["account_partial"].append((q.lstrip("0") or q, account))
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # meters installed at current electric service points
+        cursor.execute(
+            "SELECT m.serial_number, a.account_number FROM mdm_installation i JOIN mdm_meter m ON m.id = i.meter_id "
+            "JOIN cis_serviceagreement g ON g.service_point_id = i.service_point_id AND g.end_date IS NULL "
+            "JOIN cis_account a ON a.id = g.account_id WHERE i.removed_at IS NULL ORDER BY i.id"
+        )
+        installed = cursor.fetchall()
+    for serial, account in rng.sample(installed, min(count, len(installed))):
+        queries["meter"].append((serial.lower() if rng.random() < 0.5 else serial, account))
     return queries
+
+
+def add_meters(total: int) -> int:
+    """Meters for the serial lookup, in SQL (setup, not timed): one installed at each electric
+    service point with a current agreement, then in-stock meters up to `total`."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM mdm_meter")
+        if cursor.fetchone()[0]:
+            return 0
+        cursor.execute(
+            "CREATE TEMP TABLE bench_sp ON COMMIT DROP AS SELECT DISTINCT g.service_point_id AS sp, "
+            "row_number() OVER (ORDER BY g.service_point_id) AS n FROM cis_serviceagreement g "
+            "JOIN cis_servicepoint s ON s.id = g.service_point_id WHERE g.end_date IS NULL AND s.commodity = 'electric'"
+        )
+        cursor.execute("SELECT count(*) FROM bench_sp")
+        installed = cursor.fetchone()[0]
+        cursor.execute(
+            "INSERT INTO mdm_meter (serial_number, manufacturer, model, kind, ami_capable, status, created_at, updated_at) "
+            "SELECT 'BM' || lpad(n::text, 8, '0'), 'Itron', 'OpenWay Riva', 'electric_single_phase', true, "
+            "CASE WHEN n <= %s THEN 'installed' ELSE 'in_stock' END, now(), now() FROM generate_series(1, %s) n",
+            [installed, max(total, installed)],
+        )
+        cursor.execute(
+            "INSERT INTO mdm_installation (meter_id, service_point_id, commodity, installed_at, created_at) "
+            "SELECT m.id, b.sp, 'electric', now() - interval '400 days', now() FROM bench_sp b "
+            "JOIN mdm_meter m ON m.serial_number = 'BM' || lpad(b.n::text, 8, '0')"
+        )
+        cursor.execute("ANALYZE mdm_meter")
+        cursor.execute("ANALYZE mdm_installation")
+    return max(total, installed)
 
 
 def timed(call) -> tuple[float, object]:
@@ -140,6 +208,7 @@ def measure(args, queries) -> dict:
         return response.status_code, response.content.decode()
 
     def api_get(q, kind):
+        kind = API_KIND.get(kind, kind)
         if api_mode == "selector":
             hits = search_accounts(q, kind=kind)
             return 200, " ".join(h.account.account_number for h in hits)
@@ -176,9 +245,11 @@ def explain(queries) -> None:
     from cis.selectors import search_accounts
 
     for kind in KINDS:
+        if not queries[kind]:
+            continue
         q = queries[kind][0][0]
         with CaptureQueriesContext(connection) as captured:
-            search_accounts(q, kind=kind)
+            search_accounts(q, kind=API_KIND.get(kind, kind))
         slowest = max(captured.captured_queries, key=lambda c: float(c["time"]), default=None)
         if slowest is None:
             continue
@@ -186,6 +257,14 @@ def explain(queries) -> None:
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + slowest["sql"])
             print("\n".join(row[0] for row in cursor.fetchall()))
+
+
+def meter_count() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM mdm_meter")
+        return cursor.fetchone()[0]
 
 
 def main(argv=None) -> int:
@@ -211,19 +290,22 @@ def main(argv=None) -> int:
         call_command("seed_demo", accounts=args.accounts, seed=args.seed, with_meters=False)
         seed_seconds = time.perf_counter() - started
         print(f"seed_demo --accounts {args.accounts} --no-meters: {seed_seconds:.1f} s (load average before: {load:.1f})")
+    started = time.perf_counter()
+    if meters := add_meters(args.meters):
+        print(f"{meters} meters inserted for the serial lookup: {time.perf_counter() - started:.1f} s")
     accounts = Account.objects.count()
     queries = draw_queries(random.Random(args.seed), args.queries)
     results = measure(args, queries)
-    results.update(accounts=accounts, seed=args.seed, seed_seconds=seed_seconds, load_average=os.getloadavg()[0])
+    results.update(meters=meter_count(), accounts=accounts, seed=args.seed, seed_seconds=seed_seconds, load_average=os.getloadavg()[0])
 
     second = results["api_mode"]
-    print(f"\n{accounts} accounts, {args.queries} queries per kind; hub = GET /hub/?q= via Django test Client; "
+    print(f"\n{accounts} accounts, {results['meters']} meters, {args.queries} queries per kind; hub = GET /hub/?q= via Django test Client; "
           f"{second} = " + ("GET /api/search/?q=&kind= with token auth" if second == "api"
                             else "cis.selectors.search_accounts(q, kind=...) (no /api/search/ yet)"))
-    print(f"{'kind':<10} {'hub p50':>9} {'hub p95':>9} {'hub found':>10} {second + ' p50':>13} {second + ' p95':>13} {'found':>6}")
+    print(f"{'kind':<15} {'hub p50':>9} {'hub p95':>9} {'hub found':>10} {second + ' p50':>13} {second + ' p95':>13} {'found':>6}")
     for kind, row in results["kinds"].items():
         h, a = row["hub"], row[second]
-        print(f"{kind:<10} {h['p50_ms']:>9.1f} {h['p95_ms']:>9.1f} {h['found']:>5}/{h['n']:<4} "
+        print(f"{kind:<15} {h['p50_ms']:>9.1f} {h['p95_ms']:>9.1f} {h['found']:>5}/{h['n']:<4} "
               f"{a['p50_ms']:>13.1f} {a['p95_ms']:>13.1f} {a['found']:>3}/{a['n']}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

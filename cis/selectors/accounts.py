@@ -79,7 +79,8 @@ def classify_query(query: str) -> list[str]:
         kinds += ["id_number", "address"]
         return kinds
     if re.match(r"^#?\d{1,5}[a-zA-Z]?[\s,]+\S", q):  # a street (or suite) number has at most 5 digits
-        return ["address", "name"]
+        # A number, then a comma later: an address pasted as written, not a name ("3M Canada").
+        return ["address"] if "," in q else ["address", "name"]
     if re.match(r"^[A-Za-z]{1,3}[\d-]{4,}$", q):
         return ["id_number", "account", "name"]
     compact = re.sub(r"[\s-]", "", q)

@@ -222,6 +222,7 @@ class TestFiltersAndResults:
         ("4165550199", ["account", "phone", "id_number", "address"]),
         ("31000", ["account", "id_number", "address"]),
         ("12 maple", ["address", "name"]),
+        ("159 Sydenham Boulevard, Suite 107", ["address"]),
         ("AB123456", ["id_number", "account", "name"]),
         ("müller", ["name", "address"]),
         ("", []),
