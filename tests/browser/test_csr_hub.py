@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from billing.models import BillCycle, RateSchedule
 from cis.models import Customer, Move, ServiceAgreement
 from cis.tests.factories import AccountFactory, CustomerFactory, PremiseFactory, ServiceAgreementFactory, ServicePointFactory
 from conftest import PASSWORD
@@ -29,8 +30,13 @@ DAY = dt.timedelta(days=1)
 
 
 @pytest.fixture
-def neighbourhood():
-    """José Álvarez served at 221 Baker Street; 5 Quiet Lane has a vacant water service point."""
+def neighbourhood(settings):
+    """José Álvarez served at 221 Baker Street; 5 Quiet Lane has a vacant water service point.
+    The rate codes and the default bill cycle exist in billing (cis refuses unknown codes)."""
+    for code in ("RES", "RES-TOU"):
+        RateSchedule.objects.get_or_create(code=code, defaults={"name": code})
+    BillCycle.objects.get_or_create(code="C01", defaults={"name": "C01"})
+    settings.UTILIS_DEFAULT_BILL_CYCLE = "C01"
     today = timezone.localdate(timezone=zoneinfo.ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE))
     jose = CustomerFactory(first_name="José", last_name="Álvarez", phone="416-555-0199")
     account = AccountFactory(account_number="7100000001", customer=jose, opened_date=today - 400 * DAY)
