@@ -77,7 +77,7 @@ def test_billing_clerk_rebills_a_replacement_read_notice_and_reads_the_history(b
     expect(cancelled).to_contain_text(f"notice {notice.pk}")
     new = Bill.objects.get(replaces=old)
     expect(cancelled.get_by_role("link", name=str(new))).to_be_visible()
-    expect(page.get_by_test_id("bill-ledger")).to_contain_text("-94.40")
+    expect(page.get_by_test_id("bill-ledger")).to_contain_text("-$94.40")
     assert LedgerEntry.objects.filter(bill=new, kind="bill").get().amount == new.total
 
     page.goto("/billing/notices/")
