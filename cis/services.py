@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from typing import Any
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -338,6 +339,8 @@ def _apply(move: Move, result: MoveResult, *, user) -> None:
     day = move.effective_date
     notes: list[str] = []
     if move.kind == Move.Kind.MOVE_OUT:
+        if move.agreement_id is None:
+            raise MoveError(f"Move {move.pk} is a move-out with no agreement to stop.")
         agreement = ServiceAgreement.objects.select_for_update().get(pk=move.agreement_id)
         if agreement.end_date is not None and agreement.end_date <= day:
             raise MoveError(f"Agreement {agreement.agreement_number} already ended on {agreement.end_date:%Y-%m-%d}.")
@@ -788,18 +791,23 @@ def conversion_load(
     `into_empty` and cis already has customers, premises or accounts."""
     started = time.monotonic()
     actor = actor or Actor.system("conversion")
-    tables = [list(customers), list(premises), list(service_points), list(accounts), list(agreements)]
-    moves = list(moves)
-    problems = _conversion_check(*tables, moves)
+    tables: list[list[Any]] = [list(customers), list(premises), list(service_points), list(accounts),
+                               list(agreements)]
+    move_list: list[Any] = list(moves)
+    problems = _conversion_check(tables[0], tables[1], tables[2], tables[3], tables[4], move_list)
     if problems:
         raise ConversionError(problems)
-    ordered = [tables[0], None, tables[2], None, tables[4]]
     check = _Checker()
-    ordered[1] = _parents_first(tables[1], "premise", "premise_number", check)
-    ordered[3] = _parents_first(tables[3], "account", "account_number", check)
+    ordered: list[list[Any]] = [
+        tables[0],
+        _parents_first(tables[1], "premise", "premise_number", check),
+        tables[2],
+        _parents_first(tables[3], "account", "account_number", check),
+        tables[4],
+    ]
     if check.problems:
         raise ConversionError(check.problems)
-    log(f"checked {sum(map(len, tables)) + len(moves)} records in {time.monotonic() - started:.1f}s")
+    log(f"checked {sum(len(t) for t in tables) + len(move_list)} records in {time.monotonic() - started:.1f}s")
 
     counts: dict[str, int] = {}
     now = timezone.now()
@@ -807,10 +815,10 @@ def conversion_load(
         with transaction.atomic(), pghistory.context(user=actor.user_id, actor=actor.username,
                                                      action="conversion_load", conversion=name,
                                                      reason=actor.reason or name):
-            read_orders = _conversion_write(ordered, tables, moves, now=now, into_empty=into_empty, counts=counts,
+            read_orders = _conversion_write(ordered, tables, move_list, now=now, into_empty=into_empty, counts=counts,
                                             log=log)
     except BaseException:
-        for items in tables + [moves]:
+        for items in [*tables, move_list]:
             for item in items:
                 item.id = None  # nothing was written
         raise
@@ -834,7 +842,7 @@ def _conversion_write(ordered: list[list], tables: list[list], moves: list, *, n
         # checking each one at once is safe. This statement also carries pghistory's
         # context into the transaction, where the COPY triggers read it.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    models_ = [model for _, model, _, _ in _CONVERTED] + [Move]
+    models_: list[type[models.Model]] = [model for _, model, _, _ in _CONVERTED] + [Move]
     for model, items in zip(models_, tables + [moves]):
         if items:
             first = _reserve_ids(model, len(items))
