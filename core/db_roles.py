@@ -232,12 +232,14 @@ def apply(cursor: Cursor, *, app_role: str, tables: Sequence[str] | None = None)
     # Ordinary tables: read and write rows; never TRUNCATE, REFERENCES or TRIGGER.
     cursor.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema_q} TO {app}")
     cursor.execute(f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA {schema_q} FROM {app}, PUBLIC")
-    cursor.execute(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema_q} TO {app}")
+    # Sequences: next ids, and setval (UPDATE) for the conversion load, which reserves a block of
+    # ids and moves number sequences past converted numbers. A sequence holds no business data.
+    cursor.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema_q} TO {app}")
     # Tables and partitions the owner creates later (migrations, a new month's partition).
     cursor.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote_ident(owner)} IN SCHEMA {schema_q} "
                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app}")
     cursor.execute(f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote_ident(owner)} IN SCHEMA {schema_q} "
-                   f"GRANT USAGE ON SEQUENCES TO {app}")
+                   f"GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {app}")
 
     # Append-only: the ledger, every audit event table, pghistory's context.
     for table in _existing_tables(cursor, schema, append_only_tables() if tables is None else tables):
