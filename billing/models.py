@@ -155,6 +155,7 @@ class LedgerEntry(models.Model):
     posted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name_plural = "ledger entries"
         ordering = ["account_id", "posted_at", "id"]
         indexes = [models.Index(name="ledger_account_date_idx", fields=["account_id", "effective_date"])]
         constraints = [

@@ -2,6 +2,8 @@ from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -23,7 +25,19 @@ api_docs = csp_update({"style-src": [UNSAFE_INLINE]})(
     SpectacularSwaggerSplitView.as_view(url_name="api-schema")
 )
 
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """The static icon's address is resolved per request (the manifest exists only after collectstatic)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
+
+
+# The admin says whose it is, not "Django administration".
+admin.site.site_header = "Utilis administration"
+admin.site.site_title = "Utilis admin"
+admin.site.index_title = "Customers, meters, billing and their settings"
+
 urlpatterns = [
+    # Browsers ask for /favicon.ico whatever the page links: answer with the icon, not a 404.
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

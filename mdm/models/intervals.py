@@ -91,6 +91,9 @@ class BilledThrough(models.Model):
     billed_through_date = models.DateField()
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = "billed-through date"
+
 
 class ReplacementReadNotice(models.Model):
     """Data already used for a billed period changed: billing picks this up to cancel/rebill."""
