@@ -56,6 +56,22 @@ def _user_id(user):
     return user.pk if user is not None and getattr(user, "is_authenticated", False) else None
 
 
+def _audit(user, action: str) -> pghistory.context:
+    """The audit context of a cis write: who (the user) and why (the action). Inside an outer
+    context that already names them (a core.actors.Actor's audit block, a request), the
+    outer user, action and reason stay: the outer caller says what is being done and why."""
+    outer = getattr(pghistory.runtime._tracker, "value", None)
+    known = outer.metadata if outer is not None else {}
+    metadata: dict[str, object] = {}
+    if not known.get("action"):
+        metadata["action"] = action
+    if known.get("user") is None:
+        metadata["user"] = _user_id(user)
+    if not known.get("reason"):
+        metadata["reason"] = action
+    return pghistory.context(**metadata)
+
+
 def _next_number(prefix: str, sequence: str, width: int = 8) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT nextval(%s)", [sequence])
@@ -102,7 +118,7 @@ def customer_create(*, user=None, **fields) -> Customer:
         customer.customer_number = next_customer_number()
     customer.refresh_search_fields()
     customer.full_clean()
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="customer_create"):
+    with transaction.atomic(), _audit(user, "customer_create"):
         customer.save()
     return customer
 
@@ -112,7 +128,7 @@ def customer_update(*, customer: Customer, user=None, **fields) -> Customer:
         setattr(customer, name, value)
     customer.refresh_search_fields()
     customer.full_clean()
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="customer_update"):
+    with transaction.atomic(), _audit(user, "customer_update"):
         customer.save()
     return customer
 
@@ -175,7 +191,7 @@ def account_open(
         account.billing_postal_code = customer.mailing_postal_code
         account.billing_country = customer.mailing_country
     account.full_clean()
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="account_open"):
+    with transaction.atomic(), _audit(user, "account_open"):
         account.save()
     return account
 
@@ -191,7 +207,7 @@ def agreement_create(
         rate_code=rate_code, start_date=start_date, end_date=end_date,
     )
     try:
-        with transaction.atomic(), pghistory.context(user=_user_id(user), reason="agreement_create"):
+        with transaction.atomic(), _audit(user, "agreement_create"):
             agreement.save()
     except IntegrityError as exc:
         if "agreement_no_overlap_per_service_point" in str(exc):
@@ -227,7 +243,7 @@ def move_out_request(
         )
     if agreement.start_date >= move_out_date:
         raise MoveError("The move-out date must be after the agreement started.")
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="move_out"):
+    with transaction.atomic(), _audit(user, "move_out"):
         move = Move.objects.create(
             kind=Move.Kind.MOVE_OUT, account=account, service_point=service_point,
             effective_date=move_out_date, agreement=agreement, requested_by=user if _user_id(user) else None,
@@ -271,7 +287,7 @@ def move_in_request(
             f"Agreement {later.agreement_number} starts at this service point on {later.start_date:%Y-%m-%d}, "
             "after the move-in date; change or cancel it first."
         )
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="move_in"):
+    with transaction.atomic(), _audit(user, "move_in"):
         if not account.bill_cycle_code:
             cycle = bill_cycle_code or bill_cycle_default(service_point=service_point)
             if cycle:
@@ -294,7 +310,7 @@ def move_in_request(
 def move_cancel(*, move: Move, user=None) -> Move:
     if move.status != Move.Status.PENDING:
         raise MoveError("Only a pending move can be cancelled.")
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="move_cancel"):
+    with transaction.atomic(), _audit(user, "move_cancel"):
         move.status = Move.Status.CANCELLED
         move.outcome += " Cancelled."
         move.save(update_fields=["status", "outcome"])
@@ -313,7 +329,7 @@ def moves_apply_due(*, today: dt.date, user=None) -> int:
         .order_by("effective_date", "-kind", "id").values_list("id", flat=True)
     )
     for move_id in ids:
-        with transaction.atomic(), pghistory.context(user=_user_id(user), reason="moves_apply_due"):
+        with transaction.atomic(), _audit(user, "moves_apply_due"):
             move = Move.objects.select_for_update(skip_locked=True).filter(pk=move_id, status=Move.Status.PENDING).first()
             if move is None:
                 continue
@@ -410,7 +426,7 @@ def _close_account_if_no_service(account: Account, day: dt.date, notes: list[str
 def contact_log(*, account: Account, subject: str, user=None, **fields) -> Contact:
     contact = Contact(account=account, subject=subject, created_by=user if _user_id(user) else None, **fields)
     contact.full_clean()
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="contact_log"):
+    with transaction.atomic(), _audit(user, "contact_log"):
         contact.save()
     return contact
 
@@ -418,7 +434,7 @@ def contact_log(*, account: Account, subject: str, user=None, **fields) -> Conta
 def note_add(*, account: Account, text: str, user=None, pinned: bool = False) -> Note:
     if not text.strip():
         raise ValidationError({"text": "A note needs some text."})
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="note_add"):
+    with transaction.atomic(), _audit(user, "note_add"):
         return Note.objects.create(account=account, text=text.strip(), pinned=pinned, created_by=user if _user_id(user) else None)
 
 
@@ -426,7 +442,7 @@ def complaint_open(*, account: Account, category: str, description: str, user=No
     complaint = Complaint(account=account, category=category, description=description,
                           created_by=user if _user_id(user) else None, **fields)
     complaint.full_clean()
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="complaint_open"):
+    with transaction.atomic(), _audit(user, "complaint_open"):
         complaint.save()
     return complaint
 
@@ -437,7 +453,7 @@ def complaint_update(*, complaint: Complaint, today: dt.date, user=None, **field
     if complaint.status == Complaint.Status.RESOLVED and complaint.resolved_date is None:
         complaint.resolved_date = today
     complaint.full_clean()
-    with transaction.atomic(), pghistory.context(user=_user_id(user), reason="complaint_update"):
+    with transaction.atomic(), _audit(user, "complaint_update"):
         complaint.save()
     return complaint
 

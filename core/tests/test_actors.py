@@ -64,8 +64,6 @@ def test_a_cis_service_run_inside_audit_keeps_who_and_the_action(csr):
         "user": csr.pk, "actor": "csr1", "action": "customer_rename"}
 
 
-@pytest.mark.xfail(reason="cis.services opens its own pghistory.context(user=..., reason=...) (cis/services.py), "
-                          "which overwrites the actor's user and reason for the whole block", strict=False)
 def test_a_cis_service_called_without_the_user_inside_audit_keeps_the_actors_user_and_reason(csr):
     customer = cis_services.customer_create(kind="person", first_name="Ada", last_name="Byron", user=csr)
     with Actor.of(csr, "name corrected on the phone").audit("customer_rename"):
