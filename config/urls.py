@@ -48,4 +48,5 @@ urlpatterns = [
     path("hub/", include("cis.urls")),
     path("meters/", include("mdm.urls")),
     path("billing/", include("billing.urls")),
+    path("field/", include("service_orders.urls")),
 ]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from service_orders import views
+
+app_name = "service_orders"
+
+urlpatterns = [
+    path("", views.field_home, name="field-home"),
+]
