@@ -25,8 +25,11 @@ def home(request):
             return redirect(page)
     if request.user.is_staff:
         return redirect("admin:index")
-    return render(request, "403.html", {"exception": "Your account has no role yet: ask an administrator for one."},
-                  status=403)
+    if has_role(request.user, Role.CUSTOMER):
+        message = "The customer portal is not open yet: staff pages are not for customer accounts."
+    else:
+        message = "Your account has no role yet: ask an administrator for one."
+    return render(request, "403.html", {"exception": message}, status=403)
 
 
 def healthz(request):
