@@ -22,12 +22,10 @@ from mdm.selectors import NoticeRow, replacement_read_notices_open
 
 
 def bill_runs_with_progress(*, cycle_code: str = "", status: str = "", limit: int = 50) -> QuerySet[BillRun]:
-    """Newest first, with chunk counts by status (chunks_done / chunks_total) next to the
+    """Newest first, with chunk counts by status (chunks_done; chunks_total is the run's own field) next to the
     account counters the progress bar reads."""
     counts = {"chunks_done": Count("chunks", filter=Q(chunks__status="done")),
               "chunks_failed": Count("chunks", filter=Q(chunks__status="failed"))}
-    if not any(f.name == "chunks_total" for f in BillRun._meta.get_fields()):  # a core.runs Run keeps it itself
-        counts["chunks_total"] = Count("chunks")
     qs = BillRun.objects.select_related("cycle").annotate(**counts)
     if cycle_code:
         qs = qs.filter(cycle__code=cycle_code)
