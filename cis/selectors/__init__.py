@@ -43,6 +43,7 @@ from cis.selectors.service_points import (
     service_point_labels,
     service_point_rate_classes,
     service_points_for_metering,
+    service_points_for_metering_by_number,
 )
 
 __all__ = [
@@ -54,5 +55,5 @@ __all__ = [
     "AuditEntry", "account_audit_trail",
     "ServicePointForMetering", "account_service_point_ids", "service_point_agreement_periods",
     "service_point_ids_for_number", "service_point_labels", "service_point_rate_classes",
-    "service_points_for_metering",
+    "service_points_for_metering", "service_points_for_metering_by_number",
 ]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.db.models.functions import Upper
 
 from cis.models import ServiceAgreement, ServicePoint
 
@@ -73,3 +74,14 @@ def service_points_for_metering() -> list[ServicePointForMetering]:
         "id", "sp_number", "commodity", "rate_class", "status", "premise__premise_type"
     )
     return [ServicePointForMetering(*row) for row in rows]
+
+
+def service_points_for_metering_by_number(*, numbers: Iterable[str]) -> dict[str, ServicePointForMetering]:
+    """The service points numbered `numbers` (exact, case-insensitive), keyed by the number as
+    asked: what a meter installation checks (does it exist, its commodity and status)."""
+    wanted = {n.strip().upper(): n for n in numbers if n and n.strip()}
+    if not wanted:
+        return {}
+    rows = ServicePoint.objects.annotate(upper_number=Upper("sp_number")).filter(upper_number__in=list(wanted)).values_list(
+        "upper_number", "id", "sp_number", "commodity", "rate_class", "status", "premise__premise_type")
+    return {wanted[upper]: ServicePointForMetering(*row) for upper, *row in rows}

@@ -1,7 +1,11 @@
 """Small input/output serializers of the MDM REST API."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import ClassVar, cast
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 
 from drf_spectacular.extensions import OpenApiViewExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,7 +16,7 @@ from core.http import ApiAutoSchema, ErrorSerializer
 
 from mdm.flags import Flag
 from mdm.importing import FORMATS, ImportInputError, time_zone_check
-from mdm.models import Channel, ImportRun, Meter, QuarantinedRecord
+from mdm.models import Channel, ImportRun, Installation, Meter, QuarantinedRecord
 
 
 class ImportUploadSerializer(serializers.Serializer):
@@ -61,12 +65,119 @@ class ChannelSerializer(serializers.ModelSerializer):
         fields = ["id", "channel_number", "unit", "direction", "interval_minutes", "dials"]
 
 
+class InstallationSerializer(serializers.ModelSerializer):
+    """One period of the record of installation: the meter at a service point over
+    [installed_at, removed_at), with the register reads taken in and out."""
+
+    meter = serializers.CharField(source="meter.serial_number", read_only=True, help_text="The meter's serial number.")
+    service_point = serializers.CharField(source="service_point.sp_number", read_only=True,
+                                          help_text="The service point's number.")
+    current = serializers.SerializerMethodField(help_text="True while the meter is still installed there.")
+
+    class Meta:
+        model = Installation
+        fields = ["id", "meter", "service_point", "commodity", "installed_at", "removed_at", "install_read",
+                  "removal_read", "current"]
+
+    def get_current(self, obj: Installation) -> bool:
+        return obj.removed_at is None
+
+
 class MeterSerializer(serializers.ModelSerializer):
     channels = ChannelSerializer(many=True, read_only=True)
+    installations = InstallationSerializer(many=True, read_only=True,
+                                           help_text="The record of installation, latest first.")
 
     class Meta:
         model = Meter
-        fields = ["id", "serial_number", "manufacturer", "model", "kind", "ami_capable", "status", "channels"]
+        fields = ["id", "serial_number", "manufacturer", "model", "kind", "ami_capable", "status", "channels",
+                  "installations", "created_at", "updated_at"]
+
+
+class ChannelInputSerializer(serializers.Serializer):
+    unit = serializers.ChoiceField(choices=Channel.Unit.choices)
+    direction = serializers.ChoiceField(choices=Channel.Direction.choices, default=Channel.Direction.DELIVERED)
+    interval_minutes = serializers.ChoiceField(choices=[5, 15, 30, 60], required=False, allow_null=True, default=None,
+                                               help_text="Interval length; null or left out for a register channel.")
+    dials = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1, max_value=12,
+                                     help_text="Register digits (it rolls over at 10^dials).")
+
+
+class MultiplierInputSerializer(serializers.Serializer):
+    start_date = serializers.DateField()
+    end_date = serializers.DateField(required=False, allow_null=True, default=None, help_text="Exclusive; null: open.")
+    ct_ratio = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), default=Decimal(1))
+    pt_ratio = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=Decimal("0.0001"), default=Decimal(1))
+    register_constant = serializers.DecimalField(max_digits=12, decimal_places=6, min_value=Decimal("0.000001"),
+                                                 default=Decimal(1))
+
+    def validate(self, attrs):
+        if attrs["end_date"] is not None and attrs["end_date"] <= attrs["start_date"]:
+            raise serializers.ValidationError({"end_date": "The end date must be after the start date."})
+        return attrs
+
+
+def _text(max_length: int, help_text: str = "", required: bool = False) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=required, allow_blank=not required,
+                                 default=serializers.empty if required else "", help_text=help_text)
+
+
+def _reason() -> serializers.CharField:
+    return _text(500, "Why (kept in the audit trail with the user).")
+
+
+def _local_instant(help_text: str) -> serializers.DateTimeField:
+    return serializers.DateTimeField(default_timezone=ZoneInfo(settings.UTILIS_LOCAL_TIME_ZONE),
+                                     help_text=help_text + " Without an offset it is the utility's local time.")
+
+
+def _register_read(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal(0), required=False,
+                                    allow_null=True, default=None, help_text=help_text)
+
+
+class MeterCreateSerializer(serializers.Serializer):
+    serial_number = _text(50, "The manufacturer's serial number (unique; a second create with it answers 409).",
+                          required=True)
+    kind = serializers.ChoiceField(choices=Meter.Kind.choices)
+    manufacturer = _text(100)
+    model = _text(100)
+    ami_capable = serializers.BooleanField(default=True)
+    channels = ChannelInputSerializer(many=True, help_text="Numbered 1.. in this order.")
+    multipliers = MultiplierInputSerializer(many=True, required=False, default=list,
+                                            help_text="CT/PT ratio periods, applied to every channel.")
+    reason = _reason()
+
+    def validate_channels(self, value):
+        if not value:
+            raise serializers.ValidationError("A meter needs at least one channel.")
+        return value
+
+
+class MeterInstallSerializer(serializers.Serializer):
+    service_point = _text(20, "The service point's number.", required=True)
+    installed_at = _local_instant("When the meter was set.")
+    install_read = _register_read("The register read when it was set.")
+    reason = _reason()
+
+
+class MeterRemoveSerializer(serializers.Serializer):
+    removed_at = _local_instant("When the meter was taken out.")
+    removal_read = _register_read("The final register read.")
+    reason = _reason()
+
+
+class MeterExchangeSerializer(serializers.Serializer):
+    new_meter = _text(50, "Serial number of the meter put in.", required=True)
+    at = _local_instant("When the old meter came out and the new one went in (one instant).")
+    removal_read = _register_read("The old meter's final read.")
+    install_read = _register_read("The new meter's first read.")
+    reason = _reason()
+
+
+class MeterExchangeResultSerializer(serializers.Serializer):
+    removed = InstallationSerializer(help_text="The old meter's installation, now closed.")
+    installed = InstallationSerializer(help_text="The new meter's installation, open.")
 
 
 class IntervalQuerySerializer(serializers.Serializer):
@@ -253,14 +364,6 @@ class _QuarantineResubmitSchema(_DocumentedView):
 class _QuarantineDiscardSchema(_DocumentedView):
     target_class = "mdm.api.views.QuarantineDiscard"
     methods = {"post": {"request": None, "responses": {200: QuarantinedRecordSerializer, 409: _CONFLICT}}}
-
-
-class _MeterListSchema(_DocumentedView):
-    target_class = "mdm.api.views.MeterList"
-
-
-class _MeterDetailSchema(_DocumentedView):
-    target_class = "mdm.api.views.MeterDetail"
 
 
 class _MeterIntervalsSchema(_DocumentedView):

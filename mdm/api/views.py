@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.clock import utility_zone
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -21,7 +21,6 @@ from mdm.api.serializers import (
     ImportRunSerializer,
     ImportUploadSerializer,
     IntervalQuerySerializer,
-    MeterSerializer,
     QuarantinedRecordSerializer,
     ResubmitSerializer,
     flag_name,
@@ -120,28 +119,6 @@ class QuarantineDiscard(APIView):
         except importing.QuarantineError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(QuarantinedRecordSerializer(record).data)
-
-
-class MeterList(generics.ListAPIView):
-    read_roles = READERS
-    serializer_class = MeterSerializer
-
-    @extend_schema(parameters=[OpenApiParameter("serial", str, description="Serial number or its beginning.")])
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        qs = Meter.objects.prefetch_related("channels").order_by("serial_number")
-        serial = self.request.query_params.get("serial", "").strip()
-        return qs.filter(serial_number__istartswith=serial) if serial else qs
-
-
-class MeterDetail(generics.RetrieveAPIView):
-    read_roles = READERS
-    serializer_class = MeterSerializer
-    queryset = Meter.objects.prefetch_related("channels")
-    lookup_field = "serial_number"
-    lookup_url_kwarg = "serial"
 
 
 class MeterIntervals(APIView):

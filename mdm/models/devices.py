@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pghistory
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
@@ -14,6 +15,12 @@ from core.commodities import Commodity, metered_choices
 from core.ranges import DateRange
 
 
+def audited():
+    """Fresh trackers for each model: meters, channels, multipliers and installations are
+    meter data, so every insert, change and delete is recorded with who and why (core.actors)."""
+    return (pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+
+
 class TstzRange(models.Func):
     """SQL `tstzrange(start, end, '[)')`: installations are instants, not dates."""
 
@@ -21,6 +28,7 @@ class TstzRange(models.Func):
     output_field = DateTimeRangeField()
 
 
+@pghistory.track(*audited())
 class Meter(models.Model):
     class Kind(models.TextChoices):
         ELECTRIC_SINGLE_PHASE = "electric_single_phase", "Electric, single-phase"
@@ -62,6 +70,7 @@ class Meter(models.Model):
         return self.kind
 
 
+@pghistory.track(*audited())
 class Channel(models.Model):
     """One register or interval channel of a meter."""
 
@@ -115,6 +124,7 @@ class Channel(models.Model):
         return Decimal(10) ** self.dials if self.dials else None
 
 
+@pghistory.track(*audited())
 class ChannelMultiplier(models.Model):
     """CT ratio x PT ratio x register constant, over [start_date, end_date)."""
 
@@ -147,6 +157,7 @@ class ChannelMultiplier(models.Model):
         return self.ct_ratio * self.pt_ratio * self.register_constant
 
 
+@pghistory.track(*audited())
 class Installation(models.Model):
     """Record of installation: a meter at a service point over [installed_at, removed_at)."""
 

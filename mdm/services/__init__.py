@@ -1,6 +1,10 @@
 """mdm's public write API. Other apps call these; the import pipeline is mdm.importing.
 
-Exceptions: MeterError, InstallationOverlapError, VirtualMeterFormulaError (meters),
+Meters by serial number (the REST API and the meter_* commands): meter_provision,
+meter_install_by_serial, meter_remove_by_serial, meter_exchange_by_serial (checked, audited).
+
+Exceptions: MeterError (with `field`), MeterNotFoundError, MeterExistsError,
+InstallationOverlapError, VirtualMeterFormulaError (meters),
 MeterOnboardingError, MetersAlreadyOnboardedError (onboarding), RuleSetConfigError (VEE
 configuration), IntervalLayoutError (interval merge), VeeRunError (VEE runs), WorklistError
 (worklist actions)."""
@@ -18,13 +22,19 @@ from mdm.services.intervals import (  # noqa: F401
 from mdm.services.meters import (  # noqa: F401
     InstallationOverlapError,
     MeterError,
+    MeterExistsError,
+    MeterNotFoundError,
     VirtualMeterFormulaError,
     channel_add,
     channel_multiplier_set,
     meter_create,
     meter_exchange,
+    meter_exchange_by_serial,
     meter_install,
+    meter_install_by_serial,
+    meter_provision,
     meter_remove,
+    meter_remove_by_serial,
     register_read_record,
     virtual_meter_set,
 )
