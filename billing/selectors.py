@@ -1,7 +1,9 @@
 """billing's reads for the Billing Hub, admin and other apps: runs with their progress, the
 pre-bill exceptions worklist, a bill with its segments and lines, a bill's history (who approved,
 issued, cancelled and rebilled it), windows waiting for a run, and MDM's replacement-read
-notices still to decide with the issued bills each one touches."""
+notices still to decide with the issued bills each one touches; and what the REST API reads
+(bills by filter, a bill with its segments and lines, an account's ledger entries, each
+agreement's billed-through date)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,14 +13,14 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 
 from billing.models import (
     Bill, BillCycle, BillException, BillLine, BillRun, BillSegment, BillWindow, LedgerEntry, NoticeDecision,
     RateSchedule,
 )
 from cis.selectors import account_numbers
-from mdm.selectors import NoticeRow, replacement_read_notices_open
+from mdm.selectors import NoticeRow, billed_through_dates, replacement_read_notices_open
 
 
 def bill_runs_with_progress(*, cycle_code: str = "", status: str = "", limit: int = 50) -> QuerySet[BillRun]:
@@ -354,3 +356,114 @@ def bill_cycle_exists(code: str) -> bool:
 def bill_cycle_codes() -> list[str]:
     """Codes of the active bill cycles, in order."""
     return list(BillCycle.objects.filter(active=True).order_by("code").values_list("code", flat=True))
+
+
+# ---- The REST API's reads: bills, the ledger, billed-through dates ----------------------------
+
+# What a role that may not see work in progress sees of bills: bills that were issued (a bill
+# number is given at issue), including those cancelled since.
+ISSUED_EVER = Q(bill_number__isnull=False, status__in=[Bill.Status.ISSUED, Bill.Status.CANCELLED])
+
+
+def bills_list(*, include_drafts: bool, account_id: int | None = None, status: str = "",
+               bill_date_from: dt.date | None = None, bill_date_to: dt.date | None = None,
+               run_id: int | None = None, kind: str = "", bill_number: str = "") -> QuerySet[Bill]:
+    """Bills newest first (bill date, then id), with their account's number. Without
+    `include_drafts` only issued (and later cancelled) bills; dates are inclusive."""
+    qs = Bill.objects.select_related("account")
+    if not include_drafts:
+        qs = qs.filter(ISSUED_EVER)
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    if status:
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if bill_number:
+        qs = qs.filter(bill_number__iexact=bill_number)
+    if bill_date_from is not None:
+        qs = qs.filter(bill_date__gte=bill_date_from)
+    if bill_date_to is not None:
+        qs = qs.filter(bill_date__lte=bill_date_to)
+    if run_id is not None:
+        qs = qs.filter(run_id=run_id)
+    return qs.order_by("-bill_date", "-id")
+
+
+def bill_with_segments(*, bill_id: int, include_drafts: bool) -> Bill:
+    """A bill with its account, and its segments (agreement and service point numbers at hand)
+    each with its lines in sequence order. Raises Bill.DoesNotExist, also for a bill the caller
+    may not see (never issued, without `include_drafts`)."""
+    qs = Bill.objects.select_related("account", "replaces", "document").prefetch_related(
+        Prefetch("segments", queryset=BillSegment.objects.select_related("agreement", "service_point").order_by("id")),
+        Prefetch("segments__lines", queryset=BillLine.objects.order_by("sequence")),
+        Prefetch("replaced_by"),
+    )
+    if not include_drafts:
+        qs = qs.filter(ISSUED_EVER)
+    return qs.get(pk=bill_id)
+
+
+def ledger_entries(*, account_id: int, kind: str = "", effective_from: dt.date | None = None,
+                   effective_to: dt.date | None = None) -> QuerySet[LedgerEntry]:
+    """An account's ledger entries, newest first (effective date, then posting order); dates inclusive."""
+    qs = LedgerEntry.objects.filter(account_id=account_id).select_related("bill", "created_by")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if effective_from is not None:
+        qs = qs.filter(effective_date__gte=effective_from)
+    if effective_to is not None:
+        qs = qs.filter(effective_date__lte=effective_to)
+    return qs.order_by("-effective_date", "-id")
+
+
+@dataclass(frozen=True)
+class BilledThrough:
+    """Where billing stands with one agreement. `billed_through` is the last day (inclusive) an
+    issued bill covers, or the billed-through date a conversion loaded for the service point
+    when no bill here covers it yet (`source` "bills", "conversion", or "" for never billed);
+    `next_period_start` is the first day the next bill run bills (after drafts and approved
+    bills not issued yet too, as a run plans it)."""
+    agreement_id: int
+    service_point_id: int
+    start_date: dt.date
+    end_date: dt.date | None
+    billed_through: dt.date | None
+    source: str
+    drafted_through: dt.date | None  # the last day a live draft or approved bill covers, past the issued ones
+    next_period_start: dt.date
+
+
+def agreements_billed_through(*, agreements) -> list[BilledThrough]:
+    """`BilledThrough` for each of `agreements` (objects with id, service_point_id, start_date,
+    end_date: cis's agreement rows), in the order given. Live segments of issued bills give
+    `billed_through`; for an agreement with no live segment at all, MDM's billed-through date
+    of its service point stands in (billing.services.runs plans a first bill from it the same way)."""
+    agreements = list(agreements)
+    ids = [a.id for a in agreements]
+    ends: dict[tuple[int, bool], dt.date] = {}
+    rows = (BillSegment.objects.filter(agreement_id__in=ids, live=True).order_by()
+            .values_list("agreement_id", "bill__status").annotate(end=Max("period_end")))
+    for agreement_id, bill_status, end in rows:
+        key = (agreement_id, bill_status == Bill.Status.ISSUED)
+        if key not in ends or end > ends[key]:
+            ends[key] = end
+    never = {a.service_point_id for a in agreements
+             if (a.id, True) not in ends and (a.id, False) not in ends}
+    opening = billed_through_dates(service_point_ids=never) if never else {}
+    out = []
+    day = dt.timedelta(days=1)
+    for a in agreements:
+        issued, other = ends.get((a.id, True)), ends.get((a.id, False))
+        if issued is not None:
+            through, source = issued - day, "bills"
+        elif other is None and a.service_point_id in opening:
+            through, source = opening[a.service_point_id], "conversion"
+        else:
+            through, source = None, ""
+        drafted = other - day if other is not None and (issued is None or other > issued) else None
+        last = max(d for d in (through, drafted) if d is not None) if (through or drafted) else None
+        next_start = max(last + day, a.start_date) if last is not None else a.start_date
+        out.append(BilledThrough(a.id, a.service_point_id, a.start_date, a.end_date, through, source, drafted,
+                                 next_start))
+    return out

@@ -294,9 +294,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Customer Information and Meter Data Management for utilities.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Choice sets a request and a response component share (a meter's kind and a channel's unit
-    # on provisioning and on reading): one named enum each, not a hash-suffixed name.
-    "ENUM_NAME_OVERRIDES": {"MeterKindEnum": "mdm.models.Meter.Kind", "ChannelUnitEnum": "mdm.models.Channel.Unit"},
+    # Choice sets two components share (a meter's kind and a channel's unit on provisioning and
+    # on reading, a bill's kind and status in a list and in detail): one named enum each, not a
+    # hash-suffixed name.
+    "ENUM_NAME_OVERRIDES": {"MeterKindEnum": "mdm.models.Meter.Kind", "ChannelUnitEnum": "mdm.models.Channel.Unit",
+                            "BillStatusEnum": "billing.models.Bill.Status", "BillKindEnum": "billing.models.Bill.Kind"},
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI assets ship in drf-spectacular-sidecar: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
