@@ -9,9 +9,9 @@ other MeterError is a 400 on the field it names."""
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -50,7 +50,10 @@ def meters_with_history() -> QuerySet[Meter]:
 
 
 def _meter(serial: str) -> Meter:
-    return get_object_or_404(meters_with_history(), serial_number=serial)
+    meter = meters_with_history().filter(serial_number=serial).first()
+    if meter is None:
+        raise NotFound(f"There is no meter {serial}.")
+    return meter
 
 
 def _error(exc: services.MeterError) -> Response:

@@ -265,7 +265,8 @@ def meter_provision(*, serial_number: str, kind: str, actor: Actor, manufacturer
         problem = exc.problems[0].message
         field = ("channels" if problem.startswith("channel") else "multipliers" if "multiplier" in problem
                  else "kind" if "kind" in problem else "serial_number")
-        raise MeterError("; ".join(p.message for p in exc.problems).capitalize() + ".", field=field) from exc
+        text = "; ".join(p.message for p in exc.problems)
+        raise MeterError(text[:1].upper() + text[1:] + ".", field=field) from exc
     except IntegrityError as exc:  # the same serial created by a concurrent request
         raise MeterExistsError(f"Meter {serial} already exists; nothing was created.", field="serial_number") from exc
 
