@@ -7,6 +7,8 @@ see bills that were never issued (drafts, held and approved bills): for everyone
 not exist (404), as on the customer's side of the counter."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.http import FileResponse
 from django.db import transaction
 from django.utils import timezone
@@ -74,26 +76,26 @@ class BillList(generics.ListAPIView):
         )
 
 
-def bill_data(bill: Bill) -> dict:
+def bill_for_detail(bill: Bill) -> Bill:
+    """The bill with what BillDetailSerializer reads beside its fields: its segments and lines
+    (each line with how it was worked out and the rule behind it), their sum, and its PDF."""
     segments = list(bill.segments.all())
     document = getattr(bill, "document", None)  # a bill never printed has none
-    return {
-        **BillSerializer(bill).data,
-        "replaced_by": getattr(getattr(bill, "replaced_by", None), "pk", None),
-        "segments": [
-            {"id": s.pk, "agreement": s.agreement, "service_point": s.service_point, "rate_code": s.rate_code,
-             "period_start": s.period_start, "period_end": s.period_end, "live": s.live,
-             "determinants": s.determinants or {}, "subtotal": s.subtotal,
-             "lines": [{**{f: getattr(line, f) for f in (
-                 "sequence", "description", "component_kind", "component_code", "quantity", "unit", "price", "tier",
-                 "tou_period", "proration", "amount")}, "details": line.details or {},
-                 "how": pdf.line_how(line), "rule": pdf.line_rule(line)} for line in s.lines.all()]}
-            for s in segments
-        ],
-        "segments_total": sum((s.subtotal for s in segments), start=bill.total * 0),
-        "pdf": f"/api/billing/bills/{bill.pk}/pdf/",
-        "pdf_status": document.status if document is not None else None,
-    }
+    bill.api_segments = [  # type: ignore[attr-defined]
+        {"id": s.pk, "agreement": s.agreement, "service_point": s.service_point, "rate_code": s.rate_code,
+         "period_start": s.period_start, "period_end": s.period_end, "live": s.live,
+         "determinants": s.determinants or {}, "subtotal": s.subtotal,
+         "lines": [{**{f: getattr(line, f) for f in (
+             "sequence", "description", "component_kind", "component_code", "quantity", "unit", "price", "tier",
+             "tou_period", "proration", "amount")}, "details": line.details or {},
+             "how": pdf.line_how(line), "rule": pdf.line_rule(line)} for line in s.lines.all()]}
+        for s in segments
+    ]
+    bill.api_segments_total = sum((s.subtotal for s in segments), start=Decimal("0.00"))  # type: ignore[attr-defined]
+    bill.api_replaced_by = getattr(getattr(bill, "replaced_by", None), "pk", None)  # type: ignore[attr-defined]
+    bill.api_pdf = f"/api/billing/bills/{bill.pk}/pdf/"  # type: ignore[attr-defined]
+    bill.api_pdf_status = document.status if document is not None else None  # type: ignore[attr-defined]
+    return bill
 
 
 class BillDetail(APIView):
@@ -104,7 +106,7 @@ class BillDetail(APIView):
                    responses={200: BillDetailSerializer, 404: _NO_BILL})
     def get(self, request, bill_id: int):
         bill = _bill_or_404(request, bill_id)
-        return Response(BillDetailSerializer(bill_data(bill)).data)
+        return Response(BillDetailSerializer(bill_for_detail(bill)).data)
 
 
 class BillPdf(APIView):

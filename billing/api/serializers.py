@@ -131,11 +131,16 @@ class BillSegmentSerializer(serializers.Serializer):
 
 
 class BillDetailSerializer(BillSerializer):
-    replaced_by = serializers.IntegerField(allow_null=True, help_text="The rebill that replaced this bill.")
-    segments = BillSegmentSerializer(many=True)
-    segments_total = serializers.DecimalField(max_digits=14, decimal_places=2, help_text="Sum of the segments.")
-    pdf = serializers.CharField(help_text="Where its PDF is served.")
-    pdf_status = serializers.CharField(allow_null=True, help_text="pending, ready, failed, or null when never asked for.")
+    """A bill as billing/api/bills.bill_for_detail prepares it."""
+
+    replaced_by = serializers.IntegerField(source="api_replaced_by", allow_null=True,
+                                           help_text="The rebill that replaced this bill.")
+    segments = BillSegmentSerializer(source="api_segments", many=True)
+    segments_total = serializers.DecimalField(source="api_segments_total", max_digits=14, decimal_places=2,
+                                              help_text="Sum of the segments.")
+    pdf = serializers.CharField(source="api_pdf", help_text="Where its PDF is served.")
+    pdf_status = serializers.CharField(source="api_pdf_status", allow_null=True,
+                                       help_text="pending, ready, failed, or null when never asked for.")
 
 
 class BillPdfPreparingSerializer(serializers.Serializer):
