@@ -215,7 +215,9 @@ class BilledThroughRowSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField(allow_null=True, help_text="Exclusive; null while in service.")
     billed_through = serializers.DateField(allow_null=True, help_text="Last day (inclusive) an issued bill covers.")
-    source = serializers.ChoiceField(choices=["bills", "conversion", ""],
+    # The answer's key is "source"; DRF pops declared fields off the class, so it does not
+    # shadow Field.source at run time (mypy only sees the class attribute).
+    source = serializers.ChoiceField(choices=["bills", "conversion", ""],  # type: ignore[assignment]
                                      help_text="bills; conversion (a legacy CIS's date loaded in MDM); '' never billed.")
     drafted_through = serializers.DateField(allow_null=True, help_text="Last day a draft or approved bill not yet "
                                                                        "issued covers, when later.")

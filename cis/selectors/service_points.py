@@ -84,4 +84,5 @@ def service_points_for_metering_by_number(*, numbers: Iterable[str]) -> dict[str
         return {}
     rows = ServicePoint.objects.annotate(upper_number=Upper("sp_number")).filter(upper_number__in=list(wanted)).values_list(
         "upper_number", "id", "sp_number", "commodity", "rate_class", "status", "premise__premise_type")
-    return {wanted[upper]: ServicePointForMetering(*row) for upper, *row in rows}
+    return {wanted[upper]: ServicePointForMetering(sp_id, number, commodity, rate_class, status, premise_type)
+            for upper, sp_id, number, commodity, rate_class, status, premise_type in rows}
