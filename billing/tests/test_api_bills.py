@@ -142,3 +142,14 @@ def test_amounts_are_decimal_strings(api_for, billing_user, account):
     Bill.objects.filter(pk=bill.pk).update(amount_due=Decimal("1234567.89"))
     body = api_for(billing_user).get(f"/api/billing/bills/{bill.pk}/").json()
     assert body["amount_due"] == "1234567.89" and body["total"] == "0.10"
+
+
+def test_the_openapi_document_has_the_bill_and_ledger_operations_with_their_answers(api_for, billing_user):
+    document = api_for(billing_user).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    paths = document["paths"]
+    pdf_answers = paths["/api/billing/bills/{bill_id}/pdf/"]["get"]["responses"]
+    assert "application/pdf" in pdf_answers["200"]["content"] and {"202", "401", "403", "404"} <= set(pdf_answers)
+    for path in ("/api/billing/bills/", "/api/billing/bills/{bill_id}/", "/api/billing/accounts/{account_number}/ledger/",
+                 "/api/billing/accounts/{account_number}/balance/", "/api/billing/accounts/{account_number}/aging/",
+                 "/api/billing/accounts/{account_number}/billed-through/"):
+        assert {"200", "400", "401", "403", "404"} <= set(paths[path]["get"]["responses"]), path

@@ -228,3 +228,11 @@ def test_writes_are_refused_to_csrs(api_for, csr):
     installed("OUT3", "SP8")
     response = api_for(csr).post("/api/mdm/meters/OUT3/remove/", {"removed_at": "2026-03-12T08:00Z"}, format="json")
     assert response.status_code == 403
+
+
+def test_the_openapi_document_has_the_meter_operations_with_their_errors(metering):
+    paths = metering.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
+    assert {"201", "400", "409"} <= set(paths["/api/mdm/meters/"]["post"]["responses"])
+    for action in ("install", "exchange"):
+        assert {"201", "400", "403", "404", "409"} <= set(paths[f"/api/mdm/meters/{{serial}}/{action}/"]["post"]["responses"])
+    assert {"200", "400", "404"} <= set(paths["/api/mdm/meters/{serial}/remove/"]["post"]["responses"])
