@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from cis.selectors import service_points_for_metering_by_number
 from core.actors import Actor
+from core.clock import utility_zone
 from mdm.models import Channel, ChannelMultiplier, Installation, Meter, RegisterRead, VirtualMeter
 from mdm.services.onboarding import (
     ChannelSpec,
@@ -205,6 +206,11 @@ def _open_installation(meter: Meter) -> Installation | None:
             .order_by("-installed_at").first())
 
 
+def _shown(at: dt.datetime) -> str:
+    """A time in a message: the utility's local time, with its offset."""
+    return at.astimezone(utility_zone()).isoformat()
+
+
 def _sp_number(installation: Installation) -> str:
     return installation.service_point.sp_number
 
@@ -219,9 +225,9 @@ def _clash_check(*, meter: Meter, service_point_id: int, sp_number: str, commodi
         own = own.exclude(pk=ignore.pk)
     clash = own.first()
     if clash is not None:
-        until = f"until {clash.removed_at.isoformat()}" if clash.removed_at else "with no removal"
+        until = f"until {_shown(clash.removed_at)}" if clash.removed_at else "with no removal"
         raise InstallationOverlapError(
-            f"Meter {meter.serial_number} is installed at {_sp_number(clash)} from {clash.installed_at.isoformat()} "
+            f"Meter {meter.serial_number} is installed at {_sp_number(clash)} from {_shown(clash.installed_at)} "
             f"{until}; remove it there first.", field=field)
     other = (Installation.objects.filter(later, service_point_id=service_point_id, commodity=commodity)
              .select_related("meter").order_by("installed_at"))
@@ -231,7 +237,7 @@ def _clash_check(*, meter: Meter, service_point_id: int, sp_number: str, commodi
     if taken is not None:
         raise InstallationOverlapError(
             f"Service point {sp_number} has {commodity} meter {taken.meter.serial_number} installed from "
-            f"{taken.installed_at.isoformat()}; exchange it instead.", field="service_point")
+            f"{_shown(taken.installed_at)}; exchange it instead.", field="service_point")
 
 
 def meter_provision(*, serial_number: str, kind: str, actor: Actor, manufacturer: str = "", model: str = "",
@@ -322,7 +328,7 @@ def meter_remove_by_serial(*, serial_number: str, removed_at: dt.datetime, actor
             raise MeterError(f"Meter {meter.serial_number} is not installed anywhere.", field="serial_number")
         if removed_at <= installation.installed_at:
             raise MeterError(f"Meter {meter.serial_number} was installed at {_sp_number(installation)} on "
-                             f"{installation.installed_at.isoformat()}; it cannot be removed before that.",
+                             f"{_shown(installation.installed_at)}; it cannot be removed before that.",
                              field="removed_at")
         return meter_remove(installation=installation, removed_at=removed_at, removal_read=removal_read)
 
@@ -358,7 +364,7 @@ def meter_exchange_by_serial(*, old_serial: str, new_serial: str, at: dt.datetim
                              f"measures {old.commodity}.", field="new_meter")
         if at <= old.installed_at:
             raise MeterError(f"Meter {old_meter.serial_number} was installed at {_sp_number(old)} on "
-                             f"{old.installed_at.isoformat()}; the exchange must be after that.", field="at")
+                             f"{_shown(old.installed_at)}; the exchange must be after that.", field="at")
         _clash_check(meter=new_meter, service_point_id=old.service_point_id, sp_number=_sp_number(old),
                      commodity=old.commodity, start=at, field="new_meter", ignore=old)
         new = meter_exchange(old=old, new_meter=new_meter, at=at, removal_read=removal_read,
