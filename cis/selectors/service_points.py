@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q
-from django.db.models.functions import Upper
 
 from cis.models import ServiceAgreement, ServicePoint
 
@@ -77,12 +76,17 @@ def service_points_for_metering() -> list[ServicePointForMetering]:
 
 
 def service_points_for_metering_by_number(*, numbers: Iterable[str]) -> dict[str, ServicePointForMetering]:
-    """The service points numbered `numbers` (exact, case-insensitive), keyed by the number as
-    asked: what a meter installation checks (does it exist, its commodity and status)."""
-    wanted = {n.strip().upper(): n for n in numbers if n and n.strip()}
-    if not wanted:
-        return {}
-    rows = ServicePoint.objects.annotate(upper_number=Upper("sp_number")).filter(upper_number__in=list(wanted)).values_list(
-        "upper_number", "id", "sp_number", "commodity", "rate_class", "status", "premise__premise_type")
-    return {wanted[upper]: ServicePointForMetering(sp_id, number, commodity, rate_class, status, premise_type)
-            for upper, sp_id, number, commodity, rate_class, status, premise_type in rows}
+    """The service points numbered `numbers`, keyed by the number as asked: what a meter
+    installation checks (does it exist, its commodity and status). An exact number is found
+    through the unique index; only one not found so is looked up again ignoring case."""
+    asked = {n.strip(): n for n in numbers if n and n.strip()}
+    fields = ("id", "sp_number", "commodity", "rate_class", "status", "premise__premise_type")
+    found: dict[str, ServicePointForMetering] = {}
+    for row in ServicePoint.objects.filter(sp_number__in=list(asked)).values_list(*fields):
+        found[asked[row[1]]] = ServicePointForMetering(*row)
+    for number, original in asked.items():
+        if original not in found:
+            row = ServicePoint.objects.filter(sp_number__iexact=number).values_list(*fields).first()
+            if row is not None:
+                found[original] = ServicePointForMetering(*row)
+    return found
