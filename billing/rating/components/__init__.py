@@ -4,6 +4,7 @@ of its params: the strategy validates against it, the hub's rate editor builds i
 `schema_document()`, and docs/rating.md carries `schema_markdown()`."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,7 +100,7 @@ def component_errors(data: Any) -> dict[str, str]:
 def schema_document() -> list[dict[str, Any]]:
     """Every kind with its label, summary and params schema, as JSON for the rate editor."""
     return [
-        {"kind": kind, "label": cls.label, "help": (cls.__doc__ or "").split("\n\n")[0].strip(),
+        {"kind": kind, "label": cls.label, "help": " ".join((sys.modules[cls.__module__].__doc__ or "").split("\n\n")[0].split()),
          "one_of": list(cls.params_one_of), "params": [spec.as_dict() for spec in cls.params_schema]}
         for kind, cls in REGISTRY.items()
     ]

@@ -286,19 +286,25 @@ def params_errors(schema: Sequence[ParamSpec], params: Any, *, one_of: Sequence[
     checker = _Checker()
     seasonal = {k for k, v in params.items() if is_seasonal(v)}
     plain = {k: v for k, v in params.items() if k not in seasonal}
-    for month in range(1, 13) if seasonal else (None,):
+    by_month: dict[str, dict[int, str]] = {}  # path -> {month: message}
+    months = range(1, 13) if seasonal else (0,)
+    for month in months:
         resolved = dict(plain)
         for key in seasonal:
             try:
-                resolved[key] = resolve_season(params[key], month) if month else params[key]
+                resolved[key] = resolve_season(params[key], month)
             except ComponentConfigError as exc:
                 checker.fail(key, f"is seasonal but {exc}")
                 resolved[key] = None
         month_checker = _Checker()
         month_checker.members(schema, {k: v for k, v in resolved.items() if v is not None or k not in seasonal})
         for path, message in month_checker.errors.items():
-            root = re.split(r"[.\[]", path, maxsplit=1)[0]
-            checker.errors.setdefault(path, f"{message} (in month {month})" if month and root in seasonal else message)
+            by_month.setdefault(path, {})[month] = message
+    for path, found in by_month.items():
+        # The same error in every month is the value's own; else say the first month it is in.
+        first = min(found)
+        same = len(found) == len(months) and len(set(found.values())) == 1
+        checker.errors.setdefault(path, found[first] if same else f"{found[first]} (in month {first})")
     if one_of:
         given = [name for name in one_of if params.get(name) not in (None, "")]
         if len(given) != 1:
