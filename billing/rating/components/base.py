@@ -11,15 +11,14 @@ from typing import Any, ClassVar
 from core.money import to_decimal
 
 from ..types import BillInput, BillLine, Component, RatingDeterminants
-from .schema import (  # noqa: F401 - re-exported for the strategies
-    PARAM_TYPES,
-    ComponentConfigError,
-    ParamSpec,
-    is_seasonal,
-    params_errors,
-    raise_for_errors,
-    resolve_season,
-)
+# Re-exported for the strategies (explicit "as" re-exports, as mypy's strict mode wants).
+from .schema import PARAM_TYPES as PARAM_TYPES
+from .schema import ComponentConfigError as ComponentConfigError
+from .schema import ParamSpec as ParamSpec
+from .schema import is_seasonal as is_seasonal
+from .schema import params_errors as params_errors
+from .schema import raise_for_errors as raise_for_errors
+from .schema import resolve_season as resolve_season
 
 ZERO = Decimal("0")
 ONE = Decimal("1")

@@ -247,7 +247,7 @@ class _Checker:
                 self.fail(f"{path}[{key}]", "is not a month (1 to 12)")
         for month in range(1, 13):
             here = f"{path}[{month}]"
-            raw = value.get(str(month), value.get(month))  # type: ignore[call-overload]
+            raw = value.get(str(month), value.get(month))
             if raw in (None, ""):
                 self.fail(here, f"({MONTH_NAMES[month - 1]}) is required (every month needs a value)")
             else:
