@@ -6,6 +6,7 @@ and the saved version's) fit a 1280 px window: nothing scrolls sideways."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from pathlib import Path
@@ -44,6 +45,8 @@ def add_component(page, kind: str):
 
 def test_a_rate_written_in_the_form_prices_a_bill(browser_page, billing_user):
     page = browser_page(width=1280, height=800)
+    console_errors: list[str] = []  # a CSP violation (an inline script) is reported here
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     sign_in(page)
     new = page.get_by_role("region", name="New rate schedule")
     new.get_by_label("Code").fill("E-TOU")
@@ -107,6 +110,17 @@ def test_a_rate_written_in_the_form_prices_a_bill(browser_page, billing_user):
     expect(page.get_by_role("table", name="tou-schedule Weekdays")).to_be_visible()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
     page.screenshot(path=str(SHOTS / "rate-saved.png"), full_page=True) if SHOTS else None
+
+    # The JSON stays for power users: it is the saved version's, and JSON pasted there loads
+    # into the form.
+    page.get_by_text("Components as JSON (import / export)").click()
+    exported = json.loads(page.get_by_label("Components", exact=True).input_value())
+    assert exported == version.components
+    exported[2]["params"]["periods"]["on_peak"] = "0.30"
+    page.get_by_label("Components", exact=True).fill(json.dumps(exported))
+    page.get_by_role("button", name="Load this JSON into the form").click()
+    expect(page.get_by_test_id("component-3").get_by_label("on_peak block 1 price")).to_have_value("0.30")
+    assert console_errors == []
 
     # April 2026 at 1 kWh an hour, no holidays: 720 kWh, of which 22 weekdays x 2 h = 44 on peak.
     # Tiered: 500 x 0.10 + 220 x 0.15 = 83.00; TOU: 44 x 0.25 + 676 x 0.05 = 11.00 + 33.80.
