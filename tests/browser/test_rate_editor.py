@@ -114,10 +114,10 @@ def test_a_rate_written_in_the_form_prices_a_bill(browser_page, billing_user):
     # The JSON stays for power users: it is the saved version's, and JSON pasted there loads
     # into the form.
     page.get_by_text("Components as JSON (import / export)").click()
-    exported = json.loads(page.get_by_label("Components", exact=True).input_value())
+    exported = json.loads(page.locator("textarea[name=components]").input_value())
     assert exported == version.components
     exported[2]["params"]["periods"]["on_peak"] = "0.30"
-    page.get_by_label("Components", exact=True).fill(json.dumps(exported))
+    page.locator("textarea[name=components]").fill(json.dumps(exported))
     page.get_by_role("button", name="Load this JSON into the form").click()
     expect(page.get_by_test_id("component-3").get_by_label("on_peak block 1 price")).to_have_value("0.30")
     assert console_errors == []
