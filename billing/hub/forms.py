@@ -78,7 +78,7 @@ class VersionForm(forms.Form):
     start_date = forms.DateField(widget=DATE, help_text="The version in effect that day ends there.")
     end_date = forms.DateField(required=False, widget=DATE, help_text="Exclusive; empty: open-ended.")
     components = ReadableJSONField(widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}),
-                                 help_text="Copied from the current version: edit prices here.")
+                                 help_text="Copied from the latest version; the form above keeps it in step.")
     notes = forms.CharField(required=False, max_length=500, widget=forms.TextInput)
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 
 from billing import selectors
 from billing.hub.common import STAFF, form_errors, local_today, request_now
+from billing.rating.components import component_errors, schema_document
 from billing.hub.forms import ScheduleForm, UrdbImportForm, VersionForm
 from billing.models import RateSchedule
 from billing.services.rates import RateError, rate_schedule_create, rate_schedule_import_urdb, rate_version_supersede
@@ -118,25 +119,66 @@ def rate_detail(request, schedule_id: int):
         "start_date": today + dt.timedelta(days=1),
         "components": latest.components if latest else [],
     })
+    errors: list[dict[str, str]] = []
     if request.method == "POST":
         form = VersionForm(request.POST)
         if form.is_valid():
-            try:
-                version = rate_version_supersede(
-                    schedule=schedule, start_date=form.cleaned_data["start_date"],
-                    end_date=form.cleaned_data["end_date"], components=form.cleaned_data["components"],
-                    notes=form.cleaned_data["notes"],
-                )
-            except RateError as exc:
-                messages.error(request, f"Version not added: {exc}")
+            components = form.cleaned_data["components"]
+            errors = version_errors(components)
+            if any(errors):
+                count = sum(len(e) for e in errors)
+                messages.error(request, f"Version not added: {count} field{'s' if count != 1 else ''} to correct: "
+                               + "; ".join(f"component {i} ({(components[i - 1] or {}).get('code') or 'no code'}): "
+                                           + "; ".join(e.values()) for i, e in enumerate(errors, 1) if e))
             else:
-                messages.success(request, f"Version from {version.start_date} added to {schedule.code}.")
-                return redirect("billing:rate", schedule_id=schedule.pk)
+                try:
+                    version = rate_version_supersede(
+                        schedule=schedule, start_date=form.cleaned_data["start_date"],
+                        end_date=form.cleaned_data["end_date"], components=components,
+                        notes=form.cleaned_data["notes"],
+                    )
+                except RateError as exc:
+                    messages.error(request, f"Version not added: {exc}")
+                else:
+                    messages.success(request, f"Version from {version.start_date} added to {schedule.code}.")
+                    return redirect("billing:rate", schedule_id=schedule.pk)
         else:
             messages.error(request, "Version not added: " + form_errors(form))
     return render(request, "billing/hub/rate.html", {
         "schedule": schedule, "versions": versions, "form": form, "tab": "rates", "hours": range(24),
+        "rate_schema": schema_document(), "component_errors": errors,
     })
+
+
+def version_errors(components) -> list[dict[str, str]]:
+    """Per component, {field path: message} (empty when it is usable), plus what only the
+    version as a whole can get wrong: repeated codes, TOU prices for periods no schedule of
+    the version has. Pure."""
+    if not isinstance(components, list):
+        return [{"component": "components must be a list of components"}]
+    errors = [component_errors(c) for c in components]
+    codes = [c.get("code") for c in components if isinstance(c, dict)]
+    schedule_periods = {
+        name
+        for c in components if isinstance(c, dict) and c.get("kind") == "tou_schedule"
+        for grid in ("weekday", "weekend") for row in (c.get("params") or {}).get(grid) or [] if isinstance(row, list)
+        for name in row if isinstance(name, str)
+    }
+    for index, component in enumerate(components):
+        if not isinstance(component, dict):
+            continue
+        if component.get("code") and codes.count(component["code"]) > 1:
+            errors[index].setdefault("code", f"code {component['code']!r} is used by another component of this version")
+        periods = (component.get("params") or {}).get("periods")
+        if component.get("kind") in ("tou", "tou_demand") and isinstance(periods, dict) and "periods" not in errors[index]:
+            if not schedule_periods:
+                errors[index]["periods"] = "periods need a TOU schedule component in this version"
+            for name in periods:
+                if schedule_periods and name not in schedule_periods:
+                    errors[index][f"periods[{name}]"] = (
+                        f"periods[{name}] is not a period of this version's TOU schedule "
+                        f"({', '.join(sorted(schedule_periods))})")
+    return errors
 
 
 @role_required(*STAFF)

@@ -11,6 +11,14 @@ from typing import Any, ClassVar
 from core.money import to_decimal
 
 from ..types import BillInput, BillLine, Component, RatingDeterminants
+# Re-exported for the strategies (explicit "as" re-exports, as mypy's strict mode wants).
+from .schema import PARAM_TYPES as PARAM_TYPES
+from .schema import ComponentConfigError as ComponentConfigError
+from .schema import ParamSpec as ParamSpec
+from .schema import is_seasonal as is_seasonal
+from .schema import params_errors as params_errors
+from .schema import raise_for_errors as raise_for_errors
+from .schema import resolve_season as resolve_season
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -25,10 +33,6 @@ PHASE_MINIMUM = 30      # minimum charges top the bill up
 PHASE_CREDIT = 40       # net-metering dollar credits
 PHASE_TAX = 50          # taxes on the final subtotals
 PHASE_NONE = 99         # definitions that make no lines (TOU schedules)
-
-
-class ComponentConfigError(ValueError):
-    """A component's params are missing or malformed."""
 
 
 class RatingError(Exception):
@@ -88,29 +92,6 @@ def dec(value: Any, *, name: str = "value") -> Decimal:
         raise ComponentConfigError(f"{name}: {value!r} is not a number") from exc
 
 
-def resolve_season(value: Any, month: int) -> Any:
-    """Replace every {"by_month": {...}} in a params tree by the value for `month`."""
-    if isinstance(value, Mapping):
-        if set(value) == {"by_month"}:
-            table = value["by_month"]
-            key = str(month) if str(month) in table else month
-            if key not in table:
-                raise ComponentConfigError(f"seasonal value has no entry for month {month}")
-            return resolve_season(table[key], month)
-        return {k: resolve_season(v, month) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [resolve_season(v, month) for v in value]
-    return value
-
-
-def is_seasonal(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return set(value) == {"by_month"} or any(is_seasonal(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(is_seasonal(v) for v in value)
-    return False
-
-
 @dataclass(frozen=True)
 class Tier:
     """A block: usage above the previous tier's limit up to `limit` (None: no limit)."""
@@ -130,7 +111,7 @@ def read_tiers(raw: Any, *, name: str = "tiers") -> tuple[Tier, ...]:
         if "price" not in item:
             raise ComponentConfigError(f"{name}[{i}].price: missing (every tier needs a price)")
         limit = item.get("limit")
-        tiers.append(Tier(limit=None if limit is None else dec(limit, name=f"{name}[{i}].limit"),
+        tiers.append(Tier(limit=None if limit in (None, "") else dec(limit, name=f"{name}[{i}].limit"),
                           price=dec(item["price"], name=f"{name}[{i}].price")))
     limits = [t.limit for t in tiers]
     if any(lim is None for lim in limits[:-1]):
@@ -161,77 +142,33 @@ def split_into_tiers(quantity: Decimal, limits: Sequence[Decimal | None]) -> lis
     return out
 
 
-@dataclass(frozen=True)
-class ParamSpec:
-    """One parameter of a component kind, declared for editors (the hub's rate form) and checks:
-    `type` is one of PARAM_TYPES; `choices` for "choice"."""
-
-    name: str
-    type: str
-    required: bool = False
-    help: str = ""
-    choices: tuple[str, ...] = ()
-
-
-# decimal: a number (text or JSON number); int; bool; text; choice; tags: a list of text;
-# tiers: [{"limit", "price"}]; periods: {name: price | tiers}; grid: 12 x 24 names;
-# mapping: {key: value}; object: any JSON object.
-PARAM_TYPES = ("decimal", "int", "bool", "text", "choice", "tags", "tiers", "periods", "grid", "mapping", "object")
-
-
-def params_errors(schema: Sequence[ParamSpec], params: Mapping[str, Any]) -> dict[str, str]:
-    """{param name: what is wrong} against a kind's declared schema (seasonal values are not
-    judged here; the strategy's own check does that). Pure."""
-    errors: dict[str, str] = {}
-    for spec in schema:
-        if spec.name not in params or params[spec.name] in (None, ""):
-            if spec.required:
-                errors[spec.name] = "required"
-            continue
-        value = params[spec.name]
-        if is_seasonal(value):
-            continue
-        try:
-            if spec.type == "decimal":
-                dec(value, name=spec.name)
-            elif spec.type == "int" and (isinstance(value, bool) or int(str(value)) != Decimal(str(value))):
-                raise ComponentConfigError("not a whole number")
-            elif spec.type == "bool" and not isinstance(value, bool):
-                raise ComponentConfigError("true or false")
-            elif spec.type == "choice" and value not in spec.choices:
-                raise ComponentConfigError(f"one of {', '.join(spec.choices)}")
-            elif spec.type == "tiers":
-                read_tiers(value, name=spec.name)
-            elif spec.type == "tags" and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-                raise ComponentConfigError("a list of tags")
-            elif spec.type in ("periods", "mapping", "object") and not isinstance(value, Mapping):
-                raise ComponentConfigError("an object")
-            elif spec.type == "periods":
-                for period, raw in value.items():
-                    read_tiers(raw if isinstance(raw, (list, tuple)) else [{"price": raw}], name=f"{spec.name}.{period}")
-        except (ComponentConfigError, ValueError, ArithmeticError) as exc:
-            message = str(exc)
-            errors[spec.name] = message[len(spec.name) + 2:] if message.startswith(spec.name + ": ") else message
-    return errors
-
-
 class ComponentKind:
-    """A strategy. Subclasses set `kind` and `phase`, check params in `__init__` (raising
-    ComponentConfigError) and make draft lines in `lines()` from already season-resolved params."""
+    """A strategy. Subclasses set `kind`, `label`, `phase` and `params_schema` (the one
+    statement of their params: `__init__` validates against it, the hub's editor and the docs
+    are made from it) and make draft lines in `lines()` from already season-resolved params.
+    `params_one_of`: exactly one of these params must be given. `check()` is for any rule the
+    schema cannot say."""
 
     kind: ClassVar[str]
+    label: ClassVar[str] = ""
     params_schema: ClassVar[tuple[ParamSpec, ...]] = ()
+    params_one_of: ClassVar[tuple[str, ...]] = ()
     phase: ClassVar[int] = PHASE_CHARGE
     default_unit: ClassVar[str] = ""
 
     def __init__(self, component: Component) -> None:
         self.component = component
-        # Validate every month's values once, so a bad seasonal entry fails at load time.
+        raise_for_errors(self.errors_for(component.params))
         for month in range(1, 13) if is_seasonal(component.params) else (1,):
             self.check(resolve_season(dict(component.params), month))
 
+    @classmethod
+    def errors_for(cls, params: Any) -> dict[str, str]:
+        """{field path: message} for params of this kind; {} when usable. Pure."""
+        return params_errors(cls.params_schema, params, one_of=cls.params_one_of)
+
     def check(self, params: Mapping[str, Any]) -> None:
-        """Raise ComponentConfigError if params are unusable."""
+        """Raise ComponentConfigError for a rule of one month's params the schema cannot state."""
 
     def adjust(self, ctx: PartContext, params: Mapping[str, Any]) -> RatingDeterminants:
         """Change the part's determinants before any line is made (net metering)."""
@@ -242,12 +179,6 @@ class ComponentKind:
 
     def describe(self, default: str) -> str:
         return self.component.description or default
-
-
-def require(params: Mapping[str, Any], *names: str) -> None:
-    missing = [n for n in names if n not in params]
-    if missing:
-        raise ComponentConfigError(f"missing params: {', '.join(missing)}")
 
 
 def scaled_limits(tiers: Sequence[Tier], *, basis: str, ctx: PartContext, scale: bool) -> list[Decimal | None]:

@@ -9,11 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from .base import (
-    ParamSpec,
     ZERO,
-    ComponentConfigError,
     ComponentKind,
     LineDraft,
+    ParamSpec,
     Params,
     PartContext,
     Tier,
@@ -24,11 +23,9 @@ from .base import (
 
 
 def tiers_of(params: Params) -> tuple[Tier, ...]:
-    if "tiers" in params:
+    if params.get("tiers") not in (None, ""):
         return read_tiers(params["tiers"])
-    if "price" in params:
-        return read_tiers([{"price": params["price"]}])
-    raise ComponentConfigError("give price or tiers")
+    return read_tiers([{"price": params["price"]}])
 
 
 def months_before(day: dt.date, months: int) -> dt.date:
@@ -61,19 +58,19 @@ class DemandCharge(ComponentKind):
     """params: price ($/kW-month) or tiers (kW blocks); ratchet {"percent": 80, "months": 11}."""
 
     kind = "demand"
+    label = "Demand charge"
+    params_one_of = ("price", "tiers")
     params_schema = (
-        ParamSpec("price", "decimal", False, "Dollars per kW-month (or give tiers)."),
-        ParamSpec("tiers", "tiers", False, "kW blocks, instead of one price."),
-        ParamSpec("ratchet", "object", False, '{"percent": 80, "months": 11}: bill at least that share of the peak.'),
+        ParamSpec("price", "decimal", False, "One price for the billed demand (or give tiers).", unit="$/kW-month"),
+        ParamSpec("tiers", "tiers", False, "kW blocks, instead of one price.", unit="$/kW-month", limit_unit="kW"),
+        ParamSpec("ratchet", "object", False, "Bill at least `percent` of the highest demand of the last `months` "
+                  "whole months.", fields=(
+                      ParamSpec("percent", "decimal", True, "Share of the past peak billed at least.", unit="%",
+                                minimum="0", maximum="100"),
+                      ParamSpec("months", "int", True, "How many whole months before the bill's month count.",
+                                unit="months", minimum="1", maximum="36"),
+                  )),
     )
-
-    def check(self, params: Params) -> None:
-        tiers_of(params)
-        ratchet = params.get("ratchet")
-        if ratchet is not None:
-            if "percent" not in ratchet or "months" not in ratchet:
-                raise ComponentConfigError("ratchet needs percent and months")
-            dec(ratchet["percent"], name="ratchet.percent")
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         actual = ctx.determinants.max_demand_kw

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .base import ParamSpec, ONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ONE, ComponentKind, LineDraft, ParamSpec, Params, PartContext, dec
 
 
 class FixedCharge(ComponentKind):
@@ -11,17 +11,12 @@ class FixedCharge(ComponentKind):
     is multiplied by the part's factor (days / standard days for a partial or long period)."""
 
     kind = "fixed"
+    label = "Fixed (customer) charge"
     params_schema = (
-        ParamSpec("amount", "decimal", True, "Dollars per bill (or per day)."),
-        ParamSpec("per", "choice", False, "bill (default) or day.", ("bill", "day")),
-        ParamSpec("prorate", "bool", False, "Prorate a per-bill charge by the period's days (default true)."),
+        ParamSpec("amount", "decimal", True, "The charge per bill (or per day).", unit="$"),
+        ParamSpec("per", "choice", False, "What the amount is per.", ("bill", "day"), default="bill"),
+        ParamSpec("prorate", "bool", False, "Prorate a per-bill charge by the period's days.", default=True),
     )
-
-    def check(self, params: Params) -> None:
-        require(params, "amount")
-        dec(params["amount"], name="amount")
-        if params.get("per", "bill") not in ("bill", "day"):
-            raise ComponentConfigError("per must be 'bill' or 'day'")
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         amount = dec(params["amount"])

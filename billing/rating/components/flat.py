@@ -1,21 +1,19 @@
 """Flat energy (or volume) charge: one price per unit of consumption."""
 from __future__ import annotations
 
-from .base import ParamSpec, ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ComponentKind, LineDraft, ParamSpec, Params, PartContext, dec
 
 
 class FlatCharge(ComponentKind):
     """params: price ($/unit); unit: "kWh" (default) or "m3", ..."""
 
     kind = "flat"
+    label = "Flat energy or volume charge"
     params_schema = (
-        ParamSpec("price", "decimal", True, "Dollars per unit of consumption."),
-        ParamSpec("unit", "text", False, "kWh (default), m3, ..."),
+        ParamSpec("price", "decimal", True, "Dollars per unit of consumption.", unit="$/unit"),
+        ParamSpec("unit", "text", False, "The consumption unit shown on the line (m3 for water and gas).",
+                  default="kWh"),
     )
-
-    def check(self, params: Params) -> None:
-        require(params, "price")
-        dec(params["price"], name="price")
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         price = dec(params["price"])

@@ -2,7 +2,7 @@
 paid at a contract price, shown on the bill as a credit."""
 from __future__ import annotations
 
-from .base import ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ComponentKind, LineDraft, ParamSpec, Params, PartContext, dec
 
 
 class GenerationCredit(ComponentKind):
@@ -10,10 +10,11 @@ class GenerationCredit(ComponentKind):
     energy is either netted or bought, not both."""
 
     kind = "generation_credit"
-
-    def check(self, params: Params) -> None:
-        require(params, "price")
-        dec(params["price"], name="price")
+    label = "Generation contract credit"
+    params_schema = (
+        ParamSpec("price", "decimal", True, "Contract price paid per kWh received from the generator.",
+                  unit="$/kWh", minimum="0"),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         received = ctx.determinants.received

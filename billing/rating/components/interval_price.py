@@ -6,17 +6,18 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from .base import ZERO, ComponentKind, LineDraft, Params, PartContext, RatingError, dec, require
+from .base import ZERO, ComponentKind, LineDraft, ParamSpec, Params, PartContext, RatingError, dec
 
 
 class IntervalPriceCharge(ComponentKind):
     """params: series (name of a price series in BillInput.price_series); adder ($/kWh, default 0)."""
 
     kind = "interval_price"
-
-    def check(self, params: Params) -> None:
-        require(params, "series")
-        dec(params.get("adder", 0), name="adder")
+    label = "Interval (market) pricing"
+    params_schema = (
+        ParamSpec("series", "text", True, "Name of the price series in the bill input (e.g. hoep)."),
+        ParamSpec("adder", "decimal", False, "Added to every interval's price.", unit="$/kWh", default="0"),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         usage = ctx.determinants.intervals

@@ -1,20 +1,19 @@
 """Water and gas: a fixed charge that depends on the meter size, prorated like `fixed`."""
 from __future__ import annotations
 
-from .base import ONE, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, RatingError, dec, require
+from .base import ONE, ComponentKind, LineDraft, ParamSpec, Params, PartContext, RatingError, dec
 
 
 class MeterSizeCharge(ComponentKind):
     """params: charges {size: amount} (e.g. {"5/8": "12.50", "1": "21.00"}); prorate: true."""
 
     kind = "meter_size_fixed"
-
-    def check(self, params: Params) -> None:
-        require(params, "charges")
-        if not params["charges"]:
-            raise ComponentConfigError("charges must list at least one meter size")
-        for size, amount in params["charges"].items():
-            dec(amount, name=f"charges[{size}]")
+    label = "Service charge by meter size"
+    params_schema = (
+        ParamSpec("charges", "mapping", True, "The charge per bill for each meter size (e.g. 5/8, 1).",
+                  unit="$", key_label="meter size"),
+        ParamSpec("prorate", "bool", False, "Prorate by the period's days.", default=True),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         size = ctx.bill.meter_size

@@ -7,13 +7,12 @@ from .base import (
     ONE,
     PHASE_MINIMUM,
     ZERO,
-    ComponentConfigError,
     ComponentKind,
     LineDraft,
+    ParamSpec,
     Params,
     PartContext,
     dec,
-    require,
 )
 
 
@@ -21,13 +20,13 @@ class MinimumCharge(ComponentKind):
     """params: amount; per "bill" (default) | "day"; applies_to [tags] (empty: all earlier lines)."""
 
     kind = "minimum"
+    label = "Minimum charge"
     phase = PHASE_MINIMUM
-
-    def check(self, params: Params) -> None:
-        require(params, "amount")
-        dec(params["amount"], name="amount")
-        if params.get("per", "bill") not in ("bill", "day"):
-            raise ComponentConfigError("per must be 'bill' or 'day'")
+    params_schema = (
+        ParamSpec("amount", "decimal", True, "The floor per bill (prorated) or per day.", unit="$"),
+        ParamSpec("per", "choice", False, "What the amount is per.", ("bill", "day"), default="bill"),
+        ParamSpec("applies_to", "tags", False, "Tags of the earlier lines the floor counts (empty: all)."),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         amount = dec(params["amount"])
@@ -48,11 +47,12 @@ class AnnualMinimumCharge(ComponentKind):
     lines so far are topped up to the amount."""
 
     kind = "annual_minimum"
+    label = "Annual minimum charge"
     phase = PHASE_MINIMUM
-
-    def check(self, params: Params) -> None:
-        require(params, "amount")
-        dec(params["amount"], name="amount")
+    params_schema = (
+        ParamSpec("amount", "decimal", True, "The yearly floor, settled on the bill that closes the year.",
+                  unit="$/year"),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         if not ctx.bill.closes_annual_period or ctx.end != ctx.bill.period_end:

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from core.money import money
 
-from .base import PHASE_CREDIT, ZERO, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec
+from .base import PHASE_CREDIT, ZERO, ComponentKind, LineDraft, ParamSpec, Params, PartContext, dec
 from ..types import RatingDeterminants
 
 CARRY = ("kwh", "dollars")
@@ -25,16 +25,15 @@ class NetMetering(ComponentKind):
     applies_to [tags] the dollar credit may offset (default: all earlier lines)."""
 
     kind = "net_metering"
+    label = "Net metering"
     phase = PHASE_CREDIT
-
-    def check(self, params: Params) -> None:
-        carry = params.get("carry", "kwh")
-        if carry not in CARRY:
-            raise ComponentConfigError(f"carry must be one of {CARRY}")
-        if carry == "dollars":
-            if "credit_price" not in params:
-                raise ComponentConfigError("carry 'dollars' needs credit_price")
-            dec(params["credit_price"], name="credit_price")
+    params_schema = (
+        ParamSpec("carry", "choice", False, "How an excess of received energy is carried to later bills.", CARRY,
+                  default="kwh"),
+        ParamSpec("credit_price", "decimal", False, "What a kWh of excess is worth when carried as dollars.",
+                  unit="$/kWh", minimum="0", required_if=("carry", "dollars")),
+        ParamSpec("applies_to", "tags", False, "Tags of the lines a dollar credit may offset (empty: all)."),
+    )
 
     def adjust(self, ctx: PartContext, params: Params) -> RatingDeterminants:
         det = ctx.determinants

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .base import PHASE_ADJUSTMENT, ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import PHASE_ADJUSTMENT, ComponentKind, LineDraft, ParamSpec, Params, PartContext, dec
 
 
 class PercentageCharge(ComponentKind):
     """params: percent; applies_to [tags] (empty: every earlier line)."""
 
     kind = "percentage"
+    label = "Percentage charge"
     phase = PHASE_ADJUSTMENT
     sign = Decimal(1)
     default_label = "Percentage charge"
-
-    def check(self, params: Params) -> None:
-        require(params, "percent")
-        dec(params["percent"], name="percent")
+    params_schema = (
+        ParamSpec("percent", "decimal", True, "Percent of the subtotal (3 means 3%).", unit="%"),
+        ParamSpec("applies_to", "tags", False, "Tags of the earlier lines it is a percentage of (empty: all)."),
+    )
 
     def base(self, ctx: PartContext, params: Params) -> Decimal:
         return ctx.subtotal(params.get("applies_to"))

@@ -2,7 +2,7 @@
 $/kW transmission rider): a price times one determinant."""
 from __future__ import annotations
 
-from .base import ParamSpec, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ComponentKind, LineDraft, ParamSpec, Params, PartContext, dec
 
 BASES = {"consumption": "kWh", "demand": "kW", "received": "kWh"}
 
@@ -12,17 +12,13 @@ class RiderCharge(ComponentKind):
     A demand rider is a monthly charge: it is multiplied by the part's factor."""
 
     kind = "rider"
+    label = "Rider"
     params_schema = (
-        ParamSpec("price", "decimal", True, "Dollars per unit of the basis."),
-        ParamSpec("basis", "choice", False, "consumption (default), demand or received.", tuple(BASES)),
-        ParamSpec("unit", "text", False, "Shown on the line."),
+        ParamSpec("price", "decimal", True, "Dollars per unit of the basis (kWh, or kW-month for demand).",
+                  unit="$/unit"),
+        ParamSpec("basis", "choice", False, "The determinant it is charged on.", tuple(BASES), default="consumption"),
+        ParamSpec("unit", "text", False, "Shown on the line (default: kWh, or kW for demand)."),
     )
-
-    def check(self, params: Params) -> None:
-        require(params, "price")
-        dec(params["price"], name="price")
-        if params.get("basis", "consumption") not in BASES:
-            raise ComponentConfigError(f"basis must be one of {sorted(BASES)}")
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         basis = params.get("basis", "consumption")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .base import PHASE_TAX, Params, PartContext
+from .base import PHASE_TAX, ParamSpec, Params, PartContext
 from .percentage import PercentageCharge
 
 
@@ -11,7 +11,12 @@ class TaxCharge(PercentageCharge):
     """params: percent; applies_to [tags] (empty: every line that is not itself a tax)."""
 
     kind = "tax"
+    label = "Tax"
     phase = PHASE_TAX
+    params_schema = (
+        ParamSpec("percent", "decimal", True, "Tax rate (13 means 13%).", unit="%", minimum="0"),
+        ParamSpec("applies_to", "tags", False, "Tags of the lines taxed (empty: every line that is not a tax)."),
+    )
     default_label = "Tax"
 
     def base(self, ctx: PartContext, params: Params) -> Decimal:

@@ -4,15 +4,13 @@ factor for a period that is not a standard month (a 35-day bill gets 35/30 of ea
 from __future__ import annotations
 
 from .base import (
-    ParamSpec,
     LIMIT_BASES,
-    ComponentConfigError,
     ComponentKind,
     LineDraft,
+    ParamSpec,
     Params,
     PartContext,
     read_tiers,
-    require,
     scaled_limits,
     split_into_tiers,
 )
@@ -23,18 +21,17 @@ class TieredCharge(ComponentKind):
     limit_basis "bill" (default) | "day" | "kw" | "kw_day"; scale_limits true (default)."""
 
     kind = "tiered"
+    label = "Tiered (block) charge"
     params_schema = (
-        ParamSpec("tiers", "tiers", True, "Blocks: each up to a limit (the last open) at a price."),
-        ParamSpec("unit", "text", False, "kWh (default), m3, ..."),
-        ParamSpec("limit_basis", "choice", False, "What a limit is per (default bill).", LIMIT_BASES),
-        ParamSpec("scale_limits", "bool", False, "Scale limits by the period's length (default true)."),
+        ParamSpec("tiers", "tiers", True, "Blocks: each up to a limit (the last open-ended) at a price.",
+                  unit="$/unit", limit_unit="units per limit basis"),
+        ParamSpec("unit", "text", False, "The consumption unit shown on the lines (m3 for water and gas).",
+                  default="kWh"),
+        ParamSpec("limit_basis", "choice", False, "What a block limit is per: the bill, a day, a kW of demand, a kW "
+                  "per day.", LIMIT_BASES, default="bill"),
+        ParamSpec("scale_limits", "bool", False, "Scale per-bill and per-kW limits by the period's length.",
+                  default=True),
     )
-
-    def check(self, params: Params) -> None:
-        require(params, "tiers")
-        read_tiers(params["tiers"])
-        if params.get("limit_basis", "bill") not in LIMIT_BASES:
-            raise ComponentConfigError(f"limit_basis must be one of {LIMIT_BASES}")
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         tiers = read_tiers(params["tiers"])

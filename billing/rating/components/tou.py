@@ -12,18 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from .base import (
-    ParamSpec,
     LIMIT_BASES,
     ZERO,
-    ComponentConfigError,
     ComponentKind,
     LineDraft,
+    ParamSpec,
     Params,
     PartContext,
     RatingError,
     Tier,
     read_tiers,
-    require,
     scaled_limits,
     split_into_tiers,
 )
@@ -44,24 +42,17 @@ class TouEnergyCharge(ComponentKind):
     scale_limits true; unit kWh."""
 
     kind = "tou"
+    label = "Time-of-use energy charge"
     params_schema = (
-        ParamSpec("periods", "periods", True, "Price (or tiers) per TOU period of the version's schedule."),
-        ParamSpec("mode", "choice", False, "How tiers apply (default per_period).", MODES),
-        ParamSpec("limit_basis", "choice", False, "What a limit is per (default bill).", LIMIT_BASES),
-        ParamSpec("scale_limits", "bool", False, "Scale limits by the period's length (default true)."),
-        ParamSpec("unit", "text", False, "kWh (default)."),
+        ParamSpec("periods", "periods", True, "A price (or blocks) for each period of the version's TOU schedule.",
+                  unit="$/kWh", limit_unit="kWh per limit basis"),
+        ParamSpec("mode", "choice", False, "How blocks apply: to each period's own kWh, or to the total kWh "
+                  "split by period share (URDB/SAM).", MODES, default="per_period"),
+        ParamSpec("limit_basis", "choice", False, "What a block limit is per.", LIMIT_BASES, default="bill"),
+        ParamSpec("scale_limits", "bool", False, "Scale per-bill and per-kW limits by the period's length.",
+                  default=True),
+        ParamSpec("unit", "text", False, "The unit shown on the lines.", default="kWh"),
     )
-
-    def check(self, params: Params) -> None:
-        require(params, "periods")
-        if not params["periods"]:
-            raise ComponentConfigError("periods must not be empty")
-        for name, raw in params["periods"].items():
-            period_tiers(raw)
-        if params.get("mode", "per_period") not in MODES:
-            raise ComponentConfigError(f"mode must be one of {MODES}")
-        if params.get("limit_basis", "bill") not in LIMIT_BASES:
-            raise ComponentConfigError(f"limit_basis must be one of {LIMIT_BASES}")
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         by_period = ctx.determinants.consumption_by_period

@@ -1,7 +1,7 @@
 """Time-of-use demand: a charge on the maximum kW within each TOU period (tiers optional)."""
 from __future__ import annotations
 
-from .base import ZERO, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, RatingError, require
+from .base import ZERO, ComponentKind, LineDraft, ParamSpec, Params, PartContext, RatingError
 from .demand import demand_lines
 from .tou import period_tiers
 
@@ -10,13 +10,11 @@ class TouDemandCharge(ComponentKind):
     """params: periods {period name: $/kW | [kW tiers]}."""
 
     kind = "tou_demand"
-
-    def check(self, params: Params) -> None:
-        require(params, "periods")
-        if not params["periods"]:
-            raise ComponentConfigError("periods must not be empty")
-        for raw in params["periods"].values():
-            period_tiers(raw)
+    label = "Time-of-use demand charge"
+    params_schema = (
+        ParamSpec("periods", "periods", True, "A price (or kW blocks) for the maximum demand in each period of "
+                  "the version's TOU schedule.", unit="$/kW-month", limit_unit="kW"),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         by_period = ctx.determinants.max_demand_kw_by_period

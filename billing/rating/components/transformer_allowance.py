@@ -2,17 +2,18 @@
 transformer. A monthly amount, so multiplied by the part's factor."""
 from __future__ import annotations
 
-from .base import ComponentKind, LineDraft, Params, PartContext, dec, require
+from .base import ComponentKind, LineDraft, ParamSpec, Params, PartContext, dec
 
 
 class TransformerAllowance(ComponentKind):
     """params: price ($/kW, positive; the line is a credit)."""
 
     kind = "transformer_allowance"
-
-    def check(self, params: Params) -> None:
-        require(params, "price")
-        dec(params["price"], name="price")
+    label = "Transformer ownership allowance"
+    params_schema = (
+        ParamSpec("price", "decimal", True, "Credit per kW of billing demand (a positive number; the line is a "
+                  "credit).", unit="$/kW-month", minimum="0"),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         kw = ctx.determinants.max_demand_kw

@@ -11,7 +11,7 @@ from typing import Any
 
 from core.money import rate
 
-from .base import ZERO, ComponentConfigError, ComponentKind, LineDraft, Params, PartContext, RatingError, dec, require
+from .base import ZERO, ComponentKind, LineDraft, ParamSpec, Params, PartContext, RatingError, dec
 
 
 def burn_hours(table: Mapping[str | int, Any], start: dt.date, end: dt.date) -> Decimal:
@@ -32,14 +32,13 @@ class UnmeteredCharge(ComponentKind):
     restrict to some fixture types (default: all of BillInput.fixtures)."""
 
     kind = "unmetered"
-
-    def check(self, params: Params) -> None:
-        require(params, "price", "burn_hours")
-        dec(params["price"], name="price")
-        table = params["burn_hours"]
-        for month in range(1, 13):
-            if str(month) not in table and month not in table:
-                raise ComponentConfigError(f"burn_hours has no month {month}")
+    label = "Unmetered service (streetlights)"
+    params_schema = (
+        ParamSpec("price", "decimal", True, "Price of the computed energy.", unit="$/kWh"),
+        ParamSpec("burn_hours", "months", True, "Hours each fixture burns in each month.", unit="hours",
+                  minimum="0", maximum="744"),
+        ParamSpec("fixtures", "tags", False, "Fixture type codes it applies to (empty: all of the service's)."),
+    )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
         wanted = params.get("fixtures")
