@@ -105,7 +105,8 @@ class PaymentSerializer(serializers.ModelSerializer):
     def get_unapplied(self, obj: Payment) -> str:
         if self._return(obj) is not None:
             return "0.00"
-        applied = sum((a.amount for a in obj.ledger_entry.allocation_rows), Decimal("0.00"))
+        rows: list[Allocation] = getattr(obj.ledger_entry, "allocation_rows")  # set by the selector's prefetch
+        applied = sum((a.amount for a in rows), Decimal("0.00"))
         return f"{obj.amount - applied:.2f}"
 
 
@@ -239,7 +240,7 @@ class PaymentListCreate(generics.ListAPIView):
 
         try:
             answer = services.payment_post_idempotent(
-                user_id=request.user.pk, key=key, fingerprint=services.request_fingerprint(body), post=post)
+                user_id=request.user.pk or 0, key=key, fingerprint=services.request_fingerprint(body), post=post)
         except services.IdempotencyKeyReused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_422_UNPROCESSABLE_ENTITY)
         except services.PaymentDuplicate as exc:

@@ -1,5 +1,5 @@
-"""Shared set-up for the payments tests: accounts, bills issued through billing's own issue
-service, charges and the ledger/allocation consistency check."""
+"""Shared set-up for the payments tests (billing/tests/test_payments_*.py): bills issued through
+billing's own issue service, charges and the ledger/allocation consistency check."""
 from __future__ import annotations
 
 import datetime as dt
