@@ -167,22 +167,37 @@ def allocations_release(*, account_id: int, allocation_ids: Iterable[int] | None
     return len(rows)
 
 
-def account_allocate(*, account_id: int, on_date: dt.date) -> list[Allocation]:
-    """Settle one account (see the module docstring). Returns the allocations written."""
-    account_lock(account_id=account_id)
-    items = account_items(account_ids=[account_id])[account_id]
-    if items.stale:
-        allocations_release(account_id=account_id, allocation_ids=[s[0] for s in items.stale],
-                            reason="Reversed in the ledger", on_date=on_date)
-    planned = plan_allocations(charges=items.charges, credits=items.credits, ranks=priority_ranks())
+def _settle(*, items: dict[int, AccountItems], on_date: dt.date) -> list[Allocation]:
+    ranks = priority_ranks()
+    for account_id, account in items.items():
+        if account.stale:
+            allocations_release(account_id=account_id, allocation_ids=[s[0] for s in account.stale],
+                                reason="Reversed in the ledger", on_date=on_date)
     rows = [Allocation(account_id=account_id, credit_id=p.credit_id, charge_id=p.charge_id, amount=p.amount,
-                       allocated_date=on_date) for p in planned]
+                       allocated_date=on_date)
+            for account_id, account in items.items()
+            for p in plan_allocations(charges=account.charges, credits=account.credits, ranks=ranks)]
     return Allocation.objects.bulk_create(rows)
 
 
-def accounts_allocate(*, account_ids: Iterable[int], on_date: dt.date) -> int:
-    """Settle several accounts (in id order, the lock order). Returns the allocations written."""
-    return sum(len(account_allocate(account_id=a, on_date=on_date)) for a in sorted(set(account_ids)))
+def account_allocate(*, account_id: int, on_date: dt.date) -> list[Allocation]:
+    """Settle one account (see the module docstring). Returns the allocations written."""
+    account_lock(account_id=account_id)
+    return _settle(items=account_items(account_ids=[account_id]), on_date=on_date)
+
+
+def accounts_allocate(*, account_ids: Iterable[int], on_date: dt.date, batch: int = 1000) -> int:
+    """Settle many accounts (after a bulk posting such as a bill run's issue), a batch of
+    accounts per load and insert, their locks taken in id order. Returns the allocations written."""
+    ids = sorted(set(account_ids))
+    written = 0
+    for start in range(0, len(ids), batch):
+        part = ids[start:start + batch]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::int, (a %% 2147483647)::int) "
+                           "FROM unnest(%s::bigint[]) AS a ORDER BY a", [_LOCK_NAMESPACE, part])
+        written += len(_settle(items=account_items(account_ids=part), on_date=on_date))
+    return written
 
 
 def ledger_entry_posted(sender, instance: LedgerEntry, created: bool, raw: bool = False, **kwargs) -> None:

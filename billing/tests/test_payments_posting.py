@@ -201,3 +201,17 @@ def test_balance_and_aging_stay_consistent_through_a_mixed_year():
     assert_consistent(account.pk, as_of=as_of)
     aging = ledger.account_aging(account_id=account.pk, as_of=as_of)
     assert aging.total == ledger.account_balance(account_id=account.pk)
+
+
+def test_accounts_allocate_settles_many_accounts_in_batches():
+    accounts = [AccountFactory() for _ in range(5)]
+    for account in accounts:
+        post(account.pk, "20.00", on=JAN)
+    entries = LedgerEntry.objects.bulk_create([
+        LedgerEntry(account_id=a.pk, kind="bill", amount=D("12.34"), effective_date=FEB, description="Bill bulk")
+        for a in accounts])
+    assert accounts_allocate(account_ids=[a.pk for a in accounts], on_date=FEB, batch=2) == 5
+    for account, entry in zip(accounts, entries):
+        assert open_amounts(account.pk) == {}
+        assert Allocation.objects.get(charge=entry).amount == D("12.34")
+        assert_consistent(account.pk, as_of=FEB)
