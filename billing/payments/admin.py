@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from billing.payments.models import Allocation, AllocationPriority, Fee, Payment, PaymentReturn, PaymentSettings
+from billing.payments.models import (
+    Allocation,
+    AllocationPriority,
+    Fee,
+    Payment,
+    PaymentReturn,
+    PaymentSettings,
+    RemittanceFile,
+    RemittanceItem,
+)
 from core.admin import AuditHistoryMixin
 
 
@@ -62,9 +71,19 @@ class AllocationAdmin(ReadOnlyAdmin):
     search_fields = ("=account_id",)
 
 
+class RemittanceFileAdmin(ReadOnlyAdmin):
+    list_display = ("file_name", "format", "imported_at", "actor", "posted", "suspense", "duplicates", "rejected")
+
+
+class RemittanceItemAdmin(ReadOnlyAdmin):
+    list_display = ("file", "line_number", "status", "account_number", "amount", "item_reference", "message")
+    list_filter = ("status",)
+
+
 def register(site: admin.AdminSite = admin.site) -> None:
     for model, model_admin in ((AllocationPriority, AllocationPriorityAdmin), (PaymentSettings, PaymentSettingsAdmin),
                                (Payment, PaymentAdmin), (PaymentReturn, PaymentReturnAdmin), (Fee, FeeAdmin),
-                               (Allocation, AllocationAdmin)):
+                               (Allocation, AllocationAdmin), (RemittanceFile, RemittanceFileAdmin),
+                               (RemittanceItem, RemittanceItemAdmin)):
         if not site.is_registered(model):
             site.register(model, model_admin)

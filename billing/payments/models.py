@@ -244,3 +244,76 @@ class PaymentIdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} -> {self.payment_id}"
+
+
+class RemittanceFile(models.Model):
+    """A bank remittance (lockbox) file imported once: the same bytes again are recognised by
+    `file_hash` and post nothing. Its lines are RemittanceItems."""
+
+    format = models.CharField(max_length=30, help_text="The registered remittance format it was read as.")
+    file_name = models.CharField(max_length=255)
+    file_hash = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the file's bytes.")
+    lines_total = models.PositiveIntegerField(default=0)
+    posted = models.PositiveIntegerField(default=0)
+    suspense = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    actor = models.CharField(max_length=150)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.imported_at:%Y-%m-%d})"
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent())
+class RemittanceItem(models.Model):
+    """One line of a remittance file and what became of it: posted (matched by account number),
+    suspense (no account, or several accounts, match: staff assign it), assigned (posted from
+    suspense by staff), duplicate (its bank reference was already posted: `payment` is that
+    one) or rejected (a bad line: `error_field` and `message` say what is wrong)."""
+
+    class Status(models.TextChoices):
+        POSTED = "posted", "Posted"
+        SUSPENSE = "suspense", "In suspense"
+        ASSIGNED = "assigned", "Assigned from suspense"
+        DUPLICATE = "duplicate", "Already posted"
+        REJECTED = "rejected", "Rejected (bad line)"
+
+    file = models.ForeignKey(RemittanceFile, on_delete=models.PROTECT, related_name="items")
+    line_number = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices)
+    account_number = models.CharField(max_length=40, blank=True, help_text="As the bank wrote it.")
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    paid_date = models.DateField(null=True, blank=True)
+    item_reference = models.CharField(max_length=100, blank=True, help_text="The bank's reference of the item.")
+    tender_type = models.CharField(max_length=20, blank=True)
+    payer = models.CharField(max_length=200, blank=True)
+    raw = models.TextField(blank=True)
+    error_field = models.CharField(max_length=40, blank=True)
+    message = models.TextField(blank=True, help_text="Why it is in suspense or rejected.")
+    account = models.ForeignKey("cis.Account", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolve_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["file", "line_number"]
+        indexes = [models.Index(name="remittanceitem_status_idx", fields=["status"])]
+        constraints = [
+            models.UniqueConstraint(name="remittanceitem_unique_line", fields=["file", "line_number"]),
+            models.CheckConstraint(
+                name="remittanceitem_payment_by_status",
+                condition=(Q(status__in=["posted", "assigned", "duplicate"]) & Q(payment__isnull=False))
+                | (Q(status__in=["suspense", "rejected"]) & Q(payment__isnull=True)),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file.file_name} line {self.line_number} ({self.status})"

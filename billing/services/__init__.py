@@ -18,6 +18,10 @@ Payments (billing.payments.services): the posting service every channel ends in
     accounts_allocate (settle accounts whose charges were posted in bulk)
     raise ValidationError, PaymentDuplicate (the channel's external reference was posted),
     PaymentAlreadyReturned, IdempotencyKeyReused.
+Remittance (lockbox) files (billing.payments.remittance)
+    register_remittance_format (RemittanceFormat; integrations register parsers returning
+    ParsedRemittance of RemittanceLine / RemittanceLineError), remittance_import, suspense_assign
+    raise RemittanceFileDuplicate (the same file again), RemittanceError, and as payment_post.
 Bill runs (billing.services.runs)
     bill_run_start, bill_run_resume, bill_run_approve, bill_run_issue, bill_issue, bills_issue
     raise BillRunError (a run not in the state the step needs).
@@ -42,6 +46,17 @@ from billing.payments.services import (
     payment_return,
     payment_reverse,
     payment_settings,
+)
+from billing.payments.remittance import (
+    ParsedRemittance,
+    RemittanceError,
+    RemittanceFileDuplicate,
+    RemittanceFormat,
+    RemittanceLine,
+    RemittanceLineError,
+    register_remittance_format,
+    remittance_import,
+    suspense_assign,
 )
 from billing.services.prebill import (
     PreBillConfigError,
@@ -84,4 +99,6 @@ __all__ = [
     "bill_exception_rerate", "prebill_rules_seed",
     "IdempotencyKeyReused", "PaymentAlreadyReturned", "PaymentDuplicate", "PaymentError", "accounts_allocate",
     "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
+    "ParsedRemittance", "RemittanceError", "RemittanceFileDuplicate", "RemittanceFormat", "RemittanceLine",
+    "RemittanceLineError", "register_remittance_format", "remittance_import", "suspense_assign",
 ]
