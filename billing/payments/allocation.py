@@ -118,9 +118,9 @@ def account_items(*, account_ids: Iterable[int]) -> dict[int, AccountItems]:
     entries = list(LedgerEntry.objects.filter(account_id__in=ids)
                    .values_list("id", "account_id", "kind", "amount", "effective_date", "reverses_id"))
     reversed_ids = {row[5] for row in entries if row[5] is not None}
-    fee_ids = set(Fee.objects.filter(account_id__in=ids).values_list("ledger_entry_id", flat=True))
+    fee_ids = set(Fee.objects.filter(account_id__in=ids).order_by().values_list("ledger_entry_id", flat=True))
     used: dict[int, Decimal] = defaultdict(Decimal)
-    for credit_id, charge_id, total in (Allocation.objects.filter(account_id__in=ids)
+    for credit_id, charge_id, total in (Allocation.objects.filter(account_id__in=ids).order_by()
                                         .values("credit_id", "charge_id").annotate(total=Sum("amount"))
                                         .values_list("credit_id", "charge_id", "total")):
         used[credit_id] += total

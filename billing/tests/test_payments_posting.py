@@ -113,7 +113,7 @@ def test_a_payment_pays_the_oldest_bill_first_then_fees():
 
 def test_the_priority_by_charge_kind_is_configuration():
     account = AccountFactory()
-    AllocationPriority.objects.filter(kind="adjustment").update(rank=1)  # charge adjustments before bills
+    AllocationPriority.objects.update_or_create(kind="adjustment", defaults={"rank": 1})  # adjustments before bills
     jan = bill_entry(issued_bill(account_id=account.pk, total="100.00", bill_date=JAN))
     adjustment = charge(account_id=account.pk, amount="20.00", on=FEB)
     post(account.pk, "50.00")
