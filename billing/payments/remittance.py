@@ -21,7 +21,6 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 
 from billing.payments.models import Payment, RemittanceFile, RemittanceItem
 from billing.payments.services import PaymentDuplicate, PaymentError, payment_post
@@ -184,7 +183,7 @@ def _import_line(*, batch: RemittanceFile, line: RemittanceLine, actor: Actor) -
         item.status, item.payment, item.message = RemittanceItem.Status.DUPLICATE, exc.payment, str(exc)
     except ValidationError as exc:
         item.status, item.account_id = RemittanceItem.Status.REJECTED, None
-        item.error_field = next(iter(getattr(exc, "message_dict", {}) or {"": ""}))
+        item.error_field = next(iter(exc.message_dict), "") if hasattr(exc, "error_dict") else ""
         item.message = "; ".join(exc.messages)
     return item
 
@@ -212,19 +211,6 @@ def suspense_assign(*, item: RemittanceItem, account_number: str, reason: str, a
         item.status, item.payment, item.account_id = RemittanceItem.Status.ASSIGNED, payment, account.pk
         item.resolved_by_id, item.resolved_at, item.resolve_reason = actor.user_id, now, reason.strip()
         item.save(update_fields=["status", "payment", "account", "resolved_by", "resolved_at", "resolve_reason"])
-        RemittanceFile.objects.filter(pk=item.file_id).update(suspense=batch_count(item.file_id))
+        waiting = RemittanceItem.objects.filter(file_id=item.file_id, status=RemittanceItem.Status.SUSPENSE).count()
+        RemittanceFile.objects.filter(pk=item.file_id).update(suspense=waiting)
     return item
-
-
-def batch_count(file_id: int) -> int:
-    return RemittanceItem.objects.filter(file_id=file_id, status=RemittanceItem.Status.SUSPENSE).count()
-
-
-def suspense_items() -> QuerySet[RemittanceItem]:
-    """The suspense worklist: oldest file first."""
-    return (RemittanceItem.objects.filter(status=RemittanceItem.Status.SUSPENSE).select_related("file")
-            .order_by("file__imported_at", "file_id", "line_number"))
-
-
-def remittance_files(*, limit: int = 20) -> list[RemittanceFile]:
-    return list(RemittanceFile.objects.order_by("-imported_at", "-id")[:limit])

@@ -12,7 +12,7 @@ from django.db.models import Prefetch, QuerySet
 
 from billing.models import LedgerEntry
 from billing.payments.allocation import account_items
-from billing.payments.models import Allocation, ChargeKind, Payment, PaymentReturn, PaymentSettings
+from billing.payments.models import Allocation, Payment, PaymentReturn, PaymentSettings, RemittanceFile, RemittanceItem
 from billing.services.ledger import Aging
 from core.money import money
 
@@ -44,10 +44,9 @@ class OpenItems:
 
 def account_open_items(*, account_id: int) -> OpenItems:
     items = account_items(account_ids=[account_id])[account_id]
-    described = dict(LedgerEntry.objects.filter(pk__in=[c.entry_id for c in items.charges])
-                     .values_list("id", "description"))
-    amounts = dict(LedgerEntry.objects.filter(pk__in=[c.entry_id for c in items.charges]).values_list("id", "amount"))
-    charges = [OpenCharge(c.entry_id, c.kind, described[c.entry_id], c.effective_date, amounts[c.entry_id], c.open)
+    entries = {pk: (description, amount) for pk, description, amount in LedgerEntry.objects.filter(
+        pk__in=[c.entry_id for c in items.charges]).values_list("id", "description", "amount")}
+    charges = [OpenCharge(c.entry_id, c.kind, entries[c.entry_id][0], c.effective_date, entries[c.entry_id][1], c.open)
                for c in sorted(items.charges, key=lambda c: (c.effective_date, c.entry_id))]
     return OpenItems(charges, sum((c.open for c in items.credits), ZERO))
 
@@ -104,4 +103,11 @@ def payment_by_receipt(*, receipt_number: str) -> Payment:
     return payments_with_history().get(receipt_number=receipt_number)
 
 
-CHARGE_KINDS = ChargeKind
+def suspense_items() -> QuerySet[RemittanceItem]:
+    """The suspense worklist: remittance lines waiting for staff, oldest file first."""
+    return (RemittanceItem.objects.filter(status=RemittanceItem.Status.SUSPENSE).select_related("file")
+            .order_by("file__imported_at", "file_id", "line_number"))
+
+
+def remittance_files(*, limit: int = 20) -> list[RemittanceFile]:
+    return list(RemittanceFile.objects.order_by("-imported_at", "-id")[:limit])
