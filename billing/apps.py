@@ -17,8 +17,10 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from billing import panels, selectors
         from billing.models import BillRunChunk
+        from billing.payments import panels as payment_panels
 
         panels.register()
+        payment_panels.register()  # the payments panel, their admin pages and the ledger hook
         # cis stores rate and bill cycle codes but sits below billing: it validates them
         # through core.codes (agreements, move-ins, accounts; API and the move-in wizard).
         codes.register_code_validator(codes.RATE_CODE, selectors.rate_code_exists, label="rate code",

@@ -463,3 +463,7 @@ class BillDocument(models.Model):
 
     def __str__(self) -> str:
         return f"PDF of bill {self.bill_id} ({self.status})"
+
+
+# Payments live in their own package; importing it here registers its models under billing.
+from billing.payments import models as payments_models  # noqa: E402,F401

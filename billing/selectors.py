@@ -1,9 +1,10 @@
 """billing's reads for the Billing Hub, admin and other apps: runs with their progress, the
 pre-bill exceptions worklist, a bill with its segments and lines, a bill's history (who approved,
 issued, cancelled and rebilled it), windows waiting for a run, and MDM's replacement-read
-notices still to decide with the issued bills each one touches; and what the REST API reads
+notices still to decide with the issued bills each one touches; what the REST API reads
 (bills by filter, a bill with its segments and lines, an account's ledger entries, each
-agreement's billed-through date)."""
+agreement's billed-through date); and (from billing.payments.selectors)
+an account's payments, open charges, aging by allocation and returned-payment credit rating."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,6 +19,10 @@ from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from billing.models import (
     Bill, BillCycle, BillException, BillLine, BillRun, BillSegment, BillWindow, LedgerEntry, NoticeDecision,
     RateSchedule,
+)
+from billing.payments.selectors import (  # noqa: F401 - payments' public reads, listed here
+    CreditRating, OpenCharge, OpenItems, account_aging_by_allocation, account_credit_rating, account_open_items,
+    payment_by_receipt, payments_for_account,
 )
 from cis.selectors import account_numbers
 from mdm.selectors import NoticeRow, billed_through_dates, replacement_read_notices_open

@@ -5,9 +5,12 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from billing.payments.models import Payment
+from billing.payments.services import payment_post
 from billing.services import ledger
 from billing.forms import AdjustmentForm, PaymentForm
 from cis.selectors import account_get
+from core.actors import Actor
 from core.permissions import role_required
 from core.roles import Role
 
@@ -36,15 +39,18 @@ def post_payment(request, account_number: str):
     if not form.is_valid():
         messages.error(request, "Payment not posted: " + _errors_text(form))
         return _back(account)
+    data = form.cleaned_data
     try:
-        entry = ledger.ledger_post_payment(
-            account_id=account.pk, amount=form.cleaned_data["amount"], received_date=form.cleaned_data["received_date"],
-            reference=form.cleaned_data["reference"], reason=form.cleaned_data["reason"], user=request.user,
+        payment = payment_post(
+            account_id=account.pk, amount=data["amount"], received_date=data["received_date"],
+            channel=Payment.Channel.CASHIER, tender_type=data["tender_type"], reference=data["reference"],
+            reason=data["reason"], actor=Actor.of(request.user),
         )
     except ValidationError as exc:
         messages.error(request, "Payment not posted: " + "; ".join(exc.messages))
         return _back(account)
-    messages.success(request, f"Payment of ${-entry.amount} posted to {account.account_number}.")
+    messages.success(request, f"Payment of ${payment.amount} ({payment.get_tender_type_display().lower()}) posted to "
+                              f"{account.account_number}: receipt {payment.receipt_number}.")
     return _back(account)
 
 

@@ -5,6 +5,8 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
+        from integrations import lockbox_csv
         from integrations.registry import register_read_formats
 
         register_read_formats()
+        lockbox_csv.register()  # the CSV remittance layout, into billing's remittance registry

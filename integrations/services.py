@@ -8,9 +8,12 @@ write_cmep_registers(reads, *, sender, receiver, created_at, tz, purpose, commod
     CMEP register records for mdm.records.ParsedRegisterRead values.
 write_csv(*, blocks, registers, tz) -> str
     The Utilis CSV read layout: one row per interval, then one per register read.
+write_lockbox_csv(items: LockboxItem...) -> str
+    The Utilis CSV remittance (lockbox) layout, read back by billing's remittance import.
 
 Parsing goes the other way through mdm.importing (the format registry), never from here."""
 from integrations.cmep.writer import write_cmep_intervals, write_cmep_registers
 from integrations.csv_reads.writer import write_csv
+from integrations.lockbox_csv.writer import LockboxItem, write_lockbox_csv
 
-__all__ = ["write_cmep_intervals", "write_cmep_registers", "write_csv"]
+__all__ = ["LockboxItem", "write_cmep_intervals", "write_cmep_registers", "write_csv", "write_lockbox_csv"]

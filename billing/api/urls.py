@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from billing.api import accounts, bills, views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/<str:account_number>/aging/", accounts.AccountAging.as_view(), name="billing-account-aging"),
     path("accounts/<str:account_number>/billed-through/", accounts.AccountBilledThrough.as_view(),
          name="billing-account-billed-through"),
+    path("payments/", include("billing.payments.api")),
 ]

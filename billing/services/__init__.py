@@ -12,6 +12,16 @@ Ledger (billing.services.ledger), append-only
     ledger_post_payment, ledger_post_adjustment, ledger_reverse
     raise django's ValidationError for an amount that is zero or has more than 2 decimals,
     LedgerError for reversing a reversal or an entry already reversed.
+Payments (billing.payments.services): the posting service every channel ends in
+    payment_post, payment_return (NSF / chargeback: fee, credit rating), payment_reverse
+    (a posting error), payment_post_idempotent (the API's Idempotency-Key), payment_settings,
+    accounts_allocate (settle accounts whose charges were posted in bulk)
+    raise ValidationError, PaymentDuplicate (the channel's external reference was posted),
+    PaymentAlreadyReturned, IdempotencyKeyReused.
+Remittance (lockbox) files (billing.payments.remittance)
+    register_remittance_format (RemittanceFormat; integrations register parsers returning
+    ParsedRemittance of RemittanceLine / RemittanceLineError), remittance_import, suspense_assign
+    raise RemittanceFileDuplicate (the same file again), RemittanceError, and as payment_post.
 Bill runs (billing.services.runs)
     bill_run_start, bill_run_resume, bill_run_approve, bill_run_issue, bill_issue, bills_issue
     raise BillRunError (a run not in the state the step needs).
@@ -25,6 +35,29 @@ Pre-bill rules and their exceptions (billing.services.prebill)
 """
 from billing.services.cycles import BillCycleError, BillWindowSpec, bill_cycle_create, bill_cycle_ensure, bill_windows_create
 from billing.services.ledger import LedgerError, ledger_post_adjustment, ledger_post_payment, ledger_reverse
+from billing.payments.allocation import accounts_allocate
+from billing.payments.services import (
+    IdempotencyKeyReused,
+    PaymentAlreadyReturned,
+    PaymentDuplicate,
+    PaymentError,
+    payment_post,
+    payment_post_idempotent,
+    payment_return,
+    payment_reverse,
+    payment_settings,
+)
+from billing.payments.remittance import (
+    ParsedRemittance,
+    RemittanceError,
+    RemittanceFileDuplicate,
+    RemittanceFormat,
+    RemittanceLine,
+    RemittanceLineError,
+    register_remittance_format,
+    remittance_import,
+    suspense_assign,
+)
 from billing.services.prebill import (
     PreBillConfigError,
     PreBillError,
@@ -64,4 +97,8 @@ __all__ = [
     "RebillError", "bill_cancel", "bill_final", "bill_off_cycle", "bill_rebill", "bills_rebill_for_notices",
     "PreBillConfigError", "PreBillError", "bill_exception_meter_check", "bill_exception_release",
     "bill_exception_rerate", "prebill_rules_seed",
+    "IdempotencyKeyReused", "PaymentAlreadyReturned", "PaymentDuplicate", "PaymentError", "accounts_allocate",
+    "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
+    "ParsedRemittance", "RemittanceError", "RemittanceFileDuplicate", "RemittanceFormat", "RemittanceLine",
+    "RemittanceLineError", "register_remittance_format", "remittance_import", "suspense_assign",
 ]

@@ -16,12 +16,15 @@ def test_csr_posts_a_payment_from_the_hub(client, csr):
     client.login(username=csr.username, password=PASSWORD)
     response = client.post(
         f"/billing/accounts/{account.account_number}/payment/",
-        {"amount": "75.25", "received_date": "2026-03-01", "reference": "RCPT-9", "reason": "walk-in"},
+        {"amount": "75.25", "tender_type": "cheque", "received_date": "2026-03-01", "reference": "RCPT-9",
+         "reason": "walk-in"},
     )
     assert response.status_code == 302
     assert ledger.account_balance(account_id=account.pk) == Decimal("-75.25")
     entry = ledger.account_ledger(account_id=account.pk)[0]
-    assert entry.created_by == csr and entry.payment_reference == "RCPT-9"
+    # The payment goes through billing.payments: the ledger names its receipt, the payment keeps the reference.
+    assert entry.created_by == csr and entry.payment_reference == entry.payment.receipt_number
+    assert (entry.payment.reference, entry.payment.tender_type, entry.payment.channel) == ("RCPT-9", "cheque", "cashier")
 
 
 def test_adjustment_without_reason_is_refused_and_nothing_posted(client, csr):
