@@ -111,8 +111,8 @@ class MaskPersonalDataMixin:
     masked (fail closed), so a view must pass `context={"request": request}`."""
 
     def to_representation(self, instance):
-        data = super().to_representation(instance)  # type: ignore[misc]
-        request = self.context.get("request")  # type: ignore[attr-defined]
+        data = super().to_representation(instance)
+        request = self.context.get("request")
         hidden = privacy.masked_fields(getattr(request, "user", None), instance._meta.label)
         for field in hidden & set(data):
             data[field] = privacy.mask(data[field])

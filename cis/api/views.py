@@ -62,7 +62,7 @@ def call_service(fn, **kwargs):
 
 class _ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     schema = ApiAutoSchema()
-    read_roles = READ_ROLES
+    read_roles: tuple[Role, ...] = READ_ROLES
     write_roles = WRITE_ROLES
 
 
