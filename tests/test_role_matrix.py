@@ -13,10 +13,15 @@ Administrators pass every role check (core.permissions), so each rule includes t
 """
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from knox.models import get_token_model
+from rest_framework.test import APIClient
 
 from cis import services
 from cis.tests.factories import AccountFactory, CustomerFactory
@@ -82,15 +87,21 @@ def account():
     return account
 
 
-def _user(make_user, role: str):
-    return None if role == ANONYMOUS else make_user(f"matrix-{role}", role)
+def _user(role: str):
+    """A user holding `role` (None for an anonymous visitor), without a password: no hashing,
+    the clients sign in directly."""
+    if role == ANONYMOUS:
+        return None
+    user = get_user_model().objects.create_user(username=f"matrix-{role}", password=None)
+    user.groups.add(Group.objects.get_or_create(name=role)[0])
+    return user
 
 
 @pytest.fixture
-def web(make_user):
+def web(db):
     def signed_in(role: str) -> Client:
         client = Client(raise_request_exception=False)
-        user = _user(make_user, role)
+        user = _user(role)
         if user is not None:
             client.force_login(user)
         return client
@@ -104,9 +115,9 @@ def _refused(response, *, api: bool) -> bool:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_what_each_role_reads_through_the_api(role, account, make_user, api_for):
+def test_what_each_role_reads_through_the_api(role, account, api_for):
     row = reads(role)
-    client = api_for(_user(make_user, role))
+    client = api_for(_user(role))
     number = account.account_number
     customer = client.get(f"/api/customers/{account.customer.customer_number}/")
     listed = client.get("/api/customers/")
@@ -377,33 +388,46 @@ def test_every_named_url_has_a_rule():
     assert not ruled - names, f"Rules for URLs that no longer exist: {sorted(ruled - names)}"
 
 
-def _cases():
-    for name, methods in sorted(URL_RULES.items()):
-        for method, roles in sorted(methods.items()):
-            for role in ROLES:
-                yield pytest.param(name, method, role, role == Role.ADMIN or role in roles, id=f"{name}-{method}-{role}")
+@pytest.fixture
+def role_users(db, django_user_model):
+    """One user per role, without a password (no hashing: the clients sign in directly)."""
+    users = {}
+    for role in Role:
+        user = django_user_model.objects.create_user(username=f"url-{role}", password=None)
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+        users[role] = user
+    return users
 
 
-@pytest.mark.parametrize("name, method, role, allowed", list(_cases()))
-def test_each_url_lets_through_only_the_roles_of_its_rule(name, method, role, allowed, make_user, api_for):
+def _client_for(user, *, api: bool):
+    if api:
+        client = APIClient(raise_request_exception=False)
+        if user is not None:
+            _, token = get_token_model().objects.create(user=user, name="role matrix")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("name", sorted(URL_RULES))
+def test_each_url_lets_through_only_the_roles_of_its_rule(name, role_users):
     route, kwargs = _named_urls()[name]
     # No such object: a role that passes the check gets 404 (or a form error), never 401/403.
     url = reverse(name, kwargs={k: "999999" for k in kwargs})
     api = url.startswith("/api/")
-    user = _user(make_user, role)
-    if api:
-        client = api_for(user)
-        client.raise_request_exception = False
-    else:
-        client = Client(raise_request_exception=False)
-        if user is not None:
-            client.force_login(user)
-    response = getattr(client, method.lower())(url, {}, **({"format": "json"} if api and method != "GET" else {}))
-    if allowed:
-        assert not _refused(response, api=api), (route, response.status_code)
-        assert response.status_code < 500, (route, response.status_code)
-    else:
-        assert _refused(response, api=api), (route, response.status_code)
+    wrong = []
+    for role in ROLES:
+        client = _client_for(role_users.get(role), api=api)
+        for method, roles in sorted(URL_RULES[name].items()):
+            allowed = role == Role.ADMIN or role in roles
+            response = getattr(client, method.lower())(url, {}, **({"format": "json"} if api and method != "GET" else {}))
+            refused = _refused(response, api=api)
+            if refused is allowed or response.status_code >= 500:
+                wrong.append(f"{method} {route} as {role}: {response.status_code} ({'allowed' if allowed else 'refused'} by the rule)")
+    assert not wrong, wrong
 
 
 @pytest.mark.parametrize("name", sorted(SIGNED_IN))
@@ -414,3 +438,20 @@ def test_signed_in_urls_refuse_anonymous_visitors(name):
         assert response.status_code in (401, 403, 405)
     else:
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("value, masked", [
+    ("A1234-56789-01234", "•••• 1234"),  # the last four letters or digits, punctuation dropped
+    ("123 456 789 RT0001", "•••• 0001"),
+    ("AB12345", "••••"),                  # too short to show any of it
+    ("", ""),                              # nothing on file stays nothing
+    (None, ""),
+])
+def test_mask_keeps_at_most_the_last_four_and_only_when_enough_stays_hidden(value, masked):
+    assert privacy.mask(value) == masked
+
+
+def test_dates_are_masked_whole_for_a_role_that_may_not_read_them(make_user):
+    born = dt.date(1980, 4, 2)
+    assert privacy.shown(make_user("m-date", Role.METERING), privacy.PersonalData.BIRTH_DATE, born) == "••••-••-••"
+    assert privacy.shown(make_user("c-date", Role.CSR), privacy.PersonalData.BIRTH_DATE, born) == born
