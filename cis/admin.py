@@ -7,6 +7,7 @@ and change lists skip the full-table count. Moves are made by the CSR wizard and
 task; here they are read-only apart from the two actions."""
 from __future__ import annotations
 
+import copy
 import re
 
 import pghistory
@@ -29,6 +30,7 @@ from cis.models import (
     phone_digits,
 )
 from core import clock as core_clock
+from core import privacy
 from core.admin import AuditHistoryMixin
 
 
@@ -37,7 +39,9 @@ def _name_q(term: str, prefix: str = "") -> Q:
     return Q(**{f"{prefix}search_name__contains": normalise_text(term)})
 
 
-def _customer_q(term: str, prefix: str = "") -> Q:
+def _customer_q(term: str, prefix: str = "", *, ids: bool = True) -> Q:
+    """`ids=False` for a user who may not read ID numbers (core.privacy): a match would confirm
+    a guessed number."""
     q = Q(**{f"{prefix}customer_number__istartswith": term}) | _name_q(term, prefix)
     if "@" in term:
         q |= Q(**{f"{prefix}email__startswith": term.lower()})
@@ -45,7 +49,7 @@ def _customer_q(term: str, prefix: str = "") -> Q:
     if len(digits) >= 4 and re.fullmatch(r"[\d\s()+.-]+", term):
         q |= Q(**{f"{prefix}phone_search__contains": digits})
     ident = re.sub(r"[\s-]", "", term).upper()
-    if len(ident) >= 4:
+    if ids and len(ident) >= 4:
         q |= Q(**{f"{prefix}id_number_search": ident})
     return q
 
@@ -64,6 +68,8 @@ class AuditedAdmin(AuditHistoryMixin, admin.ModelAdmin):
         term = search_term.strip()
         if search_q is None or not term:
             return super().get_search_results(request, queryset, search_term)
+        if getattr(self, "search_q_matches_ids", False):
+            return queryset.filter(search_q(term, ids=privacy.may_read(request.user, privacy.PersonalData.GOVERNMENT_ID))), False
         return queryset.filter(search_q(term)), False
 
     def save_model(self, request, obj, form, change):
@@ -102,8 +108,46 @@ class CustomerAdmin(AuditedAdmin):
         ("History", {"fields": ("created_at", "updated_at", "audit_history")}),
     )
 
-    def search_q(self, term: str) -> Q:
-        return _customer_q(term)
+    search_q_matches_ids = True
+
+    def search_q(self, term: str, *, ids: bool = True) -> Q:
+        return _customer_q(term, ids=ids)
+
+    # A staff user who may not read ID numbers (core.privacy) sees the number masked, cannot
+    # change it, and the audit history leaves the ID columns out.
+    _MASKED_SWAPS = {"id_number": "masked_id_number", "audit_history": "audit_history_without_ids"}
+
+    def _masked(self, request) -> frozenset[str]:
+        return privacy.masked_fields(request.user, "cis.Customer")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        hidden = self._masked(request)
+        if not hidden:
+            return fieldsets
+        return [
+            (name, {**options, "fields": tuple(
+                self._MASKED_SWAPS.get(f, f) for f in options["fields"] if f not in hidden or f in self._MASKED_SWAPS
+            )})
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        hidden = self._masked(request)
+        if not hidden:
+            return readonly
+        return tuple(f for f in readonly if f not in hidden) + tuple(self._MASKED_SWAPS.values())
+
+    @admin.display(description="ID number")
+    def masked_id_number(self, obj) -> str:
+        return privacy.mask(obj.id_number) or "—"
+
+    @admin.display(description="Audit history")
+    def audit_history_without_ids(self, obj) -> str:
+        view = copy.copy(self)
+        view.audit_hidden_fields = self.audit_hidden_fields | frozenset(privacy.personal_fields("cis.Customer"))
+        return AuditHistoryMixin.audit_history(view, obj)
 
     def save_model(self, request, obj, form, change):
         if not obj.customer_number:
@@ -147,8 +191,10 @@ class AccountAdmin(AuditedAdmin):
         ("History", {"fields": ("created_at", "updated_at", "audit_history")}),
     )
 
-    def search_q(self, term: str) -> Q:
-        return Q(account_number__startswith=re.sub(r"\s", "", term)) | _customer_q(term, prefix="customer__")
+    search_q_matches_ids = True
+
+    def search_q(self, term: str, *, ids: bool = True) -> Q:
+        return Q(account_number__startswith=re.sub(r"\s", "", term)) | _customer_q(term, prefix="customer__", ids=ids)
 
     def save_model(self, request, obj, form, change):
         if not obj.account_number:

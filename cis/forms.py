@@ -14,7 +14,6 @@ from core import codes
 from core.search import search_provider
 
 from cis import selectors, services
-from cis.selectors import accounts as search_selectors
 from cis.models import Account, Commodity, Complaint, Contact, Customer, Move, ServiceAgreement, ServicePoint
 
 DAY = dt.timedelta(days=1)
@@ -56,14 +55,15 @@ class SearchForm(forms.Form):
 
     PER_PAGE = 25
 
-    def search_page(self) -> search_selectors.SearchPage:
-        """The page of results asked for (page 1 when none or out of range is given)."""
+    def search_page(self, *, hidden_kinds: frozenset[str] = frozenset()) -> selectors.SearchPage:
+        """The page of results asked for (page 1 when none or out of range is given); the
+        `hidden_kinds` (selectors.search_kinds_hidden_from the user) are not searched."""
         if not self.is_valid():
-            return search_selectors.SearchPage([], 1, self.PER_PAGE, False)
+            return selectors.SearchPage([], 1, self.PER_PAGE, False)
         data = self.cleaned_data
-        return search_selectors.search_accounts_page(
+        return selectors.search_accounts_page(
             data["q"], kind=data["kind"] or "auto", status=data["status"], commodity=data["commodity"],
-            page=data["page"] or 1, per_page=self.PER_PAGE,
+            page=data["page"] or 1, per_page=self.PER_PAGE, hidden_kinds=hidden_kinds,
         )
 
     def search(self) -> list[selectors.SearchHit]:

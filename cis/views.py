@@ -32,7 +32,7 @@ from cis.forms import (
 )
 from cis.models import Account, Complaint, Move, ServicePoint
 from core import clock as core_clock
-from core import codes
+from core import codes, privacy
 from core.panels import account_panels
 from core.permissions import role_required
 from core.roles import Role, has_role
@@ -77,7 +77,7 @@ def _add_validation_errors(form, exc: ValidationError) -> None:
 @role_required(*READ_ROLES)
 @require_GET
 def search(request):
-    form = SearchForm(request.GET or None)
+    form = _search_form(request, request.GET or None)
     return render(request, "cis/search.html", _search_context(form, request))
 
 
@@ -85,13 +85,25 @@ def search(request):
 @require_GET
 def search_results(request):
     """The results table alone, for the live search as the CSR types."""
-    return render(request, "cis/_search_results.html", _search_context(SearchForm(request.GET), request))
+    return render(request, "cis/_search_results.html", _search_context(_search_form(request, request.GET), request))
+
+
+def _search_form(request, data) -> SearchForm:
+    """The search form without the kinds this user may not search by (an ID number for a
+    role that may not read IDs: a hit would confirm a guessed number)."""
+    form = SearchForm(data)
+    hidden = selectors.search_kinds_hidden_from(request.user)
+    if hidden:
+        kind = form.fields["kind"]
+        kind.choices = [(k, label) for k, label in kind.choices if k not in hidden]  # type: ignore[attr-defined]
+    return form
 
 
 def _search_context(form: SearchForm, request) -> dict:
     """One page of hits and the links to its neighbours (to the full page: they work with or
     without the live search, and the live search starts again from page 1)."""
-    results = form.search_page() if form.is_bound else None
+    hidden = selectors.search_kinds_hidden_from(request.user)
+    results = form.search_page(hidden_kinds=hidden) if form.is_bound else None
     context = {
         "form": form, "results": results, "hits": results.hits if results else [],
         "query": request.GET.get("q", ""),
@@ -123,7 +135,11 @@ def _panels(request, account: Account) -> list[dict]:
 
 def _account_page(request, account: Account, *, status: int = 200, **forms):
     today = _today()
-    complaints = list(account.complaints.select_related("created_by"))
+    customer = account.customer
+    # Case notes (notes, contacts, complaints) are left out for a role that may not read them,
+    # with their rows in the audit trail; identifiers are masked (core.privacy).
+    case_notes = privacy.may_read(request.user, privacy.PersonalData.CASE_NOTES)
+    complaints = list(account.complaints.select_related("created_by")) if case_notes else []
     bound_status_form = forms.pop("complaint_status_form", None)
     complaint_rows = [
         (
@@ -136,17 +152,22 @@ def _account_page(request, account: Account, *, status: int = 200, **forms):
     ]
     context = {
         "account": account,
-        "customer": account.customer,
+        "customer": customer,
+        "customer_id_number": privacy.shown(request.user, privacy.PersonalData.GOVERNMENT_ID, customer.id_number),
+        "case_notes": case_notes,
         "today": today,
         "can_write": _can_write(request.user),
         "children": account.children.select_related("customer").order_by("account_number"),
         "agreements": selectors.account_agreements(account=account),
         "premises": selectors.account_premises(account=account),
         "pending": selectors.pending_moves().filter(account=account),
-        "notes": account.notes.select_related("created_by"),
-        "contacts": account.contacts.select_related("created_by"),
+        "notes": account.notes.select_related("created_by") if case_notes else [],
+        "contacts": account.contacts.select_related("created_by") if case_notes else [],
         "complaint_rows": complaint_rows,
-        "audit": selectors.account_audit_trail(account=account),
+        "audit": selectors.account_audit_trail(
+            account=account, case_notes=case_notes,
+            masked_fields=privacy.masked_fields(request.user, "cis.Customer"),
+        ),
         "panels": _panels(request, account),
         "note_form": forms.get("note_form") or NoteForm(prefix="note"),
         "contact_form": forms.get("contact_form") or ContactForm(prefix="contact"),

@@ -31,8 +31,8 @@ from cis.models import (
     ServicePoint,
 )
 from cis import services
-from cis.selectors import search_kinds
-from core import codes
+from cis.selectors import SEARCH_MAX_HITS, SEARCH_MAX_PAGE, search_kinds, search_max_page
+from core import codes, privacy
 
 
 class NaturalKeyField(serializers.SlugRelatedField):
@@ -105,7 +105,21 @@ _CUSTOMER_INPUT_FIELDS = [
 ]
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class MaskPersonalDataMixin:
+    """Output masked per core.privacy for the requesting user: an identifier the role may not
+    read comes back as "•••• 1234". Without a request in the context every identifier is
+    masked (fail closed), so a view must pass `context={"request": request}`."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        hidden = privacy.masked_fields(getattr(request, "user", None), instance._meta.label)
+        for field in hidden & set(data):
+            data[field] = privacy.mask(data[field])
+        return data
+
+
+class CustomerSerializer(MaskPersonalDataMixin, serializers.ModelSerializer):
     """Read and write: one serializer, so the OpenAPI document has one Customer shape and
     one enum per choice set (the output only adds read-only fields)."""
 
@@ -119,6 +133,9 @@ class CustomerSerializer(serializers.ModelSerializer):
         model = Customer
         fields = ["id", *_CUSTOMER_INPUT_FIELDS, "display_name", "created_at", "updated_at"]
         read_only_fields = ["id", "display_name", "created_at", "updated_at"]
+        extra_kwargs = {"id_number": {"help_text": (
+            "The ID document's number. Read back masked (\"•••• 1234\") by roles that may not read "
+            "government IDs: metering, API clients (see docs/cis.md, Personal data by role).")}}
 
     def validate_customer_number(self, value: str) -> str:
         if self.instance is not None and value != self.instance.customer_number:
@@ -434,12 +451,26 @@ class SearchQuerySerializer(serializers.Serializer):
     commodity = serializers.ChoiceField(
         choices=Commodity.choices, required=False, allow_blank=True, default=""
     )
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=25)
+    page = serializers.IntegerField(min_value=1, max_value=SEARCH_MAX_PAGE, default=1,
+                                    help_text="Page of results, from 1.")
+    page_size = serializers.IntegerField(min_value=1, max_value=100, required=False,
+                                         help_text="Hits per page (default 25).")
+    limit = serializers.IntegerField(min_value=1, max_value=100, required=False,
+                                     help_text="Deprecated: the same as page_size (page_size wins when both are given).")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Apps above cis register kinds (core.search) in ready(): read them per request.
         self.fields["kind"].choices = search_kinds()
+
+    def validate(self, attrs: dict) -> dict:
+        attrs["page_size"] = attrs.get("page_size") or attrs.pop("limit", None) or 25
+        attrs.pop("limit", None)
+        if attrs["page"] > search_max_page(attrs["page_size"]):
+            raise serializers.ValidationError({"page": [
+                f"Only the first {SEARCH_MAX_HITS} hits are paged ({search_max_page(attrs['page_size'])} pages of "
+                f"{attrs['page_size']}): narrow the search."]})
+        return attrs
 
 
 class SearchHitSerializer(serializers.Serializer):

@@ -7,9 +7,11 @@ deletable: agreements and moves are history, and customers, accounts, premises a
 service points are referenced by bills and meters (close or retire them instead).
 
 Roles (core.roles.Role; administrators always pass):
-- read: CSR, billing, metering and API clients;
+- read: CSR, billing, metering and API clients; case notes (contacts, notes, complaints) only
+  the roles core.privacy lets read them (not metering);
 - write: CSR; API clients may also log contacts (integration partners' call centres);
 - field crews and customers have no access here (they use the service-order API and the portal).
+Identifiers a role may not read (government ID numbers) come back masked (core.privacy).
 """
 from __future__ import annotations
 
@@ -29,12 +31,16 @@ from cis import selectors, services
 from cis.api import filters
 from cis.api import serializers as s
 from cis.models import Account, Complaint, Contact, Customer, Move, Note, Premise, ServiceAgreement, ServicePoint
+from cis.api.pagination import SearchPagination
 from core import clock as core_clock
+from core import privacy
 from core.http import ERROR_DESCRIPTIONS, ApiAutoSchema, ErrorSerializer
 from core.roles import Role
 
 READ_ROLES = (Role.CSR, Role.BILLING, Role.METERING, Role.API_CLIENT)
 WRITE_ROLES = (Role.CSR,)
+# Case notes are free text about a person: only the roles core.privacy names read them.
+CASE_NOTE_READ_ROLES = tuple(sorted(privacy.FULL_ACCESS[privacy.PersonalData.CASE_NOTES]))
 
 _DETAIL = inline_serializer("ErrorDetail", fields={"detail": serializers.CharField()})
 BAD_REQUEST = OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS["400"])
@@ -56,7 +62,7 @@ def call_service(fn, **kwargs):
 
 class _ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     schema = ApiAutoSchema()
-    read_roles = READ_ROLES
+    read_roles: tuple[Role, ...] = READ_ROLES
     write_roles = WRITE_ROLES
 
 
@@ -79,7 +85,8 @@ class CustomerViewSet(_ReadViewSet):
         data = s.CustomerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         customer = call_service(services.customer_create, user=request.user, **data.validated_data)
-        return Response(s.CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
+        return Response(s.CustomerSerializer(customer, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Replace a customer's details", request=s.CustomerSerializer,
                    responses={200: s.CustomerSerializer, 400: BAD_REQUEST})
@@ -96,7 +103,7 @@ class CustomerViewSet(_ReadViewSet):
         data = s.CustomerSerializer(customer, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         customer = call_service(services.customer_update, customer=customer, user=request.user, **data.validated_data)
-        return Response(s.CustomerSerializer(customer).data)
+        return Response(s.CustomerSerializer(customer, context=self.get_serializer_context()).data)
 
 
 # --- premises and service points ------------------------------------------------------
@@ -306,6 +313,7 @@ class AgreementViewSet(_ReadViewSet):
 
 class _AccountEntryViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _ReadViewSet):
     ordering_fields = ["created_at", "id"]
+    read_roles = CASE_NOTE_READ_ROLES
 
 
 @extend_schema_view(
@@ -373,22 +381,35 @@ class ComplaintViewSet(_AccountEntryViewSet):
 # --- search ---------------------------------------------------------------------------
 
 class SearchView(APIView):
-    """The hub's one-box search over accounts (cis.selectors.search_accounts)."""
+    """The hub's one-box search over accounts (cis.selectors.search_accounts_page), a page at
+    a time: `next` and `previous` link the neighbouring pages."""
 
     schema = ApiAutoSchema()
     read_roles = READ_ROLES
+    pagination_class = SearchPagination
 
     @extend_schema(
         summary="Search accounts",
-        description="`kind=auto` guesses from the query (digits: account number, phone...; words: name, address).",
+        description="`kind=auto` guesses from the query (digits: account number, phone...; words: name, address). "
+        "Best first, a page at a time (`page`, `page_size`); `next` is null on the last page. Only the first "
+        f"{selectors.SEARCH_MAX_HITS} hits are paged: deeper, narrow the search. A role that may not read "
+        "government IDs (docs/cis.md, Personal data by role) is not searched by ID number: `kind=id_number` "
+        "is refused (403) and `auto` leaves it out.",
         parameters=[s.SearchQuerySerializer],
         responses={200: s.SearchHitSerializer(many=True), 400: BAD_REQUEST},
     )
     def get(self, request: Request) -> Response:
         query = s.SearchQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        hits = selectors.search_accounts(
-            query.validated_data["q"], kind=query.validated_data["kind"], status=query.validated_data["status"],
-            commodity=query.validated_data["commodity"], limit=query.validated_data["limit"],
+        params = query.validated_data
+        hidden = selectors.search_kinds_hidden_from(request.user)
+        if params["kind"] in hidden:
+            return Response({"detail": "Your role may not search by this kind (it matches on personal data)."},
+                            status=status.HTTP_403_FORBIDDEN)
+        results = selectors.search_accounts_page(
+            params["q"], kind=params["kind"], status=params["status"], commodity=params["commodity"],
+            page=params["page"], per_page=params["page_size"], hidden_kinds=hidden,
         )
-        return Response(s.SearchHitSerializer(hits, many=True).data)
+        paginator = SearchPagination()
+        hits = paginator.paginate(results, request)
+        return paginator.get_paginated_response(s.SearchHitSerializer(hits, many=True).data)

@@ -10,7 +10,10 @@ bill_account_of); every other selector returns an empty result for unknown ids.
 """
 from cis.selectors.accounts import (
     BUILT_IN_SEARCH_KINDS,
+    SEARCH_MAX_HITS,
+    SEARCH_MAX_PAGE,
     SearchHit,
+    SearchPage,
     account_agreements,
     account_get,
     account_premises,
@@ -19,7 +22,10 @@ from cis.selectors.accounts import (
     classify_query,
     pending_moves,
     search_accounts,
+    search_accounts_page,
     search_kinds,
+    search_kinds_hidden_from,
+    search_max_page,
     service_addresses,
     service_points_available,
 )
@@ -47,9 +53,10 @@ from cis.selectors.service_points import (
 )
 
 __all__ = [
-    "BUILT_IN_SEARCH_KINDS", "SearchHit", "account_agreements", "account_get", "account_premises",
-    "accounts_with_open_followups", "active_agreement_on", "classify_query", "pending_moves", "search_accounts",
-    "search_kinds", "service_addresses", "service_points_available",
+    "BUILT_IN_SEARCH_KINDS", "SEARCH_MAX_HITS", "SEARCH_MAX_PAGE", "SearchHit", "SearchPage", "account_agreements",
+    "account_get", "account_premises", "accounts_with_open_followups", "active_agreement_on", "classify_query",
+    "pending_moves", "search_accounts", "search_accounts_page", "search_kinds", "search_kinds_hidden_from",
+    "search_max_page", "service_addresses", "service_points_available",
     "AgreementRow", "account_agreement_periods", "account_numbers", "agreements_by_ids", "agreements_for_bill_accounts",
     "agreements_in_service_between", "bill_account_ids_in_cycle", "bill_account_of", "rate_codes_in_use",
     "AuditEntry", "account_audit_trail",

@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Length
 from unidecode import unidecode
 
+from core.privacy import PersonalData, may_read
 from core.search import auto_search_providers, search_provider, search_providers
 
 from cis.models import (
@@ -228,13 +229,24 @@ def _accounts_by_address(base: QuerySet[Account], q: str, limit: int) -> list[Ac
     return [acc for _, acc in sorted(best.values(), key=lambda kv: (kv[0], kv[1].account_number))][:limit]
 
 
-# Paging goes this deep at most (the first 1,000 hits): deeper, narrow the search.
+# Paging goes this deep at most: the first 1,000 hits (40 pages of the hub's 25); deeper,
+# narrow the search.
+SEARCH_MAX_HITS = 1000
 SEARCH_MAX_PAGE = 40
+# Kinds that match on an identifier a role may not read (core.privacy): for such a role the
+# search leaves them out, or a hit would confirm a guessed ID number.
+PRIVATE_SEARCH_KINDS = {"id_number": PersonalData.GOVERNMENT_ID}
 
 
-def _search(q: str, kind: str, status: str, commodity: str, want: int) -> list[SearchHit]:
+def search_kinds_hidden_from(user) -> frozenset[str]:
+    """The kinds `user` may not search by (see PRIVATE_SEARCH_KINDS)."""
+    return frozenset(kind for kind, data in PRIVATE_SEARCH_KINDS.items() if not may_read(user, data))
+
+
+def _search(q: str, kind: str, status: str, commodity: str, want: int,
+            hidden_kinds: frozenset[str] = frozenset()) -> list[SearchHit]:
     """The first `want` hits, each account once, kinds in order (no service address yet)."""
-    kinds = auto_kinds(q) if kind == "auto" else [kind]
+    kinds = [k for k in (auto_kinds(q) if kind == "auto" else [kind]) if k not in hidden_kinds]
     base = _filtered_accounts(status, commodity)
     found: dict[int, SearchHit] = {}
     for k in kinds:
@@ -270,29 +282,37 @@ def _with_addresses(hits: list[SearchHit]) -> list[SearchHit]:
 
 
 def search_accounts(query: str, *, kind: str = "auto", status: str = "", commodity: str = "",
-                    limit: int = 25, offset: int = 0) -> list[SearchHit]:
+                    limit: int = 25, offset: int = 0, hidden_kinds: frozenset[str] = frozenset()) -> list[SearchHit]:
     """One-box search. `kind` narrows it; `auto` tries what the query looks like, best first
     (cis's kinds, then the registered providers that recognise it). Filters apply before the
     limit. Returns at most `limit` accounts after the first `offset`, each once, with what it
-    matched on and its service address."""
+    matched on and its service address. `hidden_kinds` (search_kinds_hidden_from) are never
+    tried."""
     q = (query or "").strip()
     if len(q) < 2:
         return []
-    return _with_addresses(_search(q, kind, status, commodity, offset + limit)[offset:])
+    return _with_addresses(_search(q, kind, status, commodity, offset + limit, hidden_kinds)[offset:])
+
+
+def search_max_page(per_page: int) -> int:
+    """The deepest page of `per_page` hits that stays within SEARCH_MAX_HITS."""
+    return max(1, SEARCH_MAX_HITS // max(per_page, 1))
 
 
 def search_accounts_page(query: str, *, kind: str = "auto", status: str = "", commodity: str = "",
-                         page: int = 1, per_page: int = 25) -> SearchPage:
-    """One page of search_accounts (pages from 1, at most SEARCH_MAX_PAGE) and whether
-    another follows: the hub's "next page"."""
-    page = min(max(page, 1), SEARCH_MAX_PAGE)
+                         page: int = 1, per_page: int = 25,
+                         hidden_kinds: frozenset[str] = frozenset()) -> SearchPage:
+    """One page of search_accounts (pages from 1, at most search_max_page(per_page): the first
+    SEARCH_MAX_HITS hits) and whether another follows: the hub's and the API's "next page"."""
+    last_page = search_max_page(per_page)
+    page = min(max(page, 1), last_page)
     q = (query or "").strip()
     if len(q) < 2:
         return SearchPage([], page, per_page, False)
-    hits = _search(q, kind, status, commodity, page * per_page + 1)
+    hits = _search(q, kind, status, commodity, page * per_page + 1, hidden_kinds)
     start = (page - 1) * per_page
     shown = hits[start:start + per_page]
-    has_next = len(hits) > start + per_page and page < SEARCH_MAX_PAGE
+    has_next = len(hits) > start + per_page and page < last_page
     return SearchPage(_with_addresses(shown), page, per_page, has_next)
 
 

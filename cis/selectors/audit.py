@@ -8,6 +8,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 
 from cis.models import Account
+from core.privacy import mask_changes
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,15 @@ def _plain(value):
     return str(value)
 
 
-def account_audit_trail(*, account: Account, limit: int = 200) -> list[AuditEntry]:
+def account_audit_trail(*, account: Account, limit: int = 200, case_notes: bool = True,
+                        masked_fields: frozenset[str] = frozenset()) -> list[AuditEntry]:
     """Every recorded change to the account, its customer, its agreements (deleted ones too),
     the service points and premises they cover, and its contacts, notes and complaints,
     newest first, with before/after per changed field.
+
+    For a reader who may not read case notes (core.privacy) pass `case_notes=False`: the
+    contacts', notes' and complaints' rows are left out before the limit. The customer's
+    `masked_fields` (core.privacy.masked_fields) have their values masked.
 
     Reads the event tables pghistory's triggers fill; objects are found through the event
     snapshots, not the live tables, so a deleted agreement keeps its history here."""
@@ -66,10 +72,13 @@ def account_audit_trail(*, account: Account, limit: int = 200) -> list[AuditEntr
         ("Agreement", agreement_events),
         ("Service point", sp_events),
         ("Premise", _event_model("Premise").objects.filter(pgh_obj_id__in=premise_ids)),
-        ("Contact", _event_model("Contact").objects.filter(account_id=account.pk)),
-        ("Note", _event_model("Note").objects.filter(account_id=account.pk)),
-        ("Complaint", _event_model("Complaint").objects.filter(account_id=account.pk)),
     ]
+    if case_notes:
+        sources += [
+            ("Contact", _event_model("Contact").objects.filter(account_id=account.pk)),
+            ("Note", _event_model("Note").objects.filter(account_id=account.pk)),
+            ("Complaint", _event_model("Complaint").objects.filter(account_id=account.pk)),
+        ]
     entries: list[tuple] = []
     for label, qs in sources:
         previous: dict = {}
@@ -85,6 +94,8 @@ def account_audit_trail(*, account: Account, limit: int = 200) -> list[AuditEntr
             previous[event.pgh_obj_id] = snap
             if event.pgh_label == "update" and not changes:
                 continue
+            if label == "Customer" and masked_fields:
+                changes = mask_changes(changes, masked_fields)
             ctx = event.pgh_context.metadata if event.pgh_context_id else {}
             entries.append((event.pgh_created_at, event.pgh_id, label, event, ctx, changes))
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)

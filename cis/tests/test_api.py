@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from urllib.parse import parse_qs, urlsplit
 
 import pghistory.models
 import pytest
@@ -552,11 +553,46 @@ def test_search_finds_accounts_by_accented_name_and_says_how(csr_api):
     AccountFactory(customer=CustomerFactory(first_name="Ann", last_name="Other"))
     response = csr_api.get("/api/search/", {"q": "levesque"})
     assert response.status_code == 200
-    assert len(response.data) == 1
-    hit = response.data[0]
+    assert len(response.data["results"]) == 1
+    hit = response.data["results"][0]
     assert hit["account_number"] == agreement.account.account_number
     assert hit["customer_name"] == "Zoé Lévesque" and hit["matched_on"] == "name"
     assert hit["service_address"] == agreement.service_point.premise.address_text()
+
+
+def test_search_pages_with_next_and_previous_links(csr_api):
+    numbers = sorted(AccountFactory(customer=CustomerFactory(first_name="Pat", last_name=f"Pager{i:02d}")).account_number
+                     for i in range(5))
+    first = csr_api.get("/api/search/", {"q": "pager", "kind": "name", "page_size": 2})
+    assert first.status_code == 200
+    assert (first.data["page"], first.data["page_size"], first.data["previous"]) == (1, 2, None)
+    seen = [hit["account_number"] for hit in first.data["results"]]
+    assert len(seen) == 2
+    assert parse_qs(urlsplit(first.data["next"]).query) == {"q": ["pager"], "kind": ["name"], "page_size": ["2"], "page": ["2"]}
+    page = first
+    while page.data["next"]:
+        page = csr_api.get(page.data["next"])
+        assert page.status_code == 200 and page.data["previous"]
+        seen += [hit["account_number"] for hit in page.data["results"]]
+    assert page.data["page"] == 3 and len(page.data["results"]) == 1
+    assert sorted(seen) == numbers  # every hit once, none lost between pages
+    back = csr_api.get(page.data["previous"])
+    assert back.data["page"] == 2
+    assert csr_api.get(back.data["previous"]).data["previous"] is None
+
+
+def test_search_page_past_the_end_is_404_and_past_the_paged_hits_is_400(csr_api):
+    AccountFactory(customer=CustomerFactory(first_name="Only", last_name="Onepage"))
+    assert csr_api.get("/api/search/", {"q": "onepage", "page": 2}).status_code == 404
+    deep = csr_api.get("/api/search/", {"q": "onepage", "page": 11, "page_size": 100})
+    assert deep.status_code == 400 and list(deep.data) == ["page"]
+
+
+def test_search_limit_still_sets_the_page_size(csr_api):
+    for i in range(3):
+        AccountFactory(customer=CustomerFactory(first_name="Lim", last_name=f"Itted{i}"))
+    response = csr_api.get("/api/search/", {"q": "itted", "limit": 2})
+    assert response.data["page_size"] == 2 and len(response.data["results"]) == 2 and response.data["next"]
 
 
 def test_search_rejects_unknown_kind_and_too_short_query(csr_api):
