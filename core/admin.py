@@ -11,6 +11,7 @@ from pghistory import config as pghistory_config
 from pghistory.admin import EventsAdmin
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -106,6 +107,8 @@ class EventsPaginator(Paginator):
     found first, a query that reads only those columns (PostgreSQL drops the unused computed
     ones), then only those events are loaded with their data and diffs, one query per event
     model on the page. The count is capped (EVENTS_COUNT_CAP) instead of counting every event."""
+
+    object_list: QuerySet  # the admin's filtered, ordered pghistory.Events queryset
 
     @cached_property
     def count(self) -> int:

@@ -78,7 +78,7 @@ def _with_numbers(changes_list: list[dict]) -> list[dict]:
         for field, pair in changes.items():
             if field in _REFERENCES:
                 wanted.setdefault(field, set()).update(v for v in pair if v is not None)
-    numbers = {field: dict(_REFERENCES[field][1].objects.filter(pk__in=ids)
+    numbers = {field: dict(_REFERENCES[field][1]._default_manager.filter(pk__in=ids)
                            .values_list("pk", _REFERENCES[field][2]))
                for field, ids in wanted.items()}
 
