@@ -71,3 +71,13 @@ def test_a_notice_names_its_service_point_by_number_and_address(staff):
     assert f"{sp.sp_number} · {sp.premise.address_text()}" in page
     assert str(sp.pk) not in _cells(page)[1:2]
     assert _account_link(agreement.account.account_number) in page
+
+
+def test_the_bill_page_names_each_segments_agreement_by_its_number(staff):
+    cycle = setup_billing()
+    agreement, _ = metered_agreement(rate_code="T-TIER")
+    issue_run(cycle)
+    bill = Bill.objects.get()
+    page = staff.get(f"/billing/bills/{bill.pk}/").content.decode()
+    assert f"agreement {agreement.agreement_number}" in page
+    assert f"agreement {agreement.pk} " not in page
