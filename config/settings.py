@@ -89,6 +89,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
+# The audit events admin (/admin/pghistory/events/): pages found cheaply, no full count.
+PGHISTORY_ADMIN_CLASS = "core.admin.AuditEventsAdmin"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from functools import cached_property
 from urllib.parse import urlencode
 
 import pghistory.models
 from pghistory import config as pghistory_config
+from pghistory.admin import EventsAdmin
 from django import forms
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -85,6 +90,52 @@ class AuditHistoryMixin:
             '<p><a href="{}?{}">All events of this {}</a></p>',
             body, events_url, query, obj._meta.verbose_name,
         )
+
+
+# The events list counts at most this many rows: beyond it the page says "10,000+" worth of
+# pages and a filter (event model, label, an object's events) narrows it down.
+EVENTS_COUNT_CAP = 10_000
+
+
+class EventsPaginator(Paginator):
+    """A page of pghistory's aggregate events in two cheap steps instead of one slow one.
+
+    pghistory.Events is a UNION ALL over every event table whose rows carry computed columns
+    (the row as JSON, and the diff against the previous event of the same object, a correlated
+    subquery per row). Ordering and slicing that union computes them for every event in the
+    database before keeping 50: 7-10 s at demo size. Here the page's keys (model, event id) are
+    found first, a query that reads only those columns (PostgreSQL drops the unused computed
+    ones), then only those events are loaded with their data and diffs, one query per event
+    model on the page. The count is capped (EVENTS_COUNT_CAP) instead of counting every event."""
+
+    object_list: QuerySet  # the admin's filtered, ordered pghistory.Events queryset
+
+    @cached_property
+    def count(self) -> int:
+        # Unordered: a count needs no sort of the union.
+        return self.object_list.order_by().values_list("pgh_id")[:EVENTS_COUNT_CAP].count()
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        keys = list(self.object_list.values_list("pgh_model", "pgh_id")[bottom:bottom + self.per_page])
+        ids_by_model: dict[str, list[int]] = defaultdict(list)
+        for model, pgh_id in keys:
+            ids_by_model[model].append(pgh_id)
+        loaded = {}
+        for model, ids in ids_by_model.items():
+            for event in self.object_list.filter(pgh_model=model, pgh_id__in=ids):
+                loaded[(model, event.pgh_id)] = event
+        return self._get_page([loaded[k] for k in keys if k in loaded], number, self)
+
+
+class AuditEventsAdmin(EventsAdmin):
+    """pghistory's events admin (PGHISTORY_ADMIN_CLASS) made fast at demo size: pages of 50
+    through EventsPaginator, no second count of every event, newest first."""
+
+    paginator = EventsPaginator
+    list_per_page = 50
+    show_full_result_count = False
 
 
 class ApiTokenCreateForm(forms.ModelForm):

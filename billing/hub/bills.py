@@ -14,7 +14,7 @@ from billing.hub.common import STAFF, VIEWERS, form_errors, local_today, request
 from billing.hub.forms import BillSearchForm, FinalBillForm, ReasonForm
 from billing.models import Bill, BillException
 from cis.selectors import account_numbers
-from cis.selectors import account_get
+from cis.selectors import account_get, agreements_by_ids
 from core.actors import Actor
 from core.permissions import role_required
 from core.roles import Role, has_role
@@ -60,6 +60,8 @@ def bill_detail(request, bill_id: int):
         "ledger": detail.ledger_entries,
         "replaced_by": detail.replaced_by,
         "history": selectors.bill_history(bill_id=bill.pk),
+        "agreement_numbers": {a.id: a.agreement_number for a in agreements_by_ids(
+            agreement_ids={s.segment.agreement_id for s in document.segments})},
         "can_act": has_role(request.user, Role.ADMIN, *STAFF),
         "reason_form": ReasonForm(),
         "tab": "bills",

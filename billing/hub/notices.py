@@ -13,7 +13,9 @@ from billing import selectors
 from billing.services import rebill
 from billing.hub.common import STAFF, form_errors, local_today, request_now
 from billing.hub.forms import ReasonForm
+from cis.selectors import service_point_labels
 from core.actors import Actor
+from core.templatetags.localtime import format_local_datetime
 from core.permissions import role_required
 
 
@@ -32,11 +34,16 @@ def _totals(works) -> dict:
             "amount_due": sum((b.amount_due for b in unique.values()), Decimal("0.00"))}
 
 
+def _places(works) -> dict[int, str]:
+    """{service point id: 'SP1000001 · its premise's address'}: what a clerk reads a notice by."""
+    return service_point_labels(service_point_ids={w.notice.service_point_id for w in works})
+
+
 @role_required(*STAFF)
 def notice_list(request):
     works = selectors.notices_to_decide()
     return render(request, "billing/hub/notices.html", {
-        "works": works, "totals": _totals(works), "decisions": selectors.notice_decisions_recent(),
+        "works": works, "places": _places(works), "totals": _totals(works), "decisions": selectors.notice_decisions_recent(),
         "tab": "notices",
     })
 
@@ -45,7 +52,7 @@ def _work_or_redirect(request, notice_id: int):
     decided = selectors.notices_decided(notice_ids=[notice_id]).get(notice_id)
     if decided is not None:
         messages.error(request, f"Notice {notice_id} was already {decided.get_action_display().lower()} by "
-                                f"{decided.actor} on {decided.decided_at:%Y-%m-%d %H:%M}.")
+                                f"{decided.actor} on {format_local_datetime(decided.decided_at)}.")
         return None
     works = selectors.notices_to_decide(notice_ids=[notice_id])
     if not works:
@@ -62,7 +69,7 @@ def notice_rebill(request, notice_id: int):
         return redirect("billing:notices")
     if request.method == "GET":
         return render(request, "billing/hub/notice_confirm.html", {
-            "works": [work], "totals": _totals([work]), "action": "rebill", "tab": "notices",
+            "works": [work], "places": _places([work]), "totals": _totals([work]), "action": "rebill", "tab": "notices",
         })
     expected = _ids(request.POST.getlist("bill"))
     if expected is None:
@@ -101,7 +108,7 @@ def notice_dismiss(request, notice_id: int):
             messages.success(request, f"Notice {notice_id} dismissed: no rebill.")
             return redirect("billing:notices")
     return render(request, "billing/hub/notice_confirm.html", {
-        "works": [work], "totals": _totals([work]), "action": "dismiss", "form": form, "tab": "notices",
+        "works": [work], "places": _places([work]), "totals": _totals([work]), "action": "dismiss", "form": form, "tab": "notices",
     })
 
 
@@ -114,7 +121,7 @@ def notice_rebill_all(request):
             messages.info(request, "No notice touches an issued bill: nothing to rebill.")
             return redirect("billing:notices")
         return render(request, "billing/hub/notice_confirm.html", {
-            "works": works, "totals": _totals(works), "action": "rebill-all", "tab": "notices",
+            "works": works, "places": _places(works), "totals": _totals(works), "action": "rebill-all", "tab": "notices",
         })
     notice_ids = _ids(request.POST.getlist("notice"))
     if not notice_ids:

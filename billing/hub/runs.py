@@ -96,6 +96,7 @@ def run_progress_data(run_id: int) -> dict:
 def run_detail(request, run_id: int):
     run = _run_or_404(run_id)
     bills = selectors.bills_of_run(bill_run_id=run.pk)
+    shown = list(bills[:100])
     progress = run_progress_data(run.pk)
     errors = chunk_errors(run.pk)
     return render(request, "billing/hub/run.html", {
@@ -107,7 +108,8 @@ def run_detail(request, run_id: int):
         "can_approve": bill_runs.bill_run_can_approve(run),
         # What the core.runs progress partial reads (the bill run keeps its own counters).
         "progress_run": {"pk": run.pk, "progress_done": progress["done"], "progress_total": progress["total"]},
-        "bills": bills[:100],
+        "bills": shown,
+        "account_numbers": account_numbers(account_ids={b.account_id for b in shown}),
         "bill_count": bills.count(),
         "live": run.status in (BillRun.Status.QUEUED, BillRun.Status.RUNNING),
         "tab": "runs",

@@ -283,12 +283,18 @@ def over_limit(facts: BillFacts, params: Mapping) -> Finding | None:
     return None
 
 
+# VEE estimates gaps before billing; what is still missing is data VEE could not fill. A bill
+# with a whole day of it (3-5 % of a month) must be held, a few intervals (an unfilled hour or
+# two, under 1 %) are billed as measured: holding those too put ~1 bill in 8 on the worklist.
+MISSING_PERCENT_DEFAULT = 1
+
+
 @prebill_rule(Kind.MISSING_DETERMINANTS, params={"max_missing_percent": _percent},
-              defaults={"max_missing_percent": 0})
+              defaults={"max_missing_percent": MISSING_PERCENT_DEFAULT})
 def missing_determinants(facts: BillFacts, params: Mapping) -> Finding | None:
     """A metered segment with no interval data at all, or more than max_missing_percent of the
     bill's intervals missing."""
-    limit = to_decimal(params.get("max_missing_percent", 0))
+    limit = to_decimal(params.get("max_missing_percent", MISSING_PERCENT_DEFAULT))
     if facts.unmeasured_segments:
         return _found(Kind.MISSING_DETERMINANTS,
                       f"{facts.unmeasured_segments} metered segment(s) have no interval data.")

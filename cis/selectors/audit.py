@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.contrib.auth import get_user_model
 
-from cis.models import Account
+from cis.models import Account, Customer, Premise, ServicePoint
 from core.privacy import mask_changes
 
 
@@ -15,7 +15,7 @@ from core.privacy import mask_changes
 class AuditEntry:
     at: dt.datetime
     model: str
-    object_id: str
+    object_number: str  # the business number (account, customer, agreement, service point, premise), or ''
     label: str
     user_id: int | None
     username: str
@@ -48,6 +48,47 @@ def _plain(value):
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
+
+
+# The business number a person knows each audited object by (its database id is no one's).
+_NUMBER_FIELDS = {"Customer": "customer_number", "Account": "account_number", "Agreement": "agreement_number",
+                  "Service point": "sp_number", "Premise": "premise_number"}
+
+
+def _object_number(label: str, snap: dict, fallback: dict) -> str:
+    """The object's business number from its snapshot (a delete's snapshot too); for a contact,
+    note or complaint, which have none, '' (they are shown by their kind and text)."""
+    field = _NUMBER_FIELDS.get(label)
+    if field is None:
+        return ""
+    return str(snap.get(field) or fallback.get(field) or "")
+
+
+# A change to a reference is shown by the referenced row's business number, under its name.
+_REFERENCES = {"customer_id": ("customer", Customer, "customer_number"),
+               "account_id": ("account", Account, "account_number"),
+               "service_point_id": ("service point", ServicePoint, "sp_number"),
+               "premise_id": ("premise", Premise, "premise_number")}
+
+
+def _with_numbers(changes_list: list[dict]) -> list[dict]:
+    """Each changes dict with its reference fields (customer_id: 7567) as business numbers
+    (customer: C0001234); one query per kind of reference."""
+    wanted: dict[str, set] = {}
+    for changes in changes_list:
+        for field, pair in changes.items():
+            if field in _REFERENCES:
+                wanted.setdefault(field, set()).update(v for v in pair if v is not None)
+    numbers = {field: dict(_REFERENCES[field][1]._default_manager.filter(pk__in=ids)
+                           .values_list("pk", _REFERENCES[field][2]))
+               for field, ids in wanted.items()}
+
+    def shown(field, value):
+        return None if value is None else numbers[field].get(value, "(removed)")
+
+    return [{(_REFERENCES[f][0] if f in _REFERENCES else f):
+             ([shown(f, v) for v in pair] if f in _REFERENCES else pair) for f, pair in changes.items()}
+            for changes in changes_list]
 
 
 def account_audit_trail(*, account: Account, limit: int = 200, case_notes: bool = True,
@@ -97,18 +138,20 @@ def account_audit_trail(*, account: Account, limit: int = 200, case_notes: bool 
             if label == "Customer" and masked_fields:
                 changes = mask_changes(changes, masked_fields)
             ctx = event.pgh_context.metadata if event.pgh_context_id else {}
-            entries.append((event.pgh_created_at, event.pgh_id, label, event, ctx, changes))
+            entries.append((event.pgh_created_at, event.pgh_id, label, event, ctx, changes,
+                            _object_number(label, snap, before or {})))
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
     entries = entries[:limit]
     user_ids = {e[4].get("user") for e in entries if e[4].get("user")}
     names = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    shown_changes = _with_numbers([e[5] for e in entries])
     return [
         AuditEntry(
-            at=at, model=label, object_id=str(event.pgh_obj_id), label=event.pgh_label, user_id=ctx.get("user"),
+            at=at, model=label, object_number=number, label=event.pgh_label, user_id=ctx.get("user"),
             username=names.get(ctx.get("user"), "system"), reason=ctx.get("reason", ""), url=ctx.get("url", ""),
             changes=changes,
         )
-        for at, _, label, event, ctx, changes in entries
+        for (at, _, label, event, ctx, _raw, number), changes in zip(entries, shown_changes, strict=True)
     ]
 
 

@@ -136,7 +136,8 @@ def test_360_page_shows_customer_agreements_current_one_and_audit_entries(csr_cl
     assert "SP-BAKER-E" in page
     # The audit trail names who changed what, before -> after.
     assert "phone : (416) 555-0199 → 416-555-0100" in page
-    assert re.search(r"csr1 Customer \d+ update · customer_update", page)
+    # ... by the customer's number, not its database id (issue 9)
+    assert f"csr1 Customer {customer.customer_number} update · customer_update" in page
 
 
 def test_360_page_of_unknown_account_is_404(csr_client):

@@ -15,6 +15,25 @@ def has_any_role(user_roles, names: str) -> bool:
     return bool(set(user_roles or ()) & (wanted | {Role.ADMIN.value}))
 
 
+# The main navigation's sections by URL namespace (and, inside the CSR hub, by view name): a
+# page is in exactly one section, so the Meter Hub's own "search" view is not the CSR search.
+_CIS_MOVES = frozenset({"pending-moves", "move-in", "move-detail", "move-cancel", "move-sp-candidates"})
+_SECTION_OF_NAMESPACE = {"mdm": "meters", "billing": "billing", "service_orders": "field"}
+
+
+@register.filter
+def nav_section(request) -> str:
+    """`{% with section=request|nav_section %}`: 'search', 'moves', 'meters', 'billing', 'field'
+    or '' for the page being shown (the top navigation marks that item as the current page)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return ""
+    namespace = match.namespaces[0] if match.namespaces else ""
+    if namespace == "cis":
+        return "moves" if match.url_name in _CIS_MOVES else "search"
+    return _SECTION_OF_NAMESPACE.get(namespace, "")
+
+
 @register.filter
 def audit_value(value) -> str:
     """A before/after value of the audit trail, with 'empty' made visible."""

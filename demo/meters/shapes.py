@@ -40,15 +40,20 @@ class InjectionRates:
     """Share of channel-days that get each fault; at most one fault per channel-day, so the
     rates add up and each injected fault is seen on its own.
 
-    The defaults are roughly what an AMI head-end delivers on a good day: 0.2 % of meter-days
-    never arrive, 2 % have a communication gap of 1-8 hours, 0.5 % a spike (a register glitch:
-    one interval 8x the day's peak + 1 unit) and 0.5 % a run of 3-8 hours of zeros (a stuck or
-    bypassed meter)."""
+    The defaults are what reaches the MDM from a working AMI system after the head-end's own
+    retries: 2 % of meter-days have a communication gap of 1-8 hours (VEE estimates them
+    before billing), 0.02 % never arrive at all (a meter the head-end could not reach that
+    day nor on its retries), 0.05 % carry a spike (a register glitch: one interval 8x the
+    day's peak + 1 unit) and 0.05 % a run of 3-8 hours of zeros (a stuck or bypassed meter).
+    Missing days, spikes and zero runs are what VEE's worklist and the pre-bill checks exist
+    for, and at these rates they stay a few a day per 10,000 meters: 10x more (the rates
+    before issue 9) held about one bill in eight and put thousands of days on the worklist.
+    Tests that need many faults pass their own rates."""
 
-    day_missing: float = 0.002
+    day_missing: float = 0.0002
     gap: float = 0.02
-    spike: float = 0.005
-    zero_run: float = 0.005
+    spike: float = 0.0005
+    zero_run: float = 0.0005
 
     def __post_init__(self):
         if min(self.day_missing, self.gap, self.spike, self.zero_run) < 0 or self.total > 1:

@@ -1,0 +1,51 @@
+"""Every instant a page shows is in the utility's zone and labelled (issue 9): a template that
+writes a datetime field (`*_at`, `as_of`, an audit entry's `at`) must pass it through the
+localtime filters (core/templatetags/localtime.py). Machine-readable attributes
+(`<time datetime="{{ x|date:'c' }}">`) are exempt: browsers read them, people do not."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(settings.BASE_DIR)
+VARIABLE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+INSTANT = re.compile(r"(^|\.)(\w+_at|at|as_of|retry_at)$")
+LOCAL = ("local_datetime", "local_time", "local_date")
+
+
+def _templates():
+    for path in ROOT.rglob("*.html"):
+        parts = path.relative_to(ROOT).parts
+        if parts[0].startswith(".") or "node_modules" in parts or parts[0] in ("static", "docs"):
+            continue
+        if "templates" in parts:
+            yield path
+
+
+def unlabelled_instants(text: str) -> list[str]:
+    found = []
+    for match in VARIABLE.finditer(text):
+        expression = match.group(1)
+        variable, *filters = [p.strip() for p in expression.split("|")]
+        if not INSTANT.search(variable):
+            continue
+        if any(f.split(":")[0] in LOCAL for f in filters):
+            continue
+        before = text[max(0, match.start() - 12):match.start()]
+        if 'datetime="' in before and any(f.startswith("date:") for f in filters):
+            continue
+        found.append(expression)
+    return found
+
+
+def test_the_check_finds_an_unlabelled_instant_and_passes_a_labelled_one():
+    assert unlabelled_instants("{{ run.created_at }} {{ e.at|date:'H:i' }}") == ["run.created_at", "e.at|date:'H:i'"]
+    assert unlabelled_instants("{{ run.created_at|local_datetime }} {{ slot.start_at|local_time }}") == []
+    assert unlabelled_instants('<time datetime="{{ retry_at|date:\'c\' }}">') == []
+
+
+def test_no_template_shows_an_instant_without_the_localtime_filters():
+    offenders = {str(p.relative_to(ROOT)): found for p in _templates() if (found := unlabelled_instants(p.read_text()))}
+    assert offenders == {}
