@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from billing.services import ledger
+from billing.services import adjustments, ledger
 from billing.forms import AdjustmentForm, PaymentForm
 from billing import selectors
 from core.clock import utility_today
@@ -19,6 +19,9 @@ def balance_panel_context(request, account) -> dict:
         "bills": list(selectors.bills_for_account(account_id=account.pk, limit=6)),
         "payment_form": PaymentForm(initial={"received_date": today}),
         "adjustment_form": AdjustmentForm(initial={"effective_date": today}),
+        "adjustments_pending": adjustments.adjustment_requests_pending(account_id=account.pk),
+        "adjustments_decided": adjustments.adjustment_requests_decided(account_id=account.pk, limit=5),
+        "approval_limit": adjustments.adjustment_approval_limit(),
         "account": account,
     }
 
