@@ -17,8 +17,9 @@ def balance_panel_context(request, account) -> dict:
         "aging": ledger.account_aging(account_id=account.pk, as_of=today),
         "entries": ledger.account_ledger(account_id=account.pk, limit=12),
         "bills": list(selectors.bills_for_account(account_id=account.pk, limit=6)),
-        "payment_form": PaymentForm(initial={"received_date": today}),
-        "adjustment_form": AdjustmentForm(initial={"effective_date": today}),
+        # Two forms on one page: ids of their own, so each label names its own field.
+        "payment_form": PaymentForm(initial={"received_date": today}, auto_id="payment_%s"),
+        "adjustment_form": AdjustmentForm(initial={"effective_date": today}, auto_id="adjustment_%s"),
         "adjustments_pending": adjustments.adjustment_requests_pending(account_id=account.pk),
         "adjustments_decided": adjustments.adjustment_requests_decided(account_id=account.pk, limit=5),
         "approval_limit": adjustments.adjustment_approval_limit(),

@@ -163,7 +163,7 @@ def test_a_csr_asks_from_the_account_page_and_is_told_it_waits(client, account, 
     # The account's panel shows it waiting; its forms are the hub's styled fields, not as_p.
     page = client.get(f"/hub/accounts/{account.account_number}/").content.decode()
     assert "Awaiting approval" in page and "meter misread" in page
-    assert 'class="field' in page and '<p><label for="id_amount">' not in page
+    assert 'class="field' in page and '<p><label for="adjustment_amount">' not in page
     # CSRs do not decide.
     assert client.get("/billing/adjustments/").status_code == 403
     request = AdjustmentRequest.objects.get()
