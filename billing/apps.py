@@ -8,8 +8,11 @@ def _enqueue_chunks(run_id: int, numbers: list[int], queue: str | None = None) -
     from billing.tasks import bill_run_chunk  # the task module imports the models
 
     for number in numbers:
-        bill_run_chunk.apply_async(kwargs={"bill_run_id": run_id, "chunk_number": number},
-                                   **({"queue": queue} if queue else {}))
+        kwargs = {"bill_run_id": run_id, "chunk_number": number}
+        if queue:
+            bill_run_chunk.apply_async(kwargs=kwargs, queue=queue)
+        else:
+            bill_run_chunk.apply_async(kwargs=kwargs)
 
 
 class BillingConfig(AppConfig):

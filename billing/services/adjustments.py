@@ -70,7 +70,7 @@ def adjustment_submit(*, account_id: int, amount, effective_date: dt.date, reaso
             entry = ledger_post_adjustment(account_id=account_id, amount=value, effective_date=effective_date,
                                            reason=reason, user=actor)
         return AdjustmentOutcome(entry=entry)
-    if actor.is_system:
+    if actor.user_id is None:
         raise ValidationError("A credit above the approval limit needs a person who asks for it.")
     with transaction.atomic(), actor.with_reason(reason).audit("billing.adjustment.request"):
         request = AdjustmentRequest.objects.create(
@@ -84,7 +84,7 @@ def _checker_may_decide(request: AdjustmentRequest, actor: Actor) -> None:
     if request.status != AdjustmentRequest.Status.PENDING:
         who = f" by {request.decided_by}" if request.decided_by_id else ""
         raise AdjustmentError(f"Adjustment request {request.pk} was already {request.get_status_display().lower()}{who}.")
-    if actor.is_system:
+    if actor.user_id is None:
         raise AdjustmentError("An adjustment request is decided by a person, not by the system.")
     if actor.user_id == request.requested_by_id:
         raise AdjustmentError(f"You asked for adjustment request {request.pk}: another person must approve or reject it.")

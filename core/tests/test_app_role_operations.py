@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import pytest
 
 from billing.models import AdjustmentRequest, Bill, BillRun, LedgerEntry
 from billing.services import adjustment_approve, adjustment_submit, ledger, runs as bill_runs
