@@ -206,3 +206,15 @@ def test_reject_without_a_reason_is_a_form_error(client, account, csr, billing_u
     request.refresh_from_db()
     assert request.status == "rejected" and request.decided_at is not None
     assert request.decided_at <= timezone.now()
+
+
+def test_admin_shows_requests_read_only_with_their_history(client, account, csr, django_user_model):
+    request = ask(account, csr, "-300.00").request
+    root = django_user_model.objects.create_superuser("root-adj", "root@example.org", PASSWORD)
+    client.force_login(root)
+    assert client.get("/admin/billing/adjustmentrequest/").status_code == 200
+    page = client.get(f"/admin/billing/adjustmentrequest/{request.pk}/change/")
+    assert page.status_code == 200 and "Audit history" in page.content.decode()
+    assert client.get("/admin/billing/adjustmentrequest/add/").status_code == 403
+    assert client.post(f"/admin/billing/adjustmentrequest/{request.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert AdjustmentRequest.objects.filter(pk=request.pk).exists()
