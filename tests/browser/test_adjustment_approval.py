@@ -43,6 +43,8 @@ def test_a_csr_asks_for_a_large_credit_and_a_billing_user_approves_it(browser_pa
     form.get_by_role("button", name="Post adjustment").click()
     expect(page.get_by_role("status")).to_contain_text("Credit of $480.00 is above the $250.00 limit: not posted yet.")
     expect(panel.get_by_text("Awaiting approval")).to_be_visible()
+    panel.get_by_text("Post a payment").click()
+    panel.screenshot(path="/tmp/adjustment_panel.png")
     expect(page.get_by_test_id("account-balance")).to_have_text("$0.00")
     assert LedgerEntry.objects.filter(account_id=account.pk).count() == 0
     request = AdjustmentRequest.objects.get()
