@@ -84,6 +84,9 @@ def killed_import(tmp_path, settings, monkeypatch) -> Iterator[Setup]:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and done(run) < 5:
                 time.sleep(0.02)
+            # A chunk takes ~0.2 s: a moment after one commits, the next is in the worker's
+            # hands (delivered, not acknowledged), so the kill loses it with the worker.
+            time.sleep(0.08)
             kill_group(first)
         finally:
             stop_group(first)
