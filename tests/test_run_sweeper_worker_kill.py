@@ -84,15 +84,33 @@ def killed_import(tmp_path, settings, monkeypatch) -> Iterator[Setup]:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and done(run) < 5:
                 time.sleep(0.02)
-            # A chunk takes ~0.2 s: a moment after one commits, the next is in the worker's
-            # hands (delivered, not acknowledged), so the kill loses it with the worker.
-            time.sleep(0.08)
-            kill_group(first)
+            # Kill it with a chunk in its hands, not between two chunks (a chunk takes 40 ms on
+            # a quiet machine): hold the run's row, so the next chunk waits to close on it,
+            # then kill the worker and let go. The chunk dies with the worker, uncommitted.
+            with psycopg.connect(database_url_for(connection.settings_dict)) as holder:
+                holder.execute("SELECT id FROM mdm_importrun WHERE id = %s FOR UPDATE", [run.pk])
+                assert wait_for_a_backend_waiting_on_a_lock(holder), (
+                    f"no chunk came to wait on the held run row ({done(run)} done, "
+                    f"{ImportRun.objects.get(pk=run.pk).status})\n{log_path.read_text()[-3000:]}")
+                kill_group(first)
+                holder.rollback()
         finally:
             stop_group(first)
         at_kill = done(run)
         assert 5 <= at_kill < N, f"the kill must land mid-run ({at_kill} done)\n{log_path.read_text()[-3000:]}"
         yield Setup(run=run, channels=channels, queue=queue, redis_url=redis_url, log_path=log_path, env=env)
+
+
+def wait_for_a_backend_waiting_on_a_lock(conn: psycopg.Connection, timeout_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        conn.execute("SELECT pg_stat_clear_snapshot()")  # inside a transaction the view is a snapshot
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()").fetchone()
+        if row and row[0]:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def done(run: ImportRun) -> int:
