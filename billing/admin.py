@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from billing.services import prebill, runs
 from billing.models import (
+    AdjustmentRequest,
     Bill,
     BillCycle,
     BillException,
@@ -250,6 +251,27 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False  # append-only: post a reversal or an adjustment instead
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AdjustmentRequest)
+class AdjustmentRequestAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    """Read-only: a request is asked for from the account page and decided in the Billing Hub
+    (Adjustments awaiting approval), where the maker-checker rules are applied."""
+
+    list_display = ("id", "account", "amount", "effective_date", "status", "requested_by", "requested_at",
+                    "decided_by", "decided_at")
+    list_filter = ("status",)
+    search_fields = ("=account__account_number", "reason")
+    readonly_fields = [f.name for f in AdjustmentRequest._meta.fields] + ["audit_history"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -4,11 +4,15 @@ from core import codes
 from core.runs.registry import RunKind, register_run_kind
 
 
-def _enqueue_chunks(run_id: int, numbers: list[int]) -> None:
+def _enqueue_chunks(run_id: int, numbers: list[int], queue: str | None = None) -> None:
     from billing.tasks import bill_run_chunk  # the task module imports the models
 
     for number in numbers:
-        bill_run_chunk.delay(bill_run_id=run_id, chunk_number=number)
+        kwargs = {"bill_run_id": run_id, "chunk_number": number}
+        if queue:
+            bill_run_chunk.apply_async(kwargs=kwargs, queue=queue)
+        else:
+            bill_run_chunk.apply_async(kwargs=kwargs)
 
 
 class BillingConfig(AppConfig):

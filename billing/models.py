@@ -465,5 +465,73 @@ class BillDocument(models.Model):
         return f"PDF of bill {self.bill_id} ({self.status})"
 
 
+@pghistory.track(*audited())
+class AdjustmentRequest(models.Model):
+    """A credit adjustment above UTILIS_ADJUSTMENT_APPROVAL_LIMIT, waiting for a second person
+    (maker-checker). The maker (`requested_by`) asks; a billing user or an administrator who is
+    not the maker approves it (posting the ledger entry, `ledger_entry`) or rejects it with a
+    reason. The database holds the rules: the checker is never the maker; a request goes
+    pending -> approved or pending -> rejected once and is then final; what was asked (account,
+    amount, date, reason, maker) never changes; nothing is deleted."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    account = models.ForeignKey("cis.Account", on_delete=models.PROTECT, related_name="+")
+    amount = models.DecimalField(**MONEY, help_text="As it will be posted: negative credits the customer.")
+    effective_date = models.DateField()
+    reason = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    ledger_entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="adjustment_request")
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [models.Index(name="adjreq_status_account_idx", fields=["status", "account"])]
+        constraints = [
+            models.CheckConstraint(name="adjreq_amount_not_zero", condition=~Q(amount=0)),
+            models.CheckConstraint(name="adjreq_reason_given", condition=~Q(reason="")),
+            models.CheckConstraint(name="adjreq_checker_is_not_maker",
+                                   condition=Q(decided_by__isnull=True) | ~Q(decided_by=F("requested_by"))),
+            models.CheckConstraint(
+                name="adjreq_status_fields",
+                condition=(
+                    Q(status="pending", decided_by__isnull=True, decided_at__isnull=True, ledger_entry__isnull=True)
+                    | Q(status="approved", decided_by__isnull=False, decided_at__isnull=False,
+                        ledger_entry__isnull=False)
+                    | (Q(status="rejected", decided_by__isnull=False, decided_at__isnull=False,
+                         ledger_entry__isnull=True) & ~Q(decision_reason=""))
+                ),
+            ),
+        ]
+        triggers = [
+            # pending -> approved | rejected, once; what was asked stays as asked.
+            pgtrigger.Protect(
+                name="adjreq_decided_once", operation=pgtrigger.Update,
+                condition=(
+                    ~pgtrigger.Q(old__status="pending")
+                    | pgtrigger.Q(old__account_id__df=pgtrigger.F("new__account_id"))
+                    | pgtrigger.Q(old__amount__df=pgtrigger.F("new__amount"))
+                    | pgtrigger.Q(old__effective_date__df=pgtrigger.F("new__effective_date"))
+                    | pgtrigger.Q(old__reason__df=pgtrigger.F("new__reason"))
+                    | pgtrigger.Q(old__requested_by_id__df=pgtrigger.F("new__requested_by_id"))
+                    | pgtrigger.Q(old__requested_at__df=pgtrigger.F("new__requested_at"))
+                ),
+            ),
+            pgtrigger.Protect(name="adjreq_no_delete", operation=pgtrigger.Delete),
+        ]
+
+    def __str__(self) -> str:
+        return f"Adjustment request {self.pk}: {self.amount} ({self.get_status_display().lower()})"
+
+
 # Payments live in their own package; importing it here registers its models under billing.
 from billing.payments import models as payments_models  # noqa: E402,F401

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from billing.services import ledger
+from billing.services import adjustments, ledger
 from billing.forms import AdjustmentForm, PaymentForm
 from billing import selectors
 from core.clock import utility_today
@@ -17,8 +17,12 @@ def balance_panel_context(request, account) -> dict:
         "aging": ledger.account_aging(account_id=account.pk, as_of=today),
         "entries": ledger.account_ledger(account_id=account.pk, limit=12),
         "bills": list(selectors.bills_for_account(account_id=account.pk, limit=6)),
-        "payment_form": PaymentForm(initial={"received_date": today}),
-        "adjustment_form": AdjustmentForm(initial={"effective_date": today}),
+        # Two forms on one page: ids of their own, so each label names its own field.
+        "payment_form": PaymentForm(initial={"received_date": today}, auto_id="payment_%s"),
+        "adjustment_form": AdjustmentForm(initial={"effective_date": today}, auto_id="adjustment_%s"),
+        "adjustments_pending": adjustments.adjustment_requests_pending(account_id=account.pk),
+        "adjustments_decided": adjustments.adjustment_requests_decided(account_id=account.pk, limit=5),
+        "approval_limit": adjustments.adjustment_approval_limit(),
         "account": account,
     }
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from billing import views
-from billing.hub import bills, calculator, exceptions, notices, rates, runs
+from billing.hub import adjustments, bills, calculator, exceptions, notices, rates, runs
 from billing.payments import hub as payments_hub
 
 app_name = "billing"
@@ -33,6 +33,9 @@ urlpatterns = [
     path("rates/new/", rates.rate_create, name="rate-create"),
     path("rates/import/", rates.rate_import, name="rate-import"),
     path("rates/<int:schedule_id>/", rates.rate_detail, name="rate"),
+    path("adjustments/", adjustments.adjustment_list, name="adjustments"),
+    path("adjustments/<int:request_id>/approve/", adjustments.adjustment_approve, name="adjustment-approve"),
+    path("adjustments/<int:request_id>/reject/", adjustments.adjustment_reject, name="adjustment-reject"),
     path("calculator/", calculator.calculator_page, name="calculator"),
     *payments_hub.urlpatterns,  # Payments: remittance files and the suspense worklist
     # Posted from the account 360 page's bills-and-balance panel

@@ -3,11 +3,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from billing.payments.models import Payment
 from billing.payments.services import payment_post
-from billing.services import ledger
+from billing.services import adjustments
 from billing.forms import AdjustmentForm, PaymentForm
 from cis.selectors import account_get
 from core.actors import Actor
@@ -63,12 +64,20 @@ def post_adjustment(request, account_number: str):
         messages.error(request, "Adjustment not posted: " + _errors_text(form))
         return _back(account)
     try:
-        entry = ledger.ledger_post_adjustment(
+        outcome = adjustments.adjustment_submit(
             account_id=account.pk, amount=form.cleaned_data["amount"],
-            effective_date=form.cleaned_data["effective_date"], reason=form.cleaned_data["reason"], user=request.user,
+            effective_date=form.cleaned_data["effective_date"], reason=form.cleaned_data["reason"],
+            actor=Actor.of(request.user), now=timezone.now(),
         )
     except ValidationError as exc:
         messages.error(request, "Adjustment not posted: " + "; ".join(exc.messages))
         return _back(account)
-    messages.success(request, f"Adjustment of ${entry.amount} posted to {account.account_number}.")
+    if outcome.entry is not None:
+        messages.success(request, f"Adjustment of ${outcome.entry.amount} posted to {account.account_number}.")
+    elif outcome.request is not None:
+        messages.warning(
+            request,
+            f"Credit of ${-outcome.request.amount} is above the ${adjustments.adjustment_approval_limit()} limit: "
+            f"not posted yet. Request {outcome.request.pk} waits for approval by billing staff.",
+        )
     return _back(account)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -36,6 +37,18 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from exc
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    """A decimal amount (money: "250.00"), never a float."""
+    raw = os.environ.get(name, default)
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a decimal amount (e.g. 250.00).") from exc
+    if not value.is_finite():
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a finite amount.")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

@@ -8,7 +8,7 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_zone
+from config.env import env_bool, env_decimal, env_int, env_list, env_str, env_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -180,6 +180,9 @@ UTILIS_HOLIDAY_SUBDIVISION = env_str("UTILIS_HOLIDAY_SUBDIVISION", "ON")
 # The bill cycle a new account gets when none is chosen; empty: the cycle of the service point's
 # read route (the one most accounts there are billed in), else the API and move-in wizard ask.
 UTILIS_DEFAULT_BILL_CYCLE = env_str("UTILIS_DEFAULT_BILL_CYCLE", "")
+# Maker-checker: a credit adjustment larger than this (in the utility's currency) does not post
+# when asked; it waits in the Billing Hub for a second person (billing or administrator) to approve.
+UTILIS_ADJUSTMENT_APPROVAL_LIMIT = env_decimal("UTILIS_ADJUSTMENT_APPROVAL_LIMIT", "250.00")
 
 # HTTPS (a setting, on in production): HSTS, redirect to https, Secure cookies.
 UTILIS_HTTPS = env_bool("UTILIS_HTTPS", False)
@@ -246,6 +249,9 @@ UTILIS_AUTO_REBILL_NOTICES = env_bool("UTILIS_AUTO_REBILL_NOTICES", False)
 # A running batch run (import, VEE, bill run) whose chunks made no progress for this long is
 # taken for one whose worker died, and its chunks not done are queued again.
 UTILIS_RUN_STALE_MINUTES = env_int("UTILIS_RUN_STALE_MINUTES", 15)
+# The sweeper resumes one run at most this many times in a row (no chunk finishing between);
+# the next time it finds the run stale it marks it failed with the reason, for a person to look at.
+UTILIS_RUN_SWEEP_RESUMES = env_int("UTILIS_RUN_SWEEP_RESUMES", 3)
 CELERY_TIMEZONE = UTILIS_LOCAL_TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "cis-apply-due-moves": {

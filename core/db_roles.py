@@ -63,6 +63,7 @@ class Applied:
     app_role: str
     owner_role: str
     append_only: list[str] = field(default_factory=list)
+    no_delete: list[str] = field(default_factory=list)
     definer_functions: list[str] = field(default_factory=list)
     audited: list[str] = field(default_factory=list)
 
@@ -89,11 +90,24 @@ def app_role_name(settings_dict: dict[str, Any]) -> str:
     return str(getattr(settings, "DATABASE_APP_ROLE", "") or settings_dict.get("USER") or "")
 
 
-def append_only_tables() -> list[str]:
-    """Every pghistory event table, every table with a pgtrigger Protect on UPDATE or DELETE
-    (the ledger), and EXTRA_APPEND_ONLY_TABLES."""
-    import pghistory.models
+def _protected_operations(meta: Any) -> set[str]:
+    """The operations a model's unconditional pgtrigger Protect triggers refuse on every row
+    ("UPDATE", "DELETE"). A Protect with a condition refuses only some rows (e.g. an adjustment
+    request may be updated while pending): the app role keeps that right, the trigger decides."""
     import pgtrigger
+
+    refused: set[str] = set()
+    for trigger in getattr(meta, "triggers", ()):
+        if isinstance(trigger, pgtrigger.Protect) and trigger.condition is None:
+            operation = str(trigger.operation).upper()
+            refused.update(name for name in ("UPDATE", "DELETE") if name in operation)
+    return refused
+
+
+def append_only_tables() -> list[str]:
+    """Every pghistory event table, every table with an unconditional pgtrigger Protect on
+    UPDATE (the ledger), and EXTRA_APPEND_ONLY_TABLES."""
+    import pghistory.models
 
     tables: set[str] = set(EXTRA_APPEND_ONLY_TABLES)
     for model in apps.get_models(include_auto_created=True):
@@ -103,13 +117,21 @@ def append_only_tables() -> list[str]:
         if issubclass(model, pghistory.models.Event):
             tables.add(meta.db_table)
             continue
-        if not meta.managed:
+        if meta.managed and "UPDATE" in _protected_operations(meta):
+            tables.add(meta.db_table)
+    return sorted(tables)
+
+
+def no_delete_tables() -> list[str]:
+    """Tables whose rows are never deleted but may be updated (an unconditional Protect on
+    DELETE only, e.g. adjustment requests): the app role gets no DELETE on them."""
+    tables: set[str] = set()
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.proxy or not meta.managed:
             continue
-        for trigger in getattr(meta, "triggers", ()):
-            if isinstance(trigger, pgtrigger.Protect):
-                operation = str(trigger.operation).upper()
-                if "UPDATE" in operation or "DELETE" in operation:
-                    tables.add(meta.db_table)
+        if _protected_operations(meta) == {"DELETE"}:
+            tables.add(meta.db_table)
     return sorted(tables)
 
 
@@ -246,6 +268,9 @@ def apply(cursor: Cursor, *, app_role: str, tables: Sequence[str] | None = None)
         cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {schema_q}.{quote_ident(table)} FROM {app}, PUBLIC")
         cursor.execute(f"GRANT SELECT, INSERT ON {schema_q}.{quote_ident(table)} TO {app}")
         done.append_only.append(table)
+    for table in _existing_tables(cursor, schema, no_delete_tables() if tables is None else ()):
+        cursor.execute(f"REVOKE DELETE, TRUNCATE ON {schema_q}.{quote_ident(table)} FROM {app}, PUBLIC")
+        done.no_delete.append(table)
     for table in _existing_tables(cursor, schema, READ_ONLY_TABLES):
         cursor.execute(f"REVOKE INSERT, UPDATE, DELETE ON {schema_q}.{quote_ident(table)} FROM {app}")
 

@@ -1,8 +1,13 @@
-"""core's own tables: the API tokens (django-rest-knox's token with a name per client)."""
+"""core's own tables: the API tokens (django-rest-knox's token with a name per client), and
+the sweeper's log of stale runs (core.runs.models.RunSweep)."""
 from __future__ import annotations
 
 from django.db import models
 from knox.models import AbstractAuthToken
+
+from core.runs.models import RunSweep
+
+__all__ = ["ApiToken", "RunSweep"]
 
 
 class ApiToken(AbstractAuthToken):

@@ -22,6 +22,12 @@ Remittance (lockbox) files (billing.payments.remittance)
     register_remittance_format (RemittanceFormat; integrations register parsers returning
     ParsedRemittance of RemittanceLine / RemittanceLineError), remittance_import, suspense_assign
     raise RemittanceFileDuplicate (the same file again), RemittanceError, and as payment_post.
+Adjustments with maker-checker (billing.services.adjustments)
+    adjustment_submit (posts at once, or a pending AdjustmentRequest for a credit above
+    UTILIS_ADJUSTMENT_APPROVAL_LIMIT: AdjustmentOutcome.posted tells which; an API answers 201
+    for posted, 202 for pending), adjustment_approve, adjustment_reject
+    raise ValidationError (bad amount, no reason), AdjustmentError (not pending, the checker
+    is the maker, no billing/administrator role).
 Bill runs (billing.services.runs)
     bill_run_start, bill_run_resume, bill_run_approve, bill_run_issue, bill_issue, bills_issue
     raise BillRunError (a run not in the state the step needs).
@@ -33,6 +39,13 @@ Pre-bill rules and their exceptions (billing.services.prebill)
     raise PreBillError (the exception is already resolved, the bill is not held),
     PreBillConfigError (an unknown rule kind or unusable params).
 """
+from billing.services.adjustments import (
+    AdjustmentError,
+    AdjustmentOutcome,
+    adjustment_approve,
+    adjustment_reject,
+    adjustment_submit,
+)
 from billing.services.cycles import BillCycleError, BillWindowSpec, bill_cycle_create, bill_cycle_ensure, bill_windows_create
 from billing.services.ledger import LedgerError, ledger_post_adjustment, ledger_post_payment, ledger_reverse
 from billing.payments.allocation import accounts_allocate
@@ -92,6 +105,7 @@ __all__ = [
     "rate_schedule_import_urdb", "rate_version_add", "rate_version_supersede",
     "BillCycleError", "BillWindowSpec", "bill_cycle_create", "bill_cycle_ensure", "bill_windows_create",
     "LedgerError", "ledger_post_adjustment", "ledger_post_payment", "ledger_reverse",
+    "AdjustmentError", "AdjustmentOutcome", "adjustment_approve", "adjustment_reject", "adjustment_submit",
     "BillRunError", "bill_issue", "bill_run_approve", "bill_run_issue", "bill_run_resume", "bill_run_start",
     "bills_issue",
     "RebillError", "bill_cancel", "bill_final", "bill_off_cycle", "bill_rebill", "bills_rebill_for_notices",

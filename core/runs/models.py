@@ -84,3 +84,29 @@ class Chunk(models.Model):
 
     class Meta:
         abstract = True
+
+
+class RunSweep(models.Model):
+    """What the sweeper did to one stale run (core.runs.registry.runs_sweep): resumed it (its
+    chunks not done queued again) or, after UTILIS_RUN_SWEEP_RESUMES resumes in a row with no
+    chunk finishing between, failed it with the reason. `progress_done` is the run's count
+    when it was found: equal counts on consecutive sweeps mean no chunk finished between."""
+
+    class Action(models.TextChoices):
+        RESUMED = "resumed", "Resumed"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=40, help_text='The run kind\'s label, e.g. "mdm.import".')
+    run_id = models.BigIntegerField()
+    action = models.CharField(max_length=10, choices=Action.choices)
+    progress_done = models.PositiveBigIntegerField()
+    chunks = models.PositiveIntegerField(default=0, help_text="Chunks queued again.")
+    swept_at = models.DateTimeField()
+
+    class Meta:
+        app_label = "core"
+        ordering = ["kind", "run_id", "swept_at", "id"]
+        indexes = [models.Index(name="core_runsweep_run_idx", fields=["kind", "run_id", "swept_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} run {self.run_id} {self.action} at {self.swept_at:%Y-%m-%d %H:%M}"

@@ -195,3 +195,36 @@ def test_begin_fail_and_progress(tables):
     data = runs.run_progress(run, extra_field=7)
     assert (data["status"], data["status_label"], data["percent"], data["error"], data["extra_field"]) == (
         "failed", "Failed", 0, "unreadable", 7)
+
+
+def test_the_sweeper_gives_up_on_a_run_that_never_moves_and_says_why(tables):
+    from core.runs.models import RunSweep
+
+    run = make_run(n_chunks=3)
+    do_chunk(run, 0, now=NOW - dt.timedelta(hours=2))
+    queued = []
+    runs.register_run_kind(runs.RunKind("core.test", SampleChunk, lambda run_id, nums: queued.append(nums)))
+    try:
+        times = [NOW + dt.timedelta(minutes=20 * k) for k in range(4)]
+        assert [runs.runs_sweep(now=t, stale_minutes=15, max_resumes=2) for t in times[:2]] == [
+            {"core.test": [run.pk]}] * 2
+        run.refresh_from_db()
+        assert run.status == "running" and queued == [[1, 2], [1, 2]]
+        # A chunk finishing is progress: the count of resumes in a row starts again.
+        do_chunk(run, 1, now=times[1] + dt.timedelta(minutes=1))
+        assert runs.runs_sweep(now=times[2], stale_minutes=15, max_resumes=2) == {"core.test": [run.pk]}
+        assert runs.runs_sweep(now=times[3], stale_minutes=15, max_resumes=2) == {"core.test": [run.pk]}
+        run.refresh_from_db()
+        assert run.status == "running" and queued[-1] == [2]
+        # Two resumes at the same progress: the next sweep fails the run with the reason.
+        later = times[3] + dt.timedelta(minutes=20)
+        assert runs.runs_sweep(now=later, stale_minutes=15, max_resumes=2) == {"core.test": [run.pk]}
+    finally:
+        runs.registry._KINDS.pop("core.test")
+    run.refresh_from_db()
+    assert (run.status, run.finished_at) == ("failed", later)
+    assert run.error == ("Its worker stopped and the sweeper resumed it 2 times with no chunk finishing (each time no "
+                         "progress for 15 min); it gave up. Look at the worker's log, then resume the run by hand.")
+    assert list(RunSweep.objects.filter(run_id=run.pk).values_list("action", "progress_done")) == [
+        ("resumed", 2), ("resumed", 2), ("resumed", 4), ("resumed", 4), ("failed", 4)]
+    assert len(queued) == 4  # nothing queued when it failed
