@@ -55,9 +55,20 @@ def bill_account_ids_in_cycle(*, cycle_code: str) -> list[int]:
 def agreements_for_bill_accounts(*, bill_account_ids: Iterable[int], before: dt.date) -> list[AgreementRow]:
     """Agreements of the bill accounts (their own and their children's) that started before
     `before`: the ones a bill for a period ending at `before` may cover."""
-    ids = list(bill_account_ids)
-    qs = ServiceAgreement.objects.filter(Q(account_id__in=ids) | Q(account__parent_id__in=ids), start_date__lt=before)
-    return _rows(qs)
+    ids = sorted({int(i) for i in bill_account_ids})
+    if not ids:
+        return []
+    # Two lookups, each on its own index (agreement.account_id; account.parent_id), not one
+    # `account_id IN (...) OR account.parent_id IN (...)`: PostgreSQL cannot use an index for
+    # an OR across the two joined tables and scanned both tables in full for every chunk of a
+    # bill run (10 ms a chunk at 10k accounts, 100 ms at 100k). An account in `ids` has no
+    # parent, so the two sets do not overlap; the merge still keeps each agreement once.
+    own = _rows(ServiceAgreement.objects.filter(account_id__in=ids, start_date__lt=before))
+    children = _rows(ServiceAgreement.objects.filter(account__parent_id__in=ids, start_date__lt=before))
+    if not children:
+        return own
+    merged = {row.id: row for row in (*own, *children)}
+    return [merged[k] for k in sorted(merged)]
 
 
 def agreements_by_ids(*, agreement_ids: Iterable[int]) -> list[AgreementRow]:
