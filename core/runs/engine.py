@@ -86,9 +86,13 @@ def chunk_claim(chunk_model: type[ChunkT], *, run_id: int, number: int, now: dt.
     block rolls all of it back and propagates: the chunk stays as it was (see chunk_fail)."""
     run_model = run_model_of(chunk_model)
     with transaction.atomic():
+        # `of=("self",)` and no ordering: a chunk model ordered by its run (["run", "number"])
+        # made `.first()` join the run table, and FOR UPDATE then locked the RUN row too, so a
+        # second worker's SKIP LOCKED skipped every other chunk of the run while one chunk
+        # was being worked (left pending until a resume: the two-worker bill-run benchmark).
         chunk = (
-            chunk_model._default_manager.select_for_update(skip_locked=True)
-            .filter(run_id=run_id, number=number).exclude(status=ChunkStatus.DONE).first()
+            chunk_model._default_manager.select_for_update(skip_locked=True, of=("self",))
+            .filter(run_id=run_id, number=number).exclude(status=ChunkStatus.DONE).order_by().first()
         )
         if chunk is None:
             yield None
@@ -196,7 +200,8 @@ def run_resume(chunk_model: type[Chunk], *, run_id: int, now: dt.datetime | None
     status = run_model.Status
     with transaction.atomic():
         # Chunk rows first (skipping one a worker holds right now), then the run row.
-        failed = run_chunks(chunk_model, run_id=run_id).select_for_update(skip_locked=True).filter(status=ChunkStatus.FAILED)
+        failed = (run_chunks(chunk_model, run_id=run_id).select_for_update(skip_locked=True, of=("self",))
+                  .filter(status=ChunkStatus.FAILED).order_by())
         chunk_model._default_manager.filter(pk__in=list(failed.values_list("pk", flat=True))).update(
             status=ChunkStatus.PENDING, error="", finished_at=None)
         run = run_model._default_manager.select_for_update().get(pk=run_id)
