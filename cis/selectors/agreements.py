@@ -61,12 +61,16 @@ def agreements_for_bill_accounts(*, bill_account_ids: Iterable[int], before: dt.
     # Two lookups, each on its own index (agreement.account_id; account.parent_id), not one
     # `account_id IN (...) OR account.parent_id IN (...)`: PostgreSQL cannot use an index for
     # an OR across the two joined tables and scanned both tables in full for every chunk of a
-    # bill run (10 ms a chunk at 10k accounts, 100 ms at 100k). An account in `ids` has no
-    # parent, so the two sets do not overlap; the merge still keeps each agreement once.
+    # bill run (10 ms a chunk at 10k accounts, 100 ms at 100k; 220 ms on a loaded machine).
+    # An account in `ids` has no parent, so the two sets do not overlap; the merge still keeps
+    # each agreement once.
+    # The children are looked up first (account.parent_id's index) and their agreements by
+    # account_id after, so neither step can become a scan of the agreement table.
     own = _rows(ServiceAgreement.objects.filter(account_id__in=ids, start_date__lt=before))
-    children = _rows(ServiceAgreement.objects.filter(account__parent_id__in=ids, start_date__lt=before))
-    if not children:
+    child_ids = list(Account.objects.filter(parent_id__in=ids).values_list("id", flat=True))
+    if not child_ids:
         return own
+    children = _rows(ServiceAgreement.objects.filter(account_id__in=child_ids, start_date__lt=before))
     merged = {row.id: row for row in (*own, *children)}
     return [merged[k] for k in sorted(merged)]
 
