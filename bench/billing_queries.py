@@ -22,8 +22,13 @@ import psycopg
 
 AGREEMENTS_OR = """SELECT sa.id FROM cis_serviceagreement sa JOIN cis_account a ON a.id = sa.account_id
   WHERE (sa.account_id = ANY(%(ids)s) OR a.parent_id = ANY(%(ids)s)) AND sa.start_date < %(before)s"""
-AGREEMENTS_OWN = """SELECT sa.id FROM cis_serviceagreement sa JOIN cis_account a ON a.id = sa.account_id
+AGREEMENTS_OWN = """SELECT id, agreement_number, account_id, service_point_id, rate_code, start_date, end_date
+  FROM cis_serviceagreement WHERE account_id = ANY(%(ids)s) AND start_date < %(before)s ORDER BY id"""
+AGREEMENTS_JOINED = """SELECT sa.id, a.account_number, a.parent_id, sp.commodity, sp.rate_class FROM cis_serviceagreement sa
+  JOIN cis_account a ON a.id = sa.account_id JOIN cis_servicepoint sp ON sp.id = sa.service_point_id
   WHERE sa.account_id = ANY(%(ids)s) AND sa.start_date < %(before)s"""
+ACCOUNTS = """SELECT id, account_number, parent_id FROM cis_account WHERE id = ANY(%(ids)s)"""
+POINTS = """SELECT id, commodity, rate_class FROM cis_servicepoint WHERE id = ANY(%(points)s)"""
 AGREEMENTS_CHILDREN = """SELECT id FROM cis_account WHERE parent_id = ANY(%(ids)s)"""
 # The old issue batch at its worst (the last one): every bill of the run is walked to find none.
 ISSUE_OLD = """SELECT id FROM billing_bill WHERE run_id = %(run)s AND status = 'approved' ORDER BY id LIMIT 1000"""
@@ -72,11 +77,15 @@ def main() -> None:
         plans: dict[str, str] = {}
         for i in picks:
             ids = chunks[i]
-            agreements = [r[0] for r in conn.execute(AGREEMENTS_OWN, {"ids": ids, "before": before})]
-            params = {"ids": ids, "before": before, "run": run, "agreements": agreements}
+            found = list(conn.execute(AGREEMENTS_OWN, {"ids": ids, "before": before}))
+            agreements, points = [r[0] for r in found], sorted({r[3] for r in found})
+            params = {"ids": ids, "before": before, "run": run, "agreements": agreements, "points": points}
             for label, sql in (("agreements: OR over account and parent (old)", AGREEMENTS_OR),
-                               ("agreements: own (new, 1 of 2)", AGREEMENTS_OWN),
-                               ("agreements: child accounts (new, 2 of 2; their agreements by account when any)", AGREEMENTS_CHILDREN),
+                               ("agreements: own, joined to account + service point", AGREEMENTS_JOINED),
+                               ("agreements: own (new, 1 of 3)", AGREEMENTS_OWN),
+                               ("agreements: their accounts by id (new, 2 of 3)", ACCOUNTS),
+                               ("agreements: their service points by id (new, 3 of 3)", POINTS),
+                               ("agreements: child accounts (new; theirs looked up the same way when any)", AGREEMENTS_CHILDREN),
                                ("issue batch: run + status, ORDER BY id (old, last batch)", ISSUE_OLD),
                                ("issue batch: the chunk's accounts (new)", ISSUE_NEW),
                                ("billed-to of the chunk's agreements", BILLED_TO),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
-from cis.models import Account, ServiceAgreement
+from cis.models import Account, ServiceAgreement, ServicePoint
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,26 @@ _FIELDS = ("id", "agreement_number", "account_id", "account__account_number", "b
 def _rows(qs) -> list[AgreementRow]:
     qs = qs.annotate(bill_account_id=Coalesce(F("account__parent_id"), F("account_id")))
     return [AgreementRow(*values) for values in qs.order_by("id").values_list(*_FIELDS)]
+
+
+def _rows_by_key(qs) -> list[AgreementRow]:
+    """`_rows` without joins: the agreements, then their accounts and service points by primary
+    key (three index lookups). Joined, the planner hash-joins the whole account and service
+    point tables into a lookup of 1,000 agreements while that looks cheaper than 1,000 probes,
+    so a bill-run chunk's cost grew with the utility (13 ms at 30k accounts instead of 3)."""
+    agreements = list(qs.order_by("id").values_list(
+        "id", "agreement_number", "account_id", "service_point_id", "rate_code", "start_date", "end_date"))
+    if not agreements:
+        return []
+    accounts = {pk: (number, parent) for pk, number, parent in Account.objects.filter(
+        pk__in={a[2] for a in agreements}).values_list("id", "account_number", "parent_id")}
+    points = {pk: (commodity, rate_class) for pk, commodity, rate_class in ServicePoint.objects.filter(
+        pk__in={a[3] for a in agreements}).values_list("id", "commodity", "rate_class")}
+    return [
+        AgreementRow(pk, number, account_id, accounts[account_id][0], accounts[account_id][1] or account_id, sp,
+                     *points[sp], rate_code, start, end)
+        for pk, number, account_id, sp, rate_code, start, end in agreements
+    ]
 
 
 def bill_account_ids_in_cycle(*, cycle_code: str) -> list[int]:
@@ -66,11 +86,11 @@ def agreements_for_bill_accounts(*, bill_account_ids: Iterable[int], before: dt.
     # each agreement once.
     # The children are looked up first (account.parent_id's index) and their agreements by
     # account_id after, so neither step can become a scan of the agreement table.
-    own = _rows(ServiceAgreement.objects.filter(account_id__in=ids, start_date__lt=before))
+    own = _rows_by_key(ServiceAgreement.objects.filter(account_id__in=ids, start_date__lt=before))
     child_ids = list(Account.objects.filter(parent_id__in=ids).values_list("id", flat=True))
     if not child_ids:
         return own
-    children = _rows(ServiceAgreement.objects.filter(account_id__in=child_ids, start_date__lt=before))
+    children = _rows_by_key(ServiceAgreement.objects.filter(account_id__in=child_ids, start_date__lt=before))
     merged = {row.id: row for row in (*own, *children)}
     return [merged[k] for k in sorted(merged)]
 
