@@ -17,6 +17,7 @@ from billing.tests.test_runs_helpers import MAR, NOW, metered_agreement, setup_b
 from cis.selectors import agreements_for_bill_accounts
 from cis.tests.factories import AccountFactory
 from core import runs as run_engine
+from core.runs import engine as run_engine_module
 
 
 def _drafted_run(cycle, *, chunk_size: int) -> BillRun:
@@ -104,7 +105,7 @@ def test_analyze_runs_when_the_run_passes_1_2_4_8_chunks(monkeypatch):
         def execute(self, sql):
             ran.append(sql)
 
-    monkeypatch.setattr(lifecycle.connection, "cursor", lambda: Cursor())
+    monkeypatch.setattr(run_engine_module.connection, "cursor", lambda: Cursor())
     chunk = 100
     fired = [done for done in range(chunk, 20 * chunk + 1, chunk)
              if lifecycle._analyze_if_grown(before=done - chunk, after=done, chunk_size=chunk)]

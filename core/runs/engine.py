@@ -7,12 +7,12 @@ clock."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
@@ -224,6 +224,24 @@ def run_resume(chunk_model: type[Chunk], *, run_id: int, now: dt.datetime | None
     return numbers
 
 
+def tables_analyze_if_grown(tables: Iterable[str], *, before: int, after: int, step: int) -> bool:
+    """ANALYZE `tables` when a run's work items done go from `before` to `after` past 1, 2, 4,
+    8 ... times `step` (a chunk's worth): the tables a run fills are planned on statistics of
+    their size before the run otherwise (autovacuum may be off or late), and the run's own
+    lookups then scan them in full. Doubling keeps it to log2(chunks) ANALYZEs a run, each a
+    sample of fixed size. Call it after the chunk's commit; a table another worker is analysing
+    is skipped. Returns whether it ran."""
+    names = list(tables)
+    mark = max(1, step)
+    while mark <= before:
+        mark *= 2
+    if not names or not before < mark <= after:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE (SKIP_LOCKED) " + ", ".join(connection.ops.quote_name(t) for t in names))
+    return True
+
+
 class StaleSign(TypedDict):
     _last_sign: dt.datetime  # when a chunk last finished, or the run began or was made
 
@@ -262,4 +280,5 @@ def run_progress(run: Run, *, chunks: bool = True, **extra: object) -> dict[str,
 __all__ = [
     "Claim", "RunStatus", "chunk_claim", "chunk_counts", "chunk_model_of", "run_chunks", "chunk_fail", "pending_chunks", "run_begin",
     "run_close_if_complete", "run_fail", "run_model_of", "run_progress", "run_resume", "runs_stale",
+    "tables_analyze_if_grown",
 ]
