@@ -82,8 +82,8 @@ def _instrument() -> None:
         def __init__(self, fmt):
             self.fmt = fmt
 
-        def parse(self, content, source_name):
-            return _timed("parse", self.fmt.parse)(content, source_name)
+        def parse(self, content, source_name, **options):  # tz, limits: whatever the pipeline passes
+            return _timed("parse", self.fmt.parse)(content, source_name, **options)
 
         def prelude(self, content):
             return self.fmt.prelude(content)
