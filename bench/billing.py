@@ -12,11 +12,17 @@
 3. Times the bill run exactly as the Celery workers run it: bill_run_start, then every chunk
    through billing.services.runs.bill_run_chunk_process (determinants from MDM in bulk, rating,
    pre-bill edits, bills/segments/lines), the chunks shared out over --workers forked
-   processes like chunk tasks over Celery workers (no broker in the timing). Then approve and
-   issue (bill numbers, the ledger, MDM billed-through dates), in one process.
+   processes like chunk tasks over Celery workers (no broker in the timing). Then approve (one
+   UPDATE) and issue (bill numbers, the ledger, MDM billed-through dates), the issue chunk by
+   chunk (bill_run_issue_chunk) over the same workers, then bill_run_issue for the rest.
+4. The floor, measured in the same run on the same server: the binary COPY out of the
+   interval days the run reads (in --workers streams, as the workers read them) plus the
+   binary COPY in of the rows it wrote (bills, segments, lines, exceptions, ledger entries)
+   into scratch copies of those tables with the same indexes.
 
-Prints bills per second and where the time went (the run's per-phase seconds, summed over the
-workers' chunks)."""
+Prints bills per second, each phase's cost per bill, where the drafting time went (the run's
+per-phase seconds summed over the workers' chunks), the floor and the run's ratio to it, and
+the load average. The database is dropped at the end unless --keep."""
 from __future__ import annotations
 
 import argparse
@@ -82,6 +88,14 @@ def build_utility(n: int, seed: int) -> dict:
     Installation.objects.bulk_create([
         Installation(meter=meters[i], service_point_id=sps[i].pk, commodity="electric", installed_at=installed)
         for i in range(n)], batch_size=batch)
+    # Statistics, as a conversion's bulk load leaves them (cis.services analyses what it
+    # loaded): without them the planner takes 30,000 accounts for 2,000 and hash-joins the
+    # whole account and service point tables into every chunk's agreement lookup.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for model in (Customer, Premise, ServicePoint, Account, ServiceAgreement, Meter, Channel, Installation):
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
     return {"channels": [c.pk for c in channels], "kinds": kinds}
 
 
@@ -125,7 +139,7 @@ def load_intervals(channel_ids: list[int], kinds: np.ndarray, seed: int, tz: str
     return rows
 
 
-def _chunks(args) -> None:
+def _chunks(args) -> list[str]:
     run_id, numbers = args
     import django
     from django.db import connections
@@ -134,9 +148,106 @@ def _chunks(args) -> None:
     django.setup()
     from billing.services import runs
 
-    for number in numbers:
-        runs.bill_run_chunk_process(bill_run_id=run_id, chunk_number=number, now=timezone.now())
-    connections.close_all()
+    try:
+        return [runs.bill_run_chunk_process(bill_run_id=run_id, chunk_number=number, now=timezone.now())
+                for number in numbers]
+    finally:
+        connections.close_all()
+
+
+def _issue_chunks(args) -> int:
+    run_id, numbers = args
+    import django
+    from django.db import connections
+    from django.utils import timezone
+
+    django.setup()
+    from billing.services import runs
+
+    try:
+        return sum(runs.bill_run_issue_chunk(bill_run_id=run_id, chunk_number=number, now=timezone.now())
+                   for number in numbers)
+    finally:
+        connections.close_all()
+
+
+def _spread(func, run_id: int, numbers: list[int], workers: int) -> list:
+    """`func((run_id, numbers))` over `workers` forked processes, chunks dealt round-robin."""
+    from django.db import connections
+
+    if workers <= 1:
+        return [func((run_id, numbers))]
+    connections.close_all()  # forked workers must not share the parent's connection
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(func, [(run_id, numbers[w::workers]) for w in range(workers)])
+
+
+def _copy_out_stream(args) -> tuple[int, float]:
+    """One stream of the read floor: a binary COPY of these channels' days of the period."""
+    import psycopg
+
+    url, ids = args
+    with psycopg.connect(url) as conn:
+        started = time.perf_counter()
+        size = 0
+        with conn.cursor().copy(
+            'COPY (SELECT channel_id, local_date, interval_minutes, version, "values", flags FROM mdm_interval_day '
+            "WHERE channel_id = ANY(%s::bigint[]) AND local_date >= %s AND local_date < %s) TO STDOUT (FORMAT BINARY)",
+            [ids, PERIOD_START, PERIOD_END]) as copy:
+            for block in copy:
+                size += len(block)
+        return size, time.perf_counter() - started
+
+
+def floor_read(url: str, channel_ids: list[int], workers: int) -> tuple[float, int]:
+    """Wall seconds and bytes to COPY out the interval days the run reads, in `workers` streams."""
+    ids = sorted(channel_ids)
+    parts = [ids[w::workers] for w in range(max(1, workers))]
+    started = time.perf_counter()
+    with multiprocessing.get_context("fork").Pool(len(parts)) as pool:
+        results = pool.map(_copy_out_stream, [(url, p) for p in parts])
+    return time.perf_counter() - started, sum(size for size, _ in results)
+
+
+def floor_write(url: str, run_id: int) -> tuple[float, dict[str, int]]:
+    """Seconds to COPY in (binary, one stream) the rows the run wrote, into scratch tables
+    LIKE the real ones with their indexes; the payload is COPYed out before the clock starts."""
+    import psycopg
+
+    tables = {
+        "billing_bill": f"SELECT * FROM billing_bill WHERE run_id = {run_id}",
+        "billing_billsegment": f"SELECT s.* FROM billing_billsegment s JOIN billing_bill b ON b.id = s.bill_id "
+                               f"WHERE b.run_id = {run_id}",
+        "billing_billline": f"SELECT l.* FROM billing_billline l JOIN billing_billsegment s ON s.id = l.segment_id "
+                            f"JOIN billing_bill b ON b.id = s.bill_id WHERE b.run_id = {run_id}",
+        "billing_billexception": f"SELECT e.* FROM billing_billexception e JOIN billing_bill b ON b.id = e.bill_id "
+                                 f"WHERE b.run_id = {run_id}",
+        "billing_ledgerentry": f"SELECT e.* FROM billing_ledgerentry e JOIN billing_bill b ON b.id = e.bill_id "
+                               f"WHERE b.run_id = {run_id}",
+    }
+    rows: dict[str, int] = {}
+    payload: dict[str, bytes] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, select in tables.items():
+            with conn.cursor().copy(f"COPY ({select}) TO STDOUT (FORMAT BINARY)") as copy:
+                payload[table] = b"".join(copy)
+            rows[table] = conn.execute(f"SELECT count(*) FROM ({select}) q").fetchone()[0]
+            conn.execute(f"DROP TABLE IF EXISTS floor_{table}")
+            conn.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING INDEXES)")
+        started = time.perf_counter()
+        with conn.transaction():
+            for table, data in payload.items():
+                with conn.cursor().copy(f"COPY floor_{table} FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.write(data)
+        seconds = time.perf_counter() - started
+        for table in tables:
+            conn.execute(f"DROP TABLE floor_{table}")
+    return seconds, rows
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def main() -> None:
@@ -146,10 +257,11 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--database", default="utilis_bench_billing")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (dropped by default).")
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
-    os.environ["DATABASE_URL"] = _fresh_database(base, args.database)
+    url = os.environ["DATABASE_URL"] = _fresh_database(base, args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -159,57 +271,82 @@ def main() -> None:
     from django.db import connection, connections
     from django.utils import timezone
 
-    from billing.services import runs
     from billing.models import Bill, BillCycle, BillLine, LedgerEntry
+    from billing.services import runs
 
+    print(f"load average at start {_load()} ({os.cpu_count()} cores)")
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)
     call_command("seed_billing", "--start", "2026-01", "--months", "3", verbosity=0, stdout=io.StringIO())
+    migrated = time.perf_counter()
     built = build_utility(args.accounts, args.seed)
     rows = load_intervals(built["channels"], built["kinds"], args.seed, settings.UTILIS_LOCAL_TIME_ZONE)
-    print(f"set-up: {args.accounts} accounts, {rows} channel-days of 15-minute data in {time.perf_counter() - t0:.1f} s")
+    print(f"set-up: migrate {migrated - t0:.1f} s; {args.accounts} accounts, {rows} channel-days of 15-minute data "
+          f"in {time.perf_counter() - migrated:.1f} s")
 
     cycle = BillCycle.objects.get(code="C01")
+    load_before = _load()
     before = os.times()
     cpu_before = before.user + before.system + before.children_user + before.children_system
     started = time.perf_counter()
     run = runs.bill_run_start(cycle=cycle, bill_date=BILL_DATE, now=timezone.now(), chunk_size=args.chunk_size,
                               enqueue=False)
+    planned = time.perf_counter()
     numbers = runs.bill_run_pending_chunks(bill_run_id=run.pk)
-    if args.workers <= 1:
-        _chunks((run.pk, numbers))
-    else:
-        connections.close_all()  # forked workers must not share the parent's connection
-        with multiprocessing.get_context("fork").Pool(args.workers) as pool:
-            pool.map(_chunks, [(run.pk, numbers[w::args.workers]) for w in range(args.workers)])
+    outcomes = [o for part in _spread(_chunks, run.pk, numbers, args.workers) for o in part]
     drafted = time.perf_counter()
     run.refresh_from_db()
-    assert run.status == "completed", (run.status, run.errors)
+    pending = runs.bill_run_pending_chunks(bill_run_id=run.pk)
+    assert run.status == "completed" and not pending, (run.status, run.errors, len(pending), outcomes.count("skipped"))
     runs.bill_run_approve(bill_run_id=run.pk)
-    runs.bill_run_issue(bill_run_id=run.pk, now=timezone.now())
+    approved = time.perf_counter()
+    issued_by_chunks = sum(_spread(_issue_chunks, run.pk, numbers, args.workers))
+    runs.bill_run_issue(bill_run_id=run.pk, now=timezone.now(), chunks=False)
     issued = time.perf_counter()
     cpu = os.times()
     run.refresh_from_db()
+    load_after = _load()
 
     bills = Bill.objects.filter(run=run).count()
     lines = BillLine.objects.filter(segment__bill__run=run).count()
     ledger = LedgerEntry.objects.count()
-    draft_s, issue_s, total_s = drafted - started, issued - drafted, issued - started
-    print(f"bill run: {bills} bills ({run.exceptions} held by pre-bill edits), {lines} lines, {ledger} ledger entries")
-    print(f"  draft (determinants, rating, pre-bill, write) {draft_s:8.1f} s  {bills / draft_s:8.0f} bills/s "
-          f"on {args.workers} worker process(es), chunks of {args.chunk_size}")
-    print(f"  approve + issue (numbers, ledger, billed-through) {issue_s:8.1f} s  {bills / issue_s:8.0f} bills/s")
-    print(f"  total {total_s:8.1f} s  {bills / total_s:8.0f} bills/s")
+    assert issued_by_chunks == Bill.objects.filter(run=run, status="issued").count(), issued_by_chunks
+    connection.close()
+    read_s, read_bytes = floor_read(url, built["channels"], args.workers)
+    write_s, written = floor_write(url, run.pk)
+    floor_s = read_s + write_s
+
+    plan_s, draft_s = planned - started, drafted - planned
+    approve_s, issue_s, total_s = approved - drafted, issued - approved, issued - started
+    print(f"bill run: {bills} bills ({run.exceptions} held by pre-bill edits), {lines} lines, {ledger} ledger entries; "
+          f"{args.workers} worker process(es), chunks of {args.chunk_size}")
+    print(f"{'phase':<46}{'s':>9}{'bills/s':>10}{'ms/bill':>9}")
+    for label, seconds in (("start (plan the chunks)", plan_s),
+                           ("draft (determinants, rating, pre-bill, write)", draft_s),
+                           ("approve", approve_s), ("issue (numbers, ledger, billed-through)", issue_s),
+                           ("total", total_s)):
+        print(f"  {label:<44}{seconds:9.1f}{bills / seconds:10.0f}{1000 * seconds / bills:9.3f}")
     python_cpu = cpu.user + cpu.system + cpu.children_user + cpu.children_system - cpu_before
-    print(f"  Python CPU (this process and the workers; PostgreSQL not included) {python_cpu:8.1f} s, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"  Python CPU (this process and the workers; PostgreSQL not included) {python_cpu:8.1f} s")
     summed = sum(v for k, v in run.timings.items() if k != "issue")
-    print("where the drafting time went (seconds summed over the workers' chunks):")
+    print("where the drafting time went (seconds summed over the workers' chunks; ms per bill):")
     for phase, seconds in sorted(run.timings.items(), key=lambda kv: -kv[1]):
         if phase != "issue":
-            print(f"  {phase:<14}{seconds:8.1f} s  {100 * seconds / summed:5.1f} %")
-    print(f"  issue         {run.timings.get('issue', 0):8.1f} s")
-    connection.close()
+            print(f"  {phase:<14}{seconds:8.1f} s  {100 * seconds / summed:5.1f} %  {1000 * seconds / bills:7.3f}")
+    print(f"floor: COPY out of the interval days read ({read_bytes / 1e6:.0f} MB, {args.workers} streams) {read_s:.1f} s"
+          f" + COPY in of the rows written ({sum(written.values())} rows: "
+          + ", ".join(f"{t.split('_', 1)[1]} {n}" for t, n in written.items()) + f") {write_s:.1f} s = {floor_s:.1f} s")
+    print(f"ratio: run total {total_s:.1f} s / floor {floor_s:.1f} s = {total_s / floor_s:.2f}x")
+    print(f"load average: start of run {load_before}, end of run {load_after}, now {_load()}")
+    connections.close_all()
+    if not args.keep:
+        import psycopg
+
+        parts = urlsplit(url)
+        with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    else:
+        print(f"kept database {args.database}")
 
 
 if __name__ == "__main__":

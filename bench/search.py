@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import statistics
@@ -42,6 +43,8 @@ def parse_args(argv=None):
     parser.add_argument("--queries", type=int, default=50, help="Queries per kind (at least 50 for the report).")
     parser.add_argument("--database", default="utilis_bench")
     parser.add_argument("--reuse", action="store_true", help="Keep an already seeded benchmark database.")
+    parser.add_argument("--keep", action="store_true",
+                        help="Keep the benchmark database at the end (dropped otherwise, unless --reuse).")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the slowest SQL of each kind.")
     parser.add_argument("--json", type=Path, help="Also write the figures here as JSON.")
     parser.add_argument("--meters", type=int, default=1_000_000,
@@ -216,6 +219,23 @@ def measure(args, queries) -> dict:
         return response.status_code, response.content.decode()
 
     results = {"api_mode": api_mode, "kinds": {}}
+    # The floor a search is compared to: the same surfaces answering without searching (the hub
+    # with an empty box, the API refusing an empty query), so the p95s above it are the search.
+    floor = {}
+    request_log = logging.getLogger("django.request")  # the empty API query's 400, once per request
+    level = request_log.level
+    request_log.setLevel(logging.ERROR)
+    try:
+        for surface, get in (("hub", lambda: hub.get("/hub/")), (api_mode, lambda: api.get("/api/search/?q="))):
+            if api_mode == "selector" and surface == "selector":
+                continue
+            for _ in range(3):
+                get()
+            times = [timed(get)[0] for _ in range(max(10, args.queries))]
+            floor[surface] = {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1)}
+    finally:
+        request_log.setLevel(level)
+    results["floor"] = floor
     for kind in KINDS:
         for q, _ in queries[kind][:3]:  # warm caches and connections; not counted
             hub_get(q, kind)
@@ -307,10 +327,24 @@ def main(argv=None) -> int:
         h, a = row["hub"], row[second]
         print(f"{kind:<15} {h['p50_ms']:>9.1f} {h['p95_ms']:>9.1f} {h['found']:>5}/{h['n']:<4} "
               f"{a['p50_ms']:>13.1f} {a['p95_ms']:>13.1f} {a['found']:>3}/{a['n']}")
+    for surface, f in results["floor"].items():
+        print(f"floor ({surface} answering without a search): p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms; "
+              "worst search p95 / floor p95 = "
+              f"{max(row[surface]['p95_ms'] for row in results['kinds'].values()) / max(f['p95_ms'], 0.1):.1f}x")
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     if args.explain:
         explain(queries)
+    if not (args.keep or args.reuse):
+        import psycopg
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(database_urls(args.database)[1], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+    else:
+        print(f"kept database {args.database}")
     return 0
 
 

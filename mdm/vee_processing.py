@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from cis.selectors import service_point_agreement_periods, service_point_rate_classes
 from core.clock import utility_holidays, utility_zone
-from django.db.models import Q
+from django.db.models import F, Q
 
 from mdm import timeutil
 from mdm.flags import Flag
-from mdm.interval_store import IntervalBatch, read_channel_days
+from mdm.interval_store import AnyOf, IntervalBatch, read_channel_days
 from mdm.models import Channel, ChannelMultiplier, Installation, RegisterRead, VeeFinding, VeeRun, VeeWorklistItem
 from mdm.services.intervals import StagedDay, interval_days_replace
 from mdm.vee import rules as r
@@ -186,7 +186,7 @@ def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.d
     tz = utility_zone()
     chans = {
         c["id"]: ChannelInfo(c["id"], c["interval_minutes"] or 0, c["unit"], c["direction"], c["meter_id"], c["meter__kind"])
-        for c in Channel.objects.filter(pk__in=list(channel_ids), interval_minutes__isnull=False).values(
+        for c in Channel.objects.filter(AnyOf(F("id"), channel_ids), interval_minutes__isnull=False).values(
             "id", "interval_minutes", "unit", "direction", "meter_id", "meter__kind"
         )
     }
@@ -196,7 +196,8 @@ def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.d
     meter_ids = {c.meter_id for c in chans.values()}
     installs: dict[int, list[InstallationSpan]] = defaultdict(list)
     for meter_id, installed_at, removed_at, sp in Installation.objects.filter(
-        Q(removed_at__isnull=True) | Q(removed_at__gt=first_start), meter_id__in=meter_ids, installed_at__lt=last_end,
+        Q(removed_at__isnull=True) | Q(removed_at__gt=first_start), AnyOf(F("meter_id"), meter_ids),
+        installed_at__lt=last_end,
     ).values_list("meter_id", "installed_at", "removed_at", "service_point_id"):
         installs[meter_id].append(InstallationSpan(installed_at, removed_at, sp))
     sp_ids = {i.service_point_id for rows in installs.values() for i in rows}
@@ -211,7 +212,7 @@ def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.d
     for c in chans.values():
         by_register_key[(c.meter_id, c.unit, c.direction)].append(c.id)
     for rid, meter_id, unit, direction, dials in Channel.objects.filter(
-        meter_id__in=meter_ids, interval_minutes__isnull=True
+        AnyOf(F("meter_id"), meter_ids), interval_minutes__isnull=True
     ).values_list("id", "meter_id", "unit", "direction", "dials"):
         reg_dials[rid] = dials or 0
         for cid in by_register_key.get((meter_id, unit, direction), ()):
@@ -219,11 +220,11 @@ def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.d
     reads = {
         (cid, at): float(v)
         for cid, at, v in RegisterRead.objects.filter(
-            channel_id__in=set(register_of.values()), read_at__gte=first_start, read_at__lte=last_end
+            AnyOf(F("channel_id"), register_of.values()), read_at__gte=first_start, read_at__lte=last_end
         ).values_list("channel_id", "read_at", "value")
     }
     mults: dict[int, list[DateSpan]] = defaultdict(list)
-    for m in ChannelMultiplier.objects.filter(channel_id__in=set(chans) | set(register_of.values())):
+    for m in ChannelMultiplier.objects.filter(AnyOf(F("channel_id"), set(chans) | set(register_of.values()))):
         mults[m.channel_id].append(DateSpan(m.start_date, m.end_date, float(m.multiplier)))
 
     assignments = assignments_in_effect(start_date=start_date, end_date=end_date)
@@ -233,7 +234,7 @@ def vee_fetch(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.d
     worklist = tuple(
         ExistingWorklistItem(cid, day, rule, status == VeeWorklistItem.Status.OPEN, tuple(slots))
         for cid, day, rule, status, slots in VeeWorklistItem.objects.filter(
-            channel_id__in=list(chans), local_date__gte=start_date, local_date__lt=end_date
+            AnyOf(F("channel_id"), chans), local_date__gte=start_date, local_date__lt=end_date
         ).values_list("channel_id", "local_date", "rule", "status", "slots")
     )
     return VeeInputs(

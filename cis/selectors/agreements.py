@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
-from cis.models import Account, ServiceAgreement
+from cis.models import Account, ServiceAgreement, ServicePoint
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,26 @@ def _rows(qs) -> list[AgreementRow]:
     return [AgreementRow(*values) for values in qs.order_by("id").values_list(*_FIELDS)]
 
 
+def _rows_by_key(qs) -> list[AgreementRow]:
+    """`_rows` without joins: the agreements, then their accounts and service points by primary
+    key (three index lookups). Joined, the planner hash-joins the whole account and service
+    point tables into a lookup of 1,000 agreements while that looks cheaper than 1,000 probes,
+    so a bill-run chunk's cost grew with the utility (13 ms at 30k accounts instead of 3)."""
+    agreements = list(qs.order_by("id").values_list(
+        "id", "agreement_number", "account_id", "service_point_id", "rate_code", "start_date", "end_date"))
+    if not agreements:
+        return []
+    accounts = {pk: (number, parent) for pk, number, parent in Account.objects.filter(
+        pk__in={a[2] for a in agreements}).values_list("id", "account_number", "parent_id")}
+    points = {pk: (commodity, rate_class) for pk, commodity, rate_class in ServicePoint.objects.filter(
+        pk__in={a[3] for a in agreements}).values_list("id", "commodity", "rate_class")}
+    return [
+        AgreementRow(pk, number, account_id, accounts[account_id][0], accounts[account_id][1] or account_id, sp,
+                     *points[sp], rate_code, start, end)
+        for pk, number, account_id, sp, rate_code, start, end in agreements
+    ]
+
+
 def bill_account_ids_in_cycle(*, cycle_code: str) -> list[int]:
     """The bill accounts of a cycle, ascending: accounts in the cycle without a parent, and the
     parents of accounts in the cycle (a child carries its parent's cycle)."""
@@ -55,9 +75,24 @@ def bill_account_ids_in_cycle(*, cycle_code: str) -> list[int]:
 def agreements_for_bill_accounts(*, bill_account_ids: Iterable[int], before: dt.date) -> list[AgreementRow]:
     """Agreements of the bill accounts (their own and their children's) that started before
     `before`: the ones a bill for a period ending at `before` may cover."""
-    ids = list(bill_account_ids)
-    qs = ServiceAgreement.objects.filter(Q(account_id__in=ids) | Q(account__parent_id__in=ids), start_date__lt=before)
-    return _rows(qs)
+    ids = sorted({int(i) for i in bill_account_ids})
+    if not ids:
+        return []
+    # Two lookups, each on its own index (agreement.account_id; account.parent_id), not one
+    # `account_id IN (...) OR account.parent_id IN (...)`: PostgreSQL cannot use an index for
+    # an OR across the two joined tables and scanned both tables in full for every chunk of a
+    # bill run (10 ms a chunk at 10k accounts, 100 ms at 100k; 220 ms on a loaded machine).
+    # An account in `ids` has no parent, so the two sets do not overlap; the merge still keeps
+    # each agreement once.
+    # The children are looked up first (account.parent_id's index) and their agreements by
+    # account_id after, so neither step can become a scan of the agreement table.
+    own = _rows_by_key(ServiceAgreement.objects.filter(account_id__in=ids, start_date__lt=before))
+    child_ids = list(Account.objects.filter(parent_id__in=ids).values_list("id", flat=True))
+    if not child_ids:
+        return own
+    children = _rows_by_key(ServiceAgreement.objects.filter(account_id__in=child_ids, start_date__lt=before))
+    merged = {row.id: row for row in (*own, *children)}
+    return [merged[k] for k in sorted(merged)]
 
 
 def agreements_by_ids(*, agreement_ids: Iterable[int]) -> list[AgreementRow]:

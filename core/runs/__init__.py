@@ -5,6 +5,7 @@
 - `run_close_if_complete`, `chunk_fail`, `run_fail`, `run_begin`, `run_resume`, `pending_chunks`.
 - `runs_stale` + `register_run_kind` / `runs_sweep`: find and resume runs whose worker died
   (the Celery task "core.runs.sweep" in core.runs.tasks runs the sweeper).
+- `tables_analyze_if_grown`: a bulk writer's ANALYZE of the tables it fills, as the run doubles.
 - `run_progress` / `progress_response`: the progress dict and its JSON view answer; the one
   template partial is core/runs/_progress.html and the one script static/js/run-progress.js.
 
@@ -16,7 +17,8 @@ import importlib
 
 _EXPORTS = {
     "engine": ("Claim", "chunk_claim", "chunk_counts", "chunk_fail", "pending_chunks", "run_begin",
-               "run_close_if_complete", "run_fail", "run_model_of", "run_progress", "run_resume", "runs_stale"),
+               "run_close_if_complete", "run_fail", "run_model_of", "run_progress", "run_resume", "runs_stale",
+               "tables_analyze_if_grown"),
     "models": ("UNFINISHED", "Chunk", "ChunkStatus", "Run", "RunStatus"),
     "registry": ("RunKind", "register_run_kind", "run_kinds", "runs_sweep", "STALE_MINUTES"),
     "views": ("progress_response",),

@@ -7,12 +7,12 @@ clock."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce
@@ -86,9 +86,13 @@ def chunk_claim(chunk_model: type[ChunkT], *, run_id: int, number: int, now: dt.
     block rolls all of it back and propagates: the chunk stays as it was (see chunk_fail)."""
     run_model = run_model_of(chunk_model)
     with transaction.atomic():
+        # `of=("self",)` and no ordering: a chunk model ordered by its run (["run", "number"])
+        # made `.first()` join the run table, and FOR UPDATE then locked the RUN row too, so a
+        # second worker's SKIP LOCKED skipped every other chunk of the run while one chunk
+        # was being worked (left pending until a resume: the two-worker bill-run benchmark).
         chunk = (
-            chunk_model._default_manager.select_for_update(skip_locked=True)
-            .filter(run_id=run_id, number=number).exclude(status=ChunkStatus.DONE).first()
+            chunk_model._default_manager.select_for_update(skip_locked=True, of=("self",))
+            .filter(run_id=run_id, number=number).exclude(status=ChunkStatus.DONE).order_by().first()
         )
         if chunk is None:
             yield None
@@ -196,7 +200,8 @@ def run_resume(chunk_model: type[Chunk], *, run_id: int, now: dt.datetime | None
     status = run_model.Status
     with transaction.atomic():
         # Chunk rows first (skipping one a worker holds right now), then the run row.
-        failed = run_chunks(chunk_model, run_id=run_id).select_for_update(skip_locked=True).filter(status=ChunkStatus.FAILED)
+        failed = (run_chunks(chunk_model, run_id=run_id).select_for_update(skip_locked=True, of=("self",))
+                  .filter(status=ChunkStatus.FAILED).order_by())
         chunk_model._default_manager.filter(pk__in=list(failed.values_list("pk", flat=True))).update(
             status=ChunkStatus.PENDING, error="", finished_at=None)
         run = run_model._default_manager.select_for_update().get(pk=run_id)
@@ -217,6 +222,24 @@ def run_resume(chunk_model: type[Chunk], *, run_id: int, now: dt.datetime | None
         if enqueue is not None:
             transaction.on_commit(lambda: enqueue(numbers))
     return numbers
+
+
+def tables_analyze_if_grown(tables: Iterable[str], *, before: int, after: int, step: int) -> bool:
+    """ANALYZE `tables` when a run's work items done go from `before` to `after` past 1, 2, 4,
+    8 ... times `step` (a chunk's worth): the tables a run fills are planned on statistics of
+    their size before the run otherwise (autovacuum may be off or late), and the run's own
+    lookups then scan them in full. Doubling keeps it to log2(chunks) ANALYZEs a run, each a
+    sample of fixed size. Call it after the chunk's commit; a table another worker is analysing
+    is skipped. Returns whether it ran."""
+    names = list(tables)
+    mark = max(1, step)
+    while mark <= before:
+        mark *= 2
+    if not names or not before < mark <= after:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE (SKIP_LOCKED) " + ", ".join(connection.ops.quote_name(t) for t in names))
+    return True
 
 
 class StaleSign(TypedDict):
@@ -257,4 +280,5 @@ def run_progress(run: Run, *, chunks: bool = True, **extra: object) -> dict[str,
 __all__ = [
     "Claim", "RunStatus", "chunk_claim", "chunk_counts", "chunk_model_of", "run_chunks", "chunk_fail", "pending_chunks", "run_begin",
     "run_close_if_complete", "run_fail", "run_model_of", "run_progress", "run_resume", "runs_stale",
+    "tables_analyze_if_grown",
 ]

@@ -13,12 +13,12 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from core.clock import utility_holidays, utility_zone
 from mdm import timeutil
 from mdm.determinants import DayRecord, DeterminantError, Determinants, MultiplierPeriod, Segment, Term, calculate_determinants
-from mdm.interval_store import read_channel_days
+from mdm.interval_store import AnyOf, read_channel_days
 from mdm.models import Channel, ChannelMultiplier, Installation, VirtualMeter
 
 # Units whose interval values are consumption billing prices (energy or volume).
@@ -78,7 +78,7 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
     # do not nest further in practice, and a self-reference is refused when they are saved).
     pending = set(sp_ids)
     for _ in range(2):
-        rows = VirtualMeter.objects.filter(service_point_id__in=pending - set(virtual)).values_list(
+        rows = VirtualMeter.objects.filter(AnyOf(F("service_point_id"), pending - set(virtual))).values_list(
             "service_point_id", "formula")
         pending = set()
         for sp, formula in rows:
@@ -90,7 +90,7 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
     start_at, end_at = timeutil.day_start_utc(start, tz), timeutil.day_start_utc(end, tz)
     installations: dict[int, list[Installation]] = defaultdict(list)
     for inst in (
-        Installation.objects.filter(service_point_id__in=sp_ids, installed_at__lt=end_at)
+        Installation.objects.filter(AnyOf(F("service_point_id"), sp_ids), installed_at__lt=end_at)
         .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=start_at))
         .order_by("service_point_id", "installed_at")
     ):
@@ -98,7 +98,7 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
     meter_ids = {i.meter_id for insts in installations.values() for i in insts}
     direct_channel_ids = {int(t["channel_id"]) for terms in virtual.values() for t in terms if "channel_id" in t}
     channels = list(
-        Channel.objects.filter(Q(meter_id__in=meter_ids) | Q(pk__in=direct_channel_ids))
+        Channel.objects.filter(AnyOf(F("meter_id"), meter_ids) | AnyOf(F("id"), direct_channel_ids))
         .filter(interval_minutes__isnull=False, unit__in=CONSUMPTION_UNITS)
         .order_by("meter_id", "channel_number", "id")
     )
@@ -107,7 +107,7 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
         channels_by_meter[ch.meter_id].append(ch)
     channel_ids = [c.pk for c in channels]
     multipliers: dict[int, list[MultiplierPeriod]] = defaultdict(list)
-    for m in ChannelMultiplier.objects.filter(channel_id__in=channel_ids).order_by("channel_id", "start_date"):
+    for m in ChannelMultiplier.objects.filter(AnyOf(F("channel_id"), channel_ids)).order_by("channel_id", "start_date"):
         multipliers[m.channel_id].append(MultiplierPeriod(m.start_date, m.end_date, m.multiplier))
     days: dict[int, dict[dt.date, DayRecord]] = defaultdict(dict)
     # The one read of the interval store for the whole chunk (mdm.interval_store: the arrays

@@ -14,7 +14,7 @@ from core import runs
 from django.db import transaction
 
 from mdm import vee_processing
-from mdm.models import IntervalDay, VeeRun, VeeRunChunk
+from mdm.models import IntervalDay, VeeFinding, VeeRun, VeeRunChunk, VeeWorklistItem
 from mdm.vee_config import fingerprint
 from mdm.vee_config_resolution import config_version
 
@@ -112,6 +112,11 @@ def vee_run_chunk_process(*, vee_run_id: int, chunk: int, now: dt.datetime) -> b
             channel_days_validated=outcome.validated, channel_days_changed=outcome.changed,
             intervals_estimated=outcome.estimated, findings_count=outcome.findings, worklist_items=outcome.worklist,
         )
+        size, step = claim.chunk.size, run.chunk_size
+    # The findings and worklist a run fills: a later chunk looks its days' items up by channel.
+    done = VeeRun.objects.values_list("progress_done", flat=True).get(pk=vee_run_id)
+    runs.tables_analyze_if_grown([VeeFinding._meta.db_table, VeeWorklistItem._meta.db_table],
+                                 before=done - size, after=done, step=step)
     return True
 
 

@@ -14,6 +14,7 @@ from billing.services.runs.lifecycle import (  # noqa: F401
     window_opens,
     bill_run_chunk_process,
     bill_run_issue,
+    bill_run_issue_chunk,
     bill_run_pending_chunks,
     bill_run_progress,
     bill_run_resume,
