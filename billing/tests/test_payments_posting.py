@@ -7,12 +7,13 @@ import datetime as dt
 import pghistory.models
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.db import IntegrityError, ProgrammingError, transaction
 
-from billing.models import LedgerEntry
+from billing.models import Bill, LedgerEntry
 from billing.payments.models import Allocation, AllocationPriority, Fee, Payment
 from billing.payments.tests.helpers import CLERK, D, assert_consistent, bill_entry, charge, issued_bill, open_amounts
-from billing.services import PaymentDuplicate, accounts_allocate, ledger, payment_post
+from billing.services import PaymentDuplicate, accounts_allocate, bills_issue, ledger, payment_post
 from cis.tests.factories import AccountFactory
 from core.actors import Actor
 
@@ -214,4 +215,22 @@ def test_accounts_allocate_settles_many_accounts_in_batches():
     for account, entry in zip(accounts, entries):
         assert open_amounts(account.pk) == {}
         assert Allocation.objects.get(charge=entry).amount == D("12.34")
+        assert_consistent(account.pk, as_of=FEB)
+
+
+def test_bills_issued_together_by_a_run_are_paid_from_unapplied_credit():
+    """A bill run issues its bills with one bulk insert of ledger entries (no post_save): an
+    account in credit still pays its new bill from that credit, one without credit is left open."""
+    in_credit, owing = AccountFactory(), AccountFactory()
+    payment = post(in_credit.pk, "150.00", on=dt.date(2026, 1, 20))
+    bills = [Bill.objects.create(account_id=account.pk, status=Bill.Status.APPROVED, period_start=FEB - dt.timedelta(days=30),
+                                 period_end=FEB, bill_date=FEB, due_date=FEB + dt.timedelta(days=21), total=D("80.00"))
+             for account in (in_credit, owing)]
+    assert bills_issue(bills=bills, now=timezone.now(), actor=Actor.system("run test")) == 2
+    credited_bill, owing_bill = (bill_entry(b) for b in bills)
+    assert open_amounts(in_credit.pk) == {}
+    assert {a.charge_id: a.amount for a in Allocation.objects.filter(credit=payment.ledger_entry)} == {
+        credited_bill.pk: D("80.00")}
+    assert open_amounts(owing.pk) == {owing_bill.pk: D("80.00")}
+    for account in (in_credit, owing):
         assert_consistent(account.pk, as_of=FEB)

@@ -19,6 +19,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from billing import pdf as bill_documents
+from billing.payments.allocation import accounts_allocate
 from billing.services.ledger import ledger_post_bill
 from billing.models import (
     Bill,
@@ -334,6 +335,12 @@ def bills_issue(*, bills: list[Bill], now: dt.datetime, actor: Actor | None = No
                         idempotency_key=f"bill:{b.pk}")
             for b in bills if b.total
         ])
+        # A bulk insert sends no post_save, so the payments' ledger hook does not see these
+        # bills: an account that had unapplied credit (a balance below zero before its bill:
+        # allocation leaves no open charge beside unapplied credit) pays its new bill from it now.
+        in_credit = {b.account_id for b in bills if b.total and b.balance_forward < 0}
+        if in_credit:
+            accounts_allocate(account_ids=in_credit, on_date=min(b.bill_date for b in bills))
     through: dict[int, dt.date] = {}
     for sp, end in BillSegment.objects.filter(bill__in=bills, live=True).values_list("service_point_id", "period_end"):
         through[sp] = max(through.get(sp, end), end)
