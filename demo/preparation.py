@@ -35,12 +35,15 @@ class DemoPreparationMissingError(Exception):
 def demo_preparation_record(*, positions: list[Position], end_date: dt.date, days: int, seed: int,
                             now: dt.datetime) -> DemoPreparation:
     """Remember the AMI period that the background is to import for these meters (their
-    service points: the plan is rebuilt from them, demo.meters.demo_fleet_positions)."""
+    service points: the plan is rebuilt from them, demo.meters.demo_fleet_positions) and the
+    bill run that follows (demo_bill_run_target of the period's end, the demo's today)."""
     prep, _ = DemoPreparation.objects.update_or_create(pk=1, defaults={
         "seed": seed, "ami_end_date": end_date, "ami_days": days, "ami_days_done": 0,
         "service_point_ids": [p.service_point_id for p in positions], "vee_run_ids": [],
-        "created_at": now, "finished_at": None,
+        "created_at": now, "finished_at": None, "bill_run_id": None,
     })
+    prep.bill_cycle_code, prep.bill_date = demo_bill_run_target(today=end_date)
+    prep.save(update_fields=["bill_cycle_code", "bill_date"])
     return prep
 
 
