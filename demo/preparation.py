@@ -28,10 +28,6 @@ VEE_KIND, BILL_RUN_KIND = "mdm.vee", "billing.bill_run"
 LAST_CYCLE_DAY = 20  # cycle N bills on day N (1-20) of each month (demo.management seed_billing)
 
 
-class DemoPreparationMissingError(Exception):
-    """No demo preparation was recorded (the demo was not seeded with --ami-later)."""
-
-
 def demo_preparation_record(*, positions: list[Position], end_date: dt.date, days: int, seed: int,
                             now: dt.datetime) -> DemoPreparation:
     """Remember the AMI period that the background is to import for these meters (their
@@ -60,10 +56,12 @@ def demo_prepare(*, now_fn: Callable[[], dt.datetime], today: dt.date, workers: 
     """Finish the demo's preparation: import the AMI days not imported yet (each day, once both
     files are in, gets a VEE run on the workers), queue again the demo's runs left unfinished by
     an earlier start, wait for the VEE runs, start the bill run of `today`'s target cycle, wait
-    for it, and mark the preparation finished. Raises DemoPreparationMissingError."""
+    for it, and mark the preparation finished."""
     prep = DemoPreparation.objects.filter(pk=1).first()
     if prep is None:
-        raise DemoPreparationMissingError("No demo preparation is recorded: seed the demo with seed_demo --ami-later.")
+        # A demo seeded with its AMI data in one go (seed_demo without --ami-later, or before
+        # this existed): nothing to import, only the bill run that every start queues.
+        prep = DemoPreparation.objects.create(pk=1, seed=0, ami_end_date=today, ami_days=0, created_at=now_fn())
     cycle_code, bill_date = demo_bill_run_target(today=today)
     if (prep.bill_cycle_code, prep.bill_date) != (cycle_code, bill_date):
         prep.bill_cycle_code, prep.bill_date, prep.bill_run_id, prep.finished_at = cycle_code, bill_date, None, None

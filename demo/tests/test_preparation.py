@@ -122,3 +122,13 @@ def test_an_interrupted_preparation_is_finished_by_the_next_start_without_doing_
 ])
 def test_the_bill_run_is_the_latest_cycle_whose_bill_date_has_passed(today, cycle, bill_date):
     assert demo_bill_run_target(today=today) == (cycle, bill_date)
+
+
+@pytest.mark.django_db
+def test_a_demo_seeded_in_one_go_gets_only_the_bill_run_of_each_start():
+    lines: list[str] = []
+    prep = demo_prepare(now_fn=timezone.now, today=dt.date(2026, 12, 1), workers=0, poll_seconds=0.01,
+                        timeout_seconds=5, log=lines.append)
+    assert (prep.ami_days, prep.bill_cycle_code, prep.bill_date) == (0, "C20", dt.date(2026, 11, 20))
+    assert prep.finished_at is not None and ImportRun.objects.count() == 0
+    assert any("bill run C20 on 2026-11-20 not started: No bill cycle C20." in line for line in lines)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import signal
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from core.clock import utility_today
-from demo.preparation import DemoPreparationMissingError, demo_prepare
+from demo.preparation import demo_prepare
 
 
 class Command(BaseCommand):
@@ -25,8 +25,8 @@ class Command(BaseCommand):
     def handle(self, *args, workers: int, **options):
         # A TERM (the start command stopping) unwinds like Ctrl-C: the import processes are ended.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        try:
-            demo_prepare(now_fn=timezone.now, today=utility_today(), workers=workers,
-                         log=lambda line: self.stdout.write(line) or self.stdout.flush())
-        except DemoPreparationMissingError as exc:
-            raise CommandError(str(exc)) from exc
+        demo_prepare(now_fn=timezone.now, today=utility_today(), workers=workers, log=self._log)
+
+    def _log(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()  # the start command sends this to a log file: show progress as it comes
