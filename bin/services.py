@@ -39,7 +39,10 @@ FORCE_EMBEDDED = os.environ.get("UTILIS_EMBEDDED", "") in {"1", "true", "yes"}
 
 
 def log(msg: str) -> None:
-    print(f"[services] {msg}", file=sys.stderr, flush=True)
+    try:
+        print(f"[services] {msg}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # the terminal's pipe is gone (Ctrl-C on `bin/utilis start | tee log`): stop the servers anyway
 
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:

@@ -69,9 +69,12 @@ def test_ctrl_c_on_the_start_command_leaves_no_server_worker_or_web_process_behi
                UTILIS_WEB_WORKERS="1",
                UTILIS_DEBUG="false", UTILIS_SECRET_KEY=os.environ.get("UTILIS_SECRET_KEY") or "x" * 60)
     log_path = tmp_path / "run.log"
-    with open(log_path, "w") as log:
-        run = subprocess.Popen(["bash", str(ROOT / "bin" / "utilis"), "run"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    # Through a pipe, as `bin/utilis start | tee log`: Ctrl-C ends the reader too, and the clean-up
+    # must go on writing into a closed pipe.
+    command = f"bash {ROOT / 'bin' / 'utilis'} run 2>&1 | cat >{log_path}"
+    run = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                           start_new_session=True)
+    log_path.touch()
     try:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while "Ctrl-C stops everything" not in log_path.read_text():
@@ -83,17 +86,20 @@ def test_ctrl_c_on_the_start_command_leaves_no_server_worker_or_web_process_behi
         assert _kinds(started) == {"postgres", "redis-server", "celery", "gunicorn"}, started
         assert sum("celery" in c and " worker " in f"{c} " for c in started.values()) >= 2, started
 
-        # When Ctrl-C reaches the command's process group
+        # When one of its processes has ended on its own already (beat crashed), and then Ctrl-C
+        # reaches the command's process group
+        beat = next(pid for pid, cmdline in started.items() if "celery" in cmdline and " beat " in cmdline)
+        os.kill(beat, signal.SIGKILL)
+        time.sleep(1)
         os.killpg(run.pid, signal.SIGINT)
         run.wait(timeout=STOP_TIMEOUT_S)
 
         # Then nothing of that run is left
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         while _processes_of(local) and time.monotonic() < deadline:
             time.sleep(0.3)
         assert _processes_of(local) == {}, log_path.read_text()
-        assert run.returncode == 130
-        assert "stopped embedded PostgreSQL" in log_path.read_text()
+        assert not (Path(local) / "services.json").read_text().strip("{} \n"), "bin/services.py down did not finish"
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
