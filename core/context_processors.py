@@ -1,5 +1,7 @@
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
+from core.background import preparation_steps
 from core.roles import Role, user_roles
 
 
@@ -10,3 +12,9 @@ def utility(request):
         "user_roles": roles,
         "Role": Role,
     }
+
+
+def background(request):
+    """`background_steps`: what is still being prepared (core.background), for the status line
+    of base.html; read only when a page shows it, i.e. to a signed-in user."""
+    return {"background_steps": SimpleLazyObject(preparation_steps)}

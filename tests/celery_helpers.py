@@ -11,8 +11,10 @@ Use it from any app's tests by importing the fixture into the test module:
         assert result.get(timeout=60) == ...
 
 The fixture uses `transactional_db` (the worker is another process: it only sees committed
-rows), sends tasks through the project's Celery app pointed at the worker's broker and at a
-queue only this worker consumes, and stops the worker (by its own pid) when the test ends.
+rows), sends tasks through the project's Celery app pointed at the worker's broker, and stops
+the worker (by its own pid) when the test ends. The worker consumes every queue of the project
+(config.celery.QUEUES: tasks keep their real routes) and a queue of the test's own, where a task
+with no route goes.
 
 Redis: the database number in REDIS_URL is the first of a block. Without xdist the tests use
 it; xdist worker gwN uses that number + N (mod 16), so parallel test workers never read each
@@ -34,6 +36,8 @@ from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import kombu.pools
 import pytest
+
+from config.celery import QUEUES
 
 ROOT = Path(__file__).resolve().parents[1]
 REDIS_DATABASES = 16  # Redis's default `databases` setting
@@ -123,8 +127,9 @@ def _drop_connections(app) -> None:
 
 @contextmanager
 def app_pointed_at(app, redis_url: str, queue: str) -> Iterator:
-    """Send tasks to `queue` and read results through `redis_url` for the duration, then
-    restore. A queue of its own means no other worker on the same Redis takes these tasks."""
+    """Send tasks with no route to `queue` (routed ones keep their queue: the test worker
+    consumes those too) and read results through `redis_url` for the duration, then restore.
+    The Redis database of its own (redis_url_for_test_worker) keeps other workers away."""
     keys = ("broker_url", "result_backend", "task_always_eager", "task_default_queue")
     saved = {key: app.conf[key] for key in keys}
     app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False, task_default_queue=queue)
@@ -134,6 +139,11 @@ def app_pointed_at(app, redis_url: str, queue: str) -> Iterator:
     finally:
         _drop_connections(app)
         app.conf.update(saved)
+
+
+def consumed_queues(queue: str) -> str:
+    """The worker's -Q: the test's own queue and every queue tasks are routed to."""
+    return ",".join((queue, *QUEUES))
 
 
 def _die_with_parent() -> None:
@@ -160,7 +170,7 @@ def start_worker(
     *, app, database_url: str, redis_url: str, queue: str, log_path: Path, extra_env: dict | None = None,
     ready_timeout: float = READY_TIMEOUT_S,
 ) -> WorkerProcess:
-    """Start the worker subprocess consuming `queue` and wait until it is ready (its log says
+    """Start the worker subprocess consuming `queue` (and the routed queues) and wait until it is ready (its log says
     so); `app` must already point at `redis_url`. Raises RuntimeError with the worker's log if
     it dies or is not ready in time."""
     from django.conf import settings
@@ -181,7 +191,7 @@ def start_worker(
     process = subprocess.Popen(
         [
             sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "-l", "info",
-            "-n", node_name, "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "-n", node_name, "-Q", consumed_queues(queue), "--without-gossip", "--without-mingle", "--without-heartbeat",
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
     )
@@ -248,7 +258,8 @@ def start_prefork_worker(app, *, redis_url: str, queue: str, log_path: Path, ext
     with open(log_path, "a") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
-             "-l", "info", "-n", node, "-Q", queue, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+             "-l", "info", "-n", node, "-Q", consumed_queues(queue), "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=_die_with_parent,  # a killed pytest leaves no worker behind
         )

@@ -1,7 +1,9 @@
-"""manage.py seed_demo --accounts N --seed S [--if-empty] [--start-date YYYY-MM-DD] [--no-meters]
+"""manage.py seed_demo --accounts N --seed S [--if-empty] [--start-date YYYY-MM-DD] [--no-meters | --ami-later]
 
 Loads the deterministic demo utility (demo.utility) and the demo users into an empty database,
-then (unless --no-meters) meters and 35 days of AMI data through mdm's import (demo.meters)."""
+then (unless --no-meters) meters and 35 days of AMI data through mdm's import (demo.meters).
+With --ami-later only the meters: the AMI period is recorded for `manage.py demo_prepare`
+(demo.preparation), which `bin/utilis start` runs in the background."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from demo.utility.loader import DemoNotEmptyError, demo_is_loaded, demo_utility_seed
-from demo.meters import demo_meters_seed
+from demo.meters import demo_fleet_seed, demo_meters_seed
+from demo.preparation import demo_preparation_record
+
+AMI_DAYS = 35
 
 
 class Command(BaseCommand):
@@ -32,8 +37,10 @@ class Command(BaseCommand):
                             help="Also create meters and import 35 days of interval data up to 'today' (default).")
         parser.add_argument("--no-meters", dest="with_meters", action="store_false",
                             help="Customers, premises and accounts only.")
+        parser.add_argument("--ami-later", action="store_true",
+                            help="Meters now; their AMI data, VEE and a bill run later, by `manage.py demo_prepare`.")
 
-    def handle(self, *args, accounts, seed, if_empty, start_date, with_meters=True, **options):
+    def handle(self, *args, accounts, seed, if_empty, start_date, with_meters=True, ami_later=False, **options):
         if if_empty and demo_is_loaded():
             self.stdout.write("Accounts already exist; nothing to seed.")
             return
@@ -48,5 +55,10 @@ class Command(BaseCommand):
             "Seeded " + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
             + f" (seed {seed}, as of {today:%Y-%m-%d})."
         ))
-        if with_meters:
-            demo_meters_seed(end_date=today, now=timezone.now(), days=35, seed=seed, workers=2, log=self.stdout.write)
+        if with_meters and ami_later:
+            positions = demo_fleet_seed(end_date=today, days=AMI_DAYS, seed=seed, log=self.stdout.write)
+            demo_preparation_record(positions=positions, end_date=today, days=AMI_DAYS, seed=seed, now=timezone.now())
+            self.stdout.write(f"{AMI_DAYS} days of AMI data to import: manage.py demo_prepare.")
+        elif with_meters:
+            demo_meters_seed(end_date=today, now=timezone.now(), days=AMI_DAYS, seed=seed, workers=2,
+                             log=self.stdout.write)
