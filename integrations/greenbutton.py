@@ -115,22 +115,25 @@ def local_time_parameters(zone: str, year: int) -> tuple[str, str, int, int]:
     """(dstStartRule, dstEndRule, dstOffset, tzOffset) of the zone in `year`; a zone without
     DST gives the "disabled" rules FFFFFFFF and a zero offset."""
     tz = zoneinfo.ZoneInfo(zone)
+
+    def offset_at(instant: dt.datetime) -> dt.timedelta:
+        return instant.astimezone(tz).utcoffset() or dt.timedelta(0)
+
     hour = dt.timedelta(hours=1)
     instant = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
     end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
     transitions: list[tuple[dt.datetime, dt.timedelta]] = []
-    previous = instant.astimezone(tz).utcoffset()
+    previous = offset_at(instant)
     while instant < end:
-        offset = instant.astimezone(tz).utcoffset()
+        offset = offset_at(instant)
         if offset != previous:
             # The local wall time the transition happens at, in the time before it.
             before = (instant - hour).astimezone(tz)
             transitions.append((before.replace(tzinfo=None) + hour, offset - previous))
             previous = offset
         instant += hour
-    standard = min((instant.astimezone(tz).utcoffset() for instant in
-                    (dt.datetime(year, 1, 15, tzinfo=dt.timezone.utc), dt.datetime(year, 7, 15, tzinfo=dt.timezone.utc))))
-    assert standard is not None
+    standard = min(offset_at(dt.datetime(year, 1, 15, tzinfo=dt.timezone.utc)),
+                   offset_at(dt.datetime(year, 7, 15, tzinfo=dt.timezone.utc)))
     if len(transitions) != 2:
         return "FFFFFFFF", "FFFFFFFF", 0, int(standard.total_seconds())
     (start_at, shift), (end_at, _) = sorted(transitions, key=lambda t: -t[1].total_seconds())

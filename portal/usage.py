@@ -61,12 +61,13 @@ def account_usage(*, account, start_date: dt.date, end_date: dt.date, tz: dt.tzi
             channels = [c for c in inst.meter.channels.all() if c.interval_minutes]
             days = channel_days([c.pk for c in channels], start_date, end_date)
             for ch in channels:
-                key = (sp_id, ch.unit, ch.direction, ch.interval_minutes)
+                minutes = int(ch.interval_minutes or 0)
+                key = (sp_id, ch.unit, ch.direction, minutes)
                 s = series.get(key)
                 if s is None:
                     s = series[key] = UsageSeries(sp_id, sp.sp_number, label, sp.commodity, ch.unit, ch.direction,
-                                                  ch.interval_minutes)
-                step = dt.timedelta(minutes=ch.interval_minutes)
+                                                  minutes)
+                step = dt.timedelta(minutes=minutes)
                 for day, cd in sorted(days[ch.pk].items()):
                     if not _covered(spans, day):
                         continue

@@ -8,6 +8,7 @@ import email
 import email.policy
 import re
 import socket
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -55,8 +56,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def smtp(settings):
+@contextmanager
+def smtp_server(settings):
     """A real SMTP server on a free local port; Django's SMTP backend sends to it."""
     inbox = _Inbox()
     port = _free_port()
@@ -69,6 +70,12 @@ def smtp(settings):
         yield inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp(settings):
+    with smtp_server(settings) as inbox:
+        yield inbox
 
 
 @dataclass

@@ -90,3 +90,16 @@ def test_estimated_intervals_are_marked(download):
     qualities = [el.text for el in doc.iter(f"{ESPI}quality")]
     assert "8" in qualities  # Feb 1 delivered was estimated
     assert "0" in qualities  # the received channel's values were actual
+
+
+@pytest.mark.parametrize(("zone", "expected"), [
+    # The published sample's North American rules: 2nd Sunday of March and 1st Sunday of November, 02:00.
+    ("America/Toronto", ("360E2000", "B40E2000", 3600, -18000)),
+    # Southern hemisphere: DST starts on the 1st Sunday of October and ends on the 1st Sunday of April, 02:00 / 03:00.
+    ("Australia/Sydney", ("A40E2000", "440E3000", 3600, 36000)),
+    ("America/Regina", ("FFFFFFFF", "FFFFFFFF", 0, -21600)),
+])
+def test_local_time_parameters_encode_the_zones_dst_rules(zone, expected):
+    from integrations.greenbutton import local_time_parameters
+
+    assert local_time_parameters(zone, 2026) == expected
