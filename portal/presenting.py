@@ -57,8 +57,12 @@ def explain_line(line) -> ExplainedLine:
     quantity and price, and what the kind of charge is for. No rate rule codes."""
     unit = (line.unit or "").strip()
     quantity, price = line.quantity, line.price
-    if unit == "$" and quantity is not None and price is not None:
-        how = f"{format_number(price * 100, max_places=4)}% of {format_money(quantity)}"
+    if unit == "$" and quantity is not None and price is not None and price == -1:
+        how = f"{format_money(quantity)} credit"
+    elif unit == "$" and quantity is not None and price is not None:
+        percent = (line.details or {}).get("percent")
+        share = Decimal(str(percent)) if percent not in (None, "") else price * 100
+        how = f"{format_number(share, max_places=4)}% of {format_money(quantity)}"
     elif quantity is not None and price is not None and unit.lower() in ("bill", "month") and quantity == 1:
         how = f"{format_price(price)} per {unit.lower()}"
     elif quantity is not None and price is not None and unit.lower() in ("day", "days"):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 from lxml import etree
 
+from integrations.greenbutton import local_time_parameters
 from integrations.services import espi_schema
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +101,4 @@ def test_estimated_intervals_are_marked(download):
     ("America/Regina", ("FFFFFFFF", "FFFFFFFF", 0, -21600)),
 ])
 def test_local_time_parameters_encode_the_zones_dst_rules(zone, expected):
-    from integrations.greenbutton import local_time_parameters
-
     assert local_time_parameters(zone, 2026) == expected

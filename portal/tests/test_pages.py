@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.models import BillDocument
+from billing.models import BillDocument, BillLine
+from portal.presenting import explain_line
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +106,16 @@ def test_csv_has_one_row_per_interval_with_local_and_utc_times(signed_in, alice)
     assert len(delivered) == 24  # Jan 31 was the previous occupant's
     assert delivered[0]["start_local"] == "2026-02-01T00:00:00-05:00" and delivered[0]["start_utc"] == "2026-02-01T05:00:00Z"
     assert {r["quality"] for r in delivered} == {"estimated"}
+
+
+@pytest.mark.parametrize(("fields", "how"), [
+    ({"quantity": "54.01", "unit": "$", "price": "0.13"}, "13% of $54.01"),
+    ({"quantity": "5.00", "unit": "$", "price": "-1"}, "$5.00 credit"),
+    ({"quantity": "30", "unit": "days", "price": "0.35"}, "30 days × $0.35 a day"),
+    ({"quantity": "600", "unit": "kWh", "price": "0.1", "proration": "0.5"},
+     "600 kWh × $0.10 (for 50% of the period)"),
+])
+def test_explain_line_says_how_the_amount_is_worked_out(fields, how):
+    line = BillLine(description="Charge", component_kind="tax", component_code="x",
+                    amount=Decimal("1"), **{k: (Decimal(v) if k != "unit" else v) for k, v in fields.items()})
+    assert explain_line(line).how == how
