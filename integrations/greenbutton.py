@@ -27,12 +27,13 @@ from lxml import etree
 ATOM = "http://www.w3.org/2005/Atom"
 ESPI = "http://naesb.org/espi"
 # ESPI codes (espi.xsd enumerations).
-SERVICE_KIND = {"electric": 0, "gas": 1, "water": 2, "sewer": 2, "streetlight": 0}
+SERVICE_KIND = {"electric": 0, "gas": 1, "water": 2, "sewer": 6, "streetlight": 0}
 FLOW_FORWARD, FLOW_REVERSE = 1, 19  # delivered to / received from the customer
 UOM = {"kWh": 72, "m3": 42, "kW": 38, "kVARh": 73}
 KIND_ENERGY, KIND_VOLUME = 12, 58
-COMMODITY_CODE = {"electric": 1, "gas": 7, "water": 9, "sewer": 9, "streetlight": 1}
-CURRENCY_CAD, CURRENCY_USD = 124, 840
+COMMODITY_CODE = {"electric": 1, "gas": 7, "water": 9, "sewer": 11, "streetlight": 1}
+# ISO 4217 numeric codes; a currency not listed is left out of the feed (the element is optional).
+CURRENCY_CODES = {"CAD": 124, "USD": 840}
 # QualityOfReading: 0 valid, 8 estimated from history (a missing interval is left out).
 QUALITY_VALID, QUALITY_ESTIMATED = 0, 8
 ACCUMULATION_DELTA = 4
@@ -82,7 +83,7 @@ class Feed:
     customer_key: str  # the account number
     title: str
     zone: str  # IANA zone of the utility
-    currency: str  # "CAD" | "USD"
+    currency: str  # ISO 4217 ("CAD", "USD")
     updated_at: dt.datetime
     usage_points: Sequence[UsagePoint]
 
@@ -221,7 +222,8 @@ class _Writer:
         rt = _sub(content, "ReadingType")
         _sub(rt, "accumulationBehaviour", ACCUMULATION_DELTA)
         _sub(rt, "commodity", COMMODITY_CODE.get(point.commodity, 0))
-        _sub(rt, "currency", CURRENCY_CAD if self.feed.currency == "CAD" else CURRENCY_USD)
+        if self.feed.currency in CURRENCY_CODES:
+            _sub(rt, "currency", CURRENCY_CODES[self.feed.currency])
         _sub(rt, "dataQualifier", DATA_QUALIFIER_NORMAL)
         _sub(rt, "flowDirection", FLOW_FORWARD if reading.direction == "delivered" else FLOW_REVERSE)
         _sub(rt, "intervalLength", reading.interval_seconds)
@@ -263,7 +265,8 @@ class _Writer:
         _sub(period, "start", _epoch(summary.period_start))
         # Money in ESPI is in 1/100,000 of the currency unit (the sample's $152.52 is 15252000).
         _sub(s, "billLastPeriod", int((summary.bill_total * 100000).to_integral_value(ROUND_HALF_UP)))
-        _sub(s, "currency", CURRENCY_CAD if self.feed.currency == "CAD" else CURRENCY_USD)
+        if self.feed.currency in CURRENCY_CODES:
+            _sub(s, "currency", CURRENCY_CODES[self.feed.currency])
         overall = _sub(s, "overallConsumptionLastPeriod")
         _sub(overall, "powerOfTenMultiplier", -3)
         _sub(overall, "uom", UOM.get(summary.unit, 0))

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -56,7 +57,9 @@ class LinkTokenError(Exception):
 
 
 def _words(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+    """Case, accents and punctuation do not matter: "Bélanger-Côté" is "belanger cote"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
 
 
 def _postal(text: str) -> str:

@@ -27,6 +27,8 @@ from portal.scoping import SESSION_IDLE_SECONDS, linked_account, linked_account_
 from portal.usage import account_usage, chart_svg, group_usage, totals
 
 STEP1 = "portal_link_step1"
+# The currency of Green Button amounts, by the utility's country; another country's is left out.
+_CURRENCY = {"CA": "CAD", "US": "USD"}
 
 
 # ---- signing in, registering, linking -----------------------------------------------------
@@ -55,6 +57,7 @@ def register(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         request.session[STEP1] = {
+            "user_id": request.user.pk if signed_in else None,
             "account_number": data["account_number"], "name": data["name"],
             "email": request.user.email if signed_in else data["email"],
             "password_hash": "" if signed_in else make_password(data["password1"]),
@@ -66,7 +69,9 @@ def register(request):
 def register_proof(request):
     """Step 2: the identity question. Wrong answers are counted per account number and email."""
     step1 = request.session.get(STEP1)
-    if not step1:
+    # Step 1 was for this visitor as they are now (signing in or out in between starts again).
+    if not step1 or step1.get("user_id") != (request.user.pk if request.user.is_authenticated else None):
+        request.session.pop(STEP1, None)
         return redirect("portal:register")
     form = ProofForm(request.POST or None)
     status = 200
@@ -105,14 +110,19 @@ def link_confirm(request, token: str):
         return render(request, "portal/link_invalid.html", {"message": str(exc)}, status=404)
     if request.method != "POST":
         return render(request, "portal/link_confirm.html", {"pending": pending})
+    new_login = pending.user_id is None
     try:
         user, account = services.link_confirm(token=token, now=now)
     except services.LinkTokenError as exc:
         return render(request, "portal/link_invalid.html", {"message": str(exc)}, status=404)
-    if not request.user.is_authenticated or request.user.pk != user.pk:
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    request.session.set_expiry(SESSION_IDLE_SECONDS)
     messages.success(request, f"Account {account.account_number} is now linked to your login.")
+    if new_login:
+        # The login was made from this link with the password chosen in step 1: sign it in.
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session.set_expiry(SESSION_IDLE_SECONDS)
+    elif not request.user.is_authenticated or request.user.pk != user.pk:
+        # The link adds an account to an existing login; it does not sign anyone in.
+        return redirect(f"{reverse('portal:login')}?next={reverse('portal:account', args=[account.account_number])}")
     return redirect("portal:account", account_number=account.account_number)
 
 
@@ -249,7 +259,7 @@ def greenbutton_download(request, account_number: str):
     in_range = [b for b in bills_list(include_drafts=False, account_id=acct.pk, status="issued")
                 .prefetch_related("segments") if b.period_start < end and b.period_end > start]
     feed = greenbutton_feed(utility=settings.UTILIS_UTILITY_NAME, account_number=acct.account_number, zone=tz.key,
-                            currency=getattr(settings, "UTILIS_CURRENCY", "CAD"), now=timezone.now(),
+                            currency=_CURRENCY.get(settings.UTILIS_HOLIDAY_COUNTRY, ""), now=timezone.now(),
                             series_list=series, bills=in_range, tz=tz)
     response = HttpResponse(write_greenbutton(feed), content_type="application/atom+xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="greenbutton-{acct.account_number}-{start}-{end}.xml"'

@@ -165,3 +165,31 @@ def test_sign_in_throttled_by_axes_and_customers_land_on_the_portal(client, alic
 def test_staff_logins_do_not_see_the_portal(client, csr):
     client.force_login(csr)
     assert client.get(reverse("portal:home")).status_code == 404
+
+
+def test_names_match_whatever_the_case_accents_and_punctuation(alice):
+    alice.customer.last_name = "Bélanger-Côté"
+    alice.customer.save()
+    assert services.link_proof_check(account_number=alice.account.account_number, name="  belanger cote ",
+                                     email="n@example.test", proof="postal_code", answer="M4C-1B5",
+                                     now=timezone.now()) == alice.account
+
+
+def test_a_link_that_adds_an_account_does_not_sign_anyone_in(client, answer, alice, bob, portal_user, smtp):
+    user = portal_user(alice)
+    client.force_login(user)
+    client.post(reverse("portal:register"), {"account_number": bob.account.account_number, "name": "Nguyen"})
+    answer("postal_code", "K1A 0B1")
+    client.logout()
+    response = client.post(re.sub(r"^https?://[^/]+", "", smtp.last_link()))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("portal:login"))
+    assert "_auth_user_id" not in client.session
+    assert AccountLink.objects.filter(user=user, account=bob.account).exists()
+
+
+def test_signing_out_between_the_steps_starts_again(client, alice, portal_user):
+    client.force_login(portal_user(alice))
+    client.post(reverse("portal:register"), {"account_number": alice.account.account_number, "name": "Tremblay"})
+    client.logout()
+    response = client.post(reverse("portal:register-proof"), {"proof": "postal_code", "answer": "M4C 1B5"})
+    assert response.status_code == 302 and response["Location"] == reverse("portal:register")
