@@ -4,6 +4,9 @@ import datetime as dt
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import PasswordResetForm
+
+from core.roles import Role
 
 MAX_RANGE_DAYS = 400
 
@@ -70,3 +73,10 @@ class DateRangeForm(forms.Form):
 class UsageForm(DateRangeForm):
     by = forms.ChoiceField(label="Totals per", choices=[("month", "Month"), ("day", "Day"), ("hour", "Hour")],
                            initial="day")
+
+
+class CustomerPasswordResetForm(PasswordResetForm):
+    """Resets customer logins only: staff passwords are not reset from the public portal."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.groups.filter(name=Role.CUSTOMER).exists())

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from portal import views
+from portal.forms import CustomerPasswordResetForm
 
 app_name = "portal"
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("register/question/", views.register_proof, name="register-proof"),
     path("link/<str:token>/", views.link_confirm, name="link-confirm"),
     path("password-reset/", auth_views.PasswordResetView.as_view(
+        form_class=CustomerPasswordResetForm,
         template_name="portal/password_reset_form.html", email_template_name="portal/email/password_reset.txt",
         subject_template_name="portal/email/password_reset_subject.txt",
         extra_email_context={"utility_name": settings.UTILIS_UTILITY_NAME},

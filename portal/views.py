@@ -18,6 +18,7 @@ from django.utils import timezone
 from billing.selectors import bill_with_segments, bills_list, ledger_entries
 from cis.selectors import service_addresses
 from core.clock import utility_today, utility_zone
+from core.roles import Role, has_role
 from core.two_factor import LoginView as StaffLoginView
 from integrations.services import write_greenbutton
 from portal import services
@@ -39,7 +40,8 @@ class PortalLoginView(StaffLoginView):
     template_name = "portal/login.html"
 
     def get_default_redirect_url(self) -> str:
-        return reverse("portal:home")
+        # Called after the sign-in: a staff login that used this page goes to its own start page.
+        return reverse("portal:home") if has_role(self.request.user, Role.CUSTOMER) else "/"
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -193,3 +193,15 @@ def test_signing_out_between_the_steps_starts_again(client, alice, portal_user):
     client.logout()
     response = client.post(reverse("portal:register-proof"), {"proof": "postal_code", "answer": "M4C 1B5"})
     assert response.status_code == 302 and response["Location"] == reverse("portal:register")
+
+
+def test_a_staff_login_on_the_portal_page_goes_to_its_own_start_page(client, csr):
+    response = client.post(reverse("portal:login"), {"username": "csr1", "password": "utilis-test-pass-1"})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_the_portal_does_not_reset_staff_passwords(client, make_user, smtp):
+    make_user("staffer", Role.CSR, email="staffer@example.test")
+    response = client.post(reverse("portal:password-reset"), {"email": "staffer@example.test"})
+    assert response.status_code == 302  # the same answer as for any email
+    assert smtp.messages == []
