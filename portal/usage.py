@@ -113,20 +113,20 @@ def group_usage(series: UsageSeries, *, by: str, tz: dt.tzinfo) -> list[UsageBuc
 
 def chart_svg(buckets: list[UsageBucket], *, unit: str, title: str) -> str:
     """A bar chart drawn on the server (the CSP allows no inline script): actual and estimated
-    parts of each bar in two classes the stylesheet colours, each bar with a text title."""
-    width, height, pad = 720, 240, 28
+    parts of each bar in two classes the stylesheet colours, each bar with a text title. The
+    chart stretches to its box, so its scale is written beside it in HTML (see `chart_top`)."""
+    width, height, headroom = 720, 240, 8
     if not buckets:
         return ""
     top = max(b.total for b in buckets) or 1.0
-    slot = (width - pad) / len(buckets)
+    slot = width / len(buckets)
     bar = max(slot * 0.8, 0.5)
-    scale = (height - pad) / top
+    scale = (height - headroom) / top
     parts = [f'<svg class="usage-chart" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{escape(title)}" preserveAspectRatio="none" xmlns="http://www.w3.org/2000/svg">',
-             f'<text class="usage-chart__axis" x="0" y="12">{escape(format_number(top))} {escape(unit)}</text>',
-             f'<line class="usage-chart__base" x1="{pad}" y1="{height - 1}" x2="{width}" y2="{height - 1}"/>']
+             f'<line class="usage-chart__base" x1="0" y1="{height - 1}" x2="{width}" y2="{height - 1}"/>']
     for i, b in enumerate(buckets):
-        x = pad + i * slot
+        x = i * slot
         h_actual, h_est = b.actual * scale, b.estimated * scale
         y_actual = height - h_actual
         tip = f"{b.label}: {format_number(b.actual)} {unit} actual"
@@ -138,6 +138,11 @@ def chart_svg(buckets: list[UsageBucket], *, unit: str, title: str) -> str:
                      f'width="{bar:.2f}" height="{h_est:.2f}"/></g>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def chart_top(buckets: list[UsageBucket]) -> float:
+    """The tallest bar's total: the top of the chart's scale."""
+    return max((b.total for b in buckets), default=0.0)
 
 
 def totals(series: UsageSeries) -> tuple[float, float]:

@@ -25,7 +25,7 @@ from portal import services
 from portal.forms import AccountForm, DateRangeForm, NewLoginForm, ProofForm, UsageForm
 from portal.presenting import explain_line, greenbutton_feed, usage_csv
 from portal.scoping import SESSION_IDLE_SECONDS, linked_account, linked_account_ids, portal_view
-from portal.usage import account_usage, chart_svg, group_usage, totals
+from portal.usage import account_usage, chart_svg, chart_top, group_usage, totals
 
 STEP1 = "portal_link_step1"
 # The currency of Green Button amounts, by the utility's country; another country's is left out.
@@ -223,7 +223,8 @@ def usage(request, account_number: str):
                 title = f"{s.label}: {'used' if s.direction == 'delivered' else 'sent to the grid'} ({s.unit})"
                 actual, estimated = totals(s)
                 charts.append({"series": s, "title": title, "svg": chart_svg(buckets, unit=s.unit, title=title),
-                               "buckets": buckets, "actual": actual, "estimated": estimated})
+                               "buckets": buckets, "actual": actual, "estimated": estimated,
+                               "top": chart_top(buckets)})
     status = 200 if form.is_valid() else 400
     return render(request, "portal/usage.html", {"account": acct, "form": form, "charts": charts, "tab": "usage",
                                                  "zone": utility_zone().key}, status=status)
