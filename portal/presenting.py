@@ -87,7 +87,7 @@ def usage_csv(series_list: list[UsageSeries], *, tz: dt.tzinfo) -> str:
     writer = csv.writer(out)
     writer.writerow(["start_local", "start_utc", "minutes", "value", "unit", "direction", "quality", "service"])
     for s in series_list:
-        for at, value, estimated in zip(s.starts, s.values, s.estimated):
+        for at, value, estimated in s.points():
             writer.writerow([at.astimezone(tz).isoformat(), at.isoformat().replace("+00:00", "Z"), s.interval_minutes,
                              format_number(value, max_places=6).replace(",", ""), unit_label(s.unit), s.direction,
                              "estimated" if estimated else "actual", s.label])
@@ -104,7 +104,7 @@ def greenbutton_feed(*, utility: str, account_number: str, zone: str, currency: 
         readings = [GreenButtonReading(
             direction=s.direction, unit=s.unit, interval_seconds=s.interval_minutes * 60,
             intervals=[GreenButtonInterval(at, s.interval_minutes * 60, Decimal(repr(v)), e)
-                       for at, v, e in zip(s.starts, s.values, s.estimated)],
+                       for at, v, e in s.points()],
         ) for s in mine]
         summaries = []
         for bill in bills:

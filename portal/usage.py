@@ -8,9 +8,11 @@ the next occupant's usage."""
 from __future__ import annotations
 
 import datetime as dt
-import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import escape
+
+import numpy as np
 
 from cis.selectors import account_agreement_periods, account_agreements
 from core.money import format_number
@@ -26,7 +28,8 @@ GROUPINGS = ("month", "day", "hour")
 
 @dataclass
 class UsageSeries:
-    """One service point's reading in one unit and direction, oldest interval first."""
+    """One service point's reading in one unit and direction, oldest interval first, as
+    parallel numpy arrays (one element per interval; missing intervals are left out)."""
     service_point_id: int
     sp_number: str
     label: str  # the service address and commodity, as the customer knows it
@@ -34,58 +37,77 @@ class UsageSeries:
     unit: str
     direction: str  # delivered | received
     interval_minutes: int
-    starts: list[dt.datetime] = field(default_factory=list)  # UTC
-    values: list[float] = field(default_factory=list)
-    estimated: list[bool] = field(default_factory=list)
+    start_s: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # UTC epoch seconds
+    local_day: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # local date ordinal
+    values: np.ndarray = field(default_factory=lambda: np.empty(0))
+    estimated: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
     @property
     def key(self) -> str:
         return f"{self.sp_number}-{self.unit}-{self.direction}"
+
+    def __len__(self) -> int:
+        return len(self.start_s)
+
+    def points(self) -> Iterator[tuple[dt.datetime, float, bool]]:
+        """(UTC start, value, estimated) per interval, for the files that write every one."""
+        for start, value, estimated in zip(self.start_s.tolist(), self.values.tolist(), self.estimated.tolist()):
+            yield dt.datetime.fromtimestamp(start, dt.timezone.utc), value, estimated
 
 
 def _covered(spans, day: dt.date) -> bool:
     return any(start <= day and (end is None or day < end) for start, end in spans)
 
 
+def _epoch(value: dt.datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
 def account_usage(*, account, start_date: dt.date, end_date: dt.date, tz: dt.tzinfo) -> list[UsageSeries]:
     """The account's interval data over local dates [start_date, end_date), one series per
-    service point, unit, direction and interval length."""
+    service point, unit, direction and interval length. Each stored day is masked as a whole
+    array (agreement day, installation window, missing slots): no per-interval Python loop."""
     periods = account_agreement_periods(account_id=account.pk)
     service_points = {ag.service_point_id: ag.service_point for ag in account_agreements(account=account)}
-    series: dict[tuple, UsageSeries] = {}
+    parts: dict[tuple, tuple[UsageSeries, list[tuple[np.ndarray, ...]]]] = {}
     for sp_id, spans in sorted(periods.items()):
         sp = service_points[sp_id]
         label = f"{sp.premise.address_text()} ({sp.get_commodity_display().lower()})"
         for inst in installations_for_service_point_dates(service_point_id=sp_id, start_date=start_date,
                                                           end_date=end_date, tz=tz):
+            installed, removed = _epoch(inst.installed_at), _epoch(inst.removed_at)
             channels = [c for c in inst.meter.channels.all() if c.interval_minutes]
             days = channel_days([c.pk for c in channels], start_date, end_date)
             for ch in channels:
                 minutes = int(ch.interval_minutes or 0)
                 key = (sp_id, ch.unit, ch.direction, minutes)
-                s = series.get(key)
-                if s is None:
-                    s = series[key] = UsageSeries(sp_id, sp.sp_number, label, sp.commodity, ch.unit, ch.direction,
-                                                  minutes)
-                step = dt.timedelta(minutes=minutes)
-                for day, cd in sorted(days[ch.pk].items()):
+                if key not in parts:
+                    parts[key] = (UsageSeries(sp_id, sp.sp_number, label, sp.commodity, ch.unit, ch.direction,
+                                              minutes), [])
+                chunks = parts[key][1]
+                for day, cd in days[ch.pk].items():
                     if not _covered(spans, day):
                         continue
-                    first = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
-                    for i, (value, flag) in enumerate(zip(cd.values.tolist(), cd.flags.tolist())):
-                        at = first + i * step
-                        if value != value or flag == FLAG_MISSING or at < inst.installed_at \
-                                or (inst.removed_at is not None and at >= inst.removed_at):
-                            continue
-                        s.starts.append(at)
-                        s.values.append(float(value))
-                        s.estimated.append(flag >= FLAG_ESTIMATED_FROM)
-    out = [s for s in series.values() if s.starts]
-    for s in out:  # a meter exchange inside the range gives two installations: keep time order
-        order = sorted(range(len(s.starts)), key=s.starts.__getitem__)
-        s.starts = [s.starts[i] for i in order]
-        s.values = [s.values[i] for i in order]
-        s.estimated = [s.estimated[i] for i in order]
+                    first = int(dt.datetime.combine(day, dt.time(0), tzinfo=tz).timestamp())
+                    starts = first + np.arange(len(cd.values), dtype=np.int64) * (minutes * 60)
+                    keep = ~np.isnan(cd.values) & (cd.flags != FLAG_MISSING) & (starts >= installed)
+                    if removed is not None:
+                        keep &= starts < removed
+                    if keep.any():
+                        chunks.append((starts[keep], np.full(int(keep.sum()), day.toordinal(), dtype=np.int64),
+                                       cd.values[keep], cd.flags[keep] >= FLAG_ESTIMATED_FROM))
+    out = []
+    for series, chunks in parts.values():
+        if not chunks:
+            continue
+        starts = np.concatenate([c[0] for c in chunks])
+        # Days arrive per installation: a meter exchange inside the range gives two; keep time order.
+        order = np.argsort(starts, kind="stable")
+        series.start_s = starts[order]
+        series.local_day = np.concatenate([c[1] for c in chunks])[order]
+        series.values = np.concatenate([c[2] for c in chunks]).astype(np.float64)[order]
+        series.estimated = np.concatenate([c[3] for c in chunks])[order]
+        out.append(series)
     return sorted(out, key=lambda s: (s.label, s.unit, s.direction != "delivered"))
 
 
@@ -101,14 +123,25 @@ class UsageBucket:
 
 
 def group_usage(series: UsageSeries, *, by: str, tz: dt.tzinfo) -> list[UsageBucket]:
-    """Totals per local month, day or hour (actual and estimated apart), in time order."""
-    formats = {"month": "%Y-%m", "day": "%Y-%m-%d", "hour": "%Y-%m-%d %H:00 %Z"}
-    buckets: dict[str, list[float]] = {}
-    for at, value, estimated in zip(series.starts, series.values, series.estimated):
-        label = at.astimezone(tz).strftime(formats[by])
-        pair = buckets.setdefault(label, [0.0, 0.0])
-        pair[1 if estimated else 0] += value
-    return [UsageBucket(label, round(a, 6), round(e, 6)) for label, (a, e) in buckets.items()]
+    """Totals per local month, day or hour (actual and estimated apart), in time order.
+    Summed with numpy; only the few distinct buckets are labelled in Python."""
+    if not len(series):
+        return []
+    keys = series.start_s // 3600 if by == "hour" else series.local_day
+    unique, inverse = np.unique(keys, return_inverse=True)
+    actual = np.bincount(inverse, weights=np.where(series.estimated, 0.0, series.values), minlength=len(unique))
+    estimated = np.bincount(inverse, weights=np.where(series.estimated, series.values, 0.0), minlength=len(unique))
+    if by == "hour":
+        labels = [dt.datetime.fromtimestamp(k * 3600, tz).strftime("%Y-%m-%d %H:%M %Z") for k in unique.tolist()]
+    else:
+        fmt = "%Y-%m" if by == "month" else "%Y-%m-%d"
+        labels = [dt.date.fromordinal(k).strftime(fmt) for k in unique.tolist()]
+    merged: dict[str, list[float]] = {}
+    for label, a, e in zip(labels, actual.tolist(), estimated.tolist()):
+        pair = merged.setdefault(label, [0.0, 0.0])  # the days of one month share a label
+        pair[0] += a
+        pair[1] += e
+    return [UsageBucket(label, round(a, 6), round(e, 6)) for label, (a, e) in merged.items()]
 
 
 def chart_svg(buckets: list[UsageBucket], *, unit: str, title: str) -> str:
@@ -146,6 +179,6 @@ def chart_top(buckets: list[UsageBucket]) -> float:
 
 
 def totals(series: UsageSeries) -> tuple[float, float]:
-    actual = math.fsum(v for v, e in zip(series.values, series.estimated) if not e)
-    estimated = math.fsum(v for v, e in zip(series.values, series.estimated) if e)
+    actual = float(series.values[~series.estimated].sum())
+    estimated = float(series.values[series.estimated].sum())
     return round(actual, 3), round(estimated, 3)
