@@ -75,7 +75,7 @@ def account_usage(*, account, start_date: dt.date, end_date: dt.date, tz: dt.tzi
         label = f"{sp.premise.address_text()} ({sp.get_commodity_display().lower()})"
         for inst in installations_for_service_point_dates(service_point_id=sp_id, start_date=start_date,
                                                           end_date=end_date, tz=tz):
-            installed, removed = _epoch(inst.installed_at), _epoch(inst.removed_at)
+            installed, removed = int(inst.installed_at.timestamp()), _epoch(inst.removed_at)
             channels = [c for c in inst.meter.channels.all() if c.interval_minutes]
             days = channel_days([c.pk for c in channels], start_date, end_date)
             for ch in channels:
