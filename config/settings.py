@@ -221,6 +221,17 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Outgoing mail (portal registration links, password resets): Django's SMTP backend by default;
+# UTILIS_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend prints mail instead.
+EMAIL_BACKEND = env_str("UTILIS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("UTILIS_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("UTILIS_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("UTILIS_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("UTILIS_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("UTILIS_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("UTILIS_EMAIL_TIMEOUT_SECONDS", 10)
+DEFAULT_FROM_EMAIL = env_str("UTILIS_DEFAULT_FROM_EMAIL", "no-reply@localhost")
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".local" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -49,4 +49,5 @@ urlpatterns = [
     path("meters/", include("mdm.urls")),
     path("billing/", include("billing.urls")),
     path("field/", include("service_orders.urls")),
+    path("portal/", include("portal.urls")),
 ]

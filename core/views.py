@@ -14,6 +14,7 @@ _LANDING = (
     (Role.METERING, "mdm:search"),
     (Role.FIELD_CREW, "service_orders:field-home"),
     (Role.API_CLIENT, "api-docs"),
+    (Role.CUSTOMER, "portal:home"),
 )
 
 
@@ -25,10 +26,7 @@ def home(request):
             return redirect(page)
     if request.user.is_staff:
         return redirect("admin:index")
-    if has_role(request.user, Role.CUSTOMER):
-        message = "The customer portal is not open yet: staff pages are not for customer accounts."
-    else:
-        message = "Your account has no role yet: ask an administrator for one."
+    message = "Your account has no role yet: ask an administrator for one."
     return render(request, "403.html", {"exception": message}, status=403)
 
 

@@ -1,0 +1,82 @@
+"""Nobody sees another customer's data: every portal URL, walked with another customer's ids."""
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+pytestmark = pytest.mark.django_db
+
+# Pages without ids: open to anyone (signing in and registering), or showing only the login's
+# own accounts. A new URL must be listed here or take ids the walk below fills in.
+OPEN = {"login", "logout", "register", "register-proof", "password-reset", "password-reset-done",
+        "password-reset-complete"}
+OWN_ONLY = {"home"}
+TOKEN = {"link-confirm", "password-reset-confirm"}
+
+
+def portal_patterns() -> list[URLPattern]:
+    resolver = next(p for p in get_resolver().url_patterns
+                    if isinstance(p, URLResolver) and getattr(p, "namespace", None) == "portal")
+    return [p for p in resolver.url_patterns if isinstance(p, URLPattern)]
+
+
+def _kwargs(pattern: URLPattern, account_number: str, bill_id: int) -> dict:
+    values = {"account_number": account_number, "bill_id": bill_id}
+    names = set(pattern.pattern.regex.groupindex)
+    unknown = names - set(values)
+    assert not unknown, f"portal:{pattern.name} takes {unknown}: teach this test to give another customer's"
+    return {name: values[name] for name in names}
+
+
+def test_every_portal_url_is_accounted_for():
+    for pattern in portal_patterns():
+        names = set(pattern.pattern.regex.groupindex)
+        assert names or pattern.name in OPEN | OWN_ONLY, f"portal:{pattern.name} has no ids and is not listed"
+
+
+def test_another_customers_ids_give_404_on_every_url(client, alice, bob, portal_user):
+    client.force_login(portal_user(alice))
+    walked = 0
+    for pattern in portal_patterns():
+        if pattern.name in OPEN | OWN_ONLY | TOKEN:
+            continue
+        for account_number, bill_id in (
+            (bob.account.account_number, bob.bills[0].pk),  # Bob's account and bill
+            (alice.account.account_number, bob.bills[0].pk),  # Bob's bill under Alice's account
+            ("0000000000", alice.bills[0].pk),  # an account that does not exist
+        ):
+            kwargs = _kwargs(pattern, account_number, bill_id)
+            if "bill_id" not in kwargs and account_number == alice.account.account_number:
+                continue  # Alice's own account page is hers
+            url = reverse(f"portal:{pattern.name}", kwargs=kwargs)
+            for method in (client.get, client.post):
+                response = method(url)
+                assert response.status_code == 404, f"{method.__name__.upper()} {url}: {response.status_code}"
+            walked += 1
+    assert walked >= 15
+
+
+def test_own_ids_answer_on_every_url(client, alice, portal_user):
+    """The same walk with Alice's own ids: the 404s above are about whose data, not broken URLs."""
+    client.force_login(portal_user(alice))
+    for pattern in portal_patterns():
+        if pattern.name in OPEN | OWN_ONLY | TOKEN:
+            continue
+        url = reverse(f"portal:{pattern.name}",
+                      kwargs=_kwargs(pattern, alice.account.account_number, alice.bills[0].pk))
+        assert client.get(url).status_code in (200, 202), url
+
+
+def test_home_lists_only_the_logins_own_accounts(client, alice, bob, portal_user):
+    client.force_login(portal_user(alice))
+    response = client.get(reverse("portal:home"), follow=True)
+    assert alice.account.account_number.encode() in response.content
+    assert bob.account.account_number.encode() not in response.content
+    assert b"45.67" in response.content or b"51.20" in response.content
+    assert b"Nguyen" not in response.content
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, alice):
+    url = reverse("portal:bills", args=[alice.account.account_number])
+    response = client.get(url)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("portal:login"))

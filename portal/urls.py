@@ -1,0 +1,38 @@
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+
+from portal import views
+from portal.forms import CustomerPasswordResetForm
+
+app_name = "portal"
+
+# Every URL here is walked by portal/tests/test_scoping.py with another customer's ids.
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.PortalLoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("portal:login")), name="logout"),
+    path("register/", views.register, name="register"),
+    path("register/question/", views.register_proof, name="register-proof"),
+    path("link/<str:token>/", views.link_confirm, name="link-confirm"),
+    path("password-reset/", auth_views.PasswordResetView.as_view(
+        form_class=CustomerPasswordResetForm,
+        template_name="portal/password_reset_form.html", email_template_name="portal/email/password_reset.txt",
+        subject_template_name="portal/email/password_reset_subject.txt",
+        extra_email_context={"utility_name": settings.UTILIS_UTILITY_NAME},
+        success_url=reverse_lazy("portal:password-reset-done")), name="password-reset"),
+    path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(
+        template_name="portal/password_reset_done.html"), name="password-reset-done"),
+    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="portal/password_reset_confirm.html",
+        success_url=reverse_lazy("portal:password-reset-complete")), name="password-reset-confirm"),
+    path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="portal/password_reset_complete.html"), name="password-reset-complete"),
+    path("a/<str:account_number>/", views.account, name="account"),
+    path("a/<str:account_number>/bills/", views.bills, name="bills"),
+    path("a/<str:account_number>/bills/<int:bill_id>/", views.bill, name="bill"),
+    path("a/<str:account_number>/bills/<int:bill_id>/pdf/", views.bill_pdf, name="bill-pdf"),
+    path("a/<str:account_number>/usage/", views.usage, name="usage"),
+    path("a/<str:account_number>/usage.csv", views.usage_csv_download, name="usage-csv"),
+    path("a/<str:account_number>/greenbutton.xml", views.greenbutton_download, name="greenbutton"),
+]
