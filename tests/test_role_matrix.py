@@ -259,6 +259,15 @@ OPEN = {"login", "logout", "api-schema", "api-docs", "api-token", "healthz"}
 # Signed in, whatever the role (a start page that says where to go; one's own 2FA and tokens).
 SIGNED_IN = {"home", "two-factor-setup", "two-factor-verify", "api-logout", "api-logout-all"}
 
+# The customer portal (portal/): its sign-up, sign-in and password pages are open; the rest is
+# for customer logins only (staff get 404, as for a page that is not theirs), each page scoped to
+# the customer's linked accounts (portal/tests/test_scoping.py walks them with other ids).
+PORTAL_OPEN = {"portal:login", "portal:logout", "portal:register", "portal:register-proof", "portal:link-confirm",
+               "portal:password-reset", "portal:password-reset-done", "portal:password-reset-confirm",
+               "portal:password-reset-complete"}
+PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill", "portal:bill-pdf", "portal:usage",
+                   "portal:usage-csv", "portal:greenbutton"}
+
 # name -> {method: roles that pass}. Administrators are added to every set below.
 URL_RULES: dict[str, dict[str, set]] = {
     # cis REST
@@ -403,7 +412,7 @@ def _named_urls() -> dict[str, tuple[str, list[str]]]:
 
 def test_every_named_url_has_a_rule():
     names = set(_named_urls())
-    ruled = set(URL_RULES) | OPEN | SIGNED_IN
+    ruled = set(URL_RULES) | OPEN | SIGNED_IN | PORTAL_OPEN | PORTAL_CUSTOMER
     assert not names - ruled, f"URLs without a rule in URL_RULES (say which roles may use them): {sorted(names - ruled)}"
     assert not ruled - names, f"Rules for URLs that no longer exist: {sorted(ruled - names)}"
 
@@ -447,6 +456,26 @@ def test_each_url_lets_through_only_the_roles_of_its_rule(name, role_users):
             refused = _refused(response, api=api)
             if refused is allowed or response.status_code >= 500:
                 wrong.append(f"{method} {route} as {role}: {response.status_code} ({'allowed' if allowed else 'refused'} by the rule)")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("name", sorted(PORTAL_CUSTOMER))
+def test_portal_pages_are_for_customers_only(name, role_users):
+    """Staff and API clients get nothing from a customer's portal page (404, or 403); an
+    anonymous visitor is sent to the portal's own sign-in."""
+    route, kwargs = _named_urls()[name]
+    url = reverse(name, kwargs={k: ("999999" if k.endswith("id") else "0000999999") for k in kwargs})
+    wrong = []
+    for role in ROLES:
+        if role == Role.CUSTOMER:
+            continue
+        user = role_users.get(role)
+        response = _client_for(user, api=False).get(url)
+        if user is None:
+            if not (response.status_code == 302 and reverse("portal:login") in response["Location"]):
+                wrong.append(f"{route} anonymous: {response.status_code}")
+        elif response.status_code not in (403, 404):
+            wrong.append(f"{route} as {role}: {response.status_code}")
     assert not wrong, wrong
 
 
