@@ -264,6 +264,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.rebill_replacement_read_notices",
         "schedule": 60 * 60.0,
     },
+    # billing.collections: the daily collections run, early morning in the utility's zone
+    # (CELERY_TIMEZONE); a second start on the same date returns the run already started.
+    "billing-collections-run-daily": {
+        "task": "billing.tasks.collections_run_daily",
+        "schedule": __import__("celery.schedules", fromlist=["crontab"]).crontab(hour=6, minute=0),
+    },
 }
 
 REST_FRAMEWORK = {
