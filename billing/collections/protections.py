@@ -179,10 +179,18 @@ CHECKS: dict[str, Callable[[ProtectionRule, Context], ProtectionDecision]] = {
 }
 
 
+# The order rules are asked in (the first that holds is the one named): the season and the
+# calendar, then the customer's own protections, then the steps staff still owe (notice, contact).
+PRIORITY = [RuleKind.SEASONAL_BAN, RuleKind.EXTREME_WEATHER, RuleKind.MEDICAL, RuleKind.EMERGENCY_ASSISTANCE,
+            RuleKind.DISPUTE, RuleKind.ARRANGEMENT, RuleKind.PROMISE, RuleKind.PENDING_PAYMENT, RuleKind.STAFF_HOLD,
+            RuleKind.NO_DISCONNECT_DAYS, RuleKind.NOTICE_PERIOD, RuleKind.CONTACT_ATTEMPT]
+
+
 def active_rules(*, action: str, customer_class: str) -> list[ProtectionRule]:
     applies = [AppliesTo.ALL, AppliesTo.NOTICES if action == "notice" else AppliesTo.DISCONNECT]
-    return list(ProtectionRule.objects.filter(active=True, applies_to__in=applies)
-                .filter(Q(customer_class="") | Q(customer_class=customer_class)).order_by("code"))
+    rules = (ProtectionRule.objects.filter(active=True, applies_to__in=applies)
+             .filter(Q(customer_class="") | Q(customer_class=customer_class)))
+    return sorted(rules, key=lambda r: (PRIORITY.index(r.kind), r.code))
 
 
 def protections_evaluate(*, account_id: int, on_date: dt.date, now: dt.datetime, action: str,
@@ -203,7 +211,7 @@ def protections_evaluate(*, account_id: int, on_date: dt.date, now: dt.datetime,
 
 def protection_check(*, account_id: int, on_date: dt.date, now: dt.datetime, action: str = "disconnect",
                      case: CollectionCase | None = None, customer_class: str | None = None) -> ProtectionDecision:
-    """The first rule that holds (by code), or allow. core.protections' checker."""
+    """The first rule that holds (in PRIORITY order), or allow. core.protections' checker."""
     holds = protections_evaluate(account_id=account_id, on_date=on_date, now=now, action=action, case=case,
                                  customer_class=customer_class)
     return holds[0] if holds else ALLOW
