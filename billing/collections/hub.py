@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_POST
 from billing.collections import selectors, services
 from billing.collections.models import AccountProtection, CollectionRun, ContactAttempt, StepKind
 from billing.hub.common import STAFF, form_errors, request_now
-from cis.models import Account
+from cis.selectors import account_get
 from core.actors import Actor
 from core.clock import utility_zone
 from core.permissions import role_required
@@ -58,6 +59,13 @@ class NoteForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea, max_length=4000)
 
 
+def _account(account_number: str):
+    try:
+        return account_get(account_number=account_number)
+    except ObjectDoesNotExist:
+        raise Http404("No such account.") from None
+
+
 def _today():
     now = request_now()
     return now, now.astimezone(utility_zone()).date()
@@ -92,9 +100,9 @@ def collections_run_progress(request, run_id: int):
 
 @role_required(*STAFF)
 def collections_account(request, account_number: str):
-    account = get_object_or_404(Account.objects.select_related("customer"), account_number=account_number)
+    account = _account(account_number)
     now, today = _today()
-    context = selectors.account_collections(account_id=account.pk, on=today, now=now)
+    context = selectors.account_collections(account=account, on=today, now=now)
     context.update({"tab": "collections", "account": account, "promise_form": PromiseForm(),
                     "arrangement_form": ArrangementForm(), "protection_form": ProtectionForm(),
                     "contact_form": ContactForm(), "note_form": NoteForm()})
@@ -108,7 +116,7 @@ FORMS = {"promise": PromiseForm, "arrangement": ArrangementForm, "protection": P
 @require_POST
 @role_required(*STAFF)
 def collections_account_act(request, account_number: str, what: str):
-    account = get_object_or_404(Account, account_number=account_number)
+    account = _account(account_number)
     form_class = FORMS.get(what)
     if form_class is None:
         messages.error(request, "Unknown action.")
@@ -121,19 +129,19 @@ def collections_account_act(request, account_number: str, what: str):
     now, today = _today()
     try:
         if what == "promise":
-            services.promise_to_pay_create(account=account, promised_date=data["promised_date"], amount=data["amount"],
+            services.promise_to_pay_create(account_id=account.pk, promised_date=data["promised_date"], amount=data["amount"],
                                            on=today, actor=actor, note=data["note"])
         elif what == "arrangement":
-            services.payment_arrangement_create(account=account, arrears=data["arrears"], instalments=data["instalments"],
+            services.payment_arrangement_create(account_id=account.pk, arrears=data["arrears"], instalments=data["instalments"],
                                                 first_due=data["first_due"], on=today, actor=actor, note=data["note"])
         elif what == "protection":
-            services.account_protection_add(account=account, kind=data["kind"], start_date=data["start_date"],
+            services.account_protection_add(account_id=account.pk, kind=data["kind"], start_date=data["start_date"],
                                             end_date=data["end_date"], reference=data["reference"],
                                             reason=data["reason"], actor=actor)
         elif what == "contact":
-            services.contact_attempt_record(account=account, method=data["method"], at=now, actor=actor, note=data["note"])
+            services.contact_attempt_record(account_id=account.pk, method=data["method"], at=now, actor=actor, note=data["note"])
         else:
-            services.collection_note_add(account=account, text=data["text"], actor=actor)
+            services.collection_note_add(account_id=account.pk, text=data["text"], actor=actor)
     except ValidationError as exc:
         messages.error(request, "Not saved: " + "; ".join(exc.messages))
         return redirect("billing:collections_account", account_number)

@@ -19,7 +19,7 @@ from core.runs.registry import RunKind, register_run_kind
 
 def collections_panel_context(request, account) -> dict:
     now = timezone.now()
-    return selectors.account_collections(account_id=account.pk, on=now.astimezone(utility_zone()).date(), now=now)
+    return selectors.account_collections(account=account, on=now.astimezone(utility_zone()).date(), now=now)
 
 
 def register() -> None:

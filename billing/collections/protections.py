@@ -5,7 +5,7 @@ and until when. Rules are rows (billing.ProtectionRule); their `params` are read
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,8 +24,8 @@ from billing.collections.models import (
     ProtectionRule,
     RuleKind,
 )
+from billing.models import LedgerEntry
 from billing.payments.models import Payment
-from cis.models import Account, ServiceAgreement
 from core.clock import utility_holidays
 from core.protections import ALLOW, ProtectionDecision
 
@@ -42,9 +42,52 @@ class Context:
     case: CollectionCase | None
 
 
-def customer_class_of(account: Account) -> str:
-    """Residential for a person, commercial for an organisation (the customer's kind)."""
-    return CustomerClass.COMMERCIAL if account.customer.kind == "organisation" else CustomerClass.RESIDENTIAL
+@dataclass(frozen=True)
+class AccountFacts:
+    """What collections needs of a cis account, read through billing's own foreign keys."""
+
+    id: int
+    account_number: str
+    status: str
+    customer_kind: str
+    email: str
+    service_point_id: int | None
+    areas: frozenset[str]
+
+    @property
+    def customer_class(self) -> str:
+        """Residential for a person, commercial for an organisation (the customer's kind)."""
+        return CustomerClass.COMMERCIAL if self.customer_kind == "organisation" else CustomerClass.RESIDENTIAL
+
+    @property
+    def closed(self) -> bool:
+        return self.status == "closed"
+
+
+def account_facts(account_ids: Iterable[int]) -> dict[int, AccountFacts]:
+    """The facts of accounts that have ledger entries (every account with something overdue)."""
+    ids = list(account_ids)
+    entries = LedgerEntry.objects.filter(account_id__in=ids).order_by()
+    rows = entries.values_list("account_id", "account__account_number", "account__status", "account__customer__kind",
+                               "account__customer__email").distinct()
+    points: dict[int, list[tuple[dt.date, int, str]]] = {}
+    for account_id, start, sp_id, city in (entries.filter(account__agreements__isnull=False).values_list(
+            "account_id", "account__agreements__start_date", "account__agreements__service_point_id",
+            "account__agreements__service_point__premise__city").distinct()):
+        points.setdefault(account_id, []).append((start, sp_id, city or ""))
+    facts = {}
+    for account_id, number, status, kind, email in rows:
+        mine = sorted(points.get(account_id, []), reverse=True)
+        facts[account_id] = AccountFacts(account_id, number, status, kind, email or "", mine[0][1] if mine else None,
+                                         frozenset(c.strip().lower() for _, _, c in mine if c.strip()))
+    return facts
+
+
+def account_facts_of(account) -> AccountFacts:
+    """The facts of one cis account object (the account page's), also one without entries."""
+    found = account_facts([account.pk]).get(account.pk)
+    return found or AccountFacts(account.pk, account.account_number, account.status, account.customer.kind,
+                                 account.customer.email or "", None, frozenset())
 
 
 def _md(text: str, year: int) -> dt.date:
@@ -90,13 +133,9 @@ def _no_disconnect_days(rule: ProtectionRule, ctx: Context) -> ProtectionDecisio
     return ProtectionDecision(True, rule.code, why.capitalize(), day)
 
 
-def account_areas(account_id: int) -> set[str]:
-    cities = ServiceAgreement.objects.filter(account_id=account_id).values_list("service_point__premise__city", flat=True)
-    return {c.strip().lower() for c in cities if c}
-
-
 def _extreme_weather(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
-    areas = account_areas(ctx.account_id)
+    facts = account_facts([ctx.account_id]).get(ctx.account_id)
+    areas = facts.areas if facts else frozenset()
     days = [d for d in ExtremeWeatherDay.objects.filter(date__gte=ctx.on_date).order_by("date")
             if not d.area or d.area.strip().lower() in areas]
     if not days or days[0].date != ctx.on_date:
@@ -197,7 +236,8 @@ def protections_evaluate(*, account_id: int, on_date: dt.date, now: dt.datetime,
                          case: CollectionCase | None = None, customer_class: str | None = None) -> list[ProtectionDecision]:
     """Every rule that holds the account for `action` ("notice" or "disconnect") on `on_date`."""
     if customer_class is None:
-        customer_class = customer_class_of(Account.objects.select_related("customer").get(pk=account_id))
+        facts = account_facts([account_id]).get(account_id)
+        customer_class = facts.customer_class if facts else CustomerClass.RESIDENTIAL
     if case is None:
         case = CollectionCase.objects.filter(account_id=account_id, status=CollectionCase.Status.OPEN).first()
     ctx = Context(account_id, customer_class, on_date, now, action, case)

@@ -19,18 +19,17 @@ from billing.collections.models import (
     PromiseToPay,
     StepKind,
 )
-from billing.collections.protections import protections_evaluate
+from billing.collections.protections import AccountFacts, account_facts_of, protections_evaluate
 from billing.collections.services import NOTICE_KINDS, step_applies, active_plan, overdue_for
-from cis.models import Account
 
 
-def next_step(*, account: Account, case: CollectionCase | None, on: dt.date, now: dt.datetime) -> dict:
+def next_step(*, account: AccountFacts, case: CollectionCase | None, on: dt.date, now: dt.datetime) -> dict:
     """What the run on `on` would do for the account: the step, or why nothing (not due yet,
     held by a rule, nothing overdue)."""
-    overdue = overdue_for([account.pk], as_of=on)[account.pk]
+    overdue = overdue_for([account.id], as_of=on)[account.id]
     if overdue.amount <= 0:
         return {"what": "close the case" if case else "nothing: nothing is overdue", "step": None, "holds": []}
-    plan = active_plan(case.customer_class if case else ("commercial" if account.customer.kind == "organisation" else "residential"))
+    plan = active_plan(case.customer_class if case else account.customer_class)
     if plan is None:
         return {"what": "nothing: no active dunning plan for the class", "step": None, "holds": []}
     done = set(case.actions.values_list("kind", flat=True)) if case else set()
@@ -43,25 +42,28 @@ def next_step(*, account: Account, case: CollectionCase | None, on: dt.date, now
             return {"what": f"{step.get_kind_display()} from {due_on} (at least {step.min_overdue} overdue)",
                     "step": step, "holds": []}
         action = "disconnect" if step.kind == StepKind.DISCONNECT else "notice" if step.kind in NOTICE_KINDS else None
-        holds = protections_evaluate(account_id=account.pk, on_date=on, now=now, action=action, case=case) if action else []
+        holds = protections_evaluate(account_id=account.id, on_date=on, now=now, action=action, case=case) if action else []
         if holds:
             return {"what": f"{step.get_kind_display()} held", "step": step, "holds": holds}
         return {"what": step.get_kind_display(), "step": step, "holds": []}
     return {"what": "nothing: every step was taken", "step": None, "holds": []}
 
 
-def account_collections(*, account_id: int, on: dt.date, now: dt.datetime) -> dict:
-    account = Account.objects.select_related("customer").get(pk=account_id)
+def account_collections(*, account, on: dt.date, now: dt.datetime) -> dict:
+    """The collections panel's context of a cis account (the account page's object)."""
+    facts = account_facts_of(account)
+    account_id = facts.id
     case = CollectionCase.objects.filter(account_id=account_id, status=CollectionCase.Status.OPEN).first()
     overdue = overdue_for([account_id], as_of=on)[account_id]
-    holds = protections_evaluate(account_id=account_id, on_date=on, now=now, action="disconnect", case=case)
+    holds = protections_evaluate(account_id=account_id, on_date=on, now=now, action="disconnect", case=case,
+                                 customer_class=facts.customer_class)
     return {
         "case": case,
         "overdue": overdue,
         "actions": list(CollectionAction.objects.filter(account_id=account_id).order_by("-action_date", "-id")[:20]),
         "skips": list(CollectionSkip.objects.filter(case__account_id=account_id)[:10]),
         "holds": holds,
-        "next": next_step(account=account, case=case, on=on, now=now),
+        "next": next_step(account=facts, case=case, on=on, now=now),
         "promises": list(PromiseToPay.objects.filter(account_id=account_id)[:5]),
         "arrangements": list(PaymentArrangement.objects.filter(account_id=account_id).prefetch_related("instalments")[:3]),
         "protections": list(AccountProtection.objects.filter(account_id=account_id)[:10]),

@@ -43,7 +43,8 @@ from billing.collections.models import (
     StepKind,
 )
 from billing.collections.protections import (
-    customer_class_of,
+    AccountFacts,
+    account_facts,
     payments_between,
     protection_check,
     seasonal_ban_window,
@@ -52,7 +53,6 @@ from billing.models import Bill, LedgerEntry
 from billing.payments.allocation import account_items, account_lock
 from billing.payments.models import ChargeKind, Fee
 from billing.services.ledger import ledger_post_adjustment
-from cis.models import Account, ServiceAgreement
 from core import field_work
 from core.actors import Actor
 from core.money import money
@@ -106,15 +106,6 @@ def overdue_for(account_ids: Iterable[int], *, as_of: dt.date) -> dict[int, Over
 
 def active_plan(customer_class: str) -> DunningPlan | None:
     return DunningPlan.objects.filter(customer_class=customer_class, active=True).prefetch_related("steps").first()
-
-
-def _service_point(account_id: int) -> int | None:
-    return (ServiceAgreement.objects.filter(account_id=account_id).order_by("-start_date")
-            .values_list("service_point_id", flat=True).first())
-
-
-def _email_of(account: Account) -> str:
-    return account.customer.email or ""
 
 
 NOTICE_TEXT = {
@@ -210,12 +201,12 @@ def _promises_and_arrangements(account_id: int, *, overdue: Overdue, on: dt.date
 
 
 def _reconnect(case: CollectionCase, *, on: dt.date, overdue: Decimal, run_id: int | None, why: str,
-               due: dt.date | None = None) -> CollectionAction | None:
+               service_point_id: int | None, due: dt.date | None = None) -> CollectionAction | None:
     if not case.disconnected or CollectionAction.objects.filter(case=case, kind=CollectionAction.Kind.RECONNECT).exists():
         return None
     ticket = field_work.field_work_request(
         kind=field_work.FieldWorkKind.CONNECT, due_date=due or on, source=f"collections:{case.pk}:reconnect",
-        account_id=case.account_id, service_point_id=_service_point(case.account_id), reason=f"Reconnect: {why}"[:200])
+        account_id=case.account_id, service_point_id=service_point_id, reason=f"Reconnect: {why}"[:200])
     action = _record(case, CollectionAction.Kind.RECONNECT, on=on, overdue=overdue, run_id=run_id, detail=why,
                      order_number=ticket.order_number or str(ticket.id))
     CollectionCase.objects.filter(pk=case.pk).update(disconnected=False)
@@ -223,8 +214,8 @@ def _reconnect(case: CollectionCase, *, on: dt.date, overdue: Decimal, run_id: i
     return action
 
 
-def step_applies(step: DunningStep, account: Account) -> bool:
-    closed = account.status == Account.Status.CLOSED
+def step_applies(step: DunningStep, account: AccountFacts) -> bool:
+    closed = account.closed
     if step.kind == StepKind.WRITE_OFF:
         return closed  # a final bill unpaid: the account is closed
     if step.kind in (StepKind.DISCONNECT_NOTICE, StepKind.DISCONNECT):
@@ -232,29 +223,30 @@ def step_applies(step: DunningStep, account: Account) -> bool:
     return True
 
 
-def account_collect(*, account: Account, overdue: Overdue, on: dt.date, now: dt.datetime,
+def account_collect(*, account: AccountFacts, overdue: Overdue, on: dt.date, now: dt.datetime,
                     run_id: int | None = None) -> Outcome:
     """Evaluate one account on `on` and act: open or close its case, keep or break promises
     and arrangements, reconnect when paid, and take the next step that is due unless a
     protection holds it (the skip is recorded with the rule and until when). At most one
     ladder step a day per account. Call inside a transaction."""
     actor = Actor.system(SYSTEM, reason=f"Collections run of {on}")
-    account_lock(account_id=account.pk)
+    account_lock(account_id=account.id)
     outcome = Outcome(actions=[])
-    case = CollectionCase.objects.select_for_update().filter(account=account, status=CollectionCase.Status.OPEN).first()
-    _promises_and_arrangements(account.pk, overdue=overdue, on=on)
+    case = CollectionCase.objects.select_for_update().filter(account_id=account.id, status=CollectionCase.Status.OPEN).first()
+    _promises_and_arrangements(account.id, overdue=overdue, on=on)
     if overdue.amount <= 0:
         if case is not None:
-            action = _reconnect(case, on=on, overdue=ZERO, run_id=run_id, why="overdue amount paid")
+            action = _reconnect(case, on=on, overdue=ZERO, run_id=run_id, why="overdue amount paid",
+                                service_point_id=account.service_point_id)
             outcome.actions += [action] if action else []
             case.status, case.closed_on, case.overdue_amount = CollectionCase.Status.PAID, on, ZERO
             case.held_by, case.held_until, case.evaluated_on = "", None, on
             case.save(update_fields=["status", "closed_on", "overdue_amount", "held_by", "held_until", "evaluated_on"])
             outcome.closed = True
         return outcome
-    customer_class = customer_class_of(account)
+    customer_class = account.customer_class
     if case is None:
-        case = CollectionCase.objects.create(account=account, customer_class=customer_class, opened_on=on,
+        case = CollectionCase.objects.create(account_id=account.id, customer_class=customer_class, opened_on=on,
                                              oldest_due_date=overdue.oldest_due, overdue_amount=overdue.amount)
     case.overdue_amount, case.evaluated_on, case.held_by, case.held_until = overdue.amount, on, "", None
     plan = active_plan(case.customer_class)
@@ -262,8 +254,9 @@ def account_collect(*, account: Account, overdue: Overdue, on: dt.date, now: dt.
         case.save(update_fields=["overdue_amount", "evaluated_on", "held_by", "held_until"])
         return outcome
     # A payment arrangement reconnects a disconnected home; the seasonal ban reconnects it by its start.
-    if case.disconnected and PaymentArrangement.objects.filter(account=account, status="active").exists():
-        action = _reconnect(case, on=on, overdue=overdue.amount, run_id=run_id, why="payment arrangement made")
+    if case.disconnected and PaymentArrangement.objects.filter(account_id=account.id, status="active").exists():
+        action = _reconnect(case, on=on, overdue=overdue.amount, run_id=run_id, why="payment arrangement made",
+                                service_point_id=account.service_point_id)
         outcome.actions += [action] if action else []
     if case.disconnected:
         for rule in ProtectionRule.objects.filter(kind=RuleKind.SEASONAL_BAN, active=True).filter(
@@ -272,7 +265,8 @@ def account_collect(*, account: Account, overdue: Overdue, on: dt.date, now: dt.
             window = seasonal_ban_window(rule.params, on + lead)
             if window is not None:
                 action = _reconnect(case, on=on, overdue=overdue.amount, run_id=run_id, due=max(on, window[0]),
-                                    why=f"seasonal ban ({rule.code}) from {window[0]}")
+                                    why=f"seasonal ban ({rule.code}) from {window[0]}",
+                                    service_point_id=account.service_point_id)
                 outcome.actions += [action] if action else []
     done = set(case.actions.values_list("kind", flat=True))
     if StepKind.LATE_CHARGE in done and overdue.late_base > 0:
@@ -285,7 +279,7 @@ def account_collect(*, account: Account, overdue: Overdue, on: dt.date, now: dt.
         action_kind = "disconnect" if step.kind == StepKind.DISCONNECT else (
             "notice" if step.kind in NOTICE_KINDS else None)
         if action_kind is not None:
-            decision = protection_check(account_id=account.pk, on_date=on, now=now, action=action_kind, case=case,
+            decision = protection_check(account_id=account.id, on_date=on, now=now, action=action_kind, case=case,
                                         customer_class=case.customer_class)
             if decision.hold:
                 skip, _ = CollectionSkip.objects.get_or_create(
@@ -305,14 +299,14 @@ def account_collect(*, account: Account, overdue: Overdue, on: dt.date, now: dt.
     return outcome
 
 
-def _take(step: DunningStep, case: CollectionCase, plan: DunningPlan, account: Account, *, overdue: Overdue,
+def _take(step: DunningStep, case: CollectionCase, plan: DunningPlan, account: AccountFacts, *, overdue: Overdue,
           on: dt.date, run_id: int | None, actor: Actor) -> CollectionAction | None:
     if step.kind in NOTICE_KINDS:
         detail = ""
         if step.kind == StepKind.DISCONNECT_NOTICE:
             detail = f"Disconnection possible from {on + dt.timedelta(days=step.notice_days)}"
         return _record(case, step.kind, on=on, overdue=overdue.amount, run_id=run_id, detail=detail,
-                       email_to=_email_of(account))
+                       email_to=account.email)
     if step.kind == StepKind.LATE_CHARGE:
         action = _record(case, step.kind, on=on, overdue=overdue.amount, run_id=run_id,
                          detail=f"{plan.late_charge_percent}% a month of {overdue.late_base}")
@@ -322,7 +316,7 @@ def _take(step: DunningStep, case: CollectionCase, plan: DunningPlan, account: A
     if step.kind == StepKind.DISCONNECT:
         ticket = field_work.field_work_request(
             kind=field_work.FieldWorkKind.DISCONNECT, due_date=on, source=f"collections:{case.pk}:disconnect",
-            account_id=account.pk, service_point_id=_service_point(account.pk),
+            account_id=account.id, service_point_id=account.service_point_id,
             reason=f"Non-payment: {overdue.amount} overdue since {case.oldest_due_date}")
         action = _record(case, step.kind, on=on, overdue=overdue.amount, run_id=run_id,
                          order_number=ticket.order_number or str(ticket.id), detail="Disconnect order requested")
@@ -332,7 +326,7 @@ def _take(step: DunningStep, case: CollectionCase, plan: DunningPlan, account: A
     action = _record(case, step.kind, on=on, overdue=overdue.amount, run_id=run_id,
                      detail=f"Written off {overdue.owed}")
     if action is not None and overdue.owed > 0:
-        ledger_post_adjustment(account_id=account.pk, amount=-overdue.owed, effective_date=on, user=actor,
+        ledger_post_adjustment(account_id=account.id, amount=-overdue.owed, effective_date=on, user=actor,
                                reason=f"Write-off: final bill unpaid {step.delay_days} days",
                                idempotency_key=f"write-off:{case.pk}")
     case.status, case.closed_on = CollectionCase.Status.WRITTEN_OFF, on
@@ -399,9 +393,11 @@ def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.dat
             run = claim.run
             ids = [int(i) for i in claim.chunk.account_ids]
             overdue = overdue_for(ids, as_of=run.run_date)
-            accounts = Account.objects.select_related("customer").in_bulk(ids)
+            accounts = account_facts(ids)
             actions = holds = closed = 0
             for account_id in ids:
+                if account_id not in accounts:
+                    continue  # no ledger entry: nothing can be overdue
                 outcome = account_collect(account=accounts[account_id], overdue=overdue[account_id], on=run.run_date,
                                           now=now, run_id=run_id)
                 actions += len(outcome.actions)
@@ -451,7 +447,7 @@ def _positive(value, field: str) -> Decimal:
     return amount
 
 
-def promise_to_pay_create(*, account: Account, promised_date: dt.date, amount, on: dt.date, actor: Actor,
+def promise_to_pay_create(*, account_id: int, promised_date: dt.date, amount, on: dt.date, actor: Actor,
                           note: str = "") -> PromiseToPay:
     value = _positive(amount, "amount")
     if promised_date < on:
@@ -460,13 +456,13 @@ def promise_to_pay_create(*, account: Account, promised_date: dt.date, amount, o
         raise ValidationError({"promised_date": "A promise is at most 60 days away: make an arrangement instead."})
     try:
         with transaction.atomic(), actor.audit("promise_to_pay"):
-            return PromiseToPay.objects.create(account=account, promised_date=promised_date, amount=value, made_on=on,
+            return PromiseToPay.objects.create(account_id=account_id, promised_date=promised_date, amount=value, made_on=on,
                                                note=(note or "")[:200], created_by_id=actor.user_id)
     except IntegrityError:
         raise ValidationError({"promised_date": "The account has an open promise to pay already."}) from None
 
 
-def payment_arrangement_create(*, account: Account, arrears, instalments: int, first_due: dt.date, on: dt.date,
+def payment_arrangement_create(*, account_id: int, arrears, instalments: int, first_due: dt.date, on: dt.date,
                                actor: Actor, every_days: int = 30, note: str = "") -> PaymentArrangement:
     """Split `arrears` into `instalments` (the last takes the cents left), due every `every_days`."""
     value = _positive(arrears, "arrears")
@@ -481,7 +477,7 @@ def payment_arrangement_create(*, account: Account, arrears, instalments: int, f
         raise ValidationError({"instalments": "Too many instalments for these arrears."})
     try:
         with transaction.atomic(), actor.audit("payment_arrangement"):
-            arrangement = PaymentArrangement.objects.create(account=account, arrears=value, made_on=on,
+            arrangement = PaymentArrangement.objects.create(account_id=account_id, arrears=value, made_on=on,
                                                             note=(note or "")[:200], created_by_id=actor.user_id)
             ArrangementInstalment.objects.bulk_create(
                 ArrangementInstalment(arrangement=arrangement, number=i + 1, amount=amount,
@@ -497,7 +493,7 @@ def _rule_params(kind: str) -> dict:
     return rule.params if rule else {}
 
 
-def account_protection_add(*, account: Account, kind: str, start_date: dt.date, reason: str, actor: Actor,
+def account_protection_add(*, account_id: int, kind: str, start_date: dt.date, reason: str, actor: Actor,
                            end_date: dt.date | None = None, reference: str = "") -> AccountProtection:
     """Record a protection. Medical certificates and emergency assistance last the rule's days
     when no end date is given; a medical certificate renews the one in force, at most the
@@ -513,7 +509,7 @@ def account_protection_add(*, account: Account, kind: str, start_date: dt.date, 
         raise ValidationError({"end_date": "The end date is before the start date."})
     renews, number = None, 0
     if kind == AccountProtection.Kind.MEDICAL:
-        renews = (AccountProtection.objects.filter(account=account, kind=kind, end_date__gte=start_date - dt.timedelta(days=1))
+        renews = (AccountProtection.objects.filter(account_id=account_id, kind=kind, end_date__gte=start_date - dt.timedelta(days=1))
                   .filter(renewed_by__isnull=True).order_by("-end_date").first())
         if renews is not None:
             number = renews.renewal_number + 1
@@ -521,7 +517,7 @@ def account_protection_add(*, account: Account, kind: str, start_date: dt.date, 
                 raise ValidationError({"kind": f"This certificate was renewed {renews.renewal_number} times, the most "
                                                f"the rule allows."})
     with transaction.atomic(), actor.audit("account_protection_add"):
-        return AccountProtection.objects.create(account=account, kind=kind, start_date=start_date, end_date=end_date,
+        return AccountProtection.objects.create(account_id=account_id, kind=kind, start_date=start_date, end_date=end_date,
                                                 renews=renews, renewal_number=number, reason=reason.strip()[:200],
                                                 reference=(reference or "")[:100], created_by_id=actor.user_id)
 
@@ -533,19 +529,19 @@ def account_protection_end(*, protection: AccountProtection, on: dt.date, actor:
     return protection
 
 
-def contact_attempt_record(*, account: Account, method: str, at: dt.datetime, actor: Actor, note: str = "") -> ContactAttempt:
+def contact_attempt_record(*, account_id: int, method: str, at: dt.datetime, actor: Actor, note: str = "") -> ContactAttempt:
     if method not in ContactAttempt.Method.values:
         raise ValidationError({"method": "Unknown contact method."})
     with transaction.atomic(), actor.audit("contact_attempt"):
-        return ContactAttempt.objects.create(account=account, method=method, attempted_at=at, note=(note or "")[:200],
+        return ContactAttempt.objects.create(account_id=account_id, method=method, attempted_at=at, note=(note or "")[:200],
                                              created_by_id=actor.user_id)
 
 
-def collection_note_add(*, account: Account, text: str, actor: Actor) -> CollectionNote:
+def collection_note_add(*, account_id: int, text: str, actor: Actor) -> CollectionNote:
     if not (text or "").strip():
         raise ValidationError({"text": "Write the note."})
     with transaction.atomic(), actor.audit("collection_note"):
-        return CollectionNote.objects.create(account=account, text=text.strip(), created_by_id=actor.user_id)
+        return CollectionNote.objects.create(account_id=account_id, text=text.strip(), created_by_id=actor.user_id)
 
 
 def extreme_weather_declare(*, date: dt.date, area: str, reason: str, actor: Actor) -> ExtremeWeatherDay:

@@ -75,7 +75,7 @@ def test_every_step_to_a_disconnect_order_then_a_reconnect_when_paid():
     skip = CollectionSkip.objects.get(case__account_id=account.pk, on_date=day)
     assert (skip.step, skip.rule) == ("disconnect", "ON-CONTACT-48H")
     assert CollectionCase.objects.get(account_id=account.pk, status="open").held_by.startswith("ON-CONTACT-48H")
-    contact_attempt_record(account=account, method="phone", actor=CLERK,
+    contact_attempt_record(account_id=account.pk, method="phone", actor=CLERK,
                            at=timezone.make_aware(dt.datetime.combine(day, dt.time(9))))
     day = next_weekday(day + dt.timedelta(days=3))
     run(day)
@@ -111,7 +111,7 @@ def test_a_day_run_twice_adds_nothing():
 def test_a_medical_certificate_holds_notices_with_its_end_date():
     account = delinquent()
     start = DUE + dt.timedelta(days=1)
-    protection = account_protection_add(account=account, kind="medical", start_date=start, reason="oxygen concentrator",
+    protection = account_protection_add(account_id=account.pk, kind="medical", start_date=start, reason="oxygen concentrator",
                                         actor=CLERK)
     assert protection.end_date == start + dt.timedelta(days=29)
     day = DUE + dt.timedelta(days=5)
@@ -124,7 +124,7 @@ def test_a_medical_certificate_holds_notices_with_its_end_date():
 def test_a_promise_to_pay_holds_until_its_date_then_a_broken_one_resumes_the_plan():
     account = delinquent()
     made = DUE + dt.timedelta(days=2)
-    promise = promise_to_pay_create(account=account, promised_date=made + dt.timedelta(days=7), amount="300.00",
+    promise = promise_to_pay_create(account_id=account.pk, promised_date=made + dt.timedelta(days=7), amount="300.00",
                                     on=made, actor=CLERK)
     run(DUE + dt.timedelta(days=5))
     assert kinds(account) == [] and CollectionSkip.objects.get().rule == "ON-PROMISE"
