@@ -130,12 +130,16 @@ def notices_send_pending(*, action_ids: Iterable[int] | None = None, now: dt.dat
         subject, body = NOTICE_TEXT[action.kind]
         text = body.format(number=action.account.account_number, amount=action.overdue_amount,
                            due=action.case.oldest_due_date, date=action.detail.rsplit(" ", 1)[-1])
-        with transaction.atomic():
-            claimed = CollectionAction.objects.filter(pk=action.pk, email_sent_at__isnull=True).update(email_sent_at=now)
-            if not claimed:
-                continue
-            send_mail(f"{subject}: account {action.account.account_number}", text,
-                      settings.DEFAULT_FROM_EMAIL, [action.email_to])
+        try:
+            with transaction.atomic():
+                claimed = CollectionAction.objects.filter(pk=action.pk, email_sent_at__isnull=True).update(email_sent_at=now)
+                if not claimed:
+                    continue
+                send_mail(f"{subject}: account {action.account.account_number}", text,
+                          settings.DEFAULT_FROM_EMAIL, [action.email_to])
+        except Exception:  # noqa: BLE001 - the mail server is down: left unsent, the next run sends it
+            log.exception("collections notice %s (account %s) not sent", action.pk, action.account_id)
+            continue
         sent += 1
     return sent
 
