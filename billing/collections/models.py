@@ -7,6 +7,7 @@ constraint), so a run done twice, or a chunk redone after a killed worker, adds 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict
 
 import pghistory
 from django.conf import settings
@@ -15,7 +16,12 @@ from django.db.models import Q
 
 from core.runs.models import Chunk, Run
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+class _Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: _Digits = {"max_digits": 14, "decimal_places": 2}  # as billing.models.MONEY
 
 
 def _user_fk():

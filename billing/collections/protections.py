@@ -220,7 +220,7 @@ CHECKS: dict[str, Callable[[ProtectionRule, Context], ProtectionDecision]] = {
 
 # The order rules are asked in (the first that holds is the one named): the season and the
 # calendar, then the customer's own protections, then the steps staff still owe (notice, contact).
-PRIORITY = [RuleKind.SEASONAL_BAN, RuleKind.EXTREME_WEATHER, RuleKind.MEDICAL, RuleKind.EMERGENCY_ASSISTANCE,
+PRIORITY: list[str] = [RuleKind.SEASONAL_BAN, RuleKind.EXTREME_WEATHER, RuleKind.MEDICAL, RuleKind.EMERGENCY_ASSISTANCE,
             RuleKind.DISPUTE, RuleKind.ARRANGEMENT, RuleKind.PROMISE, RuleKind.PENDING_PAYMENT, RuleKind.STAFF_HOLD,
             RuleKind.NO_DISCONNECT_DAYS, RuleKind.NOTICE_PERIOD, RuleKind.CONTACT_ATTEMPT]
 

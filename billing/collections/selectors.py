@@ -33,7 +33,7 @@ def next_step(*, account: AccountFacts, case: CollectionCase | None, on: dt.date
     if plan is None:
         return {"what": "nothing: no active dunning plan for the class", "step": None, "holds": []}
     done = set(case.actions.values_list("kind", flat=True)) if case else set()
-    oldest = case.oldest_due_date if case else overdue.oldest_due
+    oldest = case.oldest_due_date if case else (overdue.oldest_due or on)
     for step in plan.steps.all():
         if step.kind in done or not step_applies(step, account):
             continue

@@ -108,7 +108,7 @@ def active_plan(customer_class: str) -> DunningPlan | None:
     return DunningPlan.objects.filter(customer_class=customer_class, active=True).prefetch_related("steps").first()
 
 
-NOTICE_TEXT = {
+NOTICE_TEXT: dict[str, tuple[str, str]] = {
     StepKind.REMINDER: ("Payment reminder", "Your account {number} has {amount} overdue since {due}. Please pay "
                                             "it at your earliest convenience."),
     StepKind.FINAL_NOTICE: ("Final notice", "Your account {number} still has {amount} overdue since {due}. Pay it "
@@ -251,7 +251,7 @@ def account_collect(*, account: AccountFacts, overdue: Overdue, on: dt.date, now
     customer_class = account.customer_class
     if case is None:
         case = CollectionCase.objects.create(account_id=account.id, customer_class=customer_class, opened_on=on,
-                                             oldest_due_date=overdue.oldest_due, overdue_amount=overdue.amount)
+                                             oldest_due_date=overdue.oldest_due or on, overdue_amount=overdue.amount)
     case.overdue_amount, case.evaluated_on, case.held_by, case.held_until = overdue.amount, on, "", None
     plan = active_plan(case.customer_class)
     if plan is None:
@@ -394,7 +394,7 @@ def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.dat
         with run_engine.chunk_claim(CollectionRunChunk, run_id=run_id, number=chunk_number, now=now) as claim:
             if claim is None:
                 return "skipped"
-            run = claim.run
+            run = CollectionRun.objects.get(pk=run_id)
             ids = [int(i) for i in claim.chunk.account_ids]
             overdue = overdue_for(ids, as_of=run.run_date)
             accounts = account_facts(ids)
