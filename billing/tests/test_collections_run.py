@@ -16,6 +16,7 @@ from billing.payments.models import Fee
 from billing.payments.tests.helpers import issued_bill
 from billing.services import (
     account_protection_add,
+    collections_preset_load,
     collections_run_inline,
     collections_run_start,
     contact_attempt_record,
@@ -35,6 +36,7 @@ DUE = BILL_DATE + dt.timedelta(days=21)
 
 
 def delinquent(total: str = "300.00", email: str = "pat@example.org"):
+    collections_preset_load()  # the migration's rows; a transactional test's flush removes them
     account = AccountFactory(customer__email=email, customer__kind="person")
     ServiceAgreementFactory(account=account)
     issued_bill(account_id=account.pk, total=total, bill_date=BILL_DATE)
