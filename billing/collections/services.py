@@ -52,7 +52,7 @@ from billing.collections.protections import (
 from billing.models import Bill, LedgerEntry
 from billing.payments.allocation import account_items, account_lock
 from billing.payments.models import ChargeKind, Fee
-from billing.services.ledger import ledger_post_adjustment
+from billing.services.ledger import account_balance, ledger_post_adjustment
 from core import field_work
 from core.actors import Actor
 from core.money import money
@@ -327,10 +327,10 @@ def _take(step: DunningStep, case: CollectionCase, plan: DunningPlan, account: A
         case.disconnected = True
         return action
     # write-off: credit what is owed, close the case
-    action = _record(case, step.kind, on=on, overdue=overdue.amount, run_id=run_id,
-                     detail=f"Written off {overdue.owed}")
-    if action is not None and overdue.owed > 0:
-        ledger_post_adjustment(account_id=account.id, amount=-overdue.owed, effective_date=on, user=actor,
+    owed = account_balance(account_id=account.id)  # this run's late charge included
+    action = _record(case, step.kind, on=on, overdue=overdue.amount, run_id=run_id, detail=f"Written off {owed}")
+    if action is not None and owed > 0:
+        ledger_post_adjustment(account_id=account.id, amount=-owed, effective_date=on, user=actor,
                                reason=f"Write-off: final bill unpaid {step.delay_days} days",
                                idempotency_key=f"write-off:{case.pk}")
     case.status, case.closed_on = CollectionCase.Status.WRITTEN_OFF, on
