@@ -8,10 +8,12 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 
 from billing.collections.models import AccountProtection, CollectionCase, CollectionNote, PaymentArrangement, PromiseToPay
-from billing.tests.test_collections_run import DUE, delinquent
+from billing.services import account_protection_add
+from billing.tests.test_collections_run import CLERK, DUE, delinquent
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +60,17 @@ def test_working_an_account_from_the_hub(billing_client):
     assert act("nonsense").status_code == 302
     page = billing_client.get(reverse("billing:collections_account", args=[account.account_number]), follow=True)
     assert "ON-STAFF-HOLD" in page.content.decode() or "ON-ARRANGEMENT" in page.content.decode()
+
+
+def test_the_account_page_panel_says_which_rule_holds_and_until_when(client, csr):
+    account = delinquent()
+    today = dt.date.today()
+    account_protection_add(account_id=account.pk, kind="emergency_assistance", start_date=today,
+                           reason="LEAP application", actor=CLERK)
+    client.force_login(csr)
+    page = client.get(reverse("cis:account", args=[account.account_number]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    until = today + dt.timedelta(days=21)
+    assert f"ON-EMERGENCY-ASSISTANCE: Emergency assistance application: LEAP application (until {date_filter(until)})" in text
+    assert "Work this account in the Collections Hub" not in text  # CSRs do not open the hub
