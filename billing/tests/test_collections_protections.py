@@ -21,6 +21,7 @@ from billing.services import (
 )
 from billing.services.ledger import account_balance
 from billing.tests.test_collections_run import CLERK, DUE, delinquent, kinds, run
+from service_orders.models import ServiceOrder
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +106,20 @@ def test_bad_promises_are_refused_naming_the_field(kwargs, field):
     with pytest.raises(ValidationError) as error:
         promise_to_pay_create(account_id=account.pk, on=DUE, actor=CLERK, **kwargs)
     assert field in error.value.message_dict
+
+
+def test_a_home_disconnected_before_the_winter_ban_gets_a_reconnect_order_due_by_nov_15():
+    account = delinquent()
+    case = CollectionCase.objects.create(account=account, customer_class="residential", opened_on=DUE,
+                                         oldest_due_date=DUE, disconnected=True, last_step="disconnect")
+    for kind in ("reminder", "late_charge", "final_notice", "disconnect_notice", "disconnect"):
+        CollectionAction.objects.create(case=case, account=account, kind=kind, action_date=DUE, overdue_amount=Decimal("300"))
+    run(dt.date(2026, 10, 20))  # more than 14 days before the ban: nothing yet
+    assert not CollectionAction.objects.filter(case=case, kind="reconnect").exists()
+    run(dt.date(2026, 11, 2))
+    reconnect = CollectionAction.objects.get(case=case, kind="reconnect")
+    assert "seasonal ban" in reconnect.detail
+    order = ServiceOrder.objects.get(account_id=account.pk, order_type="connect")
+    assert order.due_date == dt.date(2026, 11, 15)
+    run(dt.date(2026, 11, 3))
+    assert ServiceOrder.objects.filter(account_id=account.pk, order_type="connect").count() == 1
