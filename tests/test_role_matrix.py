@@ -371,6 +371,7 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:suspense-assign": {"POST": {B}},
     "billing:collections": {"GET": {B}},
     "billing:collections_run_start": {"POST": {B}},
+    "billing:dunning_step_edit": {"POST": {B}},
     "billing:collections_run_progress": {"GET": {B}},
     "billing:collections_account": {"GET": {B}},
     "billing:collections_account_act": {"POST": {B}},

@@ -13,7 +13,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from billing.collections import selectors, services
-from billing.collections.models import AccountProtection, CollectionRun, ContactAttempt, StepKind
+from billing.collections.models import AccountProtection, CollectionRun, ContactAttempt, DunningStep, StepKind
 from billing.hub.common import STAFF, form_errors, request_now
 from cis.selectors import account_get
 from core.actors import Actor
@@ -55,6 +55,14 @@ class ContactForm(forms.Form):
     note = forms.CharField(required=False, max_length=200)
 
 
+class StepForm(forms.Form):
+    delay_days = forms.IntegerField(min_value=0, max_value=3650)
+    min_overdue = forms.DecimalField(min_value=0.01, max_digits=14, decimal_places=2)
+    notice_days = forms.IntegerField(min_value=0, max_value=365)
+    late_charge_percent = forms.DecimalField(required=False, min_value=0, max_value=10, max_digits=5, decimal_places=2)
+    reason = forms.CharField(max_length=200)
+
+
 class NoteForm(forms.Form):
     text = forms.CharField(widget=forms.Textarea, max_length=4000)
 
@@ -90,6 +98,26 @@ def collections_run_start(request):
     now, today = _today()
     run = services.collections_run_start(run_date=today, now=now, user=request.user)
     messages.success(request, f"Collections run of {run.run_date}: {run.accounts_total} accounts.")
+    return redirect("billing:collections")
+
+
+@require_POST
+@role_required(*STAFF)
+def dunning_step_edit(request, step_id: int):
+    step = get_object_or_404(DunningStep.objects.select_related("plan"), pk=step_id)
+    form = StepForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Step not changed: " + form_errors(form))
+        return redirect("billing:collections")
+    data = form.cleaned_data
+    try:
+        services.dunning_step_update(step=step, delay_days=data["delay_days"], min_overdue=data["min_overdue"],
+                                     notice_days=data["notice_days"], late_charge_percent=data["late_charge_percent"],
+                                     actor=Actor.of(request.user, data["reason"]))
+    except ValidationError as exc:
+        messages.error(request, "Step not changed: " + "; ".join(exc.messages))
+        return redirect("billing:collections")
+    messages.success(request, f"{step.plan.name}: {step.get_kind_display()} changed.")
     return redirect("billing:collections")
 
 
@@ -152,6 +180,7 @@ def collections_account_act(request, account_number: str, what: str):
 urlpatterns = [
     path("collections/", collections_page, name="collections"),
     path("collections/run/", collections_run_start, name="collections_run_start"),
+    path("collections/steps/<int:step_id>/", dunning_step_edit, name="dunning_step_edit"),
     path("collections/runs/<int:run_id>/progress/", collections_run_progress, name="collections_run_progress"),
     path("collections/accounts/<str:account_number>/", collections_account, name="collections_account"),
     path("collections/accounts/<str:account_number>/<str:what>/", collections_account_act, name="collections_account_act"),

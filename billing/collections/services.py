@@ -559,6 +559,28 @@ def extreme_weather_declare(*, date: dt.date, area: str, reason: str, actor: Act
         raise ValidationError({"date": "That day is declared for that area already."}) from None
 
 
+def dunning_step_update(*, step: DunningStep, delay_days: int, min_overdue, notice_days: int, actor: Actor,
+                        late_charge_percent=None) -> DunningStep:
+    """Billing staff change a step (and its plan's late charge %) in the hub; audited with the reason."""
+    minimum = _positive(min_overdue, "min_overdue")
+    if not 0 <= int(delay_days) <= 3650 or not 0 <= int(notice_days) <= 365:
+        raise ValidationError({"delay_days": "Days between 0 and 3650 (notice days 0 to 365)."})
+    previous = step.plan.steps.filter(sequence__lt=step.sequence).order_by("-sequence").first()
+    following = step.plan.steps.filter(sequence__gt=step.sequence).order_by("sequence").first()
+    if (previous and int(delay_days) < previous.delay_days) or (following and int(delay_days) > following.delay_days):
+        raise ValidationError({"delay_days": "A step's delay is between the delays of the steps before and after it."})
+    with transaction.atomic(), actor.audit("dunning_step_update"):
+        step.delay_days, step.min_overdue, step.notice_days = int(delay_days), minimum, int(notice_days)
+        step.save(update_fields=["delay_days", "min_overdue", "notice_days"])
+        if late_charge_percent is not None:
+            percent = Decimal(str(late_charge_percent))
+            if not Decimal(0) <= percent <= Decimal(10):
+                raise ValidationError({"late_charge_percent": "Between 0 and 10 % a month."})
+            step.plan.late_charge_percent = percent
+            step.plan.save(update_fields=["late_charge_percent"])
+    return step
+
+
 def collections_preset_load() -> dict[str, int]:
     """Load the default dunning plans and Ontario's rules that do not exist (by code)."""
     return presets.load(DunningPlan, DunningStep, ProtectionRule)

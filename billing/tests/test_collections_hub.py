@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 
-from billing.collections.models import AccountProtection, CollectionCase, CollectionNote, PaymentArrangement, PromiseToPay
+from billing.collections.models import DunningStep, AccountProtection, CollectionCase, CollectionNote, PaymentArrangement, PromiseToPay
 from billing.services import account_protection_add
 from billing.tests.test_collections_run import CLERK, DUE, delinquent
 
@@ -74,3 +74,18 @@ def test_the_account_page_panel_says_which_rule_holds_and_until_when(client, csr
     until = today + dt.timedelta(days=21)
     assert f"ON-EMERGENCY-ASSISTANCE: Emergency assistance application: LEAP application (until {date_filter(until)})" in text
     assert "Work this account in the Collections Hub" not in text  # CSRs do not open the hub
+
+
+def test_billing_staff_change_a_step_in_the_hub_with_a_reason(billing_client):
+    delinquent()
+    step = DunningStep.objects.get(plan__code="RES-STD", kind="late_charge")
+    url = reverse("billing:dunning_step_edit", args=[step.pk])
+    billing_client.post(url, {"delay_days": "20", "min_overdue": "15.00", "notice_days": "0",
+                              "late_charge_percent": "2.00", "reason": "board decision"})
+    step.refresh_from_db()
+    assert (step.delay_days, step.min_overdue, step.plan.late_charge_percent) == (20, Decimal("15.00"), Decimal("2.00"))
+    billing_client.post(url, {"delay_days": "500", "min_overdue": "15.00", "notice_days": "0", "reason": "typo"})
+    step.refresh_from_db()
+    assert step.delay_days == 20  # later than the final notice: refused
+    response = billing_client.post(url, {"delay_days": "x", "min_overdue": "", "notice_days": "0", "reason": ""})
+    assert response.status_code == 302
