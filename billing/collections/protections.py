@@ -233,8 +233,10 @@ def active_rules(*, action: str, customer_class: str) -> list[ProtectionRule]:
 
 
 def protections_evaluate(*, account_id: int, on_date: dt.date, now: dt.datetime, action: str,
-                         case: CollectionCase | None = None, customer_class: str | None = None) -> list[ProtectionDecision]:
-    """Every rule that holds the account for `action` ("notice" or "disconnect") on `on_date`."""
+                         case: CollectionCase | None = None, customer_class: str | None = None,
+                         first_only: bool = False) -> list[ProtectionDecision]:
+    """Every rule that holds the account for `action` ("notice" or "disconnect") on `on_date`
+    (with `first_only`, the first that holds: what the run needs)."""
     if customer_class is None:
         facts = account_facts([account_id]).get(account_id)
         customer_class = facts.customer_class if facts else CustomerClass.RESIDENTIAL
@@ -246,6 +248,8 @@ def protections_evaluate(*, account_id: int, on_date: dt.date, now: dt.datetime,
         decision = CHECKS[rule.kind](rule, ctx)
         if decision.hold:
             holds.append(decision)
+            if first_only:
+                break
     return holds
 
 
@@ -253,7 +257,7 @@ def protection_check(*, account_id: int, on_date: dt.date, now: dt.datetime, act
                      case: CollectionCase | None = None, customer_class: str | None = None) -> ProtectionDecision:
     """The first rule that holds (in PRIORITY order), or allow. core.protections' checker."""
     holds = protections_evaluate(account_id=account_id, on_date=on_date, now=now, action=action, case=case,
-                                 customer_class=customer_class)
+                                 customer_class=customer_class, first_only=True)
     return holds[0] if holds else ALLOW
 
 
