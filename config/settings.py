@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -268,7 +269,7 @@ CELERY_BEAT_SCHEDULE = {
     # (CELERY_TIMEZONE); a second start on the same date returns the run already started.
     "billing-collections-run-daily": {
         "task": "billing.tasks.collections_run_daily",
-        "schedule": __import__("celery.schedules", fromlist=["crontab"]).crontab(hour=6, minute=0),
+        "schedule": crontab(hour=6, minute=0),
     },
 }
 

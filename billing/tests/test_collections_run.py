@@ -11,8 +11,9 @@ from django.core import mail
 from django.utils import timezone
 
 from billing.collections.protections import protections_evaluate
-from billing.collections.models import CollectionAction, CollectionCase, CollectionSkip, LateCharge
+from billing.collections.models import CollectionAction, CollectionRun, CollectionCase, CollectionSkip, LateCharge
 from billing.payments.models import Fee
+from billing.tasks import collections_run_daily
 from billing.payments.tests.helpers import issued_bill
 from billing.services import (
     account_protection_add,
@@ -144,3 +145,12 @@ def test_the_winter_ban_and_weekend_hold_a_residential_disconnection():
     assert protection_check(account_id=account.pk, on_date=saturday, now=timezone.now()).hold
     decision = disconnection_allowed(account_id=account.pk, on_date=winter, now=timezone.now())
     assert decision.hold and decision.rule == "ON-WINTER-BAN" and decision.until == dt.date(2027, 5, 1)
+
+
+def test_the_daily_beat_task_starts_todays_run_once(django_capture_on_commit_callbacks, settings):
+    assert settings.CELERY_BEAT_SCHEDULE["billing-collections-run-daily"]["task"] == "billing.tasks.collections_run_daily"
+    delinquent()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = collections_run_daily()
+    assert collections_run_daily()["run"] == first["run"]
+    assert CollectionRun.objects.count() == 1
