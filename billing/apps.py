@@ -33,3 +33,6 @@ class BillingConfig(AppConfig):
                                       choices=selectors.bill_cycle_codes)
         # The core.runs sweeper resumes bill runs whose worker died.
         register_run_kind(RunKind("billing.bill_run", BillRunChunk, _enqueue_chunks))
+        from billing.collections import panels as collection_panels
+
+        collection_panels.register()  # collections panel, admin, run kind, core.protections checker

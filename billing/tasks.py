@@ -54,3 +54,21 @@ def bill_documents_render(*, bill_ids: list[int], **kwargs) -> dict:
         else:
             failed += 1
     return {"ready": ready, "failed": failed}
+
+
+# ---- Collections: the daily run (beat) and its chunks (billing.collections) -------------------
+from billing.collections import services as collections  # noqa: E402  (appended section)
+
+
+@shared_task(name="billing.tasks.collections_run_chunk", acks_late=True)
+def collections_run_chunk(*, run_id: int, chunk_number: int, **kwargs) -> str:
+    return collections.collections_run_chunk_process(run_id=run_id, chunk_number=chunk_number, now=timezone.now())
+
+
+@shared_task(name="billing.tasks.collections_run_daily")
+def collections_run_daily(**kwargs) -> dict:
+    """Start today's collections run (the utility's local date); a second call the same day
+    returns the run already started."""
+    now = timezone.now()
+    run = collections.collections_run_start(run_date=now.astimezone(utility_zone()).date(), now=now)
+    return {"run": run.pk, "accounts": run.accounts_total}

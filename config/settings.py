@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -301,6 +302,12 @@ CELERY_BEAT_SCHEDULE = {
     "billing-rebill-replacement-read-notices": {
         "task": "billing.tasks.rebill_replacement_read_notices",
         "schedule": 60 * 60.0,
+    },
+    # billing.collections: the daily collections run, early morning in the utility's zone
+    # (CELERY_TIMEZONE); a second start on the same date returns the run already started.
+    "billing-collections-run-daily": {
+        "task": "billing.tasks.collections_run_daily",
+        "schedule": crontab(hour=6, minute=0),
     },
 }
 

@@ -19,6 +19,8 @@ class FieldWorkKind:
     FINAL_READ = "final_read"
     INITIAL_READ = "initial_read"
     METER_CHECK = "meter_check"
+    DISCONNECT = "disconnect"  # collections: non-payment
+    CONNECT = "connect"  # collections: reconnect when paid
 
 
 @dataclass(frozen=True)

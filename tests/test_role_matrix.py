@@ -381,6 +381,12 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:adjustment-reject": {"GET": {B}},
     "billing:remittance-upload": {"POST": {B}},
     "billing:suspense-assign": {"POST": {B}},
+    "billing:collections": {"GET": {B}},
+    "billing:collections_run_start": {"POST": {B}},
+    "billing:dunning_step_edit": {"POST": {B}},
+    "billing:collections_run_progress": {"GET": {B}},
+    "billing:collections_account": {"GET": {B}},
+    "billing:collections_account_act": {"POST": {B}},
     "billing:post-payment": {"POST": {C, B}},
     "billing:post-adjustment": {"POST": {C, B}},
     # Field crews

@@ -116,3 +116,28 @@ __all__ = [
     "ParsedRemittance", "RemittanceError", "RemittanceFileDuplicate", "RemittanceFormat", "RemittanceLine",
     "RemittanceLineError", "register_remittance_format", "remittance_import", "suspense_assign",
 ]
+
+# Collections and delinquency (billing.collections.services; docs/collections.md): the daily
+# run on core.runs and what staff do in the Collections Hub; raise ValidationError, CollectionsError.
+from billing.collections.services import (  # noqa: E402
+    CollectionsError,
+    account_protection_add,
+    account_protection_end,
+    collection_note_add,
+    collections_preset_load,
+    collections_run_inline,
+    collections_run_resume,
+    collections_run_start,
+    contact_attempt_record,
+    extreme_weather_declare,
+    payment_arrangement_create,
+    promise_to_pay_create,
+)
+from billing.collections.protections import protection_check  # noqa: E402
+
+__all__ += [
+    "CollectionsError", "account_protection_add", "account_protection_end", "collection_note_add",
+    "collections_preset_load", "collections_run_inline", "collections_run_resume", "collections_run_start",
+    "contact_attempt_record", "extreme_weather_declare", "payment_arrangement_create", "promise_to_pay_create",
+    "protection_check",
+]
