@@ -65,7 +65,7 @@ class BudgetPlanType(models.Model):
                                    condition=Q(review_months__contained_by=list(range(1, 12)))),
             models.CheckConstraint(
                 name="budgettype_spread_months",
-                condition=(Q(settlement="spread", spread_months__gte=2, spread_months__lte=12)
+                condition=(Q(settlement="spread", spread_months__isnull=False, spread_months__gte=2, spread_months__lte=12)
                            | (~Q(settlement="spread") & Q(spread_months__isnull=True)))),
             models.CheckConstraint(name="budgettype_min_refund_not_negative", condition=Q(min_refund__gte=0)),
         ]
