@@ -26,6 +26,7 @@ from billing.budget.models import (
     BudgetReview,
     BudgetSettlement,
 )
+from billing.budget.selectors import bill_plan_facts, deferred_balance, plan_summary
 from billing.models import Bill, BillSegment, LedgerEntry, RateSchedule
 from billing.payments.selectors import account_aging_by_allocation
 from billing.services.ledger import ledger_post_adjustment, ledger_reverse
@@ -134,7 +135,7 @@ def _rate_class_estimate(account_id: int, plan_type: BudgetPlanType, *, as_of: d
                              for d in segments.values_list("determinants", flat=True)), Decimal("0"))
             kwh = (kwh_total / count).quantize(Decimal("0.001"))
             amount = _current_price(rate_code=agreement.rate_code, kwh=kwh, as_of=as_of)
-        months.append({"estimate": agreement.rate_class or agreement.rate_code, "bills": count, "amount": str(amount),
+        months.append({"bill": "", "bill_date": "", "estimate": agreement.rate_class or agreement.rate_code, "bills": count, "amount": str(amount),
                        "consumption": None if kwh is None else str(kwh), "rate_code": agreement.rate_code})
         total += amount
     return _finish(plan_type, as_of=as_of, source="rate_class", months=months, average=money(total),
@@ -163,7 +164,7 @@ def budget_quote(*, account_id: int, plan_type: BudgetPlanType, as_of: dt.date, 
                             notes=quote.notes, carried=carried)
         return quote
     rates = _bill_rates([b.pk for b in bills])
-    months = [{"bill": b.bill_number, "bill_date": b.bill_date.isoformat(), "amount": str(b.total),
+    months = [{"bill": b.bill_number, "bill_date": b.bill_date.isoformat(), "estimate": "", "amount": str(b.total),
                "consumption": str(rates.get(b.pk, ("", b.consumption))[1])} for b in reversed(bills)]
     notes = []
     if len(bills) < plan_type.lookback_months:
@@ -223,10 +224,6 @@ def budget_enrol(*, account_id: int, plan_type: BudgetPlanType, as_of: dt.date, 
 
 def active_plan(account_id: int) -> BudgetPlan | None:
     return BudgetPlan.objects.filter(account_id=account_id, status=BudgetPlan.Status.ACTIVE).select_related("plan_type").first()
-
-
-def deferred_balance(*, plan: BudgetPlan) -> Decimal:
-    return plan.deferrals.aggregate(s=Sum("amount"))["s"] or ZERO
 
 
 def _defer(*, plan: BudgetPlan, kind: str, amount: Decimal, on: dt.date, description: str, bill: Bill | None,
@@ -448,4 +445,6 @@ def plan_type_save(*, plan_type: BudgetPlanType, actor: Actor, reason: str = "")
 
 
 __all__ = ["BudgetError", "Quote", "ValidationError", "active_plan", "budget_bill_reversed", "budget_bills_issued",
-           "budget_eligibility", "budget_enrol", "budget_leave", "budget_quote", "deferred_balance", "plan_type_save"]
+           "budget_eligibility", "budget_enrol", "budget_leave", "budget_quote", "bill_plan_facts", "deferred_balance",
+           "plan_summary", "plan_type_save"]
+
