@@ -11,8 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
-PERCENT = {"max_digits": 5, "decimal_places": 2}
+from billing.models import MONEY, Digits
+
+PERCENT: Digits = {"max_digits": 5, "decimal_places": 2}
 
 
 def _tracked():

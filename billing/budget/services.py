@@ -350,7 +350,7 @@ def _apply(plan: BudgetPlan, bill: Bill, actor: Actor) -> Decimal:
     if month in (plan.plan_type.review_months or []):
         _review(plan, bill, month)
     if month >= PLAN_MONTHS:
-        kinds = {BudgetPlanType.Settlement.TRUE_UP: BudgetSettlement.Kind.TRUE_UP,
+        kinds: dict[str, str] = {BudgetPlanType.Settlement.TRUE_UP: BudgetSettlement.Kind.TRUE_UP,
                  BudgetPlanType.Settlement.ROLL: BudgetSettlement.Kind.ROLL,
                  BudgetPlanType.Settlement.SPREAD: BudgetSettlement.Kind.SPREAD}
         posted, _ = _settle(plan, kind=kinds[plan.plan_type.settlement], on=bill.bill_date, bill=bill, actor=actor,
@@ -425,6 +425,8 @@ def budget_bill_reversed(*, entry: LedgerEntry) -> None:
         return
     for deferral in BudgetDeferral.objects.filter(bill_id=target.bill_id).exclude(kind=BudgetDeferral.Kind.CANCELLED) \
             .exclude(ledger_entry=None).select_related("ledger_entry"):
+        if deferral.ledger_entry is None:
+            continue
         reversal = ledger_reverse(entry=deferral.ledger_entry, effective_date=entry.effective_date,
                                   reason=f"Bill {target.bill_id} cancelled: its plan adjustment too")
         BudgetDeferral.objects.create(plan=deferral.plan, account_id=deferral.account_id, kind=BudgetDeferral.Kind.CANCELLED,
