@@ -369,6 +369,10 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:payments": {"GET": {B}},
     "billing:remittance-upload": {"POST": {B}},
     "billing:suspense-assign": {"POST": {B}},
+    "billing:budget": {"GET": {B, C}},
+    "billing:budget-type": {"POST": {B}},
+    "billing:budget-enrol": {"POST": {C, B}},
+    "billing:budget-leave": {"POST": {C, B}},
     "billing:post-payment": {"POST": {C, B}},
     "billing:post-adjustment": {"POST": {C, B}},
     # Field crews
