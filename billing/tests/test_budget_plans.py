@@ -17,6 +17,7 @@ from billing.services import (
     BudgetError,
     bill_cancel,
     bill_issue,
+    bills_issue,
     budget_eligibility,
     budget_enrol,
     budget_leave,
@@ -225,3 +226,19 @@ def test_a_cancelled_bill_takes_its_plan_adjustment_with_it():
     assert deferred_balance(plan=plan) == 0 and plan.months_billed == 0
     assert ledger.account_balance(account_id=account.pk) == 0
     assert LedgerEntry.objects.filter(account_id=account.pk, kind="reversal").count() == 2
+
+
+def test_a_batch_of_bills_issued_together_gets_the_plan_once_and_others_untouched():
+    on_plan, off_plan = with_history(["100.00"] * 3), with_history(["50.00"] * 3)
+    plan = budget_enrol(account_id=on_plan.pk, plan_type=plan_type(), as_of=ENROL, actor=CLERK)
+    day = dt.date(2026, 2, 1)
+    bills = [Bill.objects.create(account_id=a.pk, status=Bill.Status.APPROVED, period_start=dt.date(2026, 1, 1),
+                                 period_end=day, bill_date=day, due_date=day + dt.timedelta(days=21), total=D(total))
+             for a, total in ((on_plan, "140.00"), (off_plan, "55.00"))]
+    now = dt.datetime(2026, 2, 1, 12, tzinfo=dt.timezone.utc)
+    assert bills_issue(bills=bills, now=now, actor=CLERK) == 2  # the bulk path (no post_save on the bills' entries)
+    bills_issue(bills=bills, now=now, actor=CLERK)  # issued already: nothing again
+    first, second = (Bill.objects.get(pk=b.pk) for b in bills)
+    assert (first.amount_due, second.amount_due) == (D("100.00"), D("55.00"))
+    assert deferred_balance(plan=plan) == D("40.00") and BudgetDeferral.objects.count() == 1
+    assert ledger.account_balance(account_id=on_plan.pk) == D("100.00")
