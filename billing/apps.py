@@ -21,10 +21,12 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from billing import panels, selectors
         from billing.models import BillRunChunk
+        from billing.budget import panels as budget_panels
         from billing.payments import panels as payment_panels
 
         panels.register()
         payment_panels.register()  # the payments panel, their admin pages and the ledger hook
+        budget_panels.register()  # equal payment plans: bill-issue hook, panel, admin
         # cis stores rate and bill cycle codes but sits below billing: it validates them
         # through core.codes (agreements, move-ins, accounts; API and the move-in wizard).
         codes.register_code_validator(codes.RATE_CODE, selectors.rate_code_exists, label="rate code",

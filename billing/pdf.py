@@ -36,6 +36,7 @@ from django.template import Context, Template
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from billing.budget.selectors import bill_plan_facts
 from billing.models import Bill, BillDocument, BillLine, BillSegment, BillTemplate
 from cis.selectors import account_get, account_numbers, agreements_by_ids, service_addresses
 from core.money import format_money, format_number, format_price
@@ -454,7 +455,8 @@ def render_bill_html(*, bill: Bill, document: BillDocumentView | None = None) ->
     built-in layout; the template's CSS is added after the built-in styles."""
     document = document or bill_document(bill=bill)
     context = {"doc": document, "bill": bill, "template": document.template,
-               "extra_css": document.template.css if document.template else ""}
+               "extra_css": document.template.css if document.template else "",
+               "budget": bill_plan_facts(bill_id=bill.pk)}  # an equal payment plan's rows (billing/budget)
     if document.template is not None and document.template.body.strip():
         return Template("{% load formats %}" + document.template.body).render(Context(context))
     return render_to_string("billing/pdf/bill.html", context)

@@ -387,6 +387,10 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:collections_run_progress": {"GET": {B}},
     "billing:collections_account": {"GET": {B}},
     "billing:collections_account_act": {"POST": {B}},
+    "billing:budget": {"GET": {B, C}},
+    "billing:budget-type": {"POST": {B}},
+    "billing:budget-enrol": {"POST": {C, B}},
+    "billing:budget-leave": {"POST": {C, B}},
     "billing:post-payment": {"POST": {C, B}},
     "billing:post-adjustment": {"POST": {C, B}},
     # Field crews

@@ -34,6 +34,10 @@ Bill runs (billing.services.runs)
 Cancel / rebill and bills outside a run (billing.services.rebill)
     bill_cancel, bill_rebill, bills_rebill_for_notices, bill_off_cycle, bill_final
     raise RebillError.
+Equal payment plans (billing.budget.services; docs/budget.md)
+    budget_quote (the calculator: amount and workings), budget_eligibility, budget_enrol,
+    budget_leave, active_plan, deferred_balance, plan_type_save
+    raise BudgetError (with every reason), ValidationError (a plan type's fields).
 Pre-bill rules and their exceptions (billing.services.prebill)
     prebill_rules_seed, bill_exception_release, bill_exception_rerate, bill_exception_meter_check
     raise PreBillError (the exception is already resolved, the bill is not held),
@@ -70,6 +74,17 @@ from billing.payments.remittance import (
     register_remittance_format,
     remittance_import,
     suspense_assign,
+)
+from billing.budget.services import (
+    BudgetError,
+    Quote,
+    active_plan,
+    budget_eligibility,
+    budget_enrol,
+    budget_leave,
+    budget_quote,
+    deferred_balance,
+    plan_type_save,
 )
 from billing.services.prebill import (
     PreBillConfigError,
@@ -115,6 +130,8 @@ __all__ = [
     "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
     "ParsedRemittance", "RemittanceError", "RemittanceFileDuplicate", "RemittanceFormat", "RemittanceLine",
     "RemittanceLineError", "register_remittance_format", "remittance_import", "suspense_assign",
+    "BudgetError", "Quote", "active_plan", "budget_eligibility", "budget_enrol", "budget_leave", "budget_quote",
+    "deferred_balance", "plan_type_save",
 ]
 
 # Collections and delinquency (billing.collections.services; docs/collections.md): the daily

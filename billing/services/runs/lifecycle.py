@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from billing import pdf as bill_documents
 from billing.payments.allocation import accounts_allocate
+from billing.budget.hooks import bill_issue_hooks_run
 from billing.services.ledger import ledger_post_bill
 from billing.models import (
     Bill,
@@ -345,6 +346,7 @@ def bills_issue(*, bills: list[Bill], now: dt.datetime, actor: Actor | None = No
     for sp, end in BillSegment.objects.filter(bill__in=bills, live=True).values_list("service_point_id", "period_end"):
         through[sp] = max(through.get(sp, end), end)
     billed_through_set_many(dates={sp: end - dt.timedelta(days=1) for sp, end in through.items()})
+    bill_issue_hooks_run(bills=bills, now=now, actor=actor)  # e.g. equal payment plans (billing/budget)
     # Their PDFs are rendered by Celery after this transaction commits (one task per batch of
     # bills); nothing is rendered here.
     bill_documents.bill_documents_after_issue(bill_ids=[b.pk for b in bills], now=now)
