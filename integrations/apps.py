@@ -6,7 +6,9 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import lockbox_csv
+        from integrations.payment_gateways import registry as payment_gateways
         from integrations.registry import register_read_formats
 
         register_read_formats()
         lockbox_csv.register()  # the CSV remittance layout, into billing's remittance registry
+        payment_gateways.register()  # card gateway adapters, into billing's gateway registry
