@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from billing.payments.models import Payment, RemittanceItem
+from billing.payments.models import Payment
 from billing.payments.scanline import luhn_check_digit, scan_line, scan_line_read
 from billing.payments.tests.helpers import CLERK, issued_bill
 from billing.pdf import render_bill_html
