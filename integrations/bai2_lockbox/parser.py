@@ -15,12 +15,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bai2 import bai2
-from bai2.constants import FundsType, TypeCodes, TypeCodeTransaction
-from bai2.exceptions import IntegrityException, NotSupportedYetException, ParsingException
-from bai2.helpers import IteratorHelper
-from bai2.models import TransactionDetail
-from bai2.parsers import TransactionDetailParser
+from bai2 import bai2  # type: ignore[import-untyped]
+from bai2.constants import FundsType, TypeCodes, TypeCodeTransaction  # type: ignore[import-untyped]
+from bai2.exceptions import IntegrityException, NotSupportedYetException, ParsingException  # type: ignore[import-untyped]
+from bai2.helpers import IteratorHelper  # type: ignore[import-untyped]
+from bai2.models import TransactionDetail  # type: ignore[import-untyped]
+from bai2.parsers import TransactionDetailParser  # type: ignore[import-untyped]
 
 from billing.services import ParsedRemittance, RemittanceLine, RemittanceLineError
 
@@ -130,5 +130,8 @@ def parse_bai2(content: bytes, file_name: str = "") -> ParsedRemittance:
                 if detail.type_code.transaction != TypeCodeTransaction.credit:
                     continue
                 item = _line(record, detail, paid)
-                (result.errors if isinstance(item, RemittanceLineError) else result.lines).append(item)  # type: ignore[arg-type]
+                if isinstance(item, RemittanceLineError):
+                    result.errors.append(item)
+                else:
+                    result.lines.append(item)
     return result

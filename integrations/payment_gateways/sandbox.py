@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
@@ -75,7 +76,7 @@ class SandboxGateway(PaymentGatewayAdapter):
             raise GatewayUnavailable(f"The gateway's charge answer is not a charge: {exc}") from exc
 
     def charge_status(self, transaction_id: str) -> GatewayCharge:
-        status, answer = self._call("GET", f"/v1/charges/{urllib.request.quote(transaction_id, safe='')}")
+        status, answer = self._call("GET", f"/v1/charges/{urllib.parse.quote(transaction_id, safe='')}")
         if status != 200:
             raise GatewayUnavailable(f"The gateway has no charge {transaction_id!r} ({status}).")
         return _charge(answer)
