@@ -315,7 +315,8 @@ SPECTACULAR_SETTINGS = {
     # on reading, a bill's kind and status in a list and in detail): one named enum each, not a
     # hash-suffixed name.
     "ENUM_NAME_OVERRIDES": {"MeterKindEnum": "mdm.models.Meter.Kind", "ChannelUnitEnum": "mdm.models.Channel.Unit",
-                            "BillStatusEnum": "billing.models.Bill.Status", "BillKindEnum": "billing.models.Bill.Kind"},
+                            "BillStatusEnum": "billing.models.Bill.Status", "BillKindEnum": "billing.models.Bill.Kind",
+                            "PaymentChannelEnum": "billing.payments.models.Payment.Channel"},
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI assets ship in drf-spectacular-sidecar: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
