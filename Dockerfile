@@ -9,6 +9,6 @@ COPY pyproject.toml uv.lock ./
 RUN UV_PROJECT_ENVIRONMENT=/venv uv sync --frozen --no-dev --no-install-project
 ENV PATH="/venv/bin:$PATH" PYTHONUNBUFFERED=1
 COPY . .
-RUN UTILIS_SECRET_KEY=build python manage.py collectstatic --no-input -v 0
+RUN UTILIS_SECRET_KEY=build UTILIS_GATEWAY_WEBHOOK_SECRET=build python manage.py collectstatic --no-input -v 0
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -40,6 +40,7 @@ from billing.budget.selectors import bill_plan_facts
 from billing.models import Bill, BillDocument, BillLine, BillSegment, BillTemplate
 from cis.selectors import account_get, account_numbers, agreements_by_ids, service_addresses
 from core.money import format_money, format_number, format_price
+from billing.payments.scanline import scan_line
 from core.templatetags.formats import inclusive_period, quantity_text, unit_label
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,15 @@ class BillDocumentView:
     @property
     def chart_svg(self) -> str:
         return "".join(c.svg for c in self.charts)
+
+    @property
+    def scan_line(self) -> str:
+        """The remittance stub's scan line (billing/payments/scanline.py); '' when the account
+        number cannot be one."""
+        try:
+            return scan_line(account_number=self.account_number, amount_due=self.bill.amount_due)
+        except ValueError:
+            return ""
 
 
 # --- pure pieces ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from django.urls import path
 from billing import views
 from billing.hub import adjustments, bills, calculator, exceptions, notices, rates, runs
 from billing.budget import hub as budget_hub
+from billing.payments import card_views
 from billing.payments import hub as payments_hub
 from billing.collections import hub as collections_hub
 
@@ -42,6 +43,7 @@ urlpatterns = [
     *payments_hub.urlpatterns,  # Payments: remittance files and the suspense worklist
     *collections_hub.urlpatterns,  # Collections: cases, runs, working an account
     *budget_hub.urlpatterns,  # Equal payment plans: plan types, calculator, enrol, leave
+    *card_views.urlpatterns,  # a card payment taken on the account page
     # Posted from the account 360 page's bills-and-balance panel
     path("accounts/<str:account_number>/payment/", views.post_payment, name="post-payment"),
     path("accounts/<str:account_number>/adjustment/", views.post_adjustment, name="post-adjustment"),

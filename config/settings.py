@@ -31,6 +31,20 @@ if not DEBUG and SECRET_KEY in INSECURE_SECRET_KEYS and not _KEY_NOT_NEEDED:
         "(bin/utilis start keeps one in .local/secret_key), or set UTILIS_DEBUG=true on a "
         "development machine."
     )
+# The card gateway (docs/payments.md "Card payments", docs/operations.md): the adapter's name, its
+# URL, and the secret its webhooks are signed with (HMAC-SHA256). The default secret is public.
+UTILIS_PAYMENT_GATEWAY = env_str("UTILIS_PAYMENT_GATEWAY", "sandbox")
+UTILIS_GATEWAY_URL = env_str("UTILIS_GATEWAY_URL", "http://127.0.0.1:8765")
+DEV_GATEWAY_WEBHOOK_SECRET = "dev-only-gateway-webhook-secret"
+UTILIS_GATEWAY_WEBHOOK_SECRET = env_str("UTILIS_GATEWAY_WEBHOOK_SECRET", DEV_GATEWAY_WEBHOOK_SECRET)
+UTILIS_GATEWAY_WEBHOOK_TOLERANCE_SECONDS = env_int("UTILIS_GATEWAY_WEBHOOK_TOLERANCE_SECONDS", 300)
+if not DEBUG and UTILIS_GATEWAY_WEBHOOK_SECRET in INSECURE_SECRET_KEYS | {DEV_GATEWAY_WEBHOOK_SECRET} \
+        and not _KEY_NOT_NEEDED:
+    raise ImproperlyConfigured(
+        "UTILIS_GATEWAY_WEBHOOK_SECRET is missing or is the published development value, and DEBUG is off. "
+        "Set it to the webhook signing secret your card gateway shows (for the sandbox gateway, the "
+        "--secret it is started with), or set UTILIS_DEBUG=true on a development machine."
+    )
 ALLOWED_HOSTS = env_list("UTILIS_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("UTILIS_CSRF_TRUSTED_ORIGINS", [])
 
@@ -346,7 +360,8 @@ SPECTACULAR_SETTINGS = {
     # on reading, a bill's kind and status in a list and in detail): one named enum each, not a
     # hash-suffixed name.
     "ENUM_NAME_OVERRIDES": {"MeterKindEnum": "mdm.models.Meter.Kind", "ChannelUnitEnum": "mdm.models.Channel.Unit",
-                            "BillStatusEnum": "billing.models.Bill.Status", "BillKindEnum": "billing.models.Bill.Kind"},
+                            "BillStatusEnum": "billing.models.Bill.Status", "BillKindEnum": "billing.models.Bill.Kind",
+                            "PaymentChannelEnum": "billing.payments.models.Payment.Channel"},
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI assets ship in drf-spectacular-sidecar: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",

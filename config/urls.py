@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from billing.payments.card_views import card_webhook
 from core.auth import LogoutAllView, LogoutView, TokenView
 from core.two_factor import LoginView
 
@@ -50,4 +51,6 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     path("field/", include("service_orders.urls")),
     path("portal/", include("portal.urls")),
+    # The card gateway's signed confirmations (CSRF-exempt; docs/payments.md "Card payments").
+    path("webhooks/payments/card/", card_webhook, name="card-webhook"),
 ]

@@ -254,8 +254,9 @@ CASE_NOTES = {C, B, P}
 MDM_API_READ = {C, B, M, P}
 MDM_HUB_READ = {M, C, B}
 
-# Anyone (the login itself, the published API description, the health check).
-OPEN = {"login", "logout", "api-schema", "api-docs", "api-token", "healthz"}
+# Anyone (the login itself, the published API description, the health check, the card gateway's
+# webhook: no role, its HMAC signature is checked instead, billing/tests/test_payments_card_gateway.py).
+OPEN = {"login", "logout", "api-schema", "api-docs", "api-token", "healthz", "card-webhook"}
 # Signed in, whatever the role (a start page that says where to go; one's own 2FA and tokens).
 SIGNED_IN = {"home", "two-factor-setup", "two-factor-verify", "api-logout", "api-logout-all"}
 
@@ -392,6 +393,7 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:budget-enrol": {"POST": {C, B}},
     "billing:budget-leave": {"POST": {C, B}},
     "billing:post-payment": {"POST": {C, B}},
+    "billing:card-payment": {"POST": {C, B}},
     "billing:post-adjustment": {"POST": {C, B}},
     # Field crews
     "service_orders:field-home": {"GET": {F}},

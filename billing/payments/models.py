@@ -318,3 +318,6 @@ class RemittanceItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file.file_name} line {self.line_number} ({self.status})"
+
+
+from billing.payments.card_models import CardCharge  # noqa: E402,F401  (registered under billing)

@@ -9,6 +9,7 @@ from billing.models import LedgerEntry
 from billing.payments import admin as payments_admin
 from billing.payments import selectors
 from billing.payments.allocation import ledger_entry_posted
+from billing.payments.card_views import CardPaymentForm
 from core.clock import utility_today
 from core.panels import AccountPanel, register_account_panel
 from core.roles import Role
@@ -22,6 +23,7 @@ def payments_panel_context(request, account) -> dict:
         "aging": selectors.account_aging_by_allocation(account_id=account.pk, as_of=today),
         "credit_rating": selectors.account_credit_rating(account_id=account.pk, as_of=today),
         "account": account,
+        "card_form": CardPaymentForm(),
     }
 
 

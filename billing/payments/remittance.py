@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from billing.payments.models import Payment, RemittanceFile, RemittanceItem
+from billing.payments.scanline import scan_line_read
 from billing.payments.services import PaymentDuplicate, PaymentError, payment_post
 from cis.selectors import account_get, search_accounts
 from core.actors import Actor
@@ -97,8 +98,15 @@ def _digits(text: str) -> str:
 def account_match(account_number: str) -> Match:
     """The account a bank line's account number names: the number as written, else the one
     account whose number is the same digits once punctuation and leading zeros are ignored.
-    None (with why) when no account, or more than one, matches."""
+    None (with why) when no account, or more than one, matches. A bill stub's scan line
+    (billing/payments/scanline.py) names its account once its check digit is right."""
     written = account_number.strip()
+    scan = scan_line_read(written)
+    if scan is not None:
+        if not scan.valid:
+            return Match(None, f"Scan line {written!r}: check digit {scan.check_digit} is wrong "
+                               f"(the digits before it give {scan.expected}); mistyped or misread.")
+        written = scan.account_digits
     if written:
         try:
             return Match(account_get(account_number=written).pk, "")

@@ -28,6 +28,11 @@ Adjustments with maker-checker (billing.services.adjustments)
     for posted, 202 for pending), adjustment_approve, adjustment_reject
     raise ValidationError (bad amount, no reason), AdjustmentError (not pending, the checker
     is the maker, no billing/administrator role).
+Card payments (billing.payments.card)
+    register_card_gateway (integrations register adapters: CardGateway returning CardToken,
+    GatewayCharge, GatewayEvent), card_gateway, card_payment_take, card_charge_update,
+    card_webhook_receive
+    raise CardRejected, GatewayUnavailable, WebhookRejected, and as payment_post.
 Bill runs (billing.services.runs)
     bill_run_start, bill_run_resume, bill_run_approve, bill_run_issue, bill_issue, bills_issue
     raise BillRunError (a run not in the state the step needs).
@@ -63,6 +68,22 @@ from billing.payments.services import (
     payment_return,
     payment_reverse,
     payment_settings,
+)
+from billing.payments.card import (
+    CardGateway,
+    CardRejected,
+    CardToken,
+    GatewayCharge,
+    GatewayError,
+    GatewayEvent,
+    GatewayUnavailable,
+    WebhookRejected,
+    card_charge_update,
+    card_gateway,
+    card_gateways,
+    card_payment_take,
+    card_webhook_receive,
+    register_card_gateway,
 )
 from billing.payments.remittance import (
     ParsedRemittance,
@@ -129,6 +150,9 @@ __all__ = [
     "IdempotencyKeyReused", "PaymentAlreadyReturned", "PaymentDuplicate", "PaymentError", "accounts_allocate",
     "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
     "ParsedRemittance", "RemittanceError", "RemittanceFileDuplicate", "RemittanceFormat", "RemittanceLine",
+    "CardGateway", "CardRejected", "CardToken", "GatewayCharge", "GatewayError", "GatewayEvent",
+    "GatewayUnavailable", "WebhookRejected", "card_charge_update", "card_gateway", "card_gateways",
+    "card_payment_take", "card_webhook_receive", "register_card_gateway",
     "RemittanceLineError", "register_remittance_format", "remittance_import", "suspense_assign",
     "BudgetError", "Quote", "active_plan", "budget_eligibility", "budget_enrol", "budget_leave", "budget_quote",
     "deferred_balance", "plan_type_save",

@@ -114,7 +114,7 @@ def test_staff_assign_a_suspense_line_once_and_a_later_file_does_not_post_it_aga
 
 def test_an_unknown_format_is_refused():
     with pytest.raises(RemittanceError, match="Unknown remittance format"):
-        remittance_import(format="bai2", content=b"", file_name="x", actor=CLERK, now=timezone.now())
+        remittance_import(format="mt940", content=b"", file_name="x", actor=CLERK, now=timezone.now())
 
 
 def test_the_parser_names_the_file_line_and_field_of_each_bad_line():

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 PRODUCTION = {
     "UTILIS_SECRET_KEY": "q0Xn3vJ9-production-like-secret-key-with-plenty-of-entropy-7Hc2LpWz",
+    "UTILIS_GATEWAY_WEBHOOK_SECRET": "whsec-production-like-4mR8sQ1zKp0vT6yN",
     "UTILIS_HTTPS": "true",
     "UTILIS_BEHIND_PROXY": "true",
     "UTILIS_ALLOWED_HOSTS": "utilis.example.com",
@@ -58,9 +59,21 @@ def test_production_settings_turn_on_hsts_redirect_and_secure_cookies():
 
 def test_debug_is_off_by_default():
     result = run_python(["-c", SETUP + "from django.conf import settings; print(settings.DEBUG)"],
-                        {"UTILIS_SECRET_KEY": PRODUCTION["UTILIS_SECRET_KEY"]})
+                        {"UTILIS_SECRET_KEY": PRODUCTION["UTILIS_SECRET_KEY"],
+                         "UTILIS_GATEWAY_WEBHOOK_SECRET": PRODUCTION["UTILIS_GATEWAY_WEBHOOK_SECRET"]})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("secret", [None, "change-me", "dev-only-gateway-webhook-secret"])
+def test_debug_off_with_the_default_or_example_webhook_secret_refuses_to_start(secret):
+    env = {"UTILIS_SECRET_KEY": PRODUCTION["UTILIS_SECRET_KEY"]}
+    if secret is not None:
+        env["UTILIS_GATEWAY_WEBHOOK_SECRET"] = secret
+    result = run_python(["-c", SETUP + "print('started')"], env)
+    assert result.returncode != 0
+    assert "started" not in result.stdout
+    assert "UTILIS_GATEWAY_WEBHOOK_SECRET is missing or is the published development value" in result.stderr
 
 
 @pytest.mark.parametrize("key", [None, "change-me", "dev-only-insecure-key-change-me"])
