@@ -317,3 +317,7 @@ class RemittanceItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file.file_name} line {self.line_number} ({self.status})"
+
+
+# Autopay's tables (enrolments, debit files, debits) are billing tables too.
+from billing.payments import autopay_models  # noqa: E402,F401
