@@ -2,6 +2,7 @@ from django.urls import path
 
 from billing import views
 from billing.hub import bills, calculator, exceptions, notices, rates, runs
+from billing.payments import autopay_views
 from billing.payments import hub as payments_hub
 
 app_name = "billing"
@@ -35,6 +36,7 @@ urlpatterns = [
     path("rates/<int:schedule_id>/", rates.rate_detail, name="rate"),
     path("calculator/", calculator.calculator_page, name="calculator"),
     *payments_hub.urlpatterns,  # Payments: remittance files and the suspense worklist
+    *autopay_views.urlpatterns,  # Autopay: enrol and cancel from the account page
     # Posted from the account 360 page's bills-and-balance panel
     path("accounts/<str:account_number>/payment/", views.post_payment, name="post-payment"),
     path("accounts/<str:account_number>/adjustment/", views.post_adjustment, name="post-adjustment"),

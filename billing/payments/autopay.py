@@ -373,5 +373,5 @@ def autopay_returns_import(*, content: bytes | str, actor: Actor, return_date: d
 
 
 def held_debits() -> list[AutopayDebit]:
-    return list(AutopayDebit.objects.filter(status=AutopayDebit.Status.HELD).select_related("bill", "enrolment")
+    return list(AutopayDebit.objects.filter(status=AutopayDebit.Status.HELD).select_related("bill", "enrolment", "account")
                 .order_by("due_date", "id")[:200])

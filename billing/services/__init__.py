@@ -22,6 +22,10 @@ Remittance (lockbox) files (billing.payments.remittance)
     register_remittance_format (RemittanceFormat; integrations register parsers returning
     ParsedRemittance of RemittanceLine / RemittanceLineError), remittance_import, suspense_assign
     raise RemittanceFileDuplicate (the same file again), RemittanceError, and as payment_post.
+Autopay (billing.payments.autopay): pre-authorised debits
+    autopay_enrol, autopay_cancel, autopay_debit_file (the NACHA PPD file for a due date),
+    autopay_returns_import (the bank's returns file into payment_return)
+    raise ValidationError (by field), AutopayError.
 Bill runs (billing.services.runs)
     bill_run_start, bill_run_resume, bill_run_approve, bill_run_issue, bill_issue, bills_issue
     raise BillRunError (a run not in the state the step needs).
@@ -57,6 +61,13 @@ from billing.payments.remittance import (
     register_remittance_format,
     remittance_import,
     suspense_assign,
+)
+from billing.payments.autopay import (
+    AutopayError,
+    autopay_cancel,
+    autopay_debit_file,
+    autopay_enrol,
+    autopay_returns_import,
 )
 from billing.services.prebill import (
     PreBillConfigError,
@@ -101,4 +112,5 @@ __all__ = [
     "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
     "ParsedRemittance", "RemittanceError", "RemittanceFileDuplicate", "RemittanceFormat", "RemittanceLine",
     "RemittanceLineError", "register_remittance_format", "remittance_import", "suspense_assign",
+    "AutopayError", "autopay_cancel", "autopay_debit_file", "autopay_enrol", "autopay_returns_import",
 ]
