@@ -191,13 +191,14 @@ def bill_autopay_note(bill: Bill) -> str:
     """What a bill of an autopay account says ("Paid by pre-authorised debit on <due date> from
     account •••• 6789"), or "" (billing.pdf's bill-note hook)."""
     debit = AutopayDebit.objects.filter(bill_id=bill.pk).select_related("enrolment").first()
-    if debit is not None and debit.status == AutopayDebit.Status.SENT:
-        enrolment = debit.enrolment
-    elif debit is None:
-        enrolment = active_enrolment(account_id=bill.account_id)
-        if enrolment is None or enrolment.start_date > bill.due_date:
-            return ""
+    enrolment: AutopayEnrolment | None
+    if debit is not None:  # debited: the account it came from (held or returned: not paid that way)
+        enrolment = debit.enrolment if debit.status == AutopayDebit.Status.SENT else None
     else:
+        enrolment = active_enrolment(account_id=bill.account_id)
+        if enrolment is not None and enrolment.start_date > bill.due_date:
+            enrolment = None
+    if enrolment is None:
         return ""
     return f"Paid by pre-authorised debit on {bill.due_date:%B} {bill.due_date.day}, {bill.due_date:%Y} from account {masked_account(enrolment)}."
 

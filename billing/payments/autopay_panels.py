@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.forms.utils import ErrorDict, ErrorList
 
 from billing.payments import autopay
 from billing.payments.autopay_models import AutopayDebit, AutopayEnrolment
@@ -46,7 +45,10 @@ def _enrol_form(request, account) -> EnrolForm:
     if not kept or kept.get("account") != account.account_number:
         return EnrolForm(auto_id="autopay_%s")
     form = EnrolForm(data=kept["data"], auto_id="autopay_%s")
-    form._errors = ErrorDict({name: ErrorList(messages) for name, messages in kept["errors"].items()})
+    form.is_valid()  # binds the kept values; its own errors are replaced by the ones the post had
+    form.errors.clear()
+    for name, messages in kept["errors"].items():
+        form.add_error(name if name in form.fields else None, list(messages))
     return form
 
 

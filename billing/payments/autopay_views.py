@@ -34,7 +34,7 @@ def autopay_enrol(request, account_number: str):
     account = _account(account_number)
     form = EnrolForm(request.POST)
     if not form.is_valid():
-        keep_refused(request, account.account_number, request.POST, {k: list(v) for k, v in form.errors.items()})
+        keep_refused(request, account.account_number, request.POST, {k: [str(m) for m in v] for k, v in form.errors.items()})
         messages.error(request, "Autopay not set up: correct the fields marked below.")
         return _back(account)
     data = form.cleaned_data
