@@ -8,15 +8,17 @@ from io import StringIO
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 
 from billing import pdf
-from billing.payments import autopay, nacha
+from billing.payments import autopay, autopay_tasks, nacha
 from billing.payments.autopay_models import AutopayDebit, AutopayEnrolment
 from billing.payments.models import PaymentReturn
 from billing.payments.tests.helpers import CLERK, issued_bill
 from cis.tests.factories import AccountFactory
 from conftest import PASSWORD
+from core import privacy
 from core.roles import Role
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +126,31 @@ def test_the_commands_write_the_debit_file_and_read_the_returns(tmp_path):
     assert stdout.getvalue().strip() == "1 returned, 0 already returned, 1 enrolment(s) cancelled, 0 bad line(s)."
     assert PaymentReturn.objects.get().payment_id == debit.payment_id
     assert AutopayEnrolment.objects.get().status == "cancelled"
+
+
+def test_the_daily_task_writes_the_file_for_bills_due_lead_days_ahead(tmp_path, settings, monkeypatch):
+    account, bill = _enrolled_bill()
+    settings.UTILIS_AUTOPAY_OUTBOX = tmp_path
+    settings.UTILIS_AUTOPAY_LEAD_DAYS = 3
+    monkeypatch.setattr(autopay_tasks, "utility_today", lambda: bill.due_date - dt.timedelta(days=3))
+    result = autopay_tasks.autopay_debit_file_daily()
+    assert result == {"due_date": bill.due_date.isoformat(), "written": True, "entries": 1, "held": 0,
+                      "file": str(tmp_path / f"autopay-{bill.due_date:%Y%m%d}.ach")}
+    assert (tmp_path / f"autopay-{bill.due_date:%Y%m%d}.ach").read_text().startswith("101 021000021")
+    assert settings.CELERY_BEAT_SCHEDULE["billing-autopay-debit-file"]["task"] == autopay_tasks.autopay_debit_file_daily.name
+
+
+def test_the_encrypted_columns_are_bank_details_for_the_privacy_policy(make_user):
+    assert privacy.personal_fields("billing.AutopayEnrolment") == {
+        "routing_number_encrypted": privacy.PersonalData.BANK_DETAILS,
+        "account_number_encrypted": privacy.PersonalData.BANK_DETAILS}
+    assert privacy.masked_fields(make_user("meter2", Role.METERING), "billing.AutopayEnrolment") == {
+        "routing_number_encrypted", "account_number_encrypted"}
+
+
+def test_with_debug_off_the_development_key_is_refused(settings):
+    settings.UTILIS_FIELD_ENCRYPTION_KEY_REQUIRED = True
+    with pytest.raises(ImproperlyConfigured, match="published development key"):
+        autopay.encrypt("123456789")
+    settings.UTILIS_FIELD_ENCRYPTION_KEY = "q4kGzJ0m8b3r2Zs6H6Zr1pQb8sV0cX1aT5nY7uW9eD0="
+    assert autopay.decrypt(autopay.encrypt("123456789")) == "123456789"
