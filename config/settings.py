@@ -274,7 +274,7 @@ CELERY_BEAT_SCHEDULE = {
 # read bank details with it (ImproperlyConfigured, billing.payments.autopay.field_cipher).
 # Changing the key makes stored bank details unreadable: rotate it only with a re-encryption.
 DEV_FIELD_ENCRYPTION_KEY = "AAweAqHyYcSYyS-paiw_6ejPSUXPOfaQcJP3lM8EYq4="
-UTILIS_FIELD_ENCRYPTION_KEY = env_str("UTILIS_FIELD_ENCRYPTION_KEY", DEV_FIELD_ENCRYPTION_KEY)
+UTILIS_FIELD_ENCRYPTION_KEY = env_str("UTILIS_FIELD_ENCRYPTION_KEY", "") or DEV_FIELD_ENCRYPTION_KEY
 UTILIS_FIELD_ENCRYPTION_KEY_REQUIRED = not DEBUG and not _KEY_NOT_NEEDED
 # The NACHA/ACH debit file's originator: the utility's bank (ODFI) and the utility itself.
 UTILIS_ACH_IMMEDIATE_DESTINATION = env_str("UTILIS_ACH_IMMEDIATE_DESTINATION", "021000021")  # the ODFI's routing number
