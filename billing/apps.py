@@ -27,6 +27,12 @@ class BillingConfig(AppConfig):
         panels.register()
         payment_panels.register()  # the payments panel, their admin pages and the ledger hook
         budget_panels.register()  # equal payment plans: bill-issue hook, panel, admin
+        from billing import pdf
+        from billing.payments import autopay, autopay_panels, autopay_tasks  # noqa: F401 - the tasks register
+
+        autopay.register()  # bank details are personal data (core.privacy)
+        autopay_panels.register()  # the Autopay panel on the account page
+        pdf.register_bill_note(autopay.bill_autopay_note)  # "Paid by pre-authorised debit on ..."
         # cis stores rate and bill cycle codes but sits below billing: it validates them
         # through core.codes (agreements, move-ins, accounts; API and the move-in wizard).
         codes.register_code_validator(codes.RATE_CODE, selectors.rate_code_exists, label="rate code",

@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import mimetypes
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from html import escape
@@ -460,13 +460,24 @@ def bill_document(*, bill: Bill) -> BillDocumentView:
 
 # --- rendering -----------------------------------------------------------------------------
 
+# Notes other billing features print under the amount due (autopay: "Paid by pre-authorised
+# debit on ..."): functions of the bill returning a sentence or "", registered from BillingConfig.ready.
+BILL_NOTES: list[Callable[[Bill], str]] = []
+
+
+def register_bill_note(note: Callable[[Bill], str]) -> None:
+    if note not in BILL_NOTES:
+        BILL_NOTES.append(note)
+
+
 def render_bill_html(*, bill: Bill, document: BillDocumentView | None = None) -> str:
     """The bill as a standalone HTML page: the active template's body if it has one, else the
     built-in layout; the template's CSS is added after the built-in styles."""
     document = document or bill_document(bill=bill)
     context = {"doc": document, "bill": bill, "template": document.template,
                "extra_css": document.template.css if document.template else "",
-               "budget": bill_plan_facts(bill_id=bill.pk)}  # an equal payment plan's rows (billing/budget)
+               "budget": bill_plan_facts(bill_id=bill.pk),  # an equal payment plan's rows (billing/budget)
+               "notes": [text for text in (note(bill) for note in BILL_NOTES) if text]}
     if document.template is not None and document.template.body.strip():
         return Template("{% load formats %}" + document.template.body).render(Context(context))
     return render_to_string("billing/pdf/bill.html", context)

@@ -4,6 +4,7 @@ from billing import views
 from billing.hub import adjustments, bills, calculator, exceptions, notices, rates, runs
 from billing.budget import hub as budget_hub
 from billing.payments import card_views
+from billing.payments import autopay_views
 from billing.payments import hub as payments_hub
 from billing.collections import hub as collections_hub
 
@@ -44,6 +45,7 @@ urlpatterns = [
     *collections_hub.urlpatterns,  # Collections: cases, runs, working an account
     *budget_hub.urlpatterns,  # Equal payment plans: plan types, calculator, enrol, leave
     *card_views.urlpatterns,  # a card payment taken on the account page
+    *autopay_views.urlpatterns,  # Autopay: enrol and cancel from the account page
     # Posted from the account 360 page's bills-and-balance panel
     path("accounts/<str:account_number>/payment/", views.post_payment, name="post-payment"),
     path("accounts/<str:account_number>/adjustment/", views.post_adjustment, name="post-adjustment"),

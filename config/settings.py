@@ -325,6 +325,32 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Autopay (billing/payments/autopay.py, docs/payments.md "Autopay"). Bank details of autopay
+# enrolments are encrypted at rest with this Fernet key (32 url-safe base64 bytes); `bin/utilis
+# start` is to keep a generated one in .local/field_encryption_key. The dev key below is public:
+# with DEBUG off (outside the test suite and the type checker) autopay refuses to encrypt or
+# read bank details with it (ImproperlyConfigured, billing.payments.autopay.field_cipher).
+# Changing the key makes stored bank details unreadable: rotate it only with a re-encryption.
+DEV_FIELD_ENCRYPTION_KEY = "AAweAqHyYcSYyS-paiw_6ejPSUXPOfaQcJP3lM8EYq4="
+UTILIS_FIELD_ENCRYPTION_KEY = env_str("UTILIS_FIELD_ENCRYPTION_KEY", "") or DEV_FIELD_ENCRYPTION_KEY
+UTILIS_FIELD_ENCRYPTION_KEY_REQUIRED = not DEBUG and not _KEY_NOT_NEEDED
+# The NACHA/ACH debit file's originator: the utility's bank (ODFI) and the utility itself.
+UTILIS_ACH_IMMEDIATE_DESTINATION = env_str("UTILIS_ACH_IMMEDIATE_DESTINATION", "021000021")  # the ODFI's routing number
+UTILIS_ACH_IMMEDIATE_DESTINATION_NAME = env_str("UTILIS_ACH_IMMEDIATE_DESTINATION_NAME", "DEMO BANK")
+UTILIS_ACH_IMMEDIATE_ORIGIN = env_str("UTILIS_ACH_IMMEDIATE_ORIGIN", "1234567890")  # 10 characters, as the bank assigns
+UTILIS_ACH_IMMEDIATE_ORIGIN_NAME = env_str("UTILIS_ACH_IMMEDIATE_ORIGIN_NAME", UTILIS_UTILITY_NAME)
+UTILIS_ACH_COMPANY_ID = env_str("UTILIS_ACH_COMPANY_ID", "1234567890")  # 10 characters
+UTILIS_ACH_COMPANY_NAME = env_str("UTILIS_ACH_COMPANY_NAME", UTILIS_UTILITY_NAME)
+UTILIS_ACH_ENTRY_DESCRIPTION = env_str("UTILIS_ACH_ENTRY_DESCRIPTION", "UTILITY")
+# The daily beat task writes the file for bills due this many days ahead (banks want a PPD file
+# one or two banking days before its effective entry date) into UTILIS_AUTOPAY_OUTBOX.
+UTILIS_AUTOPAY_LEAD_DAYS = env_int("UTILIS_AUTOPAY_LEAD_DAYS", 2)
+UTILIS_AUTOPAY_OUTBOX = Path(env_str("UTILIS_AUTOPAY_OUTBOX", str(BASE_DIR / ".local" / "autopay")))
+CELERY_BEAT_SCHEDULE["billing-autopay-debit-file"] = {
+    "task": "billing.payments.autopay_tasks.autopay_debit_file_daily",
+    "schedule": crontab(hour=6, minute=0),  # daily at 06:00 in CELERY_TIMEZONE (the utility's)
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # django-rest-knox: tokens are stored hashed, expire, and are revoked one by one.

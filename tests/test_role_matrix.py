@@ -320,6 +320,9 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing-payment": {"GET": {B, C, P}},
     "billing-payment-return": {"POST": {B}},
     "billing-payment-reverse": {"POST": {B}},
+    "billing-autopay-enrol": {"POST": {B, C}},
+    "billing-autopay": {"GET": {B, C}},
+    "billing-autopay-cancel": {"POST": {B, C}},
     # Customer Service Hub
     "cis:search": {"GET": {C, B, M}},
     "cis:search-results": {"GET": {C, B, M}},
@@ -395,6 +398,8 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:post-payment": {"POST": {C, B}},
     "billing:card-payment": {"POST": {C, B}},
     "billing:post-adjustment": {"POST": {C, B}},
+    "billing:autopay-enrol": {"POST": {C, B}},
+    "billing:autopay-cancel": {"POST": {C, B}},
     # Field crews
     "service_orders:field-home": {"GET": {F}},
 }

@@ -23,7 +23,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.payments import selectors, services
+from billing.payments import autopay_api, selectors, services
 from billing.payments.models import Allocation, Payment, PaymentReturn
 from cis.selectors import account_get
 from core.actors import Actor
@@ -319,6 +319,7 @@ class PaymentReverseView(_PaymentUndo):
 
 
 urlpatterns = [
+    *autopay_api.urlpatterns,  # autopay/...: before "<receipt_number>/"
     path("", PaymentListCreate.as_view(), name="billing-payments"),
     path("<str:receipt_number>/", PaymentDetail.as_view(), name="billing-payment"),
     path("<str:receipt_number>/return/", PaymentReturnView.as_view(), name="billing-payment-return"),

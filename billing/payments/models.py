@@ -321,3 +321,5 @@ class RemittanceItem(models.Model):
 
 
 from billing.payments.card_models import CardCharge  # noqa: E402,F401  (registered under billing)
+# Autopay's tables (enrolments, debit files, debits) are billing tables too.
+from billing.payments import autopay_models  # noqa: E402,F401

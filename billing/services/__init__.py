@@ -33,6 +33,10 @@ Card payments (billing.payments.card)
     GatewayCharge, GatewayEvent), card_gateway, card_payment_take, card_charge_update,
     card_webhook_receive
     raise CardRejected, GatewayUnavailable, WebhookRejected, and as payment_post.
+Autopay (billing.payments.autopay): pre-authorised debits
+    autopay_enrol, autopay_cancel, autopay_debit_file (the NACHA PPD file for a due date),
+    autopay_returns_import (the bank's returns file into payment_return)
+    raise ValidationError (by field), AutopayError.
 Bill runs (billing.services.runs)
     bill_run_start, bill_run_resume, bill_run_approve, bill_run_issue, bill_issue, bills_issue
     raise BillRunError (a run not in the state the step needs).
@@ -106,6 +110,13 @@ from billing.budget.services import (
     budget_quote,
     deferred_balance,
     plan_type_save,
+)
+from billing.payments.autopay import (
+    AutopayError,
+    autopay_cancel,
+    autopay_debit_file,
+    autopay_enrol,
+    autopay_returns_import,
 )
 from billing.services.prebill import (
     PreBillConfigError,
@@ -181,4 +192,5 @@ __all__ += [
     "collections_preset_load", "collections_run_inline", "collections_run_resume", "collections_run_start",
     "contact_attempt_record", "extreme_weather_declare", "payment_arrangement_create", "promise_to_pay_create",
     "protection_check",
+    "AutopayError", "autopay_cancel", "autopay_debit_file", "autopay_enrol", "autopay_returns_import",
 ]
