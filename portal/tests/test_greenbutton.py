@@ -19,8 +19,12 @@ ESPI = "{http://naesb.org/espi}"
 
 
 def _schema_dir() -> pathlib.Path:
-    for base in (settings.BASE_DIR, *settings.BASE_DIR.parents):
-        candidate = base / "shared" / "standards" / "greenbutton-espi"
+    """The ESPI schema of the project's shared standards (/work/shared/standards, where the other
+    standards tests read the MultiSpeak WSDLs and URDB tariffs), else a shared/ beside or above
+    the checkout."""
+    places = [pathlib.Path("/work/shared/standards/greenbutton-espi")]
+    places += [base / "shared" / "standards" / "greenbutton-espi" for base in (settings.BASE_DIR, *settings.BASE_DIR.parents)]
+    for candidate in places:
         if (candidate / "espi.xsd").exists():
             return candidate
     pytest.fail("The ESPI schema (shared/standards/greenbutton-espi) is not beside the checkout.", pytrace=False)
