@@ -9,8 +9,8 @@ other MeterError is a 400 on the field it names."""
 from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -140,84 +140,89 @@ class MeterDetail(generics.RetrieveAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class MeterInstall(APIView):
+class _MeterAction(APIView):
+    """A write on the meter in the URL: the body checked by `body`, then one mdm service call in
+    `act` (its MeterError answered by _error), the result answered by `answer`."""
     schema = ApiAutoSchema()
     read_roles = READERS
     write_roles = WRITERS
+    body: type[serializers.Serializer]
 
-    @extend_schema(
-        summary="Install a meter at a service point",
-        description="Opens an installation of the meter at the service point from `installed_at`. The meter "
-                    "must not be installed elsewhere, the service point must have no meter of that commodity then, "
-                    "and its commodity must be the meter's.",
-        request=MeterInstallSerializer,
-        responses={201: InstallationSerializer, 400: _BAD, 404: _NO_METER, 409: _CONFLICT},
-    )
+    def act(self, request, meter, v: dict):
+        raise NotImplementedError
+
+    def answer(self, result) -> Response:
+        raise NotImplementedError
+
     def post(self, request, serial: str):
         meter = _meter(serial)
-        data = MeterInstallSerializer(data=request.data)
+        data = self.body(data=request.data)
         data.is_valid(raise_exception=True)
-        v = data.validated_data
         try:
-            installation = services.meter_install_by_serial(
-                serial_number=meter.serial_number, service_point=v["service_point"], installed_at=v["installed_at"],
-                install_read=v["install_read"], actor=_actor(request, v["reason"], "meter installed"))
+            result = self.act(request, meter, data.validated_data)
         except services.MeterError as exc:
             return _error(exc)
-        return Response(InstallationSerializer(installation).data, status=status.HTTP_201_CREATED)
+        return self.answer(result)
 
 
-class MeterRemove(APIView):
-    schema = ApiAutoSchema()
-    read_roles = READERS
-    write_roles = WRITERS
+@extend_schema_view(post=extend_schema(
+    summary="Install a meter at a service point",
+    description="Opens an installation of the meter at the service point from `installed_at`. The meter "
+                "must not be installed elsewhere, the service point must have no meter of that commodity then, "
+                "and its commodity must be the meter's.",
+    request=MeterInstallSerializer,
+    responses={201: InstallationSerializer, 400: _BAD, 404: _NO_METER, 409: _CONFLICT},
+))
+class MeterInstall(_MeterAction):
+    body = MeterInstallSerializer
 
-    @extend_schema(
-        summary="Remove a meter from its service point",
-        description="Closes the meter's open installation at `removed_at` with its final read; the meter's status "
-                    "becomes `removed`.",
-        request=MeterRemoveSerializer,
-        responses={200: InstallationSerializer, 400: _BAD, 404: _NO_METER},
-    )
-    def post(self, request, serial: str):
-        meter = _meter(serial)
-        data = MeterRemoveSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        try:
-            installation = services.meter_remove_by_serial(
-                serial_number=meter.serial_number, removed_at=v["removed_at"], removal_read=v["removal_read"],
-                actor=_actor(request, v["reason"], "meter removed"))
-        except services.MeterError as exc:
-            return _error(exc)
-        return Response(InstallationSerializer(installation).data)
+    def act(self, request, meter, v):
+        return services.meter_install_by_serial(
+            serial_number=meter.serial_number, service_point=v["service_point"], installed_at=v["installed_at"],
+            install_read=v["install_read"], actor=_actor(request, v["reason"], "meter installed"))
+
+    def answer(self, result):
+        return Response(InstallationSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
-class MeterExchange(APIView):
-    schema = ApiAutoSchema()
-    read_roles = READERS
-    write_roles = WRITERS
+@extend_schema_view(post=extend_schema(
+    summary="Remove a meter from its service point",
+    description="Closes the meter's open installation at `removed_at` with its final read; the meter's status "
+                "becomes `removed`.",
+    request=MeterRemoveSerializer,
+    responses={200: InstallationSerializer, 400: _BAD, 404: _NO_METER},
+))
+class MeterRemove(_MeterAction):
+    body = MeterRemoveSerializer
 
-    @extend_schema(
-        summary="Exchange a meter",
-        description="Takes the meter in the URL out of its service point and puts `new_meter` in at the same "
-                    "instant `at`, so usage stays continuous: the old installation closes with `removal_read`, the "
-                    "new one opens with `install_read`.",
-        request=MeterExchangeSerializer,
-        responses={201: MeterExchangeResultSerializer, 400: _BAD, 404: _NO_METER, 409: _CONFLICT},
-    )
-    def post(self, request, serial: str):
-        meter = _meter(serial)
-        data = MeterExchangeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        try:
-            removed, installed = services.meter_exchange_by_serial(
-                old_serial=meter.serial_number, new_serial=v["new_meter"], at=v["at"],
-                removal_read=v["removal_read"], install_read=v["install_read"],
-                actor=_actor(request, v["reason"], "meter exchanged"))
-        except services.MeterError as exc:
-            return _error(exc)
+    def act(self, request, meter, v):
+        return services.meter_remove_by_serial(
+            serial_number=meter.serial_number, removed_at=v["removed_at"], removal_read=v["removal_read"],
+            actor=_actor(request, v["reason"], "meter removed"))
+
+    def answer(self, result):
+        return Response(InstallationSerializer(result).data)
+
+
+@extend_schema_view(post=extend_schema(
+    summary="Exchange a meter",
+    description="Takes the meter in the URL out of its service point and puts `new_meter` in at the same "
+                "instant `at`, so usage stays continuous: the old installation closes with `removal_read`, the "
+                "new one opens with `install_read`.",
+    request=MeterExchangeSerializer,
+    responses={201: MeterExchangeResultSerializer, 400: _BAD, 404: _NO_METER, 409: _CONFLICT},
+))
+class MeterExchange(_MeterAction):
+    body = MeterExchangeSerializer
+
+    def act(self, request, meter, v):
+        return services.meter_exchange_by_serial(
+            old_serial=meter.serial_number, new_serial=v["new_meter"], at=v["at"],
+            removal_read=v["removal_read"], install_read=v["install_read"],
+            actor=_actor(request, v["reason"], "meter exchanged"))
+
+    def answer(self, result):
+        removed, installed = result
         return Response(MeterExchangeResultSerializer({"removed": removed, "installed": installed}).data,
                         status=status.HTTP_201_CREATED)
 
