@@ -84,10 +84,11 @@ def pay(request, account_number: str):
             status = 400
         # The card number and the security code are never shown back; a new one-time id, as
         # a charge the gateway could not take is recorded under the old one.
-        form.data = form.data.copy()
+        shown = request.POST.copy()
         for name in ("card_number", "cvc"):
-            form.data.pop(name, None)
-        form.data["attempt"] = new_attempt()
+            shown.pop(name, None)
+        shown["attempt"] = new_attempt()
+        form.data = shown
     else:
         suggested = _suggested(facts["balance"])
         form = PayForm(initial={"amount": suggested, "attempt": new_attempt()})
