@@ -202,3 +202,17 @@ def test_a_gateway_that_does_not_answer_leaves_the_charge_pending_for_the_next_r
     assert result.asked == 0 and len(result.errors) == 1 and "did not answer" in result.errors[0]
     row.refresh_from_db()
     assert row.status == "pending" and not Payment.objects.exists()
+
+
+def test_card_charges_and_refunds_are_read_only_in_the_admin_without_the_token(admin_client, settings):
+    settings.UTILIS_GATEWAY_WEBHOOK_SECRET = SECRET
+    account = _account("30.00")
+    row = _charge_row(account)
+    _signed_post(admin_client, {"id": "evt_r9", "type": "refund.succeeded", "data": {
+        "object": "refund", "id": "re_9", "amount": 500, "charge": _charge_data()}})
+    for name in ("billing_cardcharge", "billing_cardrefund"):
+        page = admin_client.get(f"/admin/billing/{name.split('_')[1]}/")
+        assert page.status_code == 200, name
+    change = admin_client.get(f"/admin/billing/cardcharge/{row.pk}/change/")
+    assert change.status_code == 200 and b"tok_t" not in change.content
+    assert b"re_9" in admin_client.get("/admin/billing/cardrefund/").content
