@@ -4,7 +4,10 @@ issued, cancelled and rebilled it), windows waiting for a run, and MDM's replace
 notices still to decide with the issued bills each one touches; what the REST API reads
 (bills by filter, a bill with its segments and lines, an account's ledger entries, each
 agreement's billed-through date); and (from billing.payments.selectors)
-an account's payments, open charges, aging by allocation and returned-payment credit rating."""
+an account's payments, open charges, aging by allocation and returned-payment credit rating,
+its card charges (card_charges_for_account, card_charge_for_account; CardCharge for its Status);
+an account's balance (account_balance, the ledger's sum) and its charges to date with the
+projected bill (account_charges_to_date, billing.unbilled)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -22,8 +25,11 @@ from billing.models import (
 )
 from billing.payments.selectors import (  # noqa: F401 - payments' public reads, listed here
     CreditRating, OpenCharge, OpenItems, account_aging_by_allocation, account_credit_rating, account_open_items,
-    payment_by_receipt, payments_for_account,
+    card_charge_for_account, card_charges_for_account, payment_by_receipt, payments_for_account,
 )
+from billing.payments.card_models import CardCharge  # noqa: F401 - its Status and DoesNotExist, for callers
+from billing.services.ledger import account_balance  # noqa: F401 - the ledger's sum, for other apps
+from billing.unbilled import ChargesToDate, account_charges_to_date  # noqa: F401
 from cis.selectors import account_numbers
 from mdm.selectors import NoticeRow, billed_through_dates, replacement_read_notices_open
 

@@ -298,6 +298,7 @@ CELERY_TASK_ROUTES = [
         "billing.tasks.collections_run_daily": {"queue": "billing"},
         "billing.tasks.collections_run_chunk": {"queue": "billing"},
         "billing.payments.autopay_tasks.autopay_debit_file_daily": {"queue": "billing"},
+        "billing.payments.card_tasks.card_charges_poll_due": {"queue": "billing"},
         # Short housekeeping that must not wait behind batch work.
         "cis.tasks.moves_apply_due": {"queue": "interactive"},
         "core.runs.sweep": {"queue": "interactive"},
@@ -352,6 +353,14 @@ UTILIS_AUTOPAY_OUTBOX = Path(env_str("UTILIS_AUTOPAY_OUTBOX", str(BASE_DIR / ".l
 CELERY_BEAT_SCHEDULE["billing-autopay-debit-file"] = {
     "task": "billing.payments.autopay_tasks.autopay_debit_file_daily",
     "schedule": crontab(hour=6, minute=0),  # daily at 06:00 in CELERY_TIMEZONE (the utility's)
+}
+
+# Card charges still pending this many minutes after they were made (no webhook came) are
+# asked about at the gateway every 5 minutes (billing/payments/card_tasks.py).
+UTILIS_CARD_POLL_AFTER_MINUTES = env_int("UTILIS_CARD_POLL_AFTER_MINUTES", 10)
+CELERY_BEAT_SCHEDULE["billing-card-charges-poll"] = {
+    "task": "billing.payments.card_tasks.card_charges_poll_due",
+    "schedule": 5 * 60.0,
 }
 
 REST_FRAMEWORK = {

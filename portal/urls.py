@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import views
+from portal import pay_views, views
 from portal.forms import CustomerPasswordResetForm
 
 app_name = "portal"
@@ -35,4 +35,6 @@ urlpatterns = [
     path("a/<str:account_number>/usage/", views.usage, name="usage"),
     path("a/<str:account_number>/usage.csv", views.usage_csv_download, name="usage-csv"),
     path("a/<str:account_number>/greenbutton.xml", views.greenbutton_download, name="greenbutton"),
+    path("a/<str:account_number>/pay/", pay_views.pay, name="pay"),
+    path("a/<str:account_number>/pay/status/", pay_views.pay_status, name="pay-status"),
 ]

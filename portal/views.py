@@ -9,19 +9,19 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Sum
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.selectors import bill_with_segments, bills_list, ledger_entries
+from billing.selectors import account_balance, bill_with_segments, bills_list
 from cis.selectors import service_addresses
 from core.clock import utility_today, utility_zone
 from core.roles import Role, has_role
 from core.two_factor import LoginView as StaffLoginView
 from integrations.services import write_greenbutton
 from portal import services
+from portal.pay_views import account_money
 from portal.forms import AccountForm, DateRangeForm, NewLoginForm, ProofForm, UsageForm
 from portal.presenting import explain_line, greenbutton_feed, usage_csv
 from portal.scoping import SESSION_IDLE_SECONDS, linked_account, linked_account_ids, portal_view
@@ -131,7 +131,7 @@ def link_confirm(request, token: str):
 # ---- what a customer sees -----------------------------------------------------------------
 
 def _summary(account) -> dict:
-    balance = ledger_entries(account_id=account.pk).aggregate(total=Sum("amount"))["total"] or 0
+    balance = account_balance(account_id=account.pk)
     last_bill = bills_list(include_drafts=False, account_id=account.pk, status="issued").first()
     return {"account": account, "balance": balance, "last_bill": last_bill,
             "address": service_addresses([account.pk]).get(account.pk, "")}
@@ -153,7 +153,7 @@ def _account_number(user, account_id: int) -> str:
 @portal_view
 def account(request, account_number: str):
     acct = linked_account(request.user, account_number)
-    return render(request, "portal/account.html", {**_summary(acct), "tab": "home"})
+    return render(request, "portal/account.html", {**_summary(acct), **account_money(acct), "tab": "home"})
 
 
 @portal_view

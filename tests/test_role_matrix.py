@@ -267,7 +267,7 @@ PORTAL_OPEN = {"portal:login", "portal:logout", "portal:register", "portal:regis
                "portal:password-reset", "portal:password-reset-done", "portal:password-reset-confirm",
                "portal:password-reset-complete"}
 PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill", "portal:bill-pdf", "portal:usage",
-                   "portal:usage-csv", "portal:greenbutton"}
+                   "portal:usage-csv", "portal:greenbutton", "portal:pay", "portal:pay-status"}
 
 # name -> {method: roles that pass}. Administrators are added to every set below.
 URL_RULES: dict[str, dict[str, set]] = {

@@ -11,6 +11,8 @@ from django.contrib import admin
 
 from billing.payments.models import (
     Allocation,
+    CardCharge,
+    CardRefund,
     AllocationPriority,
     Fee,
     Payment,
@@ -80,8 +82,21 @@ class RemittanceItemAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
 
 
+class CardChargeAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "account_id", "amount", "status", "brand", "last4", "transaction_id", "created_at")
+    list_filter = ("status", "gateway")
+    search_fields = ("=reference", "=transaction_id", "=account_id")
+    exclude = ("token",)  # the gateway's token is not for reading off a screen
+
+
+class CardRefundAdmin(ReadOnlyAdmin):
+    list_display = ("refund_id", "card_charge", "amount", "reason", "created_at")
+    search_fields = ("=refund_id",)
+
+
 def register(site: admin.AdminSite = admin.site) -> None:
     for model, model_admin in ((AllocationPriority, AllocationPriorityAdmin), (PaymentSettings, PaymentSettingsAdmin),
+                               (CardCharge, CardChargeAdmin), (CardRefund, CardRefundAdmin),
                                (Payment, PaymentAdmin), (PaymentReturn, PaymentReturnAdmin), (Fee, FeeAdmin),
                                (Allocation, AllocationAdmin), (RemittanceFile, RemittanceFileAdmin),
                                (RemittanceItem, RemittanceItemAdmin)):

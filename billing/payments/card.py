@@ -9,11 +9,14 @@ the gateway's webhook into the records below.
 Flow: `card_payment_take` (a CSR on the account page) tokenises the card (the number is passed
 through to the gateway and dropped), records a CardCharge, asks the gateway to charge the
 token; a decline is recorded and nothing is posted. The gateway confirms asynchronously through
-its webhook; `card_event_apply` posts the payment through payment_post (channel card, the
+its webhook; `card_charge_update` posts the payment through payment_post (channel card, the
 gateway transaction id as external reference) exactly once, however often and however
-concurrently the confirmation arrives."""
+concurrently the confirmation arrives. The gateway's refund and dispute webhooks record a
+refund (a ledger charge, CardRefund) and a chargeback (payment_return) once each, and
+`card_charges_poll` (a beat task) asks the gateway about charges whose webhook never came."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,11 +25,12 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from billing.payments.card_models import CardCharge
-from billing.payments.models import Payment
-from billing.payments.services import PaymentDuplicate, payment_post
+from billing.payments.card_models import CardCharge, CardRefund
+from billing.payments.models import Payment, PaymentReturn
+from billing.payments.services import PaymentAlreadyReturned, PaymentDuplicate, payment_post, payment_return
+from billing.services.ledger import ledger_post_adjustment
 from core.actors import Actor
 from core.clock import utility_today
 from core.money import money
@@ -74,10 +78,30 @@ class GatewayCharge:
 
 
 @dataclass(frozen=True)
+class GatewayRefund:
+    """Money the gateway gave back to the card holder out of a succeeded charge."""
+    refund_id: str
+    amount_cents: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayDispute:
+    """A chargeback: the card holder's bank took the charge back."""
+    dispute_id: str
+    amount_cents: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class GatewayEvent:
+    """A verified webhook. `type` is the gateway's; an adapter maps its own refund and dispute
+    events to `refund` / `dispute` (and fills `charge` with the charge they are about)."""
     event_id: str
     type: str
     charge: GatewayCharge
+    refund: GatewayRefund | None = None
+    dispute: GatewayDispute | None = None
 
 
 class CardGateway(Protocol):
@@ -125,22 +149,42 @@ def _cents(amount: Any) -> tuple[Decimal, int]:
 
 
 def card_payment_take(*, account_id: int, amount: Any, card_number: str, exp_month: int, exp_year: int, cvc: str,
-                      actor: Actor, currency: str = "CAD") -> CardCharge:
+                      actor: Actor, currency: str = "CAD", idempotency_key: str = "") -> CardCharge:
     """Charge a card for an account. The card number goes to the gateway's tokenise call and is
     dropped: only the token, brand and last 4 digits are kept. Returns the CardCharge: pending
     (approved; posted when the gateway's webhook confirms it), succeeded (the gateway confirmed
     at once: posted), or declined (nothing posted; `message` says why).
 
-    Raises ValidationError (a bad amount), CardRejected (the gateway refused the card data),
+    `idempotency_key` (a form's one-time id: 8 to 40 letters, digits or dashes) makes a second
+    submission of the same form answer the first charge instead of charging again.
+
+    Raises ValidationError (a bad amount or key), CardRejected (the gateway refused the card data),
     GatewayUnavailable (nothing was charged)."""
     value, cents = _cents(amount)
+    reference = f"UC-{uuid.uuid4().hex}"
+    if idempotency_key:
+        if not (8 <= len(idempotency_key) <= 40 and all(ch.isalnum() or ch == "-" for ch in idempotency_key)):
+            raise ValidationError({"idempotency_key": "8 to 40 letters, digits or dashes."})
+        reference = f"UK-{idempotency_key}"
+        earlier = CardCharge.objects.filter(reference=reference).first()
+        if earlier is not None:
+            if earlier.account_id != account_id:
+                raise ValidationError({"idempotency_key": "This form was used for another account."})
+            return earlier
     gateway = card_gateway()
     token = gateway.tokenise(card_number=card_number, exp_month=exp_month, exp_year=exp_year, cvc=cvc)
-    with actor.audit("card_charge"):
-        charge = CardCharge.objects.create(
-            reference=f"UC-{uuid.uuid4().hex}", gateway=gateway.name, account_id=account_id, amount=value,
-            currency=currency, token=token.token, brand=token.brand[:20], last4=token.last4,
-            created_by_id=actor.user_id, actor=actor.username)
+    try:
+        with transaction.atomic(), actor.audit("card_charge"):
+            charge = CardCharge.objects.create(
+                reference=reference, gateway=gateway.name, account_id=account_id, amount=value,
+                currency=currency, token=token.token, brand=token.brand[:20], last4=token.last4,
+                created_by_id=actor.user_id, actor=actor.username)
+    except IntegrityError:
+        # The same form submitted twice at once: the other request made the charge.
+        earlier = CardCharge.objects.filter(reference=reference, account_id=account_id).first()
+        if earlier is None:
+            raise
+        return earlier
     try:
         answer = gateway.charge_create(token=token.token, amount_cents=cents, currency=currency,
                                        reference=charge.reference)
@@ -194,18 +238,125 @@ def card_charge_update(*, charge: GatewayCharge, actor: Actor) -> CardCharge:
     return row
 
 
+def _refund_apply(*, row: CardCharge, refund: GatewayRefund, actor: Actor) -> CardCharge:
+    """Record a gateway refund of a posted card payment: a charge on the account's ledger for
+    the refunded amount (the customer owes it again; allocation pays it from any credit), and
+    a CardRefund row. Once per gateway refund id; never more than the charge in total."""
+    with transaction.atomic(), actor.audit("card_refund"):
+        row = CardCharge.objects.select_for_update().get(pk=row.pk)
+        if CardRefund.objects.filter(gateway=row.gateway, refund_id=refund.refund_id).exists():
+            return row
+        if row.status != CardCharge.Status.SUCCEEDED or row.payment is None:
+            raise ValidationError(f"Refund {refund.refund_id} is for charge {row.reference}, which was not posted "
+                                  f"({row.get_status_display()}).")
+        if PaymentReturn.objects.filter(payment=row.payment).exists():
+            raise ValidationError(f"Refund {refund.refund_id}: payment {row.payment.receipt_number} was already "
+                                  f"returned or reversed; a person must look at it.")
+        amount = money(Decimal(refund.amount_cents) * CENT)
+        refunded = sum((r.amount for r in row.refunds.all()), Decimal("0.00"))
+        if amount <= 0 or refunded + amount > row.amount:
+            raise ValidationError(f"Refund {refund.refund_id} of {amount} would take the refunds of charge "
+                                  f"{row.reference} past its {row.amount} (already refunded: {refunded}).")
+        entry = ledger_post_adjustment(
+            account_id=row.account_id, amount=amount, effective_date=utility_today(),
+            reason=f"Card refund {refund.refund_id} of payment {row.payment.receipt_number} "
+                   f"({row.brand} •••• {row.last4}){': ' + refund.reason if refund.reason else ''}"[:500],
+            user=actor, idempotency_key=f"card-refund:{row.gateway}:{refund.refund_id}")
+        CardRefund.objects.create(card_charge=row, gateway=row.gateway, refund_id=refund.refund_id[:100],
+                                  amount=amount, reason=refund.reason[:200], ledger_entry=entry,
+                                  actor=actor.username)
+    return row
+
+
+def _dispute_apply(*, row: CardCharge, dispute: GatewayDispute, actor: Actor) -> CardCharge:
+    """A chargeback of a posted card payment becomes a returned payment (payment_return, kind
+    chargeback: reversal, the returned-payment fee, a count for the credit rating), once."""
+    with transaction.atomic():
+        row = CardCharge.objects.select_for_update().get(pk=row.pk)
+        if row.status != CardCharge.Status.SUCCEEDED or row.payment is None:
+            raise ValidationError(f"Dispute {dispute.dispute_id} is for charge {row.reference}, which was not "
+                                  f"posted ({row.get_status_display()}).")
+        if PaymentReturn.objects.filter(payment=row.payment).exists():
+            return row  # this dispute's delivery again (or staff returned it by hand first)
+        if row.refunds.exists() or dispute.amount_cents != int(row.amount / CENT):
+            raise ValidationError(f"Dispute {dispute.dispute_id} of {dispute.amount_cents} cents: charge "
+                                  f"{row.reference} ({row.amount}) was partly refunded or is disputed in part; "
+                                  f"a person must decide what comes back.")
+        try:
+            payment_return(payment=row.payment, kind=PaymentReturn.Kind.CHARGEBACK, return_date=utility_today(),
+                           reason=f"Chargeback {dispute.dispute_id} at the card gateway"
+                                  f"{': ' + dispute.reason if dispute.reason else ''}",
+                           external_reference=dispute.dispute_id, actor=actor)
+        except PaymentAlreadyReturned:
+            pass
+    return row
+
+
 def card_webhook_receive(*, body: bytes, headers: Mapping[str, str]) -> CardCharge | None:
-    """Verify and apply a gateway webhook. Returns the CardCharge it updated, or None for an
-    event that names no charge status Utilis acts on. Raises WebhookRejected (not the
-    gateway's, or stale), CardCharge.DoesNotExist, ValidationError."""
+    """Verify and apply a gateway webhook: a charge's outcome (posted once), a refund (a ledger
+    charge, once per refund id) or a dispute (a returned payment, once). A refund or dispute
+    first applies the charge it carries, so it works even if the charge's own event is late.
+    Returns the CardCharge it updated, or None for an event Utilis does not act on.
+
+    Raises WebhookRejected (not the gateway's, or stale), CardCharge.DoesNotExist,
+    ValidationError (amounts that do not agree, a refund or dispute of a charge not posted)."""
     event = card_gateway().webhook_parse(body=body, headers=headers)
+    actor = Actor.system("card-gateway", reason=f"Webhook {event.event_id}")
+    if event.refund is not None:
+        return _refund_apply(row=card_charge_update(charge=event.charge, actor=actor), refund=event.refund,
+                             actor=actor)
+    if event.dispute is not None:
+        return _dispute_apply(row=card_charge_update(charge=event.charge, actor=actor), dispute=event.dispute,
+                              actor=actor)
     if not event.type.startswith("charge."):
         return None
-    return card_charge_update(charge=event.charge, actor=Actor.system("card-gateway", reason=f"Webhook {event.event_id}"))
+    return card_charge_update(charge=event.charge, actor=actor)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    asked: int
+    settled: int  # now succeeded (posted), declined or failed
+    still_pending: int
+    errors: list[str]
+
+
+def card_charges_poll(*, now: dt.datetime, older_than: dt.timedelta, limit: int = 200) -> PollResult:
+    """Ask the gateway about charges still pending `older_than` after they were made (their
+    webhook never came, or was refused) and apply its answer as the webhook would have: a
+    succeeded charge is posted once (card_charge_update's lock and the unique reference), so a
+    webhook arriving at the same moment posts nothing twice. Oldest first, at most `limit`.
+    A gateway that does not answer stops the round (the next one asks again)."""
+    rows = list(CardCharge.objects.filter(status=CardCharge.Status.PENDING, created_at__lt=now - older_than)
+                .exclude(transaction_id="").order_by("created_at", "id")[:limit])
+    if not rows:
+        return PollResult(0, 0, 0, [])
+    gateway = card_gateway()
+    asked = settled = pending = 0
+    errors: list[str] = []
+    for row in rows:
+        try:
+            answer = gateway.charge_status(row.transaction_id)
+        except GatewayUnavailable as exc:
+            errors.append(f"{row.reference}: {exc}")
+            break
+        asked += 1
+        try:
+            updated = card_charge_update(charge=answer, actor=Actor.system(
+                "card-poll", reason=f"No webhook for {row.reference} after {older_than}: asked the gateway"))
+        except (ValidationError, CardCharge.DoesNotExist) as exc:
+            errors.append(f"{row.reference}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+            continue
+        if updated.status == CardCharge.Status.PENDING:
+            pending += 1
+        else:
+            settled += 1
+    return PollResult(asked, settled, pending, errors)
 
 
 __all__ = [
-    "CardGateway", "CardRejected", "CardToken", "GatewayCharge", "GatewayError", "GatewayEvent",
+    "CardGateway", "CardRejected", "CardToken", "GatewayCharge", "GatewayDispute", "GatewayError", "GatewayEvent",
+    "GatewayRefund", "PollResult", "card_charges_poll",
     "GatewayUnavailable", "WebhookRejected", "card_charge_update", "card_gateway", "card_gateways",
     "card_payment_take", "card_webhook_receive", "register_card_gateway",
 ]

@@ -5,6 +5,7 @@ posts the Payment and links it here, once."""
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -59,3 +60,30 @@ class CardCharge(models.Model):
 
     def __str__(self) -> str:
         return f"Card charge {self.reference} {self.amount} ({self.status})"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class CardRefund(models.Model):
+    """Money the gateway gave back out of a posted card payment (a refund made in the gateway's
+    dashboard or API), recorded from its webhook: a charge on the account's ledger (the
+    customer owes again what was refunded). One row per gateway refund id; append-only."""
+
+    card_charge = models.ForeignKey(CardCharge, on_delete=models.PROTECT, related_name="refunds")
+    gateway = models.CharField(max_length=40)
+    refund_id = models.CharField(max_length=100)
+    amount = models.DecimalField(**MONEY)
+    reason = models.CharField(max_length=200, blank=True, default="")
+    ledger_entry = models.OneToOneField("billing.LedgerEntry", on_delete=models.PROTECT, related_name="card_refund")
+    actor = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="cardrefund_amount_positive", condition=Q(amount__gt=0)),
+            models.UniqueConstraint(name="cardrefund_unique_gateway_refund", fields=["gateway", "refund_id"]),
+        ]
+        triggers = [pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self) -> str:
+        return f"Card refund {self.refund_id} {self.amount}"

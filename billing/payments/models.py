@@ -320,6 +320,6 @@ class RemittanceItem(models.Model):
         return f"{self.file.file_name} line {self.line_number} ({self.status})"
 
 
-from billing.payments.card_models import CardCharge  # noqa: E402,F401  (registered under billing)
+from billing.payments.card_models import CardCharge, CardRefund  # noqa: E402,F401  (registered under billing)
 # Autopay's tables (enrolments, debit files, debits) are billing tables too.
 from billing.payments import autopay_models  # noqa: E402,F401

@@ -12,6 +12,7 @@ from django.db.models import Prefetch, QuerySet
 
 from billing.models import LedgerEntry
 from billing.payments.allocation import account_items
+from billing.payments.card_models import CardCharge
 from billing.payments.models import Allocation, Payment, PaymentReturn, PaymentSettings, RemittanceFile, RemittanceItem
 from billing.services.ledger import Aging
 from core.money import money
@@ -111,3 +112,16 @@ def suspense_items() -> QuerySet[RemittanceItem]:
 
 def remittance_files(*, limit: int = 20) -> list[RemittanceFile]:
     return list(RemittanceFile.objects.order_by("-imported_at", "-id")[:limit])
+
+
+def card_charges_for_account(*, account_id: int, limit: int = 10) -> list[CardCharge]:
+    """The account's card charges, newest first, each with its payment (if posted) and refunds."""
+    return list(CardCharge.objects.filter(account_id=account_id).select_related("payment__payment_return")
+                .prefetch_related("refunds").order_by("-created_at", "-id")[:limit])
+
+
+def card_charge_for_account(*, account_id: int, reference: str) -> CardCharge:
+    """One of the account's card charges by its reference. Raises CardCharge.DoesNotExist, also
+    for another account's charge."""
+    return (CardCharge.objects.select_related("payment__payment_return").prefetch_related("refunds")
+            .get(account_id=account_id, reference=reference))

@@ -30,8 +30,9 @@ Adjustments with maker-checker (billing.services.adjustments)
     is the maker, no billing/administrator role).
 Card payments (billing.payments.card)
     register_card_gateway (integrations register adapters: CardGateway returning CardToken,
-    GatewayCharge, GatewayEvent), card_gateway, card_payment_take, card_charge_update,
-    card_webhook_receive
+    GatewayCharge, GatewayEvent with GatewayRefund / GatewayDispute), card_gateway,
+    card_payment_take, card_charge_update, card_webhook_receive (charges, refunds, chargebacks),
+    card_charges_poll (pending charges whose webhook never came; PollResult)
     raise CardRejected, GatewayUnavailable, WebhookRejected, and as payment_post.
 Autopay (billing.payments.autopay): pre-authorised debits
     autopay_enrol, autopay_cancel, autopay_debit_file (the NACHA PPD file for a due date),
@@ -78,11 +79,15 @@ from billing.payments.card import (
     CardRejected,
     CardToken,
     GatewayCharge,
+    GatewayDispute,
     GatewayError,
     GatewayEvent,
+    GatewayRefund,
     GatewayUnavailable,
+    PollResult,
     WebhookRejected,
     card_charge_update,
+    card_charges_poll,
     card_gateway,
     card_gateways,
     card_payment_take,
@@ -164,6 +169,7 @@ __all__ = [
     "CardGateway", "CardRejected", "CardToken", "GatewayCharge", "GatewayError", "GatewayEvent",
     "GatewayUnavailable", "WebhookRejected", "card_charge_update", "card_gateway", "card_gateways",
     "card_payment_take", "card_webhook_receive", "register_card_gateway",
+    "GatewayDispute", "GatewayRefund", "PollResult", "card_charges_poll",
     "RemittanceLineError", "register_remittance_format", "remittance_import", "suspense_assign",
     "BudgetError", "Quote", "active_plan", "budget_eligibility", "budget_enrol", "budget_leave", "budget_quote",
     "deferred_balance", "plan_type_save",

@@ -12,7 +12,16 @@ from typing import Any
 
 from django.conf import settings
 
-from billing.services import CardRejected, CardToken, GatewayCharge, GatewayEvent, GatewayUnavailable, WebhookRejected
+from billing.services import (
+    CardRejected,
+    CardToken,
+    GatewayCharge,
+    GatewayDispute,
+    GatewayEvent,
+    GatewayRefund,
+    GatewayUnavailable,
+    WebhookRejected,
+)
 from integrations.payment_gateways.base import PaymentGatewayAdapter
 from integrations.payment_gateways.signing import HEADER, signature_verify
 
@@ -88,6 +97,18 @@ class SandboxGateway(PaymentGatewayAdapter):
             raise WebhookRejected(why)
         try:
             event = json.loads(body)
-            return GatewayEvent(event_id=str(event["id"]), type=str(event["type"]), charge=_charge(event["data"]))
+            kind, data = str(event["type"]), event["data"]
+            if kind.startswith("refund."):
+                # A refund's data is the refund, with the charge it came out of.
+                refund = GatewayRefund(refund_id=str(data["id"]), amount_cents=int(data["amount"]),
+                                       reason=str(data.get("reason") or ""))
+                return GatewayEvent(event_id=str(event["id"]), type=kind, charge=_charge(data["charge"]),
+                                    refund=refund if kind == "refund.succeeded" else None)
+            if kind.startswith("dispute."):
+                dispute = GatewayDispute(dispute_id=str(data["id"]), amount_cents=int(data["amount"]),
+                                         reason=str(data.get("reason") or ""))
+                return GatewayEvent(event_id=str(event["id"]), type=kind, charge=_charge(data["charge"]),
+                                    dispute=dispute if kind == "dispute.created" else None)
+            return GatewayEvent(event_id=str(event["id"]), type=kind, charge=_charge(data))
         except (KeyError, ValueError, TypeError) as exc:
             raise WebhookRejected(f"The body is not a sandbox event: {exc}") from exc

@@ -13,8 +13,12 @@ card gateways do (docs/payments.md "The sandbox gateway").
   the same charge again.
 - GET /v1/charges/{id}; POST /v1/charges/{id}/resend (deliver its last event again);
   GET /v1/events (each event with its delivery attempts); GET /healthz.
+- POST /v1/charges/{id}/refunds {amount (cents, default: what is left), reason} -> 200 a refund
+  (as a gateway's dashboard or refund API does); POST /v1/charges/{id}/disputes {reason} ->
+  201 a dispute (what the card holder's bank opens: a chargeback).
 - Each charge's outcome is sent `--delay` seconds later to --webhook-url as a JSON event
-  (charge.succeeded, charge.declined, charge.failed), signed (signing.py), and retried with
+  (charge.succeeded, charge.declined, charge.failed; refund.succeeded, dispute.created whose
+  data is the refund or dispute with its charge), signed (signing.py), and retried with
   exponential back-off (--retry-base seconds, doubling) until a 2xx answer or --max-attempts.
 
 Test cards (any future expiry, any 3-digit CVC; 4 digits for American Express): TEST_CARDS;
@@ -41,6 +45,8 @@ log = logging.getLogger("sandbox_gateway")
 
 APPROVED = "approved"
 LATE_FAILURE = "late_failure"
+LOST_WEBHOOK = "lost_webhook"  # succeeds, but its webhook is never sent (Utilis must ask)
+DISPUTED = "disputed"  # succeeds, then the card holder's bank opens a chargeback
 # number -> (outcome, decline code, message)
 TEST_CARDS: dict[str, tuple[str, str, str]] = {
     "4242424242424242": (APPROVED, "", ""),
@@ -51,6 +57,8 @@ TEST_CARDS: dict[str, tuple[str, str, str]] = {
     "4000000000000069": ("declined", "expired_card", "The card has expired"),
     "4000000000000127": ("declined", "incorrect_cvc", "The CVC is incorrect"),
     "4000000000000341": (LATE_FAILURE, "processing_error", "The issuer did not confirm the charge"),
+    "4000000000000077": (LOST_WEBHOOK, "", ""),
+    "4000000000000259": (DISPUTED, "", "fraudulent"),
 }
 
 
@@ -134,7 +142,8 @@ class Gateway:
                       "brand": card["brand"], "last4": card["last4"], "created": int(time.time()),
                       "status": "declined" if outcome == "declined" else "pending",
                       "decline_code": code if outcome == "declined" else "",
-                      "message": message if outcome == "declined" else ""}
+                      "message": message if outcome == "declined" else "",
+                      "amount_refunded": 0, "disputed": False}
             self.charges[charge["id"]] = charge
             if key:
                 self.by_key[key] = charge["id"]
@@ -145,18 +154,67 @@ class Gateway:
         time.sleep(self.delay)
         with self.lock:
             charge = self.charges[charge_id]
-            if outcome == APPROVED:
+            if outcome in (APPROVED, LOST_WEBHOOK, DISPUTED):
                 charge["status"] = "succeeded"
             elif outcome == LATE_FAILURE:
                 charge.update(status="failed", decline_code=code, message=message)
             kind = {"succeeded": "charge.succeeded", "declined": "charge.declined", "failed": "charge.failed"}[charge["status"]]
             event = self._event(kind, charge)
+        if outcome != LOST_WEBHOOK:
+            self.deliver(event)
+        if outcome == DISPUTED:
+            time.sleep(self.delay)
+            status, _ = self.dispute(charge_id, {"reason": message})
+            log.info("charge %s disputed by its test card: %s", charge_id, status)
+
+    def refund(self, charge_id: str, body: dict) -> tuple[int, dict]:
+        """Give back all or part of a succeeded charge (not one under dispute)."""
+        with self.lock:
+            charge = self.charges.get(charge_id)
+            if charge is None:
+                return 404, _error("no_charge", "No such charge.", "id")
+            if charge["status"] != "succeeded":
+                return 400, _error("charge_not_succeeded", "Only a succeeded charge can be refunded.", "id")
+            if charge["disputed"]:
+                return 400, _error("charge_disputed", "The charge is disputed: it cannot be refunded.", "id")
+            left = charge["amount"] - charge["amount_refunded"]
+            amount = body.get("amount", left)
+            if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= left:
+                return 400, _error("invalid_amount", f"The refund is 1 to {left} cents (what is left of the charge).",
+                                   "amount")
+            charge["amount_refunded"] += amount
+            refund = {"object": "refund", "id": f"re_{secrets.token_hex(12)}", "amount": amount,
+                      "currency": charge["currency"], "reason": str(body.get("reason") or "requested_by_customer"),
+                      "status": "succeeded", "created": int(time.time()), "charge": dict(charge)}
+            event = self._event("refund.succeeded", charge, data=refund)
+        threading.Thread(target=self._deliver_later, args=(event,), daemon=True).start()
+        return 200, refund
+
+    def dispute(self, charge_id: str, body: dict) -> tuple[int, dict]:
+        """The card holder's bank disputes a succeeded charge (a chargeback) for its whole amount."""
+        with self.lock:
+            charge = self.charges.get(charge_id)
+            if charge is None:
+                return 404, _error("no_charge", "No such charge.", "id")
+            if charge["status"] != "succeeded" or charge["disputed"] or charge["amount_refunded"]:
+                return 400, _error("not_disputable", "Only a succeeded charge, not refunded and not disputed yet, "
+                                                     "can be disputed.", "id")
+            charge["disputed"] = True
+            dispute = {"object": "dispute", "id": f"dp_{secrets.token_hex(12)}", "amount": charge["amount"],
+                       "currency": charge["currency"], "reason": str(body.get("reason") or "fraudulent"),
+                       "status": "needs_response", "created": int(time.time()), "charge": dict(charge)}
+            event = self._event("dispute.created", charge, data=dispute)
+        threading.Thread(target=self._deliver_later, args=(event,), daemon=True).start()
+        return 201, dispute
+
+    def _deliver_later(self, event: "Event") -> None:
+        time.sleep(self.delay)
         self.deliver(event)
 
-    def _event(self, kind: str, charge: dict) -> Event:
+    def _event(self, kind: str, charge: dict, data: dict | None = None) -> Event:
         event_id = f"evt_{secrets.token_hex(12)}"
-        body = json.dumps({"id": event_id, "type": kind, "created": int(time.time()), "data": dict(charge)},
-                          sort_keys=True).encode()
+        body = json.dumps({"id": event_id, "type": kind, "created": int(time.time()),
+                           "data": dict(charge) if data is None else data}, sort_keys=True).encode()
         event = Event(event_id, kind, charge["id"], body)
         self.events.append(event)
         return event
@@ -255,6 +313,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(*self.gateway.charge(body, self.headers.get("Idempotency-Key", "")))
         elif len(parts) == 4 and parts[:2] == ["v1", "charges"] and parts[3] == "resend":
             self._send(*self.gateway.resend(parts[2]))
+        elif len(parts) == 4 and parts[:2] == ["v1", "charges"] and parts[3] == "refunds":
+            self._send(*self.gateway.refund(parts[2], body))
+        elif len(parts) == 4 and parts[:2] == ["v1", "charges"] and parts[3] == "disputes":
+            self._send(*self.gateway.dispute(parts[2], body))
         else:
             self._send(404, _error("not_found", "No such endpoint.", "path"))
 
