@@ -402,6 +402,7 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:autopay-cancel": {"POST": {C, B}},
     # Field crews
     "service_orders:field-home": {"GET": {F}},
+    "service_orders:order-dispatch": {"POST": {F}},
 }
 
 
