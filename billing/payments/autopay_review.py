@@ -111,3 +111,23 @@ def reviewed_debits(limit: int = 20) -> list[AutopayDebit]:
 def returned_debits(limit: int = 20) -> list[AutopayDebit]:
     return list(AutopayDebit.objects.filter(status=AutopayDebit.Status.RETURNED).select_related("account", "bill", "payment")
                 .order_by("-id")[:limit])
+
+
+def autopay_returns_file_for(*, due_date: dt.date, returns: dict[int, str], created_at: dt.datetime) -> str:
+    """The returns file a bank would send for the sent debits of `due_date` of these accounts
+    (account id -> return reason code, e.g. "R01"): the demo's file, and tests'. Raises
+    AutopayError when an account has no sent debit on that date."""
+    debits = {d.account_id: d for d in AutopayDebit.objects.filter(due_date=due_date, status=AutopayDebit.Status.SENT,
+                                                                    account_id__in=list(returns)).select_related("enrolment")}
+    missing = sorted(set(returns) - set(debits))
+    if missing:
+        raise AutopayError(f"No sent debit on {due_date} for accounts {missing}.")
+    entries = []
+    for account_id, code in returns.items():
+        debit = debits[account_id]
+        entries.append((nacha.DebitEntry(
+            routing_number=decrypt(debit.enrolment.routing_number_encrypted),
+            account_number=decrypt(debit.enrolment.account_number_encrypted), account_type=debit.enrolment.account_type,
+            amount=debit.amount, individual_id=str(account_id), individual_name=debit.enrolment.holder_name,
+            trace_number=debit.trace_number), code))
+    return nacha.write_returns_file(originator=originator(), returns=entries, created_at=created_at)
