@@ -25,7 +25,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.test.utils import override_settings
-from django.utils import timezone
 
 from billing.services import (
     account_protection_add,
@@ -96,7 +95,6 @@ def demo_cash_seed(*, today: dt.date, seed: int, log: Callable[[str], None] = la
                    files_dir: Path | None = None) -> dict[str, int]:
     """Load the demo's bills, autopay, plans and arrears, and write its two files. Returns counts."""
     rng = random.Random(seed * 7919 + 10)
-    now = timezone.now()
     out = Path(files_dir or FILES_DIR)
     roles = _candidates(SCAN_CANDIDATES)
     residential = roles.residential
