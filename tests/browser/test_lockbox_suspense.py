@@ -33,7 +33,9 @@ def demo(settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr(cash, "FILES_DIR", tmp_path / "files")
-    call_command("seed_demo", accounts=300, seed=7, start_date=TODAY, with_meters=False, stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", accounts=300, seed=7, start_date=TODAY, with_meters=False, stdout=out)
+    print(out.getvalue())
     return tmp_path / "files" / cash.LOCKBOX_FILE
 
 
