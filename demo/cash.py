@@ -3,8 +3,9 @@ the "legacy system" for a few dozen accounts, so that the cash hubs have somethi
 
 - **arrears at every dunning step**: residential accounts whose oldest bill is due 8, 20, 35,
   50 and 75 days ago, a commercial one taken to a disconnect order, a closed account written
-  off, and one protected by a medical certificate; the daily collections runs of the last 125
-  days are run (their notices recorded as sent, nobody is mailed), so each case has its history;
+  off, and one protected by a medical certificate; the collections runs of the days in the last
+  125 on which a step fell due are run (their notices recorded as sent, nobody is mailed), so
+  each case has its history;
 - **autopay**: six enrolled accounts whose bills were due two days ago are in that date's debit
   file; one is above its maximum and held for review;
 - **equal payment plans**: four accounts with three paid bills each, enrolled;
@@ -53,6 +54,9 @@ HISTORY_DAYS = 125
 # Residential arrears: (what the case shows, days since the oldest bill was due).
 ARREARS = [("reminder", 8), ("late_charge", 20), ("final_notice", 35), ("disconnect_notice", 50),
            ("disconnect", 75), ("medical", 40)]
+# The preset plans' step delays (billing/collections/presets.py; a fresh demo has them as preset).
+RESIDENTIAL_DELAYS, COMMERCIAL_DELAYS = (5, 16, 30, 45, 60, 120), (3, 16, 21, 30, 45, 120)
+DISCONNECT_DELAYS = (60, 45)
 ROUTING = "011000015"  # a valid ABA check sum (demo bank)
 SCAN_CANDIDATES = 800  # account numbers looked at for the roles below
 
@@ -117,12 +121,14 @@ def demo_cash_seed(*, today: dt.date, seed: int, log: Callable[[str], None] = la
 
     # Arrears: the oldest bill due `age` days ago, a newer one a month later.
     cases = {}
+    oldest_dues: list[tuple[dt.date, tuple[int, ...]]] = []
     for (label, age), account in zip(ARREARS, arrears):
         due = today - dt.timedelta(days=age)
         bill(account, due=due, total=_amount(rng, 140, 320))
         if age > 40:
             bill(account, due=due + dt.timedelta(days=30), total=_amount(rng, 90, 200))
         cases[label] = (account, due)
+        oldest_dues.append((due, RESIDENTIAL_DELAYS))
         counts["arrears"] += 1
     medical, medical_due = cases["medical"]
     account_protection_add(account_id=medical.pk, kind="medical", start_date=medical_due + dt.timedelta(days=12),
@@ -134,12 +140,15 @@ def demo_cash_seed(*, today: dt.date, seed: int, log: Callable[[str], None] = la
     if roles.commercial:
         shop, shop_due = roles.commercial[0], today - dt.timedelta(days=60)
         bill(shop, due=shop_due, total=_amount(rng, 600, 1400))
+        oldest_dues.append((shop_due, COMMERCIAL_DELAYS))
         contact_attempt_record(account_id=shop.pk, method="visit", at=_at(shop_due + dt.timedelta(days=38), 11),
                                note="Spoke to the manager", actor=ACTOR)
         counts["arrears"] += 1
     if roles.closed:
         gone = roles.closed[0]
-        bill(gone, due=today - dt.timedelta(days=HISTORY_DAYS + 2), total=_amount(rng, 150, 260))
+        gone_due = today - dt.timedelta(days=HISTORY_DAYS + 2)
+        bill(gone, due=gone_due, total=_amount(rng, 150, 260))
+        oldest_dues.append((gone_due, RESIDENTIAL_DELAYS))
         counts["arrears"] += 1
 
     # Equal payment plans: three paid bills each, then enrolled.
@@ -168,15 +177,20 @@ def demo_cash_seed(*, today: dt.date, seed: int, log: Callable[[str], None] = la
     # Current bills the lockbox file pays.
     payer_bills = [bill(account, due=today + dt.timedelta(days=10), total=_amount(rng, 60, 150)) for account in payers]
 
-    # The daily collections runs of the last HISTORY_DAYS days: each case gets its steps on their
+    # The collections runs of the days on which a step fell due (a disconnection also the four
+    # days after, past a weekend or holiday that holds it): each case gets its steps on their
     # dates. The notices are recorded as sent; no demo customer is mailed.
     loaded = time.monotonic()
+    days = {today}
+    for due, delays in oldest_dues:
+        for delay in delays:
+            days.update(due + dt.timedelta(days=delay + extra) for extra in range(5 if delay in DISCONNECT_DELAYS else 1))
+    days = {d for d in days if today - dt.timedelta(days=HISTORY_DAYS) <= d <= today}
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
-        for back in range(HISTORY_DAYS, -1, -1):
-            day = today - dt.timedelta(days=back)
+        for day in sorted(days):
             collections_run_inline(run_date=day, now=_at(day, 6))
     log(f"cash demo: bills, autopay and plans in {loaded - started:.1f}s; {counts['arrears']} accounts in arrears "
-        f"through {HISTORY_DAYS + 1} daily collections runs in {time.monotonic() - loaded:.1f}s")
+        f"through {len(days)} collections runs in {time.monotonic() - loaded:.1f}s")
 
     out.mkdir(parents=True, exist_ok=True)
     paid = today - dt.timedelta(days=1)

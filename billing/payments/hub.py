@@ -47,7 +47,7 @@ def payments_page(request):
     return render(request, "billing/hub/payments.html", {
         "upload_form": RemittanceUploadForm(), "files": selectors.remittance_files(),
         "suspense": list(selectors.suspense_items()[:200]), "assign_form": AssignForm(), "tab": "payments",
-        "held_debits": autopay.held_debits(), "returns_form": autopay_views.ReturnsUploadForm(),
+        "held_debits": autopay.held_debits(), "returns_form": autopay_views.ReturnsUploadForm(auto_id="returns_%s"),
         "reviewed_debits": autopay_review.reviewed_debits(), "returned_debits": autopay_review.returned_debits(),
     })
 
