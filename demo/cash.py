@@ -55,8 +55,8 @@ HISTORY_DAYS = 125
 ARREARS = [("reminder", 8), ("late_charge", 20), ("final_notice", 35), ("disconnect_notice", 50),
            ("disconnect", 75), ("medical", 40)]
 # The preset plans' step delays (billing/collections/presets.py; a fresh demo has them as preset).
+# The last but one of each is the disconnect order's.
 RESIDENTIAL_DELAYS, COMMERCIAL_DELAYS = (5, 16, 30, 45, 60, 120), (3, 16, 21, 30, 45, 120)
-DISCONNECT_DELAYS = (60, 45)
 ROUTING = "011000015"  # a valid ABA check sum (demo bank)
 SCAN_CANDIDATES = 800  # account numbers looked at for the roles below
 
@@ -184,7 +184,7 @@ def demo_cash_seed(*, today: dt.date, seed: int, log: Callable[[str], None] = la
     days = {today}
     for due, delays in oldest_dues:
         for delay in delays:
-            days.update(due + dt.timedelta(days=delay + extra) for extra in range(5 if delay in DISCONNECT_DELAYS else 1))
+            days.update(due + dt.timedelta(days=delay + extra) for extra in range(5 if delay == delays[-2] else 1))
     days = {d for d in days if today - dt.timedelta(days=HISTORY_DAYS) <= d <= today}
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
         for day in sorted(days):

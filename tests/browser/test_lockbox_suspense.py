@@ -61,9 +61,10 @@ def test_a_billing_clerk_imports_the_demo_lockbox_file_and_works_the_suspense_li
     assert Decimal(before_payer.strip("$").replace(",", "")) == Decimal(by_number["amount"])  # the bill it pays
 
     page.goto("/billing/payments/")
-    page.get_by_label("Format").select_option("lockbox-csv")
-    page.get_by_label("File", exact=True).set_input_files(str(demo))
-    page.get_by_role("button", name="Import", exact=True).click()
+    form = page.locator("form", has=page.get_by_role("button", name="Import", exact=True))
+    form.get_by_label("Format").select_option("lockbox-csv")
+    form.locator("input[type=file]").set_input_files(str(demo))
+    form.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text(f"{cash.LOCKBOX_FILE}: 5 posted, 3 to suspense, 0 already posted")
     expect(page.get_by_role("heading", name="Suspense (3)")).to_be_visible()
     unknown = RemittanceItem.objects.get(item_reference="DEMO-LBX-0006")
@@ -87,7 +88,8 @@ def test_a_billing_clerk_imports_the_demo_lockbox_file_and_works_the_suspense_li
         assert account_balance(account_id=account_get(account_number=number).pk) == expected
     # The same file again posts nothing.
     page.goto("/billing/payments/")
-    page.get_by_label("Format").select_option("lockbox-csv")
-    page.get_by_label("File", exact=True).set_input_files(str(demo))
-    page.get_by_role("button", name="Import", exact=True).click()
+    form = page.locator("form", has=page.get_by_role("button", name="Import", exact=True))
+    form.get_by_label("Format").select_option("lockbox-csv")
+    form.locator("input[type=file]").set_input_files(str(demo))
+    form.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text(re.compile(r"already|imported", re.I))
