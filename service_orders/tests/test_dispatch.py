@@ -95,7 +95,8 @@ def test_orders_that_are_not_disconnects_are_not_asked_and_a_crew_is_required(di
         services.service_order_dispatch(order=read, crew="Crew 1", now=at(day, 11), actor=CLERK)
 
 
-def test_the_field_page_dispatches_and_shows_the_rule_and_date_that_hold_an_order(client, field_user, disconnect_orders):
+def test_the_field_page_dispatches_and_shows_the_rule_and_date_that_hold_an_order(client, field_user, csr,
+                                                                                 disconnect_orders):
     _, (_, protected), (free_order, order) = disconnect_orders
     # The page dispatches at the real clock: a dispute covering it holds the order whatever the
     # date (in winter the seasonal ban, asked first, is the rule named).
@@ -110,6 +111,11 @@ def test_the_field_page_dispatches_and_shows_the_rule_and_date_that_hold_an_orde
     assert f"Order {order.order_number} not dispatched: the account is protected by {order.held_rule}" in html
     until = f"until {order.held_until:%Y-%m-%d}" if order.held_until else "until staff end it"
     assert f'data-testid="held-{order.pk}"' in html and until in html
+    # The account page's orders panel says it too.
+    client.force_login(csr)
+    panel = client.get(reverse("cis:account", args=[protected.account_number])).content.decode()
+    assert f"{order.held_rule}: {order.held_reason}" in panel and until in panel
+    client.force_login(field_user)
     # A meter check is not a disconnection: it goes to the crew.
     check = services.service_order_request(order_type=OrderType.METER_CHECK, due_date=today, source="test:2",
                                            account_id=protected.pk, reason="check")
