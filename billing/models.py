@@ -536,4 +536,5 @@ class AdjustmentRequest(models.Model):
 # Payments live in their own package; importing it here registers its models under billing.
 from billing.payments import models as payments_models  # noqa: E402,F401
 from billing.collections import models as collections_models  # noqa: E402,F401
+from billing.collections import output_models as collections_output_models  # noqa: E402,F401
 from billing.budget import models as budget_models  # noqa: E402,F401

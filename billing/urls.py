@@ -7,6 +7,7 @@ from billing.payments import card_views
 from billing.payments import autopay_views
 from billing.payments import hub as payments_hub
 from billing.collections import hub as collections_hub
+from billing.collections import output_views as collections_output
 
 app_name = "billing"
 
@@ -42,6 +43,7 @@ urlpatterns = [
     path("adjustments/<int:request_id>/reject/", adjustments.adjustment_reject, name="adjustment-reject"),
     path("calculator/", calculator.calculator_page, name="calculator"),
     *payments_hub.urlpatterns,  # Payments: remittance files and the suspense worklist
+    *collections_output.urlpatterns,  # Collections: notice letters, agency referral (before the hub's account/<what>/)
     *collections_hub.urlpatterns,  # Collections: cases, runs, working an account
     *budget_hub.urlpatterns,  # Equal payment plans: plan types, calculator, enrol, leave
     *card_views.urlpatterns,  # a card payment taken on the account page

@@ -297,6 +297,8 @@ CELERY_TASK_ROUTES = [
         "billing.tasks.rebill_replacement_read_notices": {"queue": "billing"},
         "billing.tasks.collections_run_daily": {"queue": "billing"},
         "billing.tasks.collections_run_chunk": {"queue": "billing"},
+        "billing.collections.letters.notice_letters_render": {"queue": "billing"},
+        "billing.collections.letters.notice_letters_print": {"queue": "billing"},
         "billing.payments.autopay_tasks.autopay_debit_file_daily": {"queue": "billing"},
         "billing.payments.card_tasks.card_charges_poll_due": {"queue": "billing"},
         # Short housekeeping that must not wait behind batch work.

@@ -21,6 +21,7 @@ class ServiceOrder(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         DISPATCHED = "dispatched", "Dispatched"
+        HELD = "held", "Held by a protection"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
@@ -38,6 +39,15 @@ class ServiceOrder(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Dispatch (service_order_dispatch): the crew it went to, or the protection that held it.
+    crew = models.CharField(max_length=100, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    dispatched_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="+")
+    held_rule = models.CharField(max_length=40, blank=True, help_text="The protection rule that held it at dispatch.")
+    held_reason = models.CharField(max_length=300, blank=True)
+    held_until = models.DateField(null=True, blank=True, help_text="Blank with a rule: until staff end it.")
+    held_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -48,6 +58,8 @@ class ServiceOrder(models.Model):
                 fields=["source", "order_type"],
                 condition=~Q(source=""),
             ),
+            models.CheckConstraint(name="service_order_held_has_rule",
+                                   condition=~Q(status="held") | (~Q(held_rule="") & Q(held_at__isnull=False))),
         ]
 
     def __str__(self) -> str:

@@ -5,9 +5,13 @@ import datetime as dt
 
 from django.db import transaction
 
+from core.actors import Actor
+from core.clock import utility_zone
+from core.protections import ALLOW, disconnection_allowed
 from service_orders.models import OrderType, ServiceOrder
 
-__all__ = ["OrderType", "service_order_request", "service_order_cancel_for_source"]
+__all__ = ["DispatchError", "OrderType", "service_order_cancel_for_source", "service_order_dispatch",
+           "service_order_request"]
 
 
 def service_order_request(
@@ -46,3 +50,42 @@ def service_order_cancel_for_source(*, source: str) -> int:
     return ServiceOrder.objects.filter(source=source, status=ServiceOrder.Status.OPEN).update(
         status=ServiceOrder.Status.CANCELLED
     )
+
+
+class DispatchError(Exception):
+    """An order that cannot be dispatched as asked (said to the dispatcher)."""
+
+
+def service_order_dispatch(*, order: ServiceOrder, crew: str, now: dt.datetime, actor: Actor) -> ServiceOrder:
+    """Send an open (or held) order to a crew. A disconnect order asks the protections again
+    (core.protections.disconnection_allowed, on the utility's local date of `now`): a protected
+    account's order is not dispatched but held, with the rule, its reason and until when, and
+    may be dispatched again later (it is asked again then). Audited with who and why.
+    Raises DispatchError (no crew, or the order is not open or held)."""
+    crew = " ".join((crew or "").split())
+    if not crew:
+        raise DispatchError("Name the crew the order goes to.")
+    if len(crew) > 100:
+        raise DispatchError("A crew name is at most 100 characters.")
+    with transaction.atomic():
+        locked = ServiceOrder.objects.select_for_update().get(pk=order.pk)
+        if locked.status not in (ServiceOrder.Status.OPEN, ServiceOrder.Status.HELD):
+            raise DispatchError(f"Order {locked.order_number} is {locked.get_status_display().lower()}: only an open "
+                                "or held order is dispatched.")
+        decision = ALLOW
+        if locked.order_type == OrderType.DISCONNECT and locked.account_id is not None:
+            decision = disconnection_allowed(account_id=locked.account_id, on_date=now.astimezone(utility_zone()).date(),
+                                             now=now)
+        if decision.hold:
+            until = f" until {decision.until}" if decision.until else " until staff end it"
+            why = f"Held at dispatch by {decision.rule}: {decision.reason}{until}"
+            with actor.with_reason(why[:200]).audit("service_order_hold"):
+                locked.status, locked.held_rule, locked.held_reason = ServiceOrder.Status.HELD, decision.rule[:40], decision.reason[:300]
+                locked.held_until, locked.held_at = decision.until, now
+                locked.save(update_fields=["status", "held_rule", "held_reason", "held_until", "held_at"])
+            return locked
+        with actor.with_reason(actor.reason or f"Dispatched to {crew}").audit("service_order_dispatch"):
+            locked.status, locked.crew, locked.dispatched_at = ServiceOrder.Status.DISPATCHED, crew, now
+            locked.dispatched_by_id = actor.user_id
+            locked.save(update_fields=["status", "crew", "dispatched_at", "dispatched_by"])
+    return locked

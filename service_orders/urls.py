@@ -6,4 +6,5 @@ app_name = "service_orders"
 
 urlpatterns = [
     path("", views.field_home, name="field-home"),
+    path("orders/<int:order_id>/dispatch/", views.order_dispatch, name="order-dispatch"),
 ]

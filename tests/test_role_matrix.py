@@ -391,6 +391,15 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:collections_run_progress": {"GET": {B}},
     "billing:collections_account": {"GET": {B}},
     "billing:collections_account_act": {"POST": {B}},
+    "billing:collections-letters": {"GET": {B}},
+    "billing:collections-letter": {"GET": {B, C}},
+    "billing:letter-print-start": {"POST": {B}},
+    "billing:letter-print-progress": {"GET": {B}},
+    "billing:letter-print-pdf": {"GET": {B}},
+    "billing:collections-agency": {"GET": {B}},
+    "billing:agency-export": {"POST": {B}},
+    "billing:agency-export-file": {"GET": {B}},
+    "billing:agency-refer": {"POST": {B}},
     "billing:budget": {"GET": {B, C}},
     "billing:budget-type": {"POST": {B}},
     "billing:budget-enrol": {"POST": {C, B}},
@@ -400,8 +409,11 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:post-adjustment": {"POST": {C, B}},
     "billing:autopay-enrol": {"POST": {C, B}},
     "billing:autopay-cancel": {"POST": {C, B}},
+    "billing:autopay-returns-upload": {"POST": {B}},
+    "billing:autopay-held-review": {"POST": {B}},
     # Field crews
     "service_orders:field-home": {"GET": {F}},
+    "service_orders:order-dispatch": {"POST": {F}},
 }
 
 

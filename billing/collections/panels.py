@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from billing.collections import admin as collections_admin
+from billing.collections import letters  # noqa: F401 - its Celery tasks register
 from billing.collections import selectors
 from billing.collections.models import CollectionRunChunk
 from billing.collections.protections import protection_check

@@ -122,6 +122,9 @@ NOTICE_TEXT: dict[str, tuple[str, str]] = {
 def notices_send_pending(*, action_ids: Iterable[int] | None = None, now: dt.datetime) -> int:
     """Send the notice emails not sent yet (all, or those of `action_ids`); each is marked sent
     the moment it was handed to the email backend. Returns how many were sent."""
+    from billing.collections.letters import letters_request  # the letters (PDF) of the same notices
+
+    letters_request(action_ids=action_ids, now=now)
     query = CollectionAction.objects.filter(kind__in=NOTICE_KINDS, email_sent_at__isnull=True).exclude(email_to="")
     if action_ids is not None:
         query = query.filter(pk__in=list(action_ids))

@@ -109,6 +109,7 @@ class AutopayDebit(models.Model):
         SENT = "sent", "Sent (payment posted)"
         HELD = "held", "Held for review (above the maximum)"
         RETURNED = "returned", "Returned by the bank"
+        SKIPPED = "skipped", "Skipped at review (not debited)"
 
     bill = models.OneToOneField("billing.Bill", on_delete=models.PROTECT, related_name="autopay_debit")
     enrolment = models.ForeignKey(AutopayEnrolment, on_delete=models.PROTECT, related_name="debits")
@@ -123,6 +124,12 @@ class AutopayDebit(models.Model):
     hold_reason = models.CharField(max_length=200, blank=True)
     return_code = models.CharField(max_length=3, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The review of a held debit (billing.payments.autopay_review): sent anyway or skipped, by whom and why.
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_actor = models.CharField(max_length=150, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -133,9 +140,15 @@ class AutopayDebit(models.Model):
                                     condition=~Q(trace_number="")),
             models.CheckConstraint(
                 name="autopaydebit_fields_by_status",
-                condition=(Q(status="held") & Q(file__isnull=True) & Q(payment__isnull=True) & Q(trace_number=""))
+                condition=(Q(status__in=["held", "skipped"]) & Q(file__isnull=True) & Q(payment__isnull=True)
+                           & Q(trace_number=""))
                 | (Q(status__in=["sent", "returned"]) & Q(file__isnull=False) & Q(payment__isnull=False)
                    & Q(trace_number__regex=r"^[0-9]{15}$")),
+            ),
+            models.CheckConstraint(
+                name="autopaydebit_review_says_who_and_why",
+                condition=(Q(reviewed_at__isnull=True) & Q(review_reason="") & ~Q(status="skipped"))
+                | (Q(reviewed_at__isnull=False) & ~Q(review_reason="") & ~Q(reviewed_actor="")),
             ),
         ]
 

@@ -11,7 +11,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST
 
 from billing.hub.common import STAFF, form_errors, request_now
-from billing.payments import autopay, remittance, selectors
+from billing.payments import autopay, autopay_review, autopay_views, remittance, selectors
 from billing.payments.models import RemittanceItem
 from billing.payments.services import PaymentError
 from core.actors import Actor
@@ -47,7 +47,8 @@ def payments_page(request):
     return render(request, "billing/hub/payments.html", {
         "upload_form": RemittanceUploadForm(), "files": selectors.remittance_files(),
         "suspense": list(selectors.suspense_items()[:200]), "assign_form": AssignForm(), "tab": "payments",
-        "held_debits": autopay.held_debits(),
+        "held_debits": autopay.held_debits(), "returns_form": autopay_views.ReturnsUploadForm(auto_id="returns_%s"),
+        "reviewed_debits": autopay_review.reviewed_debits(), "returned_debits": autopay_review.returned_debits(),
     })
 
 

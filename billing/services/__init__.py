@@ -200,3 +200,18 @@ __all__ += [
     "protection_check",
     "AutopayError", "autopay_cancel", "autopay_debit_file", "autopay_enrol", "autopay_returns_import",
 ]
+
+# Notice letters and the agency referral (billing.collections.letters / agency; docs/collections.md),
+# the review of held autopay debits (billing.payments.autopay_review; docs/payments.md) and bills
+# carried over from a legacy system (billing.services.conversion; the demo loads itself so).
+from billing.collections.agency import AgencyError, agency_export_create, agency_refer  # noqa: E402
+from billing.collections.letters import LetterError, letter_print_start, letters_request  # noqa: E402
+from billing.payments.autopay_review import autopay_held_review, autopay_returns_file_for  # noqa: E402
+from billing.services.conversion import bill_legacy_issue, budget_plan_type_ensure  # noqa: E402
+from billing.payments.scanline import scan_line  # noqa: E402 - the bill stub's scan line (the demo's lockbox file)
+
+__all__ += [
+    "AgencyError", "agency_export_create", "agency_refer", "LetterError", "letter_print_start", "letters_request",
+    "autopay_held_review", "autopay_returns_file_for", "bill_legacy_issue", "budget_plan_type_ensure",
+    "scan_line",
+]

@@ -67,7 +67,8 @@ def fast_passwords(settings):
 def seeded(db, fast_passwords):
     # Meters and their AMI data are mdm's part of the demo, tested there.
     out = StringIO()
-    call_command("seed_demo", accounts=ACCOUNTS, seed=7, start_date=TODAY, with_meters=False, stdout=out)
+    call_command("seed_demo", accounts=ACCOUNTS, seed=7, start_date=TODAY, with_meters=False, with_cash=False,
+                 stdout=out)  # the cash demo is demo/tests/test_demo_cash.py
     return out.getvalue()
 
 

@@ -1,7 +1,9 @@
 """manage.py seed_demo --accounts N --seed S [--if-empty] [--start-date YYYY-MM-DD] [--no-meters | --ami-later]
 
 Loads the deterministic demo utility (demo.utility) and the demo users into an empty database,
-then (unless --no-meters) meters and 35 days of AMI data through mdm's import (demo.meters).
+then (unless --no-cash) its money: legacy bills, autopay, payment plans, arrears at every
+dunning step and a lockbox and a returns file to import (demo.cash), then (unless --no-meters)
+meters and 35 days of AMI data through mdm's import (demo.meters).
 With --ami-later only the meters: the AMI period is recorded for `manage.py demo_prepare`
 (demo.preparation), which `bin/utilis start` runs in the background."""
 from __future__ import annotations
@@ -12,6 +14,7 @@ from core.clock import utility_today
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from demo.cash import demo_cash_seed
 from demo.utility.loader import DemoNotEmptyError, demo_is_loaded, demo_utility_seed
 from demo.meters import demo_fleet_seed, demo_meters_seed
 from demo.preparation import demo_preparation_record
@@ -37,10 +40,13 @@ class Command(BaseCommand):
                             help="Also create meters and import 35 days of interval data up to 'today' (default).")
         parser.add_argument("--no-meters", dest="with_meters", action="store_false",
                             help="Customers, premises and accounts only.")
+        parser.add_argument("--no-cash", dest="with_cash", action="store_false", default=True,
+                            help="No bills, autopay, payment plans, arrears or demo payment files (demo.cash).")
         parser.add_argument("--ami-later", action="store_true",
                             help="Meters now; their AMI data, VEE and a bill run later, by `manage.py demo_prepare`.")
 
-    def handle(self, *args, accounts, seed, if_empty, start_date, with_meters=True, ami_later=False, **options):
+    def handle(self, *args, accounts, seed, if_empty, start_date, with_meters=True, ami_later=False, with_cash=True,
+               **options):
         if if_empty and demo_is_loaded():
             self.stdout.write("Accounts already exist; nothing to seed.")
             return
@@ -55,6 +61,9 @@ class Command(BaseCommand):
             "Seeded " + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
             + f" (seed {seed}, as of {today:%Y-%m-%d})."
         ))
+        if with_cash:
+            cash = demo_cash_seed(today=today, seed=seed, log=self.stdout.write)
+            self.stdout.write("Cash: " + ", ".join(f"{count} {name}" for name, count in cash.items()) + ".")
         if with_meters and ami_later:
             positions = demo_fleet_seed(end_date=today, days=AMI_DAYS, seed=seed, log=self.stdout.write)
             demo_preparation_record(positions=positions, end_date=today, days=AMI_DAYS, seed=seed, now=timezone.now())
