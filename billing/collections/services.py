@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -149,6 +149,16 @@ class Outcome:
     actions: list[CollectionAction]
     held: CollectionSkip | None = None
     closed: bool = False
+
+
+@dataclass
+class ChunkOutcome:
+    """What a chunk's accounts got: the actions taken, how many were held, cases closed."""
+
+    actions: list[CollectionAction] = field(default_factory=list)
+    holds: int = 0
+    closed: int = 0
+    evaluated: int = 0  # accounts looked at closely (the set-based chunk leaves out those with nothing open)
 
 
 def _record(case: CollectionCase, kind: str, *, on: dt.date, overdue: Decimal, run_id: int | None,
@@ -386,9 +396,33 @@ def collections_run_start(*, run_date: dt.date, now: dt.datetime, user=None, chu
     return run
 
 
-def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.datetime) -> str:
-    """Do one chunk: every account's evaluation and actions commit with the chunk's DONE mark.
-    Returns "done", "skipped" (done already or held by another worker) or "failed"."""
+def accounts_collect_each(*, account_ids: Iterable[int], on: dt.date, now: dt.datetime,
+                          run_id: int | None = None) -> ChunkOutcome:
+    """`account_collect` for each account, one after the other: the reference the set-based
+    chunk (billing.collections.bulk.accounts_collect) is tested against, and the per-account
+    figure of bench/collections.py. Call inside a transaction."""
+    ids = sorted(set(account_ids))
+    overdue = overdue_for(ids, as_of=on)
+    accounts = account_facts(ids)
+    result = ChunkOutcome(evaluated=len(accounts))
+    for account_id in ids:
+        if account_id not in accounts:
+            continue
+        outcome = account_collect(account=accounts[account_id], overdue=overdue[account_id], on=on, now=now,
+                                  run_id=run_id)
+        result.actions += outcome.actions
+        result.holds += int(outcome.held is not None)
+        result.closed += int(outcome.closed)
+    return result
+
+
+def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.datetime, per_account: bool = False) -> str:
+    """Do one chunk: every account's evaluation and actions commit with the chunk's DONE mark;
+    set-based (billing.collections.bulk), or with `per_account` one account at a time
+    (`accounts_collect_each`, the reference). Returns "done", "skipped" (done already or held
+    by another worker) or "failed"."""
+    from billing.collections import bulk  # it builds on this module's helpers
+
     sent: list[int] = []
     try:
         with run_engine.chunk_claim(CollectionRunChunk, run_id=run_id, number=chunk_number, now=now) as claim:
@@ -396,18 +430,10 @@ def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.dat
                 return "skipped"
             run = CollectionRun.objects.get(pk=run_id)
             ids = [int(i) for i in claim.chunk.account_ids]
-            overdue = overdue_for(ids, as_of=run.run_date)
-            accounts = account_facts(ids)
-            actions = holds = closed = 0
-            for account_id in ids:
-                if account_id not in accounts:
-                    continue  # no ledger entry: nothing can be overdue
-                outcome = account_collect(account=accounts[account_id], overdue=overdue[account_id], on=run.run_date,
-                                          now=now, run_id=run_id)
-                actions += len(outcome.actions)
-                holds += int(outcome.held is not None)
-                closed += int(outcome.closed)
-                sent += [a.pk for a in outcome.actions if a.kind in NOTICE_KINDS]
+            outcome = (accounts_collect_each if per_account else bulk.accounts_collect)(
+                account_ids=ids, on=run.run_date, now=now, run_id=run_id)
+            actions, holds, closed = len(outcome.actions), outcome.holds, outcome.closed
+            sent += [a.pk for a in outcome.actions if a.kind in NOTICE_KINDS]
             claim.add(actions_taken=actions, holds=holds, cases_closed=closed)
         if sent:
             notices_send_pending(action_ids=sent, now=now)
@@ -424,11 +450,12 @@ def collections_run_resume(*, run_id: int, now: dt.datetime | None = None, enque
                                  enqueue=(lambda nums: _enqueue(run_id, nums)) if enqueue else None)
 
 
-def collections_run_inline(*, run_date: dt.date, now: dt.datetime, chunk_size: int = 500) -> CollectionRun:
-    """Start the run and do its chunks here (the management command, tests)."""
+def collections_run_inline(*, run_date: dt.date, now: dt.datetime, chunk_size: int = 500,
+                           per_account: bool = False) -> CollectionRun:
+    """Start the run and do its chunks here (the management command, tests, the benchmark)."""
     run = collections_run_start(run_date=run_date, now=now, chunk_size=chunk_size, enqueue=False)
     for number in run_engine.pending_chunks(CollectionRunChunk, run_id=run.pk):
-        collections_run_chunk_process(run_id=run.pk, chunk_number=number, now=now)
+        collections_run_chunk_process(run_id=run.pk, chunk_number=number, now=now, per_account=per_account)
     run.refresh_from_db()
     return run
 
