@@ -59,10 +59,6 @@ from billing.payments.allocation import _LOCK_NAMESPACE
 from billing.payments.models import Payment
 from core.actors import Actor
 
-CASE_FIELDS = ["overdue_amount", "evaluated_on", "held_by", "held_until", "last_step", "status", "closed_on",
-               "disconnected"]
-
-
 def accounts_lock(account_ids: Iterable[int]) -> None:
     """Take the allocation lock (billing.payments.allocation.account_lock's) of these accounts,
     in id order, in one statement: a payment posted meanwhile waits, as it waits for one account."""
@@ -71,6 +67,26 @@ def accounts_lock(account_ids: Iterable[int]) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s::int, (a %% 2147483647)::int) "
                            "FROM unnest(%s::bigint[]) AS a ORDER BY a", [_LOCK_NAMESPACE, ids])
+
+
+def cases_save(cases: list[CollectionCase]) -> None:
+    """`case.save()` of the fields the run sets for many cases in one UPDATE (its history
+    triggers fire per row as they do for a save; Django's bulk_update builds a CASE per field
+    and row, which cost more than the whole evaluation)."""
+    if not cases:
+        return
+    table = CollectionCase._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS c SET overdue_amount = v.overdue_amount, evaluated_on = v.evaluated_on, "
+            "held_by = v.held_by, held_until = v.held_until, last_step = v.last_step, status = v.status, "
+            "closed_on = v.closed_on, disconnected = v.disconnected "
+            "FROM unnest(%s::bigint[], %s::numeric[], %s::date[], %s::text[], %s::date[], %s::text[], %s::text[], "
+            "%s::date[], %s::boolean[]) AS v(id, overdue_amount, evaluated_on, held_by, held_until, last_step, status, "
+            "closed_on, disconnected) WHERE c.id = v.id",
+            [[c.pk for c in cases], [c.overdue_amount for c in cases], [c.evaluated_on for c in cases],
+             [c.held_by for c in cases], [c.held_until for c in cases], [c.last_step for c in cases],
+             [c.status for c in cases], [c.closed_on for c in cases], [c.disconnected for c in cases]])
 
 
 def _paid_since(promises: list[PromiseToPay], *, on: dt.date) -> dict[int, Decimal]:
@@ -174,7 +190,7 @@ def accounts_collect(*, account_ids: Iterable[int], on: dt.date, now: dt.datetim
         cases[case.account_id] = case
     acting = [a for a in live if overdue[a].amount > 0]
     if not acting:
-        CollectionCase.objects.bulk_update(evaluated, CASE_FIELDS)
+        cases_save(evaluated)
         return outcome
 
     plans = {p.customer_class: p for p in DunningPlan.objects.filter(active=True).prefetch_related("steps")}
@@ -261,7 +277,7 @@ def accounts_collect(*, account_ids: Iterable[int], on: dt.date, now: dt.datetim
     for kind, pairs in notices.items():
         outcome.actions += _notices_record(kind, pairs, on=on, run_id=run_id, actor=actor)
     CollectionSkip.objects.bulk_create(skips, ignore_conflicts=True)
-    CollectionCase.objects.bulk_update(evaluated, CASE_FIELDS)
+    cases_save(evaluated)
     return outcome
 
 
