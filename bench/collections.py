@@ -67,8 +67,8 @@ MIX = [  # (category, share)
 ]
 
 
-def _fresh_database(url: str, name: str, template: bool) -> tuple[str, bool]:
-    """Drop and create `name`; with `template`, as a copy of `<name>_schema` (migrated once by
+def _fresh_database(url: str, name: str, template: str) -> tuple[str, bool]:
+    """Drop and create `name`; with `template`, as a copy of that database (migrated once by
     the first such run, kept for the next). Returns the URL and whether it is migrated."""
     import subprocess
 
@@ -81,7 +81,7 @@ def _fresh_database(url: str, name: str, template: bool) -> tuple[str, bool]:
         if not template:
             conn.execute(f'CREATE DATABASE "{name}"')
             return urlunsplit(parts._replace(path=f"/{name}")), False
-        schema = f"{name}_schema"
+        schema = template
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [schema]).fetchone():
             conn.execute(f'CREATE DATABASE "{schema}"')
             env = dict(os.environ, DATABASE_URL=urlunsplit(parts._replace(path=f"/{schema}")))
@@ -376,9 +376,10 @@ def main() -> None:
     parser.add_argument("--database", default="utilis_bench_collections")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (dropped by default).")
-    parser.add_argument("--schema-template", action="store_true",
-                        help="Copy a migrated <database>_schema (made and kept by the first such run) instead of "
-                             "migrating: drop it after changing migrations.")
+    parser.add_argument("--schema-template", nargs="?", const="utilis_bench_collections_schema", default="",
+                        metavar="NAME", help="Copy a migrated database NAME (default utilis_bench_collections_schema; "
+                                             "made and kept by the first such run) instead of migrating: drop it "
+                                             "after changing migrations.")
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
@@ -422,12 +423,16 @@ def main() -> None:
     del built
 
     load_before = _load()
+    before = os.times()
     started = time.perf_counter()
     run = collections_run_start(run_date=RUN, now=NOW, chunk_size=args.chunk_size, enqueue=False)
     planned = time.perf_counter()
     numbers = run_engine.pending_chunks(CollectionRunChunk, run_id=run.pk)
     outcomes = _spread(run.pk, numbers, args.workers, args.per_account)
     finished = time.perf_counter()
+    cpu = os.times()
+    python_cpu = (cpu.user + cpu.system + cpu.children_user + cpu.children_system
+                  - before.user - before.system - before.children_user - before.children_system)
     load_after = _load()
     run.refresh_from_db()
     assert run.status == CollectionRun.Status.DONE, (run.status, outcomes.count("failed"), run.error)
@@ -445,6 +450,8 @@ def main() -> None:
     for label, seconds in (("start (accounts, chunks)", plan_s), ("chunks (evaluate and act)", chunks_s),
                            ("total", total_s)):
         print(f"  {label:<38}{seconds:9.1f}{evaluated / seconds:12.0f}")
+    print(f"  Python CPU (this process and the workers; PostgreSQL not included) {python_cpu:.1f} s: "
+          f"{evaluated / python_cpu:.0f} accounts per CPU second")
     print(f"  load average: start of run {load_before}, end of run {load_after}")
 
     # The same day again: the run exists, nothing new.

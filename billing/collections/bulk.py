@@ -52,7 +52,7 @@ from billing.collections.services import (
     _reconnect,
     _record,
     _take,
-    overdue_for,
+    overdue_for_many,
     step_applies,
 )
 from billing.payments.allocation import _LOCK_NAMESPACE
@@ -149,7 +149,7 @@ def accounts_collect(*, account_ids: Iterable[int], on: dt.date, now: dt.datetim
     actor = Actor.system(SYSTEM, reason=f"Collections run of {on}")
     outcome = ChunkOutcome()
     ids = sorted(set(account_ids))
-    overdue = overdue_for(ids, as_of=on)
+    overdue = overdue_for_many(ids, as_of=on)
     accounts = account_facts(ids)
     ids = [a for a in ids if a in accounts]
     open_case = set(CollectionCase.objects.filter(account_id__in=ids, status=CollectionCase.Status.OPEN)

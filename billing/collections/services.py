@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from billing.collections import presets
@@ -51,7 +51,7 @@ from billing.collections.protections import (
 )
 from billing.models import Bill, LedgerEntry
 from billing.payments.allocation import account_items, account_lock
-from billing.payments.models import ChargeKind, Fee
+from billing.payments.models import Allocation, ChargeKind, Fee
 from billing.services.ledger import account_balance, ledger_post_adjustment
 from core import field_work
 from core.actors import Actor
@@ -101,6 +101,51 @@ def overdue_for(account_ids: Iterable[int], *, as_of: dt.date) -> dict[int, Over
         amount = max(ZERO, past - credit)
         result[account_id] = Overdue(money(amount), money(max(ZERO, base - credit)), oldest if amount > 0 else None,
                                      money(owed))
+    return result
+
+
+_OVERDUE_SQL = """
+WITH e AS (SELECT id, account_id, kind, amount, effective_date, reverses_id, bill_id FROM {ledger}
+           WHERE account_id = ANY(%(ids)s::bigint[])),
+r AS (SELECT DISTINCT reverses_id AS id FROM e WHERE reverses_id IS NOT NULL),
+a AS (SELECT id, credit_id, charge_id, amount, releases_id FROM {allocation} WHERE account_id = ANY(%(ids)s::bigint[])),
+stale AS (SELECT a.credit_id, a.charge_id, a.amount FROM a
+          WHERE a.releases_id IS NULL AND (a.credit_id IN (SELECT id FROM r) OR a.charge_id IN (SELECT id FROM r))
+            AND NOT EXISTS (SELECT 1 FROM {allocation} x WHERE x.releases_id = a.id)),
+u AS (SELECT id, sum(amount) AS used FROM (
+        SELECT credit_id AS id, amount FROM a UNION ALL SELECT charge_id, amount FROM a
+        UNION ALL SELECT credit_id, -amount FROM stale UNION ALL SELECT charge_id, -amount FROM stale) x
+      GROUP BY id),
+o AS (SELECT e.account_id, e.amount > 0 AS charge, abs(e.amount) - coalesce(u.used, 0) AS open,
+             EXISTS (SELECT 1 FROM {fee} f WHERE f.ledger_entry_id = e.id AND f.account_id = ANY(%(ids)s::bigint[])) AS fee,
+             coalesce(b.due_date, e.effective_date + 30) AS due
+      FROM e LEFT JOIN u ON u.id = e.id LEFT JOIN {bill} b ON b.id = e.bill_id
+      WHERE e.kind <> 'reversal' AND e.id NOT IN (SELECT id FROM r))
+SELECT account_id,
+       coalesce(sum(open) FILTER (WHERE NOT charge), 0),
+       coalesce(sum(open) FILTER (WHERE charge AND due < %(on)s), 0),
+       coalesce(sum(open) FILTER (WHERE charge AND due < %(on)s AND NOT fee), 0),
+       min(due) FILTER (WHERE charge AND due < %(on)s),
+       coalesce(sum(open) FILTER (WHERE charge), 0)
+FROM o WHERE open > 0 GROUP BY account_id
+"""
+
+
+def overdue_for_many(account_ids: Iterable[int], *, as_of: dt.date) -> dict[int, Overdue]:
+    """`overdue_for`'s figures for many accounts, summed by the database in one statement (the
+    same open amounts as billing.payments.allocation.account_items: allocations netted, those
+    touching a reversed entry taken back, reversals and reversed entries left out): what the
+    run's chunks read. tests/test_collections_bulk.py checks the two agree."""
+    ids = list(account_ids)
+    result = {a: Overdue(ZERO, ZERO, None, ZERO) for a in ids}
+    sql = _OVERDUE_SQL.format(ledger=LedgerEntry._meta.db_table, allocation=Allocation._meta.db_table,
+                              fee=Fee._meta.db_table, bill=Bill._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": ids, "on": as_of})
+        for account_id, credit, past, base, oldest, charges in cursor.fetchall():
+            amount = max(ZERO, past - credit)
+            result[account_id] = Overdue(money(amount), money(max(ZERO, base - credit)),
+                                         oldest if amount > 0 else None, money(charges - credit))
     return result
 
 

@@ -21,16 +21,18 @@ from billing.collections.models import (
     PaymentArrangement,
     PromiseToPay,
 )
-from billing.collections.services import accounts_collect_each
+from billing.collections.services import accounts_collect_each, overdue_for, overdue_for_many
 from billing.services import (
     account_protection_add,
     contact_attempt_record,
     extreme_weather_declare,
     payment_arrangement_create,
     payment_post,
+    payment_return,
     promise_to_pay_create,
 )
-from billing.services.ledger import account_balance
+from billing.models import LedgerEntry
+from billing.services.ledger import account_balance, ledger_post_adjustment, ledger_reverse
 from billing.tests.test_collections_run import CLERK, DUE, delinquent
 from service_orders.models import ServiceOrder
 
@@ -38,9 +40,24 @@ pytestmark = pytest.mark.django_db
 DAYS = [5, 8, 12, 16, 17, 30, 31, 45, 46, 60, 61, 62, 63, 65, 66, 72, 76, 92, 120, 121, 164, 165]
 
 
-def _pay(account, amount: str, on: dt.date) -> None:
-    payment_post(account_id=account.pk, amount=amount, received_date=on, channel="cashier", tender_type="cash",
-                 actor=CLERK)
+def _pay(account, amount: str, on: dt.date):
+    return payment_post(account_id=account.pk, amount=amount, received_date=on, channel="cashier", tender_type="cash",
+                        actor=CLERK)
+
+
+def _pay_then_bounce(account) -> None:
+    payment_return(payment=_pay(account, "300.00", _at(6)), kind="nsf", return_date=_at(7), reason="NSF",
+                   actor=CLERK)
+
+
+def _charge(account) -> None:
+    ledger_post_adjustment(account_id=account.pk, amount="50.00", effective_date=DUE - dt.timedelta(days=40),
+                           reason="meter tampering fee")
+
+
+def _reverse_charge(account) -> None:
+    entry = LedgerEntry.objects.get(account_id=account.pk, kind="adjustment", reason="meter tampering fee")
+    ledger_reverse(entry=entry, reason="charged in error", effective_date=_at(29))
 
 
 def _at(day: int) -> dt.date:
@@ -140,6 +157,8 @@ SCENARIOS = {
     "paid after disconnect": ("300.00", "pat@example.org", _contact,
                               {72: lambda a: _pay(a, "400.00", _at(70))}),
     "partly paid": ("300.00", "pat@example.org", _contact, {31: lambda a: _pay(a, "260.00", _at(30))}),
+    "returned payment": ("300.00", "pat@example.org", _plain, {8: _pay_then_bounce}),
+    "reversed charge": ("300.00", "pat@example.org", _charge, {30: _reverse_charge}),
     "weather": ("300.00", "pat@example.org", _weather, {}),
     "pre-disconnected": ("300.00", "pat@example.org", _pre_disconnected, {}),
 }
@@ -185,6 +204,8 @@ def test_the_set_based_chunk_takes_exactly_the_steps_of_the_per_account_path():
                 for account in twins[name]:
                     events[day](account)
         now = timezone.make_aware(dt.datetime.combine(on, dt.time(10)))
+        everyone = [a.pk for pair in twins.values() for a in pair]
+        assert overdue_for_many(everyone, as_of=on) == overdue_for(everyone, as_of=on), day  # the chunk's and the page's
         with transaction.atomic():
             each = accounts_collect_each(account_ids=[p[0].pk for p in twins.values()], on=on, now=now)
         with transaction.atomic():
