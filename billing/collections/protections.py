@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
+from django.db.models.functions import TruncDate
 
 from billing.collections.models import (
     AccountProtection,
@@ -40,6 +41,8 @@ class Context:
     now: dt.datetime
     action: str  # "notice" or "disconnect"
     case: CollectionCase | None
+    facts: ProtectionFacts
+    day: DayFacts
 
 
 @dataclass(frozen=True)
@@ -64,16 +67,22 @@ class AccountFacts:
         return self.status == "closed"
 
 
+def _accounts():
+    """cis' accounts, reached through billing's own foreign key (billing imports no cis model)."""
+    model = LedgerEntry._meta.get_field("account").related_model
+    assert isinstance(model, type)
+    return model._default_manager
+
+
 def account_facts(account_ids: Iterable[int]) -> dict[int, AccountFacts]:
-    """The facts of accounts that have ledger entries (every account with something overdue)."""
+    """The facts of these accounts (whether or not they have ledger entries: an open case of an
+    account without any is still closed by the run)."""
     ids = list(account_ids)
-    entries = LedgerEntry.objects.filter(account_id__in=ids).order_by()
-    rows = entries.values_list("account_id", "account__account_number", "account__status", "account__customer__kind",
-                               "account__customer__email").distinct()
+    rows = _accounts().filter(pk__in=ids).order_by().values_list(
+        "id", "account_number", "status", "customer__kind", "customer__email")
     points: dict[int, list[tuple[dt.date, int, str]]] = {}
-    for account_id, start, sp_id, city in (entries.filter(account__agreements__isnull=False).values_list(
-            "account_id", "account__agreements__start_date", "account__agreements__service_point_id",
-            "account__agreements__service_point__premise__city").distinct()):
+    for account_id, start, sp_id, city in (_accounts().filter(pk__in=ids, agreements__isnull=False).order_by().values_list(
+            "id", "agreements__start_date", "agreements__service_point_id", "agreements__service_point__premise__city")):
         points.setdefault(account_id, []).append((start, sp_id, city or ""))
     facts = {}
     for account_id, number, status, kind, email in rows:
@@ -123,7 +132,7 @@ def _blocked_day(params: dict, day: dt.date, holidays: frozenset[dt.date]) -> st
 
 
 def _no_disconnect_days(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
-    holidays = utility_holidays(ctx.on_date, ctx.on_date + dt.timedelta(days=30))
+    holidays = ctx.day.holidays
     why = _blocked_day(rule.params, ctx.on_date, holidays)
     if not why:
         return ALLOW
@@ -133,73 +142,132 @@ def _no_disconnect_days(rule: ProtectionRule, ctx: Context) -> ProtectionDecisio
     return ProtectionDecision(True, rule.code, why.capitalize(), day)
 
 
+@dataclass(frozen=True)
+class HeldProtection:
+    """An account protection in force on the date (AccountProtection's fields the rules read)."""
+
+    id: int
+    kind: str
+    end_date: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProtectionFacts:
+    """What the rules read of one account on one date, loaded once: for one account
+    (`protections_evaluate`) or for a whole chunk of the run (`protection_facts`)."""
+
+    areas: frozenset[str] = frozenset()
+    protections: tuple[HeldProtection, ...] = ()  # in force on the date
+    arrangement: tuple[Decimal, dt.date, dt.date | None] | None = None  # active: arrears, made on, last instalment
+    promise: tuple[Decimal, dt.date] | None = None  # open: amount, promised date
+    contacts: tuple[tuple[dt.date, dt.datetime], ...] = ()  # (UTC date, time) of every contact attempt, oldest first
+    notice_date: dt.date | None = None  # the case's disconnection notice
+
+
+@dataclass(frozen=True)
+class DayFacts:
+    """What the rules read of the date itself: holidays and the extreme weather days from it on."""
+
+    holidays: frozenset[dt.date]
+    weather: tuple[tuple[dt.date, str, str], ...] = field(default=())  # (date, area, reason), by date
+
+
+def day_facts(on_date: dt.date) -> DayFacts:
+    weather = tuple((d.date, d.area, d.reason)
+                    for d in ExtremeWeatherDay.objects.filter(date__gte=on_date).order_by("date", "id"))
+    return DayFacts(utility_holidays(on_date, on_date + dt.timedelta(days=30)), weather)
+
+
+def protection_facts(account_ids: Iterable[int], *, on_date: dt.date, cases: dict[int, CollectionCase],
+                     areas: dict[int, frozenset[str]]) -> dict[int, ProtectionFacts]:
+    """The protection facts of many accounts on `on_date` in a handful of queries; `cases` are
+    their open cases (by account), `areas` their premise cities (AccountFacts.areas)."""
+    ids = list(account_ids)
+    held: dict[int, list[HeldProtection]] = {}
+    for pk, account_id, kind, end, reason in (
+            AccountProtection.objects.filter(account_id__in=ids, start_date__lte=on_date, end_date__gte=on_date)
+            .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=on_date)).order_by("-end_date", "-id")
+            .values_list("id", "account_id", "kind", "end_date", "reason")):
+        held.setdefault(account_id, []).append(HeldProtection(pk, kind, end, reason))
+    arrangements = {account_id: (arrears, made, last) for account_id, arrears, made, last in (
+        PaymentArrangement.objects.filter(account_id__in=ids, status=PaymentArrangement.Status.ACTIVE).order_by()
+        .annotate(last=Max("instalments__due_date")).values_list("account_id", "arrears", "made_on", "last"))}
+    promises = {account_id: (amount, promised) for account_id, amount, promised in (
+        PromiseToPay.objects.filter(account_id__in=ids, status=PromiseToPay.Status.OPEN).order_by("made_on", "id")
+        .values_list("account_id", "amount", "promised_date"))}
+    contacts: dict[int, list[tuple[dt.date, dt.datetime]]] = {}
+    for account_id, day, at in (ContactAttempt.objects.filter(account_id__in=ids).annotate(day=TruncDate("attempted_at"))
+                                .order_by("attempted_at", "id").values_list("account_id", "day", "attempted_at")):
+        contacts.setdefault(account_id, []).append((day, at))
+    case_accounts = {case.pk: account_id for account_id, case in cases.items()}
+    notices = {case_accounts[case_id]: day for case_id, day in (
+        CollectionAction.objects.filter(case_id__in=list(case_accounts), kind=CollectionAction.Kind.DISCONNECT_NOTICE)
+        .values_list("case_id", "action_date"))}
+    return {a: ProtectionFacts(areas.get(a, frozenset()), tuple(held.get(a, ())), arrangements.get(a), promises.get(a),
+                               tuple(contacts.get(a, ())), notices.get(a)) for a in ids}
+
+
 def _extreme_weather(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
-    facts = account_facts([ctx.account_id]).get(ctx.account_id)
-    areas = facts.areas if facts else frozenset()
-    days = [d for d in ExtremeWeatherDay.objects.filter(date__gte=ctx.on_date).order_by("date")
-            if not d.area or d.area.strip().lower() in areas]
-    if not days or days[0].date != ctx.on_date:
+    days = [(day, reason) for day, area, reason in ctx.day.weather if not area or area.strip().lower() in ctx.facts.areas]
+    if not days or days[0][0] != ctx.on_date:
         return ALLOW
     until = ctx.on_date
-    dates = {d.date for d in days}
+    dates = {day for day, _ in days}
     while until in dates:
         until += DAY
-    return ProtectionDecision(True, rule.code, f"Extreme weather day: {days[0].reason}", until)
+    return ProtectionDecision(True, rule.code, f"Extreme weather day: {days[0][1]}", until)
 
 
 def _notice_period(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
     days = int(rule.params.get("days", 14))
-    notice = (CollectionAction.objects.filter(case=ctx.case, kind=CollectionAction.Kind.DISCONNECT_NOTICE).first()
-              if ctx.case else None)
+    notice = ctx.facts.notice_date if ctx.case else None
     if notice is None:
         return ProtectionDecision(True, rule.code, "No disconnection notice was given in this case", None)
-    ends = notice.action_date + dt.timedelta(days=days)
+    ends = notice + dt.timedelta(days=days)
     if ctx.on_date < ends:
-        return ProtectionDecision(True, rule.code, f"Notice period of {days} days from {notice.action_date}", ends)
+        return ProtectionDecision(True, rule.code, f"Notice period of {days} days from {notice}", ends)
     return ALLOW
 
 
 def _contact_attempt(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
     hours = int(rule.params.get("hours", 48))
     since = ctx.case.opened_on if ctx.case else ctx.on_date
-    latest = (ContactAttempt.objects.filter(account_id=ctx.account_id, attempted_at__date__gte=since)
-              .order_by("attempted_at").first())
+    latest = next((at for day, at in ctx.facts.contacts if day >= since), None)
     if latest is None:
         return ProtectionDecision(True, rule.code, f"No contact attempt yet ({hours} h before disconnection)", None)
-    ready = latest.attempted_at + dt.timedelta(hours=hours)
+    ready = latest + dt.timedelta(hours=hours)
     if ctx.now < ready:
-        return ProtectionDecision(True, rule.code, f"Contact attempted {latest.attempted_at:%Y-%m-%d %H:%M}; "
+        return ProtectionDecision(True, rule.code, f"Contact attempted {latest:%Y-%m-%d %H:%M}; "
                                                    f"{hours} h must pass", ready.date())
     return ALLOW
 
 
 def _account_protection(kind: str) -> Callable[[ProtectionRule, Context], ProtectionDecision]:
+    label = AccountProtection.Kind(kind).label
+
     def check(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
-        row = (AccountProtection.objects.filter(account_id=ctx.account_id, kind=kind, start_date__lte=ctx.on_date,
-                                                end_date__gte=ctx.on_date)
-               .filter(Q(ended_on__isnull=True) | Q(ended_on__gt=ctx.on_date)).order_by("-end_date").first())
+        row = next((p for p in ctx.facts.protections if p.kind == kind), None)  # the one ending last
         if row is None:
             return ALLOW
         until = None if kind == AccountProtection.Kind.DISPUTE else row.end_date + DAY
-        return ProtectionDecision(True, rule.code, f"{row.get_kind_display()}: {row.reason}", until)
+        return ProtectionDecision(True, rule.code, f"{label}: {row.reason}", until)
     return check
 
 
 def _arrangement(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
-    row = PaymentArrangement.objects.filter(account_id=ctx.account_id, status=PaymentArrangement.Status.ACTIVE).first()
-    if row is None:
+    if ctx.facts.arrangement is None:
         return ALLOW
-    last = row.instalments.order_by("-due_date").values_list("due_date", flat=True).first()
-    return ProtectionDecision(True, rule.code, f"Payment arrangement of {row.arrears} made {row.made_on}",
+    arrears, made_on, last = ctx.facts.arrangement
+    return ProtectionDecision(True, rule.code, f"Payment arrangement of {arrears} made {made_on}",
                               (last + DAY) if last else None)
 
 
 def _promise(rule: ProtectionRule, ctx: Context) -> ProtectionDecision:
-    row = PromiseToPay.objects.filter(account_id=ctx.account_id, status=PromiseToPay.Status.OPEN,
-                                      promised_date__gte=ctx.on_date).first()
-    if row is None:
+    if ctx.facts.promise is None or ctx.facts.promise[1] < ctx.on_date:
         return ALLOW
-    return ProtectionDecision(True, rule.code, f"Promise to pay {row.amount} by {row.promised_date}", row.promised_date + DAY)
+    amount, promised = ctx.facts.promise
+    return ProtectionDecision(True, rule.code, f"Promise to pay {amount} by {promised}", promised + DAY)
 
 
 CHECKS: dict[str, Callable[[ProtectionRule, Context], ProtectionDecision]] = {
@@ -225,11 +293,27 @@ PRIORITY: list[str] = [RuleKind.SEASONAL_BAN, RuleKind.EXTREME_WEATHER, RuleKind
             RuleKind.NO_DISCONNECT_DAYS, RuleKind.NOTICE_PERIOD, RuleKind.CONTACT_ATTEMPT]
 
 
+def rules_for(rules: Iterable[ProtectionRule], *, action: str, customer_class: str) -> list[ProtectionRule]:
+    """Of these active rules, those that apply to `action` and the class, in PRIORITY order."""
+    applies = {AppliesTo.ALL, AppliesTo.NOTICES if action == "notice" else AppliesTo.DISCONNECT}
+    mine = [r for r in rules if r.applies_to in applies and r.customer_class in ("", customer_class)]
+    return sorted(mine, key=lambda r: (PRIORITY.index(r.kind), r.code))
+
+
 def active_rules(*, action: str, customer_class: str) -> list[ProtectionRule]:
-    applies = [AppliesTo.ALL, AppliesTo.NOTICES if action == "notice" else AppliesTo.DISCONNECT]
-    rules = (ProtectionRule.objects.filter(active=True, applies_to__in=applies)
-             .filter(Q(customer_class="") | Q(customer_class=customer_class)))
-    return sorted(rules, key=lambda r: (PRIORITY.index(r.kind), r.code))
+    return rules_for(ProtectionRule.objects.filter(active=True), action=action, customer_class=customer_class)
+
+
+def protections_decide(*, rules: list[ProtectionRule], ctx: Context, first_only: bool = False) -> list[ProtectionDecision]:
+    """Every rule of `rules` (active_rules' order) that holds in `ctx`; pure, no database."""
+    holds = []
+    for rule in rules:
+        decision = CHECKS[rule.kind](rule, ctx)
+        if decision.hold:
+            holds.append(decision)
+            if first_only:
+                break
+    return holds
 
 
 def protections_evaluate(*, account_id: int, on_date: dt.date, now: dt.datetime, action: str,
@@ -237,20 +321,16 @@ def protections_evaluate(*, account_id: int, on_date: dt.date, now: dt.datetime,
                          first_only: bool = False) -> list[ProtectionDecision]:
     """Every rule that holds the account for `action` ("notice" or "disconnect") on `on_date`
     (with `first_only`, the first that holds: what the run needs)."""
+    account = account_facts([account_id]).get(account_id)
     if customer_class is None:
-        facts = account_facts([account_id]).get(account_id)
-        customer_class = facts.customer_class if facts else CustomerClass.RESIDENTIAL
+        customer_class = account.customer_class if account else CustomerClass.RESIDENTIAL
     if case is None:
         case = CollectionCase.objects.filter(account_id=account_id, status=CollectionCase.Status.OPEN).first()
-    ctx = Context(account_id, customer_class, on_date, now, action, case)
-    holds = []
-    for rule in active_rules(action=action, customer_class=customer_class):
-        decision = CHECKS[rule.kind](rule, ctx)
-        if decision.hold:
-            holds.append(decision)
-            if first_only:
-                break
-    return holds
+    facts = protection_facts([account_id], on_date=on_date, cases={account_id: case} if case else {},
+                             areas={account_id: account.areas} if account else {})[account_id]
+    ctx = Context(account_id, customer_class, on_date, now, action, case, facts, day_facts(on_date))
+    return protections_decide(rules=active_rules(action=action, customer_class=customer_class), ctx=ctx,
+                              first_only=first_only)
 
 
 def protection_check(*, account_id: int, on_date: dt.date, now: dt.datetime, action: str = "disconnect",

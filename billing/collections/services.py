@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from billing.collections import presets
@@ -51,7 +51,7 @@ from billing.collections.protections import (
 )
 from billing.models import Bill, LedgerEntry
 from billing.payments.allocation import account_items, account_lock
-from billing.payments.models import ChargeKind, Fee
+from billing.payments.models import Allocation, ChargeKind, Fee
 from billing.services.ledger import account_balance, ledger_post_adjustment
 from core import field_work
 from core.actors import Actor
@@ -104,6 +104,51 @@ def overdue_for(account_ids: Iterable[int], *, as_of: dt.date) -> dict[int, Over
     return result
 
 
+_OVERDUE_SQL = """
+WITH e AS (SELECT id, account_id, kind, amount, effective_date, reverses_id, bill_id FROM {ledger}
+           WHERE account_id = ANY(%(ids)s::bigint[])),
+r AS (SELECT DISTINCT reverses_id AS id FROM e WHERE reverses_id IS NOT NULL),
+a AS (SELECT id, credit_id, charge_id, amount, releases_id FROM {allocation} WHERE account_id = ANY(%(ids)s::bigint[])),
+stale AS (SELECT a.credit_id, a.charge_id, a.amount FROM a
+          WHERE a.releases_id IS NULL AND (a.credit_id IN (SELECT id FROM r) OR a.charge_id IN (SELECT id FROM r))
+            AND NOT EXISTS (SELECT 1 FROM {allocation} x WHERE x.releases_id = a.id)),
+u AS (SELECT id, sum(amount) AS used FROM (
+        SELECT credit_id AS id, amount FROM a UNION ALL SELECT charge_id, amount FROM a
+        UNION ALL SELECT credit_id, -amount FROM stale UNION ALL SELECT charge_id, -amount FROM stale) x
+      GROUP BY id),
+o AS (SELECT e.account_id, e.amount > 0 AS charge, abs(e.amount) - coalesce(u.used, 0) AS open,
+             EXISTS (SELECT 1 FROM {fee} f WHERE f.ledger_entry_id = e.id AND f.account_id = ANY(%(ids)s::bigint[])) AS fee,
+             coalesce(b.due_date, e.effective_date + 30) AS due
+      FROM e LEFT JOIN u ON u.id = e.id LEFT JOIN {bill} b ON b.id = e.bill_id
+      WHERE e.kind <> 'reversal' AND e.id NOT IN (SELECT id FROM r))
+SELECT account_id,
+       coalesce(sum(open) FILTER (WHERE NOT charge), 0),
+       coalesce(sum(open) FILTER (WHERE charge AND due < %(on)s), 0),
+       coalesce(sum(open) FILTER (WHERE charge AND due < %(on)s AND NOT fee), 0),
+       min(due) FILTER (WHERE charge AND due < %(on)s),
+       coalesce(sum(open) FILTER (WHERE charge), 0)
+FROM o WHERE open > 0 GROUP BY account_id
+"""
+
+
+def overdue_for_many(account_ids: Iterable[int], *, as_of: dt.date) -> dict[int, Overdue]:
+    """`overdue_for`'s figures for many accounts, summed by the database in one statement (the
+    same open amounts as billing.payments.allocation.account_items: allocations netted, those
+    touching a reversed entry taken back, reversals and reversed entries left out): what the
+    run's chunks read. tests/test_collections_bulk.py checks the two agree."""
+    ids = list(account_ids)
+    result = {a: Overdue(ZERO, ZERO, None, ZERO) for a in ids}
+    sql = _OVERDUE_SQL.format(ledger=LedgerEntry._meta.db_table, allocation=Allocation._meta.db_table,
+                              fee=Fee._meta.db_table, bill=Bill._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": ids, "on": as_of})
+        for account_id, credit, past, base, oldest, charges in cursor.fetchall():
+            amount = max(ZERO, past - credit)
+            result[account_id] = Overdue(money(amount), money(max(ZERO, base - credit)),
+                                         oldest if amount > 0 else None, money(charges - credit))
+    return result
+
+
 def active_plan(customer_class: str) -> DunningPlan | None:
     return DunningPlan.objects.filter(customer_class=customer_class, active=True).prefetch_related("steps").first()
 
@@ -152,6 +197,16 @@ class Outcome:
     actions: list[CollectionAction]
     held: CollectionSkip | None = None
     closed: bool = False
+
+
+@dataclass
+class ChunkOutcome:
+    """What a chunk's accounts got: the actions taken, how many were held, cases closed."""
+
+    actions: list[CollectionAction] = field(default_factory=list)
+    holds: int = 0
+    closed: int = 0
+    evaluated: int = 0  # accounts looked at closely (the set-based chunk leaves out those with nothing open)
 
 
 def _record(case: CollectionCase, kind: str, *, on: dt.date, overdue: Decimal, run_id: int | None,
@@ -389,9 +444,33 @@ def collections_run_start(*, run_date: dt.date, now: dt.datetime, user=None, chu
     return run
 
 
-def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.datetime) -> str:
-    """Do one chunk: every account's evaluation and actions commit with the chunk's DONE mark.
-    Returns "done", "skipped" (done already or held by another worker) or "failed"."""
+def accounts_collect_each(*, account_ids: Iterable[int], on: dt.date, now: dt.datetime,
+                          run_id: int | None = None) -> ChunkOutcome:
+    """`account_collect` for each account, one after the other: the reference the set-based
+    chunk (billing.collections.bulk.accounts_collect) is tested against, and the per-account
+    figure of bench/collections.py. Call inside a transaction."""
+    ids = sorted(set(account_ids))
+    overdue = overdue_for(ids, as_of=on)
+    accounts = account_facts(ids)
+    result = ChunkOutcome(evaluated=len(accounts))
+    for account_id in ids:
+        if account_id not in accounts:
+            continue
+        outcome = account_collect(account=accounts[account_id], overdue=overdue[account_id], on=on, now=now,
+                                  run_id=run_id)
+        result.actions += outcome.actions
+        result.holds += int(outcome.held is not None)
+        result.closed += int(outcome.closed)
+    return result
+
+
+def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.datetime, per_account: bool = False) -> str:
+    """Do one chunk: every account's evaluation and actions commit with the chunk's DONE mark;
+    set-based (billing.collections.bulk), or with `per_account` one account at a time
+    (`accounts_collect_each`, the reference). Returns "done", "skipped" (done already or held
+    by another worker) or "failed"."""
+    from billing.collections import bulk  # it builds on this module's helpers
+
     sent: list[int] = []
     try:
         with run_engine.chunk_claim(CollectionRunChunk, run_id=run_id, number=chunk_number, now=now) as claim:
@@ -399,18 +478,10 @@ def collections_run_chunk_process(*, run_id: int, chunk_number: int, now: dt.dat
                 return "skipped"
             run = CollectionRun.objects.get(pk=run_id)
             ids = [int(i) for i in claim.chunk.account_ids]
-            overdue = overdue_for(ids, as_of=run.run_date)
-            accounts = account_facts(ids)
-            actions = holds = closed = 0
-            for account_id in ids:
-                if account_id not in accounts:
-                    continue  # no ledger entry: nothing can be overdue
-                outcome = account_collect(account=accounts[account_id], overdue=overdue[account_id], on=run.run_date,
-                                          now=now, run_id=run_id)
-                actions += len(outcome.actions)
-                holds += int(outcome.held is not None)
-                closed += int(outcome.closed)
-                sent += [a.pk for a in outcome.actions if a.kind in NOTICE_KINDS]
+            outcome = (accounts_collect_each if per_account else bulk.accounts_collect)(
+                account_ids=ids, on=run.run_date, now=now, run_id=run_id)
+            actions, holds, closed = len(outcome.actions), outcome.holds, outcome.closed
+            sent += [a.pk for a in outcome.actions if a.kind in NOTICE_KINDS]
             claim.add(actions_taken=actions, holds=holds, cases_closed=closed)
         if sent:
             notices_send_pending(action_ids=sent, now=now)
@@ -427,11 +498,12 @@ def collections_run_resume(*, run_id: int, now: dt.datetime | None = None, enque
                                  enqueue=(lambda nums: _enqueue(run_id, nums)) if enqueue else None)
 
 
-def collections_run_inline(*, run_date: dt.date, now: dt.datetime, chunk_size: int = 500) -> CollectionRun:
-    """Start the run and do its chunks here (the management command, tests)."""
+def collections_run_inline(*, run_date: dt.date, now: dt.datetime, chunk_size: int = 500,
+                           per_account: bool = False) -> CollectionRun:
+    """Start the run and do its chunks here (the management command, tests, the benchmark)."""
     run = collections_run_start(run_date=run_date, now=now, chunk_size=chunk_size, enqueue=False)
     for number in run_engine.pending_chunks(CollectionRunChunk, run_id=run.pk):
-        collections_run_chunk_process(run_id=run.pk, chunk_number=number, now=now)
+        collections_run_chunk_process(run_id=run.pk, chunk_number=number, now=now, per_account=per_account)
     run.refresh_from_db()
     return run
 
