@@ -88,8 +88,8 @@ def account_deposit_summary(*, account_id: int, on: dt.date) -> dict:
     """The account 360 panel: its deposits, what is held, interest to date, open recommendations."""
     deposits = account_deposits(account_id=account_id)
     active = [d for d in deposits if d.status == Deposit.Status.ACTIVE]
-    accrued = {d.pk: rules.deposit_interest(d, until=on)[0] for d in active}
-    return {"deposits": deposits, "active": active, "accrued": accrued,
+    rows = [{"deposit": d, "accrued": rules.deposit_interest(d, until=on)[0]} for d in active]
+    return {"deposits": deposits, "active": rows,
             "held": sum((d.held_amount for d in active), ZERO),
             "recommendations": list(DepositRecommendation.objects.filter(account_id=account_id,
                                                                          status=DepositRecommendation.Status.OPEN))}
