@@ -19,7 +19,7 @@ from cis.selectors import account_get
 from core.actors import Actor
 from core.permissions import role_required
 from core.roles import has_role
-from core.runs import progress_response, run_progress
+from core.runs import progress_response
 
 
 class AccountField(forms.CharField):
@@ -217,7 +217,9 @@ def review_start(request):
 
 @role_required(*VIEWERS)
 def review_progress(request, run_id: int):
-    return progress_response(run_progress(get_object_or_404(DepositReview, pk=run_id)))
+    run = get_object_or_404(DepositReview, pk=run_id)
+    return progress_response(run, recommended=run.recommended, instalments_paid=run.instalments_paid,
+                             interest_credited=run.interest_credited)
 
 
 urlpatterns = [

@@ -110,13 +110,16 @@ def test_recommendations_are_accepted_or_dismissed_and_the_review_shows_progress
     assert said(started)[0].startswith(f"Deposit review of {utility_today()}:")
     run = deposit_review_inline(run_date=utility_today(), now=timezone.now())
     progress = client.get(f"/billing/deposits/reviews/{run.pk}/progress/")
-    assert progress.status_code == 200 and "status" in progress.json()
+    assert progress.status_code == 200
+    assert (progress.json()["status"], progress.json()["recommended"]) == ("done", 2)
     a = DepositRecommendation.objects.get(account=first)
     b = DepositRecommendation.objects.get(account=second)
     assert f'data-testid="recommendation-{a.pk}"' in client.get(HUB).content.decode()
     no_note = client.post(f"/billing/deposits/recommendations/{b.pk}/dismiss/", {}, follow=True)
     assert said(no_note) == [f"Recommendation {b.pk} not decided: note: This field is required."]
-    client.post(f"/billing/deposits/recommendations/{b.pk}/dismiss/", {"note": "Reference letter pending"})
+    dismissed = client.post(f"/billing/deposits/recommendations/{b.pk}/dismiss/", {"note": "Reference letter pending"},
+                            follow=True)
+    assert said(dismissed) == [f"Recommendation {b.pk} dismissed."]
     accepted = client.post(f"/billing/deposits/recommendations/{a.pk}/accept/", follow=True)
     assert said(accepted) == [f"Recommendation {a.pk} accepted."]
     assert Deposit.objects.get(account=first).status == "active"
@@ -128,7 +131,7 @@ def test_recommendations_are_accepted_or_dismissed_and_the_review_shows_progress
 
 def test_the_account_page_has_a_deposit_panel(client, csr, deposit):
     client.login(username=csr.username, password=PASSWORD)
-    page = client.get(f"/accounts/{deposit.account.account_number}/")
+    page = client.get(f"/hub/accounts/{deposit.account.account_number}/")
     text = page.content.decode()
     assert page.status_code == 200
     assert f'data-testid="deposit-{deposit.pk}"' in text and "Deposit instalments" in text
