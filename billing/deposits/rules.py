@@ -184,7 +184,7 @@ def deposit_amount(account, *, deposit_class: DepositClass, as_of: dt.date) -> A
             source = f"rate class average of {len(parts)} agreement(s)"
     average = money(average)
     raw = money(average * deposit_class.amount_multiple)
-    workings = {"as_of": as_of.isoformat(), "source": source or "no bills: the minimum", "average_monthly_bill": str(average),
+    workings: dict[str, object] = {"as_of": as_of.isoformat(), "source": source or "no bills: the minimum", "average_monthly_bill": str(average),
                 "multiple": str(deposit_class.amount_multiple), "by_multiple": str(raw),
                 "minimum": str(deposit_class.minimum_amount), "cap_multiple": str(deposit_class.cap_multiple)}
     amount = max(raw, deposit_class.minimum_amount)

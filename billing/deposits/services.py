@@ -30,6 +30,7 @@ from billing.deposits.models import (
     DepositEntry,
     DepositInstalment,
     DepositInterest,
+    DepositInterestRate,
     DepositRecommendation,
     DepositRefund,
     DepositReview,
@@ -255,7 +256,7 @@ def _instalments_cancel(deposit: Deposit, *, on: dt.date, actor: Actor, why: str
     for instalment in deposit.instalments.exclude(status=DepositInstalment.Status.CANCELLED):
         if instalment.status == DepositInstalment.Status.BILLED and instalment.paid >= instalment.amount:
             continue
-        if instalment.ledger_entry_id is not None:
+        if instalment.ledger_entry is not None:
             try:
                 ledger_reverse(entry=instalment.ledger_entry, effective_date=on, user=actor,
                                reason=f"Security deposit {deposit.pk}: instalment {instalment.number} cancelled ({why})")
@@ -505,6 +506,8 @@ def deposit_bill_reversed(*, entry: LedgerEntry) -> None:
         return
     for instalment in DepositInstalment.objects.filter(bill_id=target.bill_id, status=DepositInstalment.Status.BILLED,
                                                        paid=0).select_related("ledger_entry"):
+        if instalment.ledger_entry is None:
+            continue
         try:
             ledger_reverse(entry=instalment.ledger_entry, effective_date=entry.effective_date,
                            reason=f"Bill {target.bill_id} cancelled: its deposit instalment too")
@@ -717,3 +720,37 @@ def deposit_class_save(*, deposit_class: DepositClass, actor: Actor, reason: str
         deposit_class.save()
     return deposit_class
 
+
+
+# Ontario-style defaults (docs/deposits.md): residential 1 year of good history, small
+# commercial 3 years, everyone else 7; at most 2.5 average monthly bills (Ontario's
+# Distribution System Code caps a deposit there); residential billed over 4 bills.
+PRESET_CLASSES: tuple[dict, ...] = (
+    {"code": "RES", "name": "Residential", "priority": 10, "customer_kind": "person", "amount_multiple": Decimal("2.50"),
+     "cap_multiple": Decimal("2.50"), "minimum_amount": Decimal("100.00"), "instalments": 4, "good_history_months": 12},
+    {"code": "GS", "name": "Small commercial", "priority": 20, "customer_kind": "organisation",
+     "rate_class": "small_commercial", "amount_multiple": Decimal("2.50"), "cap_multiple": Decimal("2.50"),
+     "minimum_amount": Decimal("250.00"), "instalments": 2, "good_history_months": 36},
+    {"code": "OTHER", "name": "Other customers", "priority": 90, "amount_multiple": Decimal("2.50"),
+     "cap_multiple": Decimal("2.50"), "minimum_amount": Decimal("500.00"), "instalments": 1, "good_history_months": 84,
+     "refund_method": "cheque"},
+)
+PRESET_RATES: tuple[tuple[dt.date, Decimal, str], ...] = (
+    (dt.date(2024, 1, 1), Decimal("4.2000"), "Prime 7.20 % less 3 %"),
+    (dt.date(2025, 7, 1), Decimal("2.9500"), "Prime 4.95 % less 2 %"),
+)
+
+
+def deposit_presets_load(*, actor: Actor | None = None) -> dict[str, int]:
+    """Load the preset deposit classes and interest rates that do not exist yet (by code / start date)."""
+    actor = actor or Actor.system("deposit presets")
+    created = {"classes": 0, "rates": 0}
+    with transaction.atomic(), actor.with_reason("Deposit presets").audit("deposit_presets_load"):
+        for fields in PRESET_CLASSES:
+            _, made = DepositClass.objects.get_or_create(code=fields["code"], defaults=fields)
+            created["classes"] += int(made)
+        for start, percent, note in PRESET_RATES:
+            _, made = DepositInterestRate.objects.get_or_create(start_date=start, defaults={"annual_percent": percent,
+                                                                                          "note": note})
+            created["rates"] += int(made)
+    return created

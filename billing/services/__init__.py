@@ -205,6 +205,7 @@ from billing.deposits.services import (  # noqa: E402
     deposit_bill_next,
     deposit_class_save,
     deposit_interest_credit,
+    deposit_presets_load,
     deposit_refund,
     deposit_refund_paid,
     deposit_require,
@@ -219,7 +220,7 @@ from billing.deposits.services import (  # noqa: E402
 
 __all__ += [
     "DepositError", "deposit_account_review", "deposit_apply", "deposit_bill_next", "deposit_class_save",
-    "deposit_interest_credit", "deposit_refund", "deposit_refund_paid", "deposit_require", "deposit_review_inline",
+    "deposit_interest_credit", "deposit_presets_load", "deposit_refund", "deposit_refund_paid", "deposit_require", "deposit_review_inline",
     "deposit_review_start", "deposit_sync", "deposit_transfer", "deposit_waive", "recommendation_accept",
     "recommendation_dismiss",
 ]

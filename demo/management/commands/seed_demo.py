@@ -12,6 +12,7 @@ from core.clock import utility_today
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from demo.deposits import demo_deposits_seed
 from demo.utility.loader import DemoNotEmptyError, demo_is_loaded, demo_utility_seed
 from demo.meters import demo_fleet_seed, demo_meters_seed
 from demo.preparation import demo_preparation_record
@@ -55,6 +56,7 @@ class Command(BaseCommand):
             "Seeded " + ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
             + f" (seed {seed}, as of {today:%Y-%m-%d})."
         ))
+        demo_deposits_seed(today=today, seed=seed, now=timezone.now(), log=self.stdout.write)
         if with_meters and ami_later:
             positions = demo_fleet_seed(end_date=today, days=AMI_DAYS, seed=seed, log=self.stdout.write)
             demo_preparation_record(positions=positions, end_date=today, days=AMI_DAYS, seed=seed, now=timezone.now())
