@@ -14,8 +14,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.deposits import rules
+from billing.deposits.selectors import bill_deposit_note
 from billing.deposits.models import (
     Deposit,
+    DepositClass,
     DepositEntry,
     DepositInstalment,
     DepositInterest,
@@ -26,7 +28,9 @@ from billing.deposits.models import (
 from billing.models import Bill, LedgerEntry
 from billing.services import (
     DepositError,
+    bill_cancel,
     deposit_apply,
+    deposit_bill_next,
     deposit_refund,
     deposit_refund_paid,
     deposit_require,
@@ -231,8 +235,6 @@ def test_a_returned_payment_takes_the_instalment_back_out_of_the_deposit():
 
 def _held_deposit(account, *, on: dt.date, amount: str = "150.00") -> Deposit:
     deposit = deposit_require(account=account, as_of=on, actor=CLERK, reason="New customer", amount=amount)
-    from billing.services import deposit_bill_next
-
     for _ in range(deposit.deposit_class.instalments):
         deposit_bill_next(deposit=deposit, on=on, actor=CLERK)
     pay(account, amount, on)
@@ -361,8 +363,6 @@ def test_the_final_bill_takes_the_deposit_and_cancels_unpaid_instalments():
     assert list(deposit.instalments.values_list("status", flat=True).order_by("number")) == ["billed", "billed", "cancelled"]
     applied = deposit.entries.get(kind="applied")
     assert applied.amount == D("-100.00") and applied.ledger_entry.amount == D("-100.00")
-    from billing.deposits.selectors import bill_deposit_note
-
     assert bill_deposit_note(final) == "Security deposit of 100.00 applied to this bill."
     assert_held_adds_up(deposit)
 
@@ -416,8 +416,6 @@ def test_a_deposit_is_transferred_to_a_new_account_of_the_same_customer():
     ({"minimum_amount": D("-1")}, "minimum_amount", "cannot be negative"),
 ])
 def test_a_deposit_class_is_validated_with_precise_messages(fields, field, message):
-    from billing.deposits.models import DepositClass
-
     with pytest.raises(ValidationError) as raised:
         DepositClass(code="X", name="X", **fields).full_clean()
     assert message in " ".join(raised.value.message_dict[field])
@@ -491,3 +489,16 @@ def test_the_review_shows_progress_and_counts_its_work():
     assert (run.status, run.accounts_total, run.chunks_total, run.progress_done, run.recommended) == ("done", 3, 2, 3, 3)
     assert review(dt.date(2026, 1, 10)).recommended == 3  # the same run: nothing twice
     assert DepositRecommendation.objects.count() == 3
+
+
+def test_a_cancelled_bill_gives_its_unpaid_instalment_back_to_the_next_bill():
+    residential_class(instalments=2)
+    account = served_account(opened=dt.date(2025, 12, 1))
+    deposit = deposit_require(account=account, as_of=dt.date(2026, 1, 5), actor=CLERK, reason="New customer", amount="100.00")
+    wrong = issue(account, total="80.00", on=dt.date(2026, 2, 1))
+    bill_cancel(bill=wrong, reason="Wrong read", effective_date=dt.date(2026, 2, 3), now=NOW, actor=CLERK)
+    assert ledger.account_balance(account_id=account.pk) == D("0.00")  # the bill and its instalment reversed
+    again = issue(account, total="75.00", on=dt.date(2026, 2, 4))
+    assert again.amount_due == D("125.00")
+    assert list(deposit.instalments.values_list("number", "status", "bill_id").order_by("number")) == [
+        (1, "cancelled", wrong.pk), (2, "billed", again.pk), (3, "scheduled", None)]
