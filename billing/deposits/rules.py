@@ -112,8 +112,11 @@ def deposit_triggers(account, *, as_of: dt.date, deposit_class: DepositClass) ->
     """Every event that requires the account to give a deposit of `deposit_class` on `as_of`."""
     found: list[Requirement] = []
     if deposit_class.require_new_customer:
+        # A new account (opened within the good-history period) of a customer whose history,
+        # over all their accounts, is not good: too short, or broken by incidents.
         history = customer_history(account, as_of=as_of, deposit_class=deposit_class)
-        if history.months < history.needed_months:
+        is_new = account.opened_date > as_of - relativedelta(months=deposit_class.good_history_months)
+        if is_new and not history.good:
             found.append(Requirement(Trigger.NEW_CUSTOMER, "new_customer",
                                      f"New customer without good payment history ({history.explain()})."))
     if deposit_class.require_after_disconnection:

@@ -502,3 +502,17 @@ def test_a_cancelled_bill_gives_its_unpaid_instalment_back_to_the_next_bill():
     assert again.amount_due == D("125.00")
     assert list(deposit.instalments.values_list("number", "status", "bill_id").order_by("number")) == [
         (1, "cancelled", wrong.pk), (2, "billed", again.pk), (3, "scheduled", None)]
+
+
+def test_a_customer_whose_old_account_has_a_broken_history_gives_a_deposit_on_a_new_one():
+    residential_class()
+    old = served_account(opened=dt.date(2019, 1, 1))
+    collection_action(old, kind="disconnect_notice", on=dt.date(2025, 6, 1))
+    collection_action(served_account(opened=dt.date(2019, 1, 1), customer=old.customer), kind="disconnect_notice",
+                      on=dt.date(2025, 9, 1))
+    new = served_account(opened=dt.date(2026, 1, 2), customer=old.customer)
+    (requirement,) = rules.deposit_triggers(new, as_of=dt.date(2026, 1, 10), deposit_class=DepositClass.objects.get())
+    assert requirement.trigger == "new_customer"
+    assert "2 incidents in 12 months (more than 1)" in requirement.reason
+    # The old accounts are not new: no new-customer deposit for them.
+    assert rules.deposit_triggers(old, as_of=dt.date(2026, 1, 10), deposit_class=DepositClass.objects.get()) == []
