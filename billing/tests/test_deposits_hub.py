@@ -137,3 +137,25 @@ def test_the_account_page_has_a_deposit_panel(client, csr, deposit):
     assert f'data-testid="deposit-{deposit.pk}"' in text and "Deposit instalments" in text
     assert 'data-testid="deposit-held">$0.00' in text
     assert D("120.00") == deposit.amount
+
+
+def test_a_deposit_with_a_year_of_good_history_is_listed_due_for_refund(client, billing_user):
+    residential_class(instalments=1)
+    account = served_account(opened=utility_today() - dt.timedelta(days=420))
+    deposit = deposit_require(account=account, as_of=utility_today() - dt.timedelta(days=400), actor=CLERK,
+                              reason="New customer", amount="80.00")
+    deposit_bill_next(deposit=deposit, on=utility_today() - dt.timedelta(days=400), actor=CLERK)
+    payment_post(account_id=account.pk, amount="80.00", received_date=utility_today() - dt.timedelta(days=399),
+                 channel="cashier", tender_type="cash", actor=CLERK)
+    deposit_review_inline(run_date=utility_today(), now=timezone.now())
+    client.login(username=billing_user.username, password=PASSWORD)
+    text = client.get(HUB).content.decode()
+    assert f'data-testid="due-{deposit.pk}"' in text and f'data-testid="held-{deposit.pk}"' in text
+    assert 'data-testid="count-due">1' in text
+    assert DepositRecommendation.objects.get(account=account).action == "refund"
+
+
+@pytest.mark.parametrize("model", ["depositclass", "depositinterestrate", "deposit", "depositinstalment", "depositentry",
+                                   "depositinterest", "depositrefund", "depositrecommendation"])
+def test_the_admin_pages_of_deposits_render(admin_client, deposit, model):
+    assert admin_client.get(f"/admin/billing/{model}/").status_code == 200
