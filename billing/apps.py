@@ -44,3 +44,6 @@ class BillingConfig(AppConfig):
         from billing.collections import panels as collection_panels
 
         collection_panels.register()  # collections panel, admin, run kind, core.protections checker
+        from billing.deposits import panels as deposit_panels
+
+        deposit_panels.register()  # deposits: bill-issue hook, bill note, panel, admin, run kind

@@ -538,3 +538,4 @@ from billing.payments import models as payments_models  # noqa: E402,F401
 from billing.collections import models as collections_models  # noqa: E402,F401
 from billing.collections import output_models as collections_output_models  # noqa: E402,F401
 from billing.budget import models as budget_models  # noqa: E402,F401
+from billing.deposits import models as deposits_models  # noqa: E402,F401

@@ -72,3 +72,21 @@ def collections_run_daily(**kwargs) -> dict:
     now = timezone.now()
     run = collections.collections_run_start(run_date=now.astimezone(utility_zone()).date(), now=now)
     return {"run": run.pk, "accounts": run.accounts_total}
+
+
+# ---- Deposits: the daily review (beat) and its chunks (billing.deposits) ----------------------
+from billing.deposits import services as deposits  # noqa: E402  (appended section)
+
+
+@shared_task(name="billing.tasks.deposit_review_chunk", acks_late=True)
+def deposit_review_chunk(*, run_id: int, chunk_number: int, **kwargs) -> str:
+    return deposits.deposit_review_chunk_process(run_id=run_id, chunk_number=chunk_number, now=timezone.now())
+
+
+@shared_task(name="billing.tasks.deposit_review_daily")
+def deposit_review_daily(**kwargs) -> dict:
+    """Start today's deposit review (the utility's local date); a second call the same day
+    returns the review already started."""
+    now = timezone.now()
+    run = deposits.deposit_review_start(run_date=now.astimezone(utility_zone()).date(), now=now)
+    return {"run": run.pk, "accounts": run.accounts_total}

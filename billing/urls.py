@@ -8,6 +8,7 @@ from billing.payments import autopay_views
 from billing.payments import hub as payments_hub
 from billing.collections import hub as collections_hub
 from billing.collections import output_views as collections_output
+from billing.deposits import hub as deposits_hub
 
 app_name = "billing"
 
@@ -46,6 +47,7 @@ urlpatterns = [
     *collections_output.urlpatterns,  # Collections: notice letters, agency referral (before the hub's account/<what>/)
     *collections_hub.urlpatterns,  # Collections: cases, runs, working an account
     *budget_hub.urlpatterns,  # Equal payment plans: plan types, calculator, enrol, leave
+    *deposits_hub.urlpatterns,  # Deposits: required, billed, held, due for refund; the daily review
     *card_views.urlpatterns,  # a card payment taken on the account page
     *autopay_views.urlpatterns,  # Autopay: enrol and cancel from the account page
     # Posted from the account 360 page's bills-and-balance panel

@@ -299,6 +299,8 @@ CELERY_TASK_ROUTES = [
         "billing.tasks.collections_run_chunk": {"queue": "billing"},
         "billing.collections.letters.notice_letters_render": {"queue": "billing"},
         "billing.collections.letters.notice_letters_print": {"queue": "billing"},
+        "billing.tasks.deposit_review_daily": {"queue": "billing"},
+        "billing.tasks.deposit_review_chunk": {"queue": "billing"},
         "billing.payments.autopay_tasks.autopay_debit_file_daily": {"queue": "billing"},
         "billing.payments.card_tasks.card_charges_poll_due": {"queue": "billing"},
         # Short housekeeping that must not wait behind batch work.
@@ -328,6 +330,12 @@ CELERY_BEAT_SCHEDULE = {
     "billing-collections-run-daily": {
         "task": "billing.tasks.collections_run_daily",
         "schedule": crontab(hour=6, minute=0),
+    },
+    # billing.deposits: the daily deposit review (recommends require / refund / apply, holds
+    # what was paid, credits interest due) after the collections run; once per date.
+    "billing-deposit-review-daily": {
+        "task": "billing.tasks.deposit_review_daily",
+        "schedule": crontab(hour=6, minute=30),
     },
 }
 

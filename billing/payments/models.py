@@ -177,6 +177,7 @@ class Fee(models.Model):
     class Kind(models.TextChoices):
         RETURNED_PAYMENT = "returned_payment", "Returned payment fee"
         LATE_PAYMENT = "late_payment", "Late payment charge"  # billing.collections
+        DEPOSIT = "deposit", "Security deposit instalment"  # billing.deposits
 
     account = models.ForeignKey("cis.Account", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -215,3 +215,33 @@ __all__ += [
     "autopay_held_review", "autopay_returns_file_for", "bill_legacy_issue", "budget_plan_type_ensure",
     "scan_line",
 ]
+
+# Deposits (billing.deposits.services; docs/deposits.md): require / waive by rule or by staff,
+# instalments on bills, held apart, interest, refund, apply to the final bill, transfer, and
+# the daily review's recommendations; raise ValidationError (a field), DepositError.
+from billing.deposits.services import (  # noqa: E402
+    DepositError,
+    deposit_account_review,
+    deposit_apply,
+    deposit_bill_next,
+    deposit_class_save,
+    deposit_interest_credit,
+    deposit_presets_load,
+    deposit_refund,
+    deposit_refund_paid,
+    deposit_require,
+    deposit_review_inline,
+    deposit_review_start,
+    deposit_sync,
+    deposit_transfer,
+    deposit_waive,
+    recommendation_accept,
+    recommendation_dismiss,
+)
+
+__all__ += [
+    "DepositError", "deposit_account_review", "deposit_apply", "deposit_bill_next", "deposit_class_save",
+    "deposit_interest_credit", "deposit_presets_load", "deposit_refund", "deposit_refund_paid", "deposit_require", "deposit_review_inline",
+    "deposit_review_start", "deposit_sync", "deposit_transfer", "deposit_waive", "recommendation_accept",
+    "recommendation_dismiss",
+]

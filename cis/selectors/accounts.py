@@ -397,3 +397,20 @@ def accounts_with_open_followups(*, today: dt.date) -> QuerySet[Account]:
         Exists(Contact.objects.filter(due, account=OuterRef("pk"), status=Contact.Status.OPEN))
         | Exists(Complaint.objects.filter(due, account=OuterRef("pk")).exclude(status=Complaint.Status.RESOLVED))
     )
+
+
+def accounts_by_ids(*, account_ids) -> list[Account]:
+    """The accounts (with their customer), in id order; unknown ids are left out."""
+    return list(Account.objects.filter(pk__in=[int(i) for i in account_ids]).select_related("customer").order_by("pk"))
+
+
+def account_ids_opened_between(*, start: dt.date, end: dt.date, status: str = Account.Status.ACTIVE) -> list[int]:
+    """Ids of the accounts of `status` opened on (start, end] (billing's deposits: new customers)."""
+    return list(Account.objects.filter(opened_date__gt=start, opened_date__lte=end, status=status)
+                .order_by("pk").values_list("pk", flat=True))
+
+
+def customer_account_openings(*, customer_id: int, as_of: dt.date) -> list[tuple[int, dt.date]]:
+    """(account id, opened date) of each account of the customer opened by `as_of`."""
+    return list(Account.objects.filter(customer_id=customer_id, opened_date__lte=as_of).order_by("opened_date", "pk")
+                .values_list("pk", "opened_date"))

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from demo.cash import demo_cash_seed
+from demo.deposits import demo_deposits_seed
 from demo.utility.loader import DemoNotEmptyError, demo_is_loaded, demo_utility_seed
 from demo.meters import demo_fleet_seed, demo_meters_seed
 from demo.preparation import demo_preparation_record
@@ -64,6 +65,7 @@ class Command(BaseCommand):
         if with_cash:
             cash = demo_cash_seed(today=today, seed=seed, log=self.stdout.write)
             self.stdout.write("Cash: " + ", ".join(f"{count} {name}" for name, count in cash.items()) + ".")
+        demo_deposits_seed(today=today, seed=seed, now=timezone.now(), log=self.stdout.write)
         if with_meters and ami_later:
             positions = demo_fleet_seed(end_date=today, days=AMI_DAYS, seed=seed, log=self.stdout.write)
             demo_preparation_record(positions=positions, end_date=today, days=AMI_DAYS, seed=seed, now=timezone.now())
