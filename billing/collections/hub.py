@@ -19,7 +19,7 @@ from cis.selectors import account_get
 from core.actors import Actor
 from core.clock import utility_zone
 from core.permissions import role_required
-from core.runs import progress_response, run_progress
+from core.runs import progress_response
 
 
 class FilterForm(forms.Form):
@@ -123,7 +123,7 @@ def dunning_step_edit(request, step_id: int):
 
 @role_required(*STAFF)
 def collections_run_progress(request, run_id: int):
-    return progress_response(run_progress(get_object_or_404(CollectionRun, pk=run_id)))
+    return progress_response(get_object_or_404(CollectionRun, pk=run_id))
 
 
 @role_required(*STAFF)

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 
-from billing.collections.models import DunningStep, AccountProtection, CollectionCase, CollectionNote, PaymentArrangement, PromiseToPay
+from billing.collections.models import CollectionRun, DunningStep, AccountProtection, CollectionCase, CollectionNote, PaymentArrangement, PromiseToPay
 from billing.services import account_protection_add
 from billing.tests.test_collections_run import CLERK, DUE, delinquent
 
@@ -36,6 +36,11 @@ def test_the_command_runs_a_date_and_shows_progress_then_the_hub_lists_the_case(
     assert billing_client.get(reverse("billing:collections"), {"min_amount": "abc"}).status_code == 200
     detail = billing_client.get(reverse("billing:collections_account", args=[account.account_number]))
     assert detail.status_code == 200 and "Next run:" in detail.content.decode()
+    # The run's progress as the hub polls it (JSON), and a precise 404 for a run that is not there
+    run = CollectionRun.objects.get()
+    progress = billing_client.get(reverse("billing:collections_run_progress", args=[run.pk]))
+    assert progress.status_code == 200 and progress.json()["status"] == run.status
+    assert billing_client.get(reverse("billing:collections_run_progress", args=[run.pk + 1000])).status_code == 404
 
 
 def test_working_an_account_from_the_hub(billing_client):
