@@ -205,3 +205,27 @@ def link_confirm(*, token: str, now: dt.datetime):
     AccountLink.objects.get_or_create(user=user, account=request.account,
                                       defaults={"linked_at": now, "proof": request.proof})
     return user, request.account
+
+
+@transaction.atomic
+def portal_login_create(*, email: str, password: str, account_numbers: list[str], now: dt.datetime,
+                        proof: str = "setup"):
+    """A customer login linked to these accounts without the emailed proof: for set-up by the
+    utility (the demo, a conversion from an old portal), never from a web request. Idempotent:
+    an existing login keeps its links and gets the missing ones (and the password given).
+    Raises ValueError for an account number that does not exist."""
+    User = get_user_model()
+    accounts = []
+    for number in account_numbers:
+        try:
+            accounts.append(account_get(account_number=normalise_account_number(number)))
+        except ObjectDoesNotExist:
+            raise ValueError(f"No account {number!r}: a portal login links only existing accounts.") from None
+    mail = email.strip().lower()
+    user, _ = User.objects.get_or_create(username=mail, defaults={"email": mail})
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get_or_create(name=Role.CUSTOMER)[0])
+    for account in accounts:
+        AccountLink.objects.get_or_create(user=user, account=account, defaults={"linked_at": now, "proof": proof})
+    return user
