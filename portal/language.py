@@ -63,7 +63,7 @@ class PortalLanguageMiddleware:
             return self.get_response(request)
         language = portal_language(request)
         translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = language
         try:
             response = self.get_response(request)
         finally:
