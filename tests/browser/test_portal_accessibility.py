@@ -55,6 +55,10 @@ def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], li
     def check(name: str, what: str) -> None:
         visited.add(name)
         assert page.evaluate("document.documentElement.lang") == language, (name, what)
+        # French runs longer than English: nothing may overflow the screen.
+        width = page.viewport_size["width"]
+        if page.evaluate("document.documentElement.scrollWidth") > width:
+            found.append(f"[{language}] {name} ({what}): wider than the {width} px screen")
         found.extend(f"[{language}] {name} ({what}): {v}" for v in _serious(axe.run(page).response))
 
     page.context.clear_cookies()
