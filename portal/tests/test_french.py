@@ -138,6 +138,7 @@ def _pages(client, alice, user, second, language: str, capture) -> dict[str, lis
     get("bills", "list", reverse("portal:bills", args=[number]))
     get("bill", "lines", reverse("portal:bill", args=[number, bill.pk]))
     get("bill-pdf", "being prepared", reverse("portal:bill-pdf", args=[number, bill.pk]), status=202)
+    get("account", "not linked", reverse("portal:account", args=["0000999999"]), status=404)
     usage = reverse("portal:usage", args=[number])
     get("usage", "by day", f"{usage}?start=2026-02-01&end=2026-02-28&by=day")
     get("usage", "by month", f"{usage}?start=2026-01-01&end=2026-02-28&by=month")

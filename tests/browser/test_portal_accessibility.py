@@ -136,6 +136,7 @@ def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], li
         ("bills", "list", f"/portal/a/{number}/bills/"),
         ("bill", "lines", f"/portal/a/{number}/bills/{customer.bills[0].pk}/"),
         ("bill-pdf", "being prepared", f"/portal/a/{number}/bills/{customer.bills[0].pk}/pdf/"),
+        ("account", "not linked", "/portal/a/0000999999/"),
         ("usage", "by day", f"/portal/a/{number}/usage/?start=2026-02-01&end=2026-02-28&by=day"),
         ("usage", "by hour", f"/portal/a/{number}/usage/?start=2026-02-01&end=2026-02-02&by=hour"),
         ("usage", "bad range", f"/portal/a/{number}/usage/?start=2026-02-28&end=2026-02-01&by=day"),
