@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # English or French on /portal/ pages (the switch, the customer's language on file, the browser).
+    "portal.language.PortalLanguageMiddleware",
     # request.user.is_verified(): signed in with a second factor (core.two_factor).
     "django_otp.middleware.OTPMiddleware",
     "core.two_factor.TwoFactorMiddleware",
@@ -173,6 +175,9 @@ LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
+# The customer portal speaks English and French (portal.language picks one per portal request;
+# the staff hubs stay English). Its catalogue is portal/locale (docs/portal.md says how to update it).
+LANGUAGES = [("en", "English"), ("fr", "Français")]
 USE_TZ = True
 TIME_ZONE = "UTC"
 # The utility's own local time zone: local days, TOU periods, holidays and bill dates use it.

@@ -8,6 +8,9 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+
 from core.money import format_money, format_number, format_price
 from core.templatetags.formats import quantity_text, unit_label
 from integrations.services import (
@@ -22,25 +25,25 @@ from portal.usage import UsageSeries
 # What each kind of charge is for, in words a customer reads (a line's own description says
 # which one it is; these say why it is there). Kinds are billing's rate component kinds.
 _WHY = {
-    "fixed": "a set charge each billing period for keeping your service connected",
-    "meter_size_fixed": "a set charge each period that depends on the size of your meter",
-    "flat": "the energy you used, at one price",
-    "tiered": "the energy you used, priced in blocks",
-    "tou": "the energy you used, priced by the time of day you used it",
-    "tou_schedule": "the energy you used, priced by the time of day you used it",
-    "interval_price": "the energy you used, at the price of each hour you used it",
-    "demand": "the highest rate at which you drew power in the period",
-    "tou_demand": "the highest rate at which you drew power in each time-of-day period",
-    "tax": "tax on the charges above",
-    "percentage": "a percentage of the charges above",
-    "rider": "an approved charge or credit added to the rate",
-    "minimum": "brings the bill up to the least a bill can be",
-    "annual_minimum": "brings the year's bills up to the least a year can cost",
-    "net_metering": "energy you sent back to the grid, credited",
-    "generation_credit": "energy you generated, credited",
-    "primary_metering_discount": "a discount for being metered at the higher voltage",
-    "transformer_allowance": "a credit for owning your own transformer",
-    "unmetered": "a set charge for a service that has no meter",
+    "fixed": gettext_lazy("a set charge each billing period for keeping your service connected"),
+    "meter_size_fixed": gettext_lazy("a set charge each period that depends on the size of your meter"),
+    "flat": gettext_lazy("the energy you used, at one price"),
+    "tiered": gettext_lazy("the energy you used, priced in blocks"),
+    "tou": gettext_lazy("the energy you used, priced by the time of day you used it"),
+    "tou_schedule": gettext_lazy("the energy you used, priced by the time of day you used it"),
+    "interval_price": gettext_lazy("the energy you used, at the price of each hour you used it"),
+    "demand": gettext_lazy("the highest rate at which you drew power in the period"),
+    "tou_demand": gettext_lazy("the highest rate at which you drew power in each time-of-day period"),
+    "tax": gettext_lazy("tax on the charges above"),
+    "percentage": gettext_lazy("a percentage of the charges above"),
+    "rider": gettext_lazy("an approved charge or credit added to the rate"),
+    "minimum": gettext_lazy("brings the bill up to the least a bill can be"),
+    "annual_minimum": gettext_lazy("brings the year's bills up to the least a year can cost"),
+    "net_metering": gettext_lazy("energy you sent back to the grid, credited"),
+    "generation_credit": gettext_lazy("energy you generated, credited"),
+    "primary_metering_discount": gettext_lazy("a discount for being metered at the higher voltage"),
+    "transformer_allowance": gettext_lazy("a credit for owning your own transformer"),
+    "unmetered": gettext_lazy("a set charge for a service that has no meter"),
 }
 
 
@@ -52,21 +55,41 @@ class ExplainedLine:
     amount: Decimal
 
 
+# Bill line descriptions are the utility's rate data, written in English by the rating engine's
+# defaults and the demo rates; these are in the portal's catalogue, so a French page shows them in
+# French. Any other description is shown as entered (a French description on the rate component
+# would belong to billing).
+KNOWN_LINE_DESCRIPTIONS = (
+    gettext_noop("Customer charge"), gettext_noop("Delivery charge"), gettext_noop("Delivery"),
+    gettext_noop("Energy charge"), gettext_noop("Demand charge"), gettext_noop("TOU demand charge"),
+    gettext_noop("Rider"), gettext_noop("Minimum charge adjustment"), gettext_noop("Annual minimum charge adjustment"),
+    gettext_noop("Transformer ownership allowance"), gettext_noop("Generation contract credit"),
+    gettext_noop("Energy at interval prices"), gettext_noop("HST"),
+)
+
+
+def line_description(description: str) -> str:
+    """A bill line's description in the page's language when the catalogue knows it."""
+    return _(description) if description in KNOWN_LINE_DESCRIPTIONS else description
+
+
 def explain_line(line) -> ExplainedLine:
     """A bill line in plain words: its description, how its amount is worked out from its own
     quantity and price, and what the kind of charge is for. No rate rule codes."""
     unit = (line.unit or "").strip()
     quantity, price = line.quantity, line.price
     if unit == "$" and quantity is not None and price is not None and price == -1:
-        how = f"{format_money(quantity)} credit"
+        how = _("%(amount)s credit") % {"amount": format_money(quantity)}
     elif unit == "$" and quantity is not None and price is not None:
         percent = (line.details or {}).get("percent")
         share = Decimal(str(percent)) if percent not in (None, "") else price * 100
-        how = f"{format_number(share, max_places=4)}% of {format_money(quantity)}"
+        how = _("%(percent)s%% of %(amount)s") % {"percent": format_number(share, max_places=4),
+                                                   "amount": format_money(quantity)}
     elif quantity is not None and price is not None and unit.lower() in ("bill", "month") and quantity == 1:
-        how = f"{format_price(price)} per {unit.lower()}"
+        how = (_("%(price)s per bill") if unit.lower() == "bill" else _("%(price)s per month")) % {
+            "price": format_price(price)}
     elif quantity is not None and price is not None and unit.lower() in ("day", "days"):
-        how = f"{format_number(quantity)} days × {format_price(price)} a day"
+        how = _("%(days)s days × %(price)s a day") % {"days": format_number(quantity), "price": format_price(price)}
     elif quantity is not None and price is not None:
         how = f"{quantity_text(quantity, unit)} × {format_price(price)}"
     elif quantity is not None:
@@ -74,10 +97,11 @@ def explain_line(line) -> ExplainedLine:
     else:
         how = ""
     if line.proration is not None and 0 < line.proration < 1:
-        how += f" (for {format_number(line.proration * 100, max_places=1)}% of the period)"
+        how += " " + _("(for %(percent)s%% of the period)") % {
+            "percent": format_number(line.proration * 100, max_places=1)}
     kind = (line.component_kind or "").lower()
-    why = _WHY.get(kind, "")
-    return ExplainedLine(label=line.description or "Charge", how=how, why=why, amount=line.amount)
+    why = str(_WHY.get(kind, ""))
+    return ExplainedLine(label=line_description(line.description) if line.description else _("Charge"), how=how, why=why, amount=line.amount)
 
 
 def usage_csv(series_list: list[UsageSeries], *, tz: dt.tzinfo) -> str:
@@ -89,7 +113,7 @@ def usage_csv(series_list: list[UsageSeries], *, tz: dt.tzinfo) -> str:
     for s in series_list:
         for at, value, estimated in s.points():
             writer.writerow([at.astimezone(tz).isoformat(), at.isoformat().replace("+00:00", "Z"), s.interval_minutes,
-                             format_number(value, max_places=6).replace(",", ""), unit_label(s.unit), s.direction,
+                             format_number(value, max_places=6, locale="en").replace(",", ""), unit_label(s.unit), s.direction,
                              "estimated" if estimated else "actual", s.label])
     return out.getvalue()
 

@@ -11,6 +11,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from core.roles import Role, has_role
 from portal.models import AccountLink
@@ -47,6 +48,11 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         if not has_role(request.user, Role.CUSTOMER):
             raise Http404("The portal is for customer logins.")
         request.session.set_expiry(SESSION_IDLE_SECONDS)
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            # The portal's own page (in the customer's language), saying no more than the
+            # site's 404 would: another customer's account looks like one that does not exist.
+            return render(request, "portal/not_found.html", status=404)
 
     return wrapped

@@ -26,6 +26,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.selectors import bills_list
 from cis.selectors import account_get, account_premises
@@ -141,9 +143,11 @@ def link_proof_check(*, account_number: str, name: str, email: str, proof: str, 
         left = _record_failure(number, mail, now)
         if left == 0:
             raise LinkLockedError(now + LOCK_FOR)
-        raise LinkProofError(
-            "These details do not match our records. Check the account number and name as they "
-            f"appear on your bill, and your answer. {left} {'try' if left == 1 else 'tries'} left.", left)
+        raise LinkProofError(ngettext(
+            "These details do not match our records. Check the account number and name as they appear on "
+            "your bill, and your answer. %(left)d try left.",
+            "These details do not match our records. Check the account number and name as they appear on "
+            "your bill, and your answer. %(left)d tries left.", left) % {"left": left}, left)
     LinkAttempt.objects.filter(account_number=number, email=mail).delete()
     return account
 
@@ -166,7 +170,7 @@ def link_request_create(*, account, email: str, user=None, password_hash: str = 
         "url": confirm_url.replace("{token}", token), "utility_name": settings.UTILIS_UTILITY_NAME,
         "new_login": user is None, "hours": int(LINK_VALID_FOR.total_seconds() // 3600),
     })
-    subject = f"{settings.UTILIS_UTILITY_NAME}: confirm your online account"
+    subject = _("%(utility)s: confirm your online account") % {"utility": settings.UTILIS_UTILITY_NAME}
     recipient = request.email
     transaction.on_commit(lambda: send_mail(subject, body, None, [recipient]))
     return request
@@ -176,7 +180,7 @@ def link_request_get(*, token: str, now: dt.datetime) -> LinkRequest:
     """The pending request of a token. Raises LinkTokenError (unknown, used or expired)."""
     request = LinkRequest.objects.filter(token_hash=_token_hash(token)).first()
     if request is None or request.used_at is not None or request.expires_at <= now:
-        raise LinkTokenError("This link is not valid any more: it was used already or has expired. Start again.")
+        raise LinkTokenError(_("This link is not valid any more: it was used already or has expired. Start again."))
     return request
 
 
@@ -186,18 +190,42 @@ def link_confirm(*, token: str, now: dt.datetime):
     its username) when the request was for a new one. Raises LinkTokenError."""
     request = link_request_get(token=token, now=now)
     if LinkRequest.objects.filter(pk=request.pk, used_at__isnull=True).update(used_at=now) != 1:
-        raise LinkTokenError("This link was used already.")
+        raise LinkTokenError(_("This link was used already."))
     user = request.user
     if user is None:
         User = get_user_model()
         if User.objects.filter(username__iexact=request.email).exists():
-            raise LinkTokenError("A login with this email exists already: sign in and add the account from there.")
+            raise LinkTokenError(_("A login with this email exists already: sign in and add the account from there."))
         try:
             with transaction.atomic():
                 user = User.objects.create(username=request.email, email=request.email, password=request.password_hash)
         except IntegrityError:
-            raise LinkTokenError("A login with this email exists already: sign in and add the account from there.") from None
+            raise LinkTokenError(_("A login with this email exists already: sign in and add the account from there.")) from None
     user.groups.add(Group.objects.get_or_create(name=Role.CUSTOMER)[0])
     AccountLink.objects.get_or_create(user=user, account=request.account,
                                       defaults={"linked_at": now, "proof": request.proof})
     return user, request.account
+
+
+@transaction.atomic
+def portal_login_create(*, email: str, password: str, account_numbers: list[str], now: dt.datetime,
+                        proof: str = "setup"):
+    """A customer login linked to these accounts without the emailed proof: for set-up by the
+    utility (the demo, a conversion from an old portal), never from a web request. Idempotent:
+    an existing login keeps its links and gets the missing ones (and the password given).
+    Raises ValueError for an account number that does not exist."""
+    User = get_user_model()
+    accounts = []
+    for number in account_numbers:
+        try:
+            accounts.append(account_get(account_number=normalise_account_number(number)))
+        except ObjectDoesNotExist:
+            raise ValueError(f"No account {number!r}: a portal login links only existing accounts.") from None
+    mail = email.strip().lower()
+    user, _ = User.objects.get_or_create(username=mail, defaults={"email": mail})
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    user.groups.add(Group.objects.get_or_create(name=Role.CUSTOMER)[0])
+    for account in accounts:
+        AccountLink.objects.get_or_create(user=user, account=account, defaults={"linked_at": now, "proof": proof})
+    return user

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from portal import pay_views, views
+from portal.language import language_switch
 from portal.forms import CustomerPasswordResetForm
 
 app_name = "portal"
@@ -10,6 +11,7 @@ app_name = "portal"
 # Every URL here is walked by portal/tests/test_scoping.py with another customer's ids.
 urlpatterns = [
     path("", views.home, name="home"),
+    path("language/", language_switch, name="language"),
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(next_page=reverse_lazy("portal:login")), name="logout"),
     path("register/", views.register, name="register"),

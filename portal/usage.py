@@ -14,6 +14,9 @@ from html import escape
 
 import numpy as np
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 from cis.selectors import account_agreement_periods, account_agreements
 from core.money import format_number
 from mdm.selectors import channel_days, installations_for_service_point_dates
@@ -24,6 +27,19 @@ FLAG_MISSING = 1
 FLAG_ESTIMATED_FROM = 10
 
 GROUPINGS = ("month", "day", "hour")
+
+# The commodity of a service point as the portal names it (core's labels are the hubs' words).
+_COMMODITIES = {
+    "electric": pgettext_lazy("commodity", "Electricity"),
+    "water": pgettext_lazy("commodity", "Water"),
+    "gas": pgettext_lazy("commodity", "Natural gas"),
+    "streetlight": pgettext_lazy("commodity", "Streetlight"),
+    "sewer": pgettext_lazy("commodity", "Sewer"),
+}
+
+
+def commodity_word(commodity: str) -> str:
+    return str(_COMMODITIES.get(commodity, commodity))
 
 
 @dataclass
@@ -72,7 +88,7 @@ def account_usage(*, account, start_date: dt.date, end_date: dt.date, tz: dt.tzi
     parts: dict[tuple, tuple[UsageSeries, list[tuple[np.ndarray, ...]]]] = {}
     for sp_id, spans in sorted(periods.items()):
         sp = service_points[sp_id]
-        label = f"{sp.premise.address_text()} ({sp.get_commodity_display().lower()})"
+        label = f"{sp.premise.address_text()} ({commodity_word(sp.commodity).lower()})"
         for inst in installations_for_service_point_dates(service_point_id=sp_id, start_date=start_date,
                                                           end_date=end_date, tz=tz):
             installed, removed = int(inst.installed_at.timestamp()), _epoch(inst.removed_at)
@@ -162,9 +178,10 @@ def chart_svg(buckets: list[UsageBucket], *, unit: str, title: str) -> str:
         x = i * slot
         h_actual, h_est = b.actual * scale, b.estimated * scale
         y_actual = height - h_actual
-        tip = f"{b.label}: {format_number(b.actual)} {unit} actual"
+        tip = _("%(period)s: %(amount)s %(unit)s actual") % {"period": b.label, "amount": format_number(b.actual),
+                                                             "unit": unit}
         if b.estimated:
-            tip += f", {format_number(b.estimated)} {unit} estimated"
+            tip += ", " + _("%(amount)s %(unit)s estimated") % {"amount": format_number(b.estimated), "unit": unit}
         parts.append(f'<g><title>{escape(tip)}</title>'
                      f'<rect class="usage-chart__actual" x="{x:.2f}" y="{y_actual:.2f}" width="{bar:.2f}" height="{h_actual:.2f}"/>'
                      f'<rect class="usage-chart__estimated" x="{x:.2f}" y="{y_actual - h_est:.2f}" '

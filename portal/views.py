@@ -13,11 +13,13 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.selectors import account_balance, bill_with_segments, bills_list
 from cis.selectors import service_addresses
 from core.clock import utility_today, utility_zone
 from core.roles import Role, has_role
+from core.templatetags.formats import unit_label
 from core.two_factor import LoginView as StaffLoginView
 from integrations.services import write_greenbutton
 from portal import services
@@ -25,7 +27,7 @@ from portal.pay_views import account_money
 from portal.forms import AccountForm, DateRangeForm, NewLoginForm, ProofForm, UsageForm
 from portal.presenting import explain_line, greenbutton_feed, usage_csv
 from portal.scoping import SESSION_IDLE_SECONDS, linked_account, linked_account_ids, portal_view
-from portal.usage import account_usage, chart_svg, chart_top, group_usage, totals
+from portal.usage import account_usage, commodity_word, chart_svg, chart_top, group_usage, totals
 
 STEP1 = "portal_link_step1"
 # The currency of Green Button amounts, by the utility's country; another country's is left out.
@@ -84,8 +86,8 @@ def register_proof(request):
                 account_number=step1["account_number"], name=step1["name"], email=step1["email"],
                 proof=form.cleaned_data["proof"], answer=form.cleaned_data["answer"], now=now)
         except services.LinkLockedError as exc:
-            form.add_error(None, f"Too many tries for this account and email: try again after "
-                                 f"{timezone.localtime(exc.until, utility_zone()):%Y-%m-%d %H:%M %Z}.")
+            form.add_error(None, _("Too many tries for this account and email: try again after %(when)s.") % {
+                "when": f"{timezone.localtime(exc.until, utility_zone()):%Y-%m-%d %H:%M %Z}"})
             status = 429
         except services.LinkProofError as exc:
             form.add_error(None, str(exc))
@@ -117,7 +119,7 @@ def link_confirm(request, token: str):
         user, account = services.link_confirm(token=token, now=now)
     except services.LinkTokenError as exc:
         return render(request, "portal/link_invalid.html", {"message": str(exc)}, status=404)
-    messages.success(request, f"Account {account.account_number} is now linked to your login.")
+    messages.success(request, _("Account %(number)s is now linked to your login.") % {"number": account.account_number})
     if new_login:
         # The login was made from this link with the password chosen in step 1: sign it in.
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -177,7 +179,8 @@ def _bill(acct, bill_id: int):
 def bill(request, account_number: str, bill_id: int):
     acct = linked_account(request.user, account_number)
     b = _bill(acct, bill_id)
-    segments = [{"segment": s, "lines": [explain_line(line) for line in s.lines.all()]}
+    segments = [{"segment": s, "commodity": commodity_word(s.service_point.commodity),
+                 "lines": [explain_line(line) for line in s.lines.all()]}
                 for s in b.segments.all() if s.live or b.status == "cancelled"]
     return render(request, "portal/bill.html", {"account": acct, "bill": b, "segments": segments, "tab": "bills"})
 
@@ -216,11 +219,13 @@ def usage(request, account_number: str):
         tz = utility_zone()
         by = form.cleaned_data["by"]
         if by == "hour" and (end - start).days > 31:
-            form.add_error("by", "Hourly totals are shown for at most 31 days: choose a shorter range or daily totals.")
+            form.add_error("by", _("Hourly totals are shown for at most 31 days: choose a shorter range or daily "
+                                   "totals."))
         else:
             for s in account_usage(account=acct, start_date=start, end_date=end, tz=tz):
                 buckets = group_usage(s, by=by, tz=tz)
-                title = f"{s.label}: {'used' if s.direction == 'delivered' else 'sent to the grid'} ({s.unit})"
+                title = (_("%(service)s: used (%(unit)s)") if s.direction == "delivered"
+                         else _("%(service)s: sent to the grid (%(unit)s)")) % {"service": s.label, "unit": unit_label(s.unit)}
                 actual, estimated = totals(s)
                 charts.append({"series": s, "title": title, "svg": chart_svg(buckets, unit=s.unit, title=title),
                                "buckets": buckets, "actual": actual, "estimated": estimated,
@@ -232,7 +237,8 @@ def usage(request, account_number: str):
 
 def _bad_range(form) -> HttpResponse:
     errors = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in form.errors.items())
-    return HttpResponse(f"Bad date range: {errors}", status=400, content_type="text/plain; charset=utf-8")
+    return HttpResponse(_("Bad date range: %(errors)s") % {"errors": errors}, status=400,
+                        content_type="text/plain; charset=utf-8")
 
 
 @portal_view

@@ -263,7 +263,7 @@ SIGNED_IN = {"home", "two-factor-setup", "two-factor-verify", "api-logout", "api
 # The customer portal (portal/): its sign-up, sign-in and password pages are open; the rest is
 # for customer logins only (staff get 404, as for a page that is not theirs), each page scoped to
 # the customer's linked accounts (portal/tests/test_scoping.py walks them with other ids).
-PORTAL_OPEN = {"portal:login", "portal:logout", "portal:register", "portal:register-proof", "portal:link-confirm",
+PORTAL_OPEN = {"portal:language", "portal:login", "portal:logout", "portal:register", "portal:register-proof", "portal:link-confirm",
                "portal:password-reset", "portal:password-reset-done", "portal:password-reset-confirm",
                "portal:password-reset-complete"}
 PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill", "portal:bill-pdf", "portal:usage",

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django import template
 
-from core.money import format_money, format_number, format_price
+from core.money import display_language, format_money, format_number, format_price
 
 register = template.Library()
 
@@ -34,15 +34,50 @@ def last_day(end_exclusive: dt.date) -> dt.date:
     return end_exclusive - dt.timedelta(days=1)
 
 
-def inclusive_period(start: dt.date, end_exclusive: dt.date) -> str:
+# French month names as Canadian French writes dates ("1er mars 2026", "28 oct. – 19 nov. 2025").
+_FR_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+              "octobre", "novembre", "décembre")
+_FR_MONTHS_SHORT = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juill.", "août", "sept.", "oct.", "nov.",
+                    "déc.")
+
+
+def _fr_day(day: int) -> str:
+    return "1er" if day == 1 else str(day)
+
+
+def day_text(value: dt.date | None, *, locale: str | None = None) -> str:
+    """A date as people read it: 'Mar 22, 2026'; in French '22 mars 2026' ('1er mars 2026')."""
+    if value is None:
+        return ""
+    if display_language(locale) == "fr":
+        return f"{_fr_day(value.day)} {_FR_MONTHS[value.month - 1]} {value.year}"
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def inclusive_period(start: dt.date, end_exclusive: dt.date, *, locale: str | None = None) -> str:
     """A half-open [start, end) period as people read it: 'Oct 28 – Nov 19, 2025', or with both
-    years when it spans two ('Dec 28, 2025 – Jan 27, 2026'); one day is 'Nov 19, 2025'."""
+    years when it spans two ('Dec 28, 2025 – Jan 27, 2026'); one day is 'Nov 19, 2025'. In
+    French '28 oct. – 19 nov. 2025', '28 déc. 2025 – 27 janv. 2026'."""
     end = last_day(end_exclusive)
+    if display_language(locale) == "fr":
+        def short(d: dt.date) -> str:
+            return f"{_fr_day(d.day)} {_FR_MONTHS_SHORT[d.month - 1]}"
+        if end <= start:
+            return f"{short(start)} {start.year}"
+        if start.year == end.year:
+            return f"{short(start)} – {short(end)} {end.year}"
+        return f"{short(start)} {start.year} – {short(end)} {end.year}"
     if end <= start:
         return f"{start:%b} {start.day}, {start.year}"
     if start.year == end.year:
         return f"{start:%b} {start.day} – {end:%b} {end.day}, {end.year}"
     return f"{start:%b} {start.day}, {start.year} – {end:%b} {end.day}, {end.year}"
+
+
+@register.filter(name="day")
+def day_filter(value) -> str:
+    """`{{ bill.due_date|day }}`: the date in the active language (see `day_text`)."""
+    return day_text(value)
 
 
 @register.filter(name="money")

@@ -214,6 +214,24 @@ def test_demo_users_are_created(seeded):
     assert get_user_model().objects.filter(username__in=["csr", "billing", "admin"]).count() == 3
 
 
+def test_demo_customers_get_portal_logins_that_see_their_accounts(seeded, client):
+    from demo.users import DEMO_PORTAL_LOGINS, DEMO_PORTAL_PASSWORD
+    from portal.models import AccountLink
+
+    for email, count in DEMO_PORTAL_LOGINS:
+        assert email in seeded  # seed_demo says which accounts it linked
+        links = AccountLink.objects.filter(user__username=email).select_related("account")
+        assert links.count() == count
+        assert client.login(username=email, password=DEMO_PORTAL_PASSWORD)
+        number = links.first().account.account_number
+        page = client.get(f"/portal/a/{number}/")
+        assert page.status_code == 200 and number in page.content.decode()
+        client.logout()
+    banner = StringIO()
+    call_command("demo_status", banner=True, stdout=banner)
+    assert all(email in banner.getvalue() for email, _ in DEMO_PORTAL_LOGINS)
+
+
 def test_if_empty_does_nothing_once_accounts_exist(seeded):
     before = (Customer.objects.count(), Account.objects.count(), ServiceAgreement.objects.count(), Move.objects.count())
     out = StringIO()

@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 
 from django.db import transaction
+from django.utils import timezone
 
 from cis.services import ConversionNotEmptyError, conversion_load, conversion_target_is_empty
-from demo.users import demo_users_create
+from demo.users import demo_portal_logins_create, demo_users_create
 from demo.utility.generator import demo_utility_generate
 
 CONVERSION_NAME = "seed_demo"
@@ -51,7 +52,9 @@ def demo_utility_seed(
             raise DemoNotEmptyError("The database already has customers, premises or accounts.") from exc
         step = time.monotonic()
         demo_users_create()
-        log(f"demo users in {time.monotonic() - step:.1f}s")
+        portal = demo_portal_logins_create(agreements=demo.agreements, now=timezone.now())
+        log(f"demo users in {time.monotonic() - step:.1f}s; portal logins: "
+            + "; ".join(f"{email} ({', '.join(numbers)})" for email, numbers in portal))
     log(f"done in {time.monotonic() - started:.1f}s")
     counts = result.counts
     return {

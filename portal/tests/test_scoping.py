@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 # Pages without ids: open to anyone (signing in and registering), or showing only the login's
 # own accounts. A new URL must be listed here or take ids the walk below fills in.
-OPEN = {"login", "logout", "register", "register-proof", "password-reset", "password-reset-done",
+OPEN = {"language", "login", "logout", "register", "register-proof", "password-reset", "password-reset-done",
         "password-reset-complete"}
 OWN_ONLY = {"home"}
 TOKEN = {"link-confirm", "password-reset-confirm"}

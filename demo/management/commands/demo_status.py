@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from core.background import preparation_steps
-from demo.users import DEMO_USERS
+from demo.users import DEMO_PORTAL_LOGINS, DEMO_PORTAL_PASSWORD, DEMO_USERS
 
 
 class Command(BaseCommand):
@@ -20,6 +20,9 @@ class Command(BaseCommand):
             self.stdout.write("  Demo logins (user / password):")
             for username, password, role, _ in DEMO_USERS:
                 self.stdout.write(f"    {username:<10} {password:<14} {role}")
+            self.stdout.write("  Customer portal logins (/portal/, email / password):")
+            for email, count in DEMO_PORTAL_LOGINS:
+                self.stdout.write(f"    {email:<27} {DEMO_PORTAL_PASSWORD:<14} {count} linked account{'s' if count > 1 else ''}")
             self.stdout.write("")
         steps = preparation_steps()
         if not steps:

@@ -1,0 +1,232 @@
+"""The portal in French: every page, its forms, messages and mail.
+
+The walk renders every HTML page of the portal in English and in French and compares the text
+a person reads (text nodes, titles, aria-labels): a piece of text that is the same in both is
+English left untranslated, unless it is the customer's own data (account number, address,
+email, amounts, dates, units). A new string that is not marked for translation, or marked and
+not yet in the French catalogue, fails here; so does a new portal page the walk does not know.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lxml.html
+import polib
+import pytest
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core import mail
+from django.urls import get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from portal.tests.conftest import make_customer
+
+pytestmark = pytest.mark.django_db
+
+CATALOGUE = Path(__file__).resolve().parents[1] / "locale" / "fr" / "LC_MESSAGES"
+# Portal URLs that are not pages to read: files, and the POST-only sign-out and language switch.
+NOT_PAGES = {"usage-csv", "greenbutton", "logout", "language"}
+# Words a French page may share with the English one: units, file formats, zone abbreviations.
+SAME_IN_BOTH = {"kWh", "kW", "m³", "PDF", "CSV", "XML", "EST", "EDT", "Question", "Pat"}
+NEW_PASSWORD = "un-nouveau-mot-de-passe-42"
+
+
+def _portal_names() -> set[str]:
+    resolver = get_resolver()
+    namespace = resolver.namespace_dict["portal"][1]
+    return {p.name for p in namespace.url_patterns if getattr(p, "name", None)}
+
+
+def _texts(html: str) -> list[str]:
+    """What a person reads on the page: text nodes, the title, labels for assistive technology.
+    An element in another language than the page (the language switch) is left out."""
+    doc = lxml.html.document_fromstring(html)
+    page_lang = doc.get("lang")
+    out: list[str] = []
+
+    def walk(el, skip: bool) -> None:
+        if not isinstance(el.tag, str) or el.tag in ("script", "style"):
+            return
+        skip = skip or (el.get("lang") not in (None, page_lang))
+        if not skip:
+            out.extend(el.get(a) for a in ("aria-label", "title", "placeholder", "alt") if el.get(a))
+            if el.text:
+                out.append(el.text)
+        for child in el:
+            walk(child, skip)
+            if child.tail and not skip:
+                out.append(child.tail)
+
+    walk(doc, False)
+    return [" ".join(t.split()) for t in out if t and re.search(r"[A-Za-zÀ-ÿ]", t)]
+
+
+def _left_in_english(en_html: str, fr_html: str, data: list[str]) -> list[str]:
+    french = set(_texts(fr_html))
+    left = []
+    for text in dict.fromkeys(_texts(en_html)):
+        if text not in french:
+            continue
+        rest = text
+        for value in sorted(data, key=len, reverse=True):
+            rest = rest.replace(value, " ")
+        words = [w for w in re.findall(r"[A-Za-zÀ-ÿ³]+", rest) if w not in SAME_IN_BOTH]
+        if words:
+            left.append(text)
+    return left
+
+
+@pytest.fixture
+def two_accounts(alice, portal_user):
+    """Alice's login with a second account, so the home page lists both."""
+    user = portal_user(alice)
+    second = make_customer("c", postal_code="H2X 1Y4", last_name="Tremblay")
+    from portal.models import AccountLink
+    from portal.tests.conftest import NOW
+    AccountLink.objects.create(user=user, account=second.account, linked_at=NOW, proof="postal_code")
+    return user, second
+
+
+def _pages(client, alice, user, second, language: str, capture) -> dict[str, list[tuple[str, str]]]:
+    """name -> [(what, html)] for every portal page, in one language (the switch's cookie)."""
+    client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    number = alice.account.account_number
+    bill = alice.bills[0]
+    pages: dict[str, list[tuple[str, str]]] = {}
+
+    def get(name, what, url, status=200, method="get", data=None):
+        response = getattr(client, method)(url, data or {})
+        assert response.status_code == status, (name, what, response.status_code)
+        pages.setdefault(name, []).append((what, response.content.decode()))
+        return response
+
+    get("login", "empty", reverse("portal:login"))
+    get("login", "wrong password", reverse("portal:login"), method="post",
+        data={"username": "nobody@example.test", "password": "wrong"})
+    get("register", "empty", reverse("portal:register"))
+    get("register", "errors", reverse("portal:register"), method="post",
+        data={"account_number": "", "name": "", "email": "not-an-email", "password1": "a", "password2": "b"})
+    client.post(reverse("portal:register"), {"account_number": number, "name": "Tremblay", "email": "new@example.test",
+                                             "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    get("register-proof", "question", reverse("portal:register-proof"))
+    get("register-proof", "wrong answer", reverse("portal:register-proof"), status=400, method="post",
+        data={"proof": "postal_code", "answer": "H0H 0H0"})
+    mail.outbox.clear()
+    with capture(execute=True):
+        get("register-proof", "link sent", reverse("portal:register-proof"), method="post",
+            data={"proof": "postal_code", "answer": alice.postal_code})
+    link = re.search(r"https?://\S+", mail.outbox[-1].body).group(0)
+    pages["email"] = [("link", mail.outbox[-1].subject + "\n" + mail.outbox[-1].body)]
+    path = re.sub(r"^https?://[^/]+", "", link)
+    get("link-confirm", "button", path)
+    get("link-confirm", "not valid", reverse("portal:link-confirm", args=["no-such-token"]), status=404)
+    get("password-reset", "form", reverse("portal:password-reset"))
+    get("password-reset-done", "sent", reverse("portal:password-reset-done"))
+    get("password-reset-confirm", "used link",
+        reverse("portal:password-reset-confirm", args=["MQ", "no-such-token"]))
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    start = client.get(reverse("portal:password-reset-confirm", args=[uid, default_token_generator.make_token(user)]))
+    get("password-reset-confirm", "new password form", start["Location"])
+    get("password-reset-complete", "done", reverse("portal:password-reset-complete"))
+
+    client.force_login(user)
+    get("home", "two accounts", reverse("portal:home"))
+    get("account", "home", reverse("portal:account", args=[number]))
+    get("bills", "list", reverse("portal:bills", args=[number]))
+    get("bill", "lines", reverse("portal:bill", args=[number, bill.pk]))
+    get("bill-pdf", "being prepared", reverse("portal:bill-pdf", args=[number, bill.pk]), status=202)
+    get("account", "not linked", reverse("portal:account", args=["0000999999"]), status=404)
+    usage = reverse("portal:usage", args=[number])
+    get("usage", "by day", f"{usage}?start=2026-02-01&end=2026-02-28&by=day")
+    get("usage", "by month", f"{usage}?start=2026-01-01&end=2026-02-28&by=month")
+    get("usage", "by hour", f"{usage}?start=2026-02-01&end=2026-02-02&by=hour")
+    get("usage", "hourly range too long", f"{usage}?start=2026-01-01&end=2026-02-28&by=hour", status=400)
+    get("usage", "bad dates", f"{usage}?start=2026-02-28&end=2026-02-01&by=day", status=400)
+    get("usage", "no usage", f"{usage}?start=2025-01-01&end=2025-01-31&by=day")
+    return pages
+
+
+def test_every_portal_page_reads_in_french_with_no_english_left(client, alice, two_accounts,
+                                                                 django_capture_on_commit_callbacks):
+    user, second = two_accounts
+    english = _pages(client, alice, user, second, "en", django_capture_on_commit_callbacks)
+    french = _pages(client, alice, user, second, "fr", django_capture_on_commit_callbacks)
+    missing = _portal_names() - NOT_PAGES - set(english)
+    assert not missing, f"portal pages the French walk does not visit (add them to _pages): {sorted(missing)}"
+
+    from cis.selectors import service_addresses
+    data = [alice.account.account_number, second.account.account_number, user.email, "new@example.test",
+            "nobody@example.test", settings.UTILIS_UTILITY_NAME, "America/Toronto", alice.bills[0].bill_number,
+            *service_addresses([alice.account.pk, second.account.pk]).values()]
+    problems = []
+    for name, shots in english.items():
+        for (what, en_html), (_, fr_html) in zip(shots, french[name]):
+            if name != "email":
+                assert '<html lang="fr">' in fr_html and '<html lang="en">' in en_html, (name, what)
+                left = _left_in_english(en_html, fr_html, data)
+            else:
+                left = [line for line in en_html.splitlines()
+                        if line.strip() and line in fr_html.splitlines() and not any(d in line for d in data)
+                        and not line.startswith("http")]
+            problems += [f"{name} ({what}): {text!r}" for text in left]
+    assert not problems, "English left on French pages:\n" + "\n".join(problems)
+
+
+def test_french_pages_write_money_and_dates_the_french_way(client, alice, portal_user):
+    client.force_login(portal_user(alice))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = client.get(reverse("portal:account", args=[alice.account.account_number])).content.decode()
+    assert "96,87\u00a0$" in page and "22 mars 2026" in page and "Solde" in page
+    bill = client.get(reverse("portal:bill", args=[alice.account.account_number, alice.bills[0].pk])).content.decode()
+    assert "Frais de livraison" in bill and "38,2 kWh × 0,041\u00a0$" in bill and "10,00\u00a0$ par facture" in bill
+    assert "1er févr. – 14 févr. 2026 (14 jours)" in bill
+    # The CSV is for machines: a dot for decimals in any language.
+    csv_url = reverse("portal:usage-csv", args=[alice.account.account_number]) + "?start=2026-02-01&end=2026-02-01"
+    assert ",0.25,kWh," in client.get(csv_url).content.decode()
+
+
+def test_the_switch_remembers_the_choice_and_goes_back_to_the_page(client, alice):
+    page = client.get(reverse("portal:login"))
+    assert '<html lang="en">' in page.content.decode() and 'value="fr"' in page.content.decode()
+    response = client.post(reverse("portal:language"), {"language": "fr", "next": reverse("portal:register")})
+    assert response.status_code == 302 and response["Location"] == reverse("portal:register")
+    assert "Créez votre compte en ligne" in client.get(reverse("portal:register")).content.decode()
+    # Another site's address, or a page outside the portal, is not where the switch goes.
+    response = client.post(reverse("portal:language"), {"language": "en", "next": "https://evil.example/"})
+    assert response["Location"] == reverse("portal:home")
+    assert client.get(reverse("portal:language")).status_code == 405
+
+
+def test_the_customers_language_on_file_chooses_until_the_switch_says_otherwise(client, alice, portal_user):
+    alice.customer.preferred_language = "fr"
+    alice.customer.save(update_fields=["preferred_language"])
+    client.force_login(portal_user(alice))
+    url = reverse("portal:account", args=[alice.account.account_number])
+    assert "Solde" in client.get(url).content.decode()
+    client.post(reverse("portal:language"), {"language": "en", "next": url})
+    assert "Balance" in client.get(url).content.decode()
+
+
+def test_the_browsers_language_chooses_for_a_visitor(client):
+    page = client.get(reverse("portal:login"), headers={"accept-language": "fr-CA,fr;q=0.9,en;q=0.5"})
+    assert '<html lang="fr">' in page.content.decode() and page["Content-Language"] == "fr"
+
+
+def test_staff_pages_stay_english_whatever_the_portal_chose(client):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    client.get(reverse("portal:login"))
+    response = client.post(reverse("login"), {"username": "", "password": ""},
+                           headers={"accept-language": "fr"})
+    assert "This field is required." in response.content.decode()
+
+
+def test_the_catalogue_is_complete_and_its_compiled_copy_is_up_to_date():
+    po = polib.pofile(str(CATALOGUE / "django.po"))
+    untranslated = [e.msgid for e in po if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)]
+    assert not untranslated, f"French missing for: {untranslated}"
+    mo = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(CATALOGUE / "django.mo"))}
+    stale = [e.msgid for e in po if not e.obsolete and mo.get((e.msgctxt, e.msgid)) != (e.msgstr, e.msgstr_plural)]
+    assert not stale, f"django.mo is older than django.po (run compilemessages, docs/portal.md): {stale}"

@@ -1,0 +1,173 @@
+"""axe-core (the copy axe-playwright-python ships) on every portal page, signed out and signed
+in, in English and in French, at phone and desktop width: no serious or critical violation.
+
+Each page is reached the way a customer reaches it (forms filled, errors provoked, the emailed
+link followed), so error states are checked too. A portal page this walk does not visit fails
+the test."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.urls import get_resolver
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from playwright.sync_api import expect
+
+from core.roles import Role
+from portal.models import AccountLink
+from portal.tests.conftest import NOW, make_customer, smtp_server
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, available_apps=list(settings.INSTALLED_APPS)),
+]
+
+PASSWORD = "axe-portal-pass-31"
+FAILING = ("serious", "critical")
+# Portal URLs that are not pages: files, and the POST-only sign-out and language switch.
+NOT_PAGES = {"usage-csv", "greenbutton", "logout", "language"}
+WORDS = {
+    "en": {"create": "Create your online account", "continue": "Continue", "postal": "The postal code of the service address",
+           "answer": "Answer", "check": "Check and email me the link", "sign in": "Sign in", "email": "Email",
+           "password": "Password", "reset": "Email me a reset link"},
+    "fr": {"create": "Créez votre compte en ligne", "continue": "Continuer", "postal": "Le code postal de l'adresse de service",
+           "answer": "Réponse", "check": "Vérifier et m'envoyer le lien", "sign in": "Se connecter", "email": "Courriel",
+           "password": "Mot de passe", "reset": "M'envoyer un lien de réinitialisation"},
+}
+
+
+def _serious(results: dict) -> list[str]:
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+            for v in results["violations"] if v.get("impact") in FAILING]
+
+
+def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], list[str]]:
+    """Every portal page in one language; returns (URL names visited, violations)."""
+    words = WORDS[language]
+    visited: set[str] = set()
+    found: list[str] = []
+
+    def check(name: str, what: str) -> None:
+        visited.add(name)
+        assert page.evaluate("document.documentElement.lang") == language, (name, what)
+        # French runs longer than English: nothing may overflow the screen.
+        width = page.viewport_size["width"]
+        if page.evaluate("document.documentElement.scrollWidth") > width:
+            found.append(f"[{language}] {name} ({what}): wider than the {width} px screen")
+        found.extend(f"[{language}] {name} ({what}): {v}" for v in _serious(axe.run(page).response))
+
+    page.context.clear_cookies()
+    page.goto("/portal/login/")
+    if language == "fr":
+        with page.expect_navigation():
+            page.get_by_role("button", name="Français").click()
+    check("login", "empty")
+    page.get_by_label(words["email"]).fill("nobody@example.test")
+    page.get_by_label(words["password"], exact=True).fill("wrong-password")
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["sign in"]).click()
+    check("login", "wrong password")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name=words["create"]).click()
+    check("register", "empty")
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["continue"]).click()
+    check("register", "errors")
+    page.locator("#id_account_number").fill(customer.account.account_number)
+    page.locator("#id_name").fill("Tremblay")
+    page.locator("#id_email").fill(f"axe-{language}@example.test")
+    page.locator("#id_password1").fill(PASSWORD)
+    page.locator("#id_password2").fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["continue"]).click()
+    check("register-proof", "question")
+    page.get_by_label(words["postal"]).check()
+    page.get_by_label(words["answer"]).fill("H0H 0H0")
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["check"]).click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    check("register-proof", "wrong answer")
+    page.get_by_label(words["postal"]).check()
+    page.get_by_label(words["answer"]).fill(customer.postal_code)
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["check"]).click()
+    expect(page.locator("main strong")).to_have_text(f"axe-{language}@example.test")
+    check("register-proof", "link sent")
+    page.wait_for_timeout(200)
+    page.goto(inbox.last_link())
+    check("link-confirm", "button")
+    page.goto("/portal/link/no-such-token/")
+    check("link-confirm", "not valid")
+
+    page.goto("/portal/password-reset/")
+    check("password-reset", "form")
+    page.locator("#id_email").fill(user.email)
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["reset"]).click()
+    check("password-reset-done", "sent")
+    page.goto("/portal/password-reset/MQ/no-such-token/")
+    check("password-reset-confirm", "used link")
+    user.refresh_from_db()  # the token is made from the password the last walk saved
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    page.goto(f"/portal/password-reset/{uid}/{default_token_generator.make_token(user)}/")
+    check("password-reset-confirm", "new password form")
+    page.locator("#id_new_password1").fill(PASSWORD)
+    page.locator("#id_new_password2").fill(PASSWORD)
+    with page.expect_navigation():
+        page.locator("main button[type=submit]").click()
+    check("password-reset-complete", "done")
+
+    page.goto("/portal/login/")
+    page.get_by_label(words["email"]).fill(user.email)
+    page.get_by_label(words["password"], exact=True).fill(PASSWORD)
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["sign in"]).click()
+    page.wait_for_url(re.compile(r"/portal/$"))
+    check("home", "two accounts")
+    number = customer.account.account_number
+    for name, what, url in [
+        ("account", "home", f"/portal/a/{number}/"),
+        ("bills", "list", f"/portal/a/{number}/bills/"),
+        ("bill", "lines", f"/portal/a/{number}/bills/{customer.bills[0].pk}/"),
+        ("bill-pdf", "being prepared", f"/portal/a/{number}/bills/{customer.bills[0].pk}/pdf/"),
+        ("account", "not linked", "/portal/a/0000999999/"),
+        ("usage", "by day", f"/portal/a/{number}/usage/?start=2026-02-01&end=2026-02-28&by=day"),
+        ("usage", "by hour", f"/portal/a/{number}/usage/?start=2026-02-01&end=2026-02-02&by=hour"),
+        ("usage", "bad range", f"/portal/a/{number}/usage/?start=2026-02-28&end=2026-02-01&by=day"),
+    ]:
+        page.goto(url)
+        check(name, what)
+    with page.expect_navigation():
+        page.locator(".portal-top__out button").click()
+    return visited, found
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_portal_page(browser_page, settings):
+    customer = make_customer("a", postal_code="M4C 1B5", last_name="Tremblay", previous_occupant=True)
+    second = make_customer("c", postal_code="H2X 1Y4", last_name="Gagnon")
+    from django.contrib.auth import get_user_model
+    user = get_user_model().objects.create_user(username="pat@example.test", email="pat@example.test",
+                                                password=PASSWORD)
+    user.groups.add(Group.objects.get_or_create(name=Role.CUSTOMER)[0])
+    for c in (customer, second):
+        AccountLink.objects.create(user=user, account=c.account, linked_at=NOW, proof="postal_code")
+    axe = Axe()
+    found: list[str] = []
+    visited: set[str] = set()
+    page = browser_page(width=360, height=800)
+    with smtp_server(settings) as inbox:
+        for width, language in ((360, "en"), (360, "fr"), (1280, "fr")):
+            page.set_viewport_size({"width": width, "height": 800})
+            names, problems = _walk(page, axe, customer, user, language, inbox)
+            visited |= names
+            found += [f"{width}px {p}" for p in problems]
+    resolver = get_resolver().namespace_dict["portal"][1]
+    pages = {p.name for p in resolver.url_patterns if getattr(p, "name", None)} - NOT_PAGES
+    assert not pages - visited, f"portal pages the axe walk does not visit: {sorted(pages - visited)}"
+    assert not found, "axe-core found:\n" + "\n".join(found)
