@@ -58,6 +58,17 @@ def account_lock(*, account_id: int) -> None:
                        [_LOCK_NAMESPACE, account_id])
 
 
+def accounts_lock(*, account_ids: Iterable[int]) -> None:
+    """Take the allocation locks of many accounts until the transaction ends, in id order (two
+    bulk postings over overlapping accounts never wait on each other in a circle)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s::int, (a %% 2147483647)::int) "
+                       "FROM unnest(%s::bigint[]) AS a ORDER BY a", [_LOCK_NAMESPACE, ids])
+
+
 @dataclass(frozen=True)
 class OpenItem:
     """A charge with an open amount, or a credit with an unallocated amount."""
@@ -193,9 +204,7 @@ def accounts_allocate(*, account_ids: Iterable[int], on_date: dt.date, batch: in
     written = 0
     for start in range(0, len(ids), batch):
         part = ids[start:start + batch]
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s::int, (a %% 2147483647)::int) "
-                           "FROM unnest(%s::bigint[]) AS a ORDER BY a", [_LOCK_NAMESPACE, part])
+        accounts_lock(account_ids=part)
         written += len(_settle(items=account_items(account_ids=part), on_date=on_date))
     return written
 
