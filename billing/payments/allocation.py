@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from billing.models import LedgerEntry
+from core.lookups import AnyOf
 from billing.payments.models import DEFAULT_PRIORITY, Allocation, AllocationPriority, ChargeKind, Fee
 
 ZERO = Decimal("0.00")
@@ -126,19 +127,19 @@ class AccountItems:
 def account_items(*, account_ids: Iterable[int]) -> dict[int, AccountItems]:
     """Each account's open charges and unallocated credits, and its stale allocations."""
     ids = list(account_ids)
-    entries = list(LedgerEntry.objects.filter(account_id__in=ids)
+    entries = list(LedgerEntry.objects.filter(AnyOf(F("account_id"), ids)).order_by()
                    .values_list("id", "account_id", "kind", "amount", "effective_date", "reverses_id"))
     reversed_ids = {row[5] for row in entries if row[5] is not None}
-    fee_ids = set(Fee.objects.filter(account_id__in=ids).order_by().values_list("ledger_entry_id", flat=True))
+    fee_ids = set(Fee.objects.filter(AnyOf(F("account_id"), ids)).order_by().values_list("ledger_entry_id", flat=True))
     used: dict[int, Decimal] = defaultdict(Decimal)
-    for credit_id, charge_id, total in (Allocation.objects.filter(account_id__in=ids).order_by()
+    for credit_id, charge_id, total in (Allocation.objects.filter(AnyOf(F("account_id"), ids)).order_by()
                                         .values("credit_id", "charge_id").annotate(total=Sum("amount"))
                                         .values_list("credit_id", "charge_id", "total")):
         used[credit_id] += total
         used[charge_id] += total
     stale = defaultdict(list)
     if reversed_ids:
-        live = (Allocation.objects.filter(account_id__in=ids, releases__isnull=True, released_by__isnull=True)
+        live = (Allocation.objects.filter(AnyOf(F("account_id"), ids), releases__isnull=True, released_by__isnull=True)
                 .values_list("id", "account_id", "amount", "credit_id", "charge_id"))
         for allocation_id, account_id, amount, credit_id, charge_id in live:
             if credit_id in reversed_ids or charge_id in reversed_ids:

@@ -37,6 +37,8 @@ from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 
+from django.db.models import F
+
 from billing.models import LedgerEntry
 from billing.payments.allocation import (
     AccountItems,
@@ -53,6 +55,7 @@ from billing.payments.scanline import scan_line_read
 from billing.payments.services import PaymentDuplicate, payment_fields_check
 from cis.selectors import account_ids_by_number, accounts_by_number_prefix
 from core.actors import Actor
+from core.lookups import AnyOf
 
 BATCH_SIZE = 2000
 # search_accounts' page for the digits-only rule (account_match asks it for 50 hits).
@@ -271,9 +274,15 @@ def _posted_before(references: Iterable[str]) -> dict[str, PostedBefore]:
     refs = sorted({r for r in references if r})
     if not refs:
         return {}
-    rows = (Payment.objects.filter(channel=Payment.Channel.LOCKBOX, external_reference__in=refs)
-            .exclude(external_reference="").values_list("external_reference", "id", "receipt_number"))
-    return {ref: PostedBefore(pk, receipt) for ref, pk, receipt in rows}
+    # One probe of the unique (channel, reference) index per reference (OFFSET 0 keeps the
+    # planner from turning it into a scan of every lockbox payment, which grows with each file).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.external_reference, p.id, p.receipt_number FROM unnest(%s::text[]) AS r(ref) "
+            f"CROSS JOIN LATERAL (SELECT id, external_reference, receipt_number FROM {Payment._meta.db_table} "
+            f"  WHERE channel = %s AND external_reference = r.ref AND external_reference <> '' OFFSET 0) AS p",
+            [refs, Payment.Channel.LOCKBOX])
+        return {ref: PostedBefore(pk, receipt) for ref, pk, receipt in cursor.fetchall()}
 
 
 def _duplicate_message(reference: str, receipt: str) -> str:
@@ -289,7 +298,7 @@ def batch_post(*, file: RemittanceFile, lines: Sequence[RemittanceLine], errors:
     import posted one of the references first (plan the batch again)."""
     RemittanceFile.objects.select_for_update().filter(pk=file.pk).values_list("pk", flat=True).get()
     numbers = [line.line_number for line in lines] + [e.line_number for e in errors]
-    done = set(RemittanceItem.objects.filter(file_id=file.pk, line_number__in=numbers)
+    done = set(RemittanceItem.objects.filter(AnyOf(F("line_number"), numbers), file_id=file.pk)
                .values_list("line_number", flat=True))
     lines = [line for line in lines if line.line_number not in done]
     errors = [e for e in errors if e.line_number not in done]

@@ -12,6 +12,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Length
 from unidecode import unidecode
 
+from core.lookups import AnyOf
 from core.privacy import PersonalData, may_read
 from core.search import auto_search_providers, search_provider, search_providers
 
@@ -348,7 +349,8 @@ def account_ids_by_number(*, account_numbers: Iterable[str]) -> dict[str, int]:
     numbers = sorted({n for n in account_numbers if n})
     if not numbers:
         return {}
-    return dict(Account.objects.filter(account_number__in=numbers).values_list("account_number", "id"))
+    return dict(Account.objects.filter(AnyOf(F("account_number"), numbers, kind="text")).order_by()
+                .values_list("account_number", "id"))
 
 
 def accounts_by_number_prefix(*, prefixes: Iterable[str], limit: int = 50) -> dict[str, list[tuple[int, str]]]:
