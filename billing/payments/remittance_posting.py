@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import pgtrigger
 from django.apps import apps
@@ -255,7 +256,7 @@ def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) 
 _AUDITED_INSERTS = ("billing.Payment:insert_insert", "billing.RemittanceItem:insert_insert")
 
 
-def _events_insert(model: type[models.Model], where: str, params: Sequence[object]) -> None:
+def _events_insert(model: type[models.Model], where: str, params: list[Any]) -> None:
     """The rows pghistory's insert trigger would have written for the rows of `model` that
     `where` selects: a copy of each with the label "insert", the time and the context (the
     actor, action and reason of the transaction's pghistory context, attached once)."""
@@ -360,7 +361,7 @@ def _rows_copy(*, file: RemittanceFile, plans: list[PlannedLine], postings: list
                                       "created_at"),
           ((a, credit, charge, amount, "", day, now) for a, credit, charge, amount, day in settle.allocations))
 
-    item_rows = []
+    item_rows: list[tuple[object, ...]] = []
     for plan in plans:
         line, payment_id, message = plan.line, None, plan.message
         if plan.posting is not None:
