@@ -153,8 +153,17 @@ def timed_import(label: str, fmt: str, content: bytes, batch_size: int, referenc
         batch = remittance_import_one_by_one(format=fmt, content=content, file_name=f"{label}.{fmt}", actor=actor,
                                              now=timezone.now())
     else:
+        seen = [0]
+
+        def progress(file) -> None:  # every 10th batch: lines done and the rate so far (does it hold?)
+            seen[0] += 1
+            if seen[0] % 10 == 0:
+                done = file.posted + file.suspense + file.duplicates + file.rejected
+                elapsed = time.perf_counter() - started
+                print(f"  {label}: {done} lines in {elapsed:.1f} s ({done / elapsed:.0f} lines/s), load {_load()}")
+
         batch = remittance_import(format=fmt, content=content, file_name=f"{label}.{fmt}", actor=actor,
-                                  now=timezone.now(), batch_size=batch_size)
+                                  now=timezone.now(), batch_size=batch_size, progress=progress)
     seconds = time.perf_counter() - started
     cpu1 = os.times()
     posted = Payment.objects.count() - before
@@ -177,6 +186,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=10)
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (dropped by default).")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each figure as it is measured, also into a file
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
     os.environ["DATABASE_URL"] = _fresh_database(base, args.database)

@@ -23,12 +23,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 
-from billing.payments.models import Payment, RemittanceFile, RemittanceItem
+from billing.models import LedgerEntry
+from billing.payments.models import Allocation, Payment, RemittanceFile, RemittanceItem
 from billing.payments.remittance_lines import Match, ParsedRemittance, RemittanceLine, RemittanceLineError
 from billing.payments.remittance_posting import BATCH_SIZE, accounts_match, batch_post
 from billing.payments.services import PaymentError, payment_post
 from cis.selectors import account_get
 from core.actors import Actor
+from core.runs import tables_analyze_if_grown
 
 
 @dataclass(frozen=True)
@@ -106,15 +108,23 @@ def remittance_import(*, format: str, content: bytes, file_name: str, actor: Act
                                          lines=len(parsed.lines) + len(parsed.errors), actor=actor, now=now)
         size = max(1, batch_size)
         errors = sorted(parsed.errors, key=lambda e: e.line_number)
+        done = 0
         for start in range(0, max(len(parsed.lines), len(errors)), size):
             lines_part, errors_part = parsed.lines[start:start + size], errors[start:start + size]
             counts = _batch_post(file=batch, lines=lines_part, errors=errors_part, actor=actor, now=now)
             for status, field in _COUNTERS.items():
                 setattr(batch, field, getattr(batch, field) + counts[status])
+            # The batches' lookups (posted references, open items, the allocation guard's sums)
+            # would otherwise be planned on the tables' statistics from before the import: a
+            # first large file into near-empty tables then scans them in full on every batch.
+            tables_analyze_if_grown(_FILLED_TABLES, before=done, after=done + sum(counts.values()), step=size)
+            done += sum(counts.values())
             if progress is not None:
                 progress(batch)
         return _file_complete(file=batch, now=now, resumed=existing is not None)
 
+
+_FILLED_TABLES = [model._meta.db_table for model in (LedgerEntry, Payment, Allocation, RemittanceItem)]
 
 # The file's counter of each item status (an item assigned from suspense counts as suspense resolved).
 _COUNTERS = {RemittanceItem.Status.POSTED: "posted", RemittanceItem.Status.SUSPENSE: "suspense",
