@@ -10,11 +10,14 @@ write_csv(*, blocks, registers, tz) -> str
     The Utilis CSV read layout: one row per interval, then one per register read.
 write_lockbox_csv(items: LockboxItem...) -> str
     The Utilis CSV remittance (lockbox) layout, read back by billing's remittance import.
+write_bai2_lockbox(items: LockboxItem..., *, as_of, file_id, account, sender, receiver) -> str
+    A BAI2 file of the items as credit details, read back by integrations/bai2_lockbox.
 write_greenbutton(feed) -> bytes, espi_schema(directory)
     Green Button Download My Data (NAESB ESPI Atom XML) from greenbutton.Feed values, and a
     validator built from the ESPI schema files.
 
 Parsing goes the other way through mdm.importing (the format registry), never from here."""
+from integrations.bai2_lockbox.writer import write_bai2_lockbox
 from integrations.cmep.writer import write_cmep_intervals, write_cmep_registers
 from integrations.csv_reads.writer import write_csv
 from integrations.lockbox_csv.writer import LockboxItem, write_lockbox_csv
@@ -28,7 +31,7 @@ from integrations.greenbutton import UsagePoint as GreenButtonUsagePoint
 from integrations.greenbutton import espi_schema, resource_uuid, write_greenbutton
 
 __all__ = [
-    "LockboxItem", "write_cmep_intervals", "write_cmep_registers", "write_csv", "write_lockbox_csv",
+    "LockboxItem", "write_bai2_lockbox", "write_cmep_intervals", "write_cmep_registers", "write_csv", "write_lockbox_csv",
     "GreenButtonBillingSummary", "GreenButtonFeed", "GreenButtonInterval", "GreenButtonReading",
     "GreenButtonUsagePoint", "espi_schema", "resource_uuid", "write_greenbutton",
 ]

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from billing.models import LedgerEntry
+from core.lookups import AnyOf
 from billing.payments.models import DEFAULT_PRIORITY, Allocation, AllocationPriority, ChargeKind, Fee
 
 ZERO = Decimal("0.00")
@@ -56,6 +57,17 @@ def account_lock(*, account_id: int) -> None:
         # serialises two accounts' postings, it never lets two of one account's run together).
         cursor.execute("SELECT pg_advisory_xact_lock(%s::int, (%s::bigint %% 2147483647)::int)",
                        [_LOCK_NAMESPACE, account_id])
+
+
+def accounts_lock(*, account_ids: Iterable[int]) -> None:
+    """Take the allocation locks of many accounts until the transaction ends, in id order (two
+    bulk postings over overlapping accounts never wait on each other in a circle)."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s::int, (a %% 2147483647)::int) "
+                       "FROM unnest(%s::bigint[]) AS a ORDER BY a", [_LOCK_NAMESPACE, ids])
 
 
 @dataclass(frozen=True)
@@ -115,19 +127,19 @@ class AccountItems:
 def account_items(*, account_ids: Iterable[int]) -> dict[int, AccountItems]:
     """Each account's open charges and unallocated credits, and its stale allocations."""
     ids = list(account_ids)
-    entries = list(LedgerEntry.objects.filter(account_id__in=ids)
+    entries = list(LedgerEntry.objects.filter(AnyOf(F("account_id"), ids)).order_by()
                    .values_list("id", "account_id", "kind", "amount", "effective_date", "reverses_id"))
     reversed_ids = {row[5] for row in entries if row[5] is not None}
-    fee_ids = set(Fee.objects.filter(account_id__in=ids).order_by().values_list("ledger_entry_id", flat=True))
+    fee_ids = set(Fee.objects.filter(AnyOf(F("account_id"), ids)).order_by().values_list("ledger_entry_id", flat=True))
     used: dict[int, Decimal] = defaultdict(Decimal)
-    for credit_id, charge_id, total in (Allocation.objects.filter(account_id__in=ids).order_by()
+    for credit_id, charge_id, total in (Allocation.objects.filter(AnyOf(F("account_id"), ids)).order_by()
                                         .values("credit_id", "charge_id").annotate(total=Sum("amount"))
                                         .values_list("credit_id", "charge_id", "total")):
         used[credit_id] += total
         used[charge_id] += total
     stale = defaultdict(list)
     if reversed_ids:
-        live = (Allocation.objects.filter(account_id__in=ids, releases__isnull=True, released_by__isnull=True)
+        live = (Allocation.objects.filter(AnyOf(F("account_id"), ids), releases__isnull=True, released_by__isnull=True)
                 .values_list("id", "account_id", "amount", "credit_id", "charge_id"))
         for allocation_id, account_id, amount, credit_id, charge_id in live:
             if credit_id in reversed_ids or charge_id in reversed_ids:
@@ -193,9 +205,7 @@ def accounts_allocate(*, account_ids: Iterable[int], on_date: dt.date, batch: in
     written = 0
     for start in range(0, len(ids), batch):
         part = ids[start:start + batch]
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s::int, (a %% 2147483647)::int) "
-                           "FROM unnest(%s::bigint[]) AS a ORDER BY a", [_LOCK_NAMESPACE, part])
+        accounts_lock(account_ids=part)
         written += len(_settle(items=account_items(account_ids=part), on_date=on_date))
     return written
 

@@ -250,7 +250,9 @@ class PaymentIdempotencyKey(models.Model):
 
 class RemittanceFile(models.Model):
     """A bank remittance (lockbox) file imported once: the same bytes again are recognised by
-    `file_hash` and post nothing. Its lines are RemittanceItems."""
+    `file_hash` and post nothing. Its lines are RemittanceItems, written a batch per transaction;
+    `completed_at` is set with the last batch, so an import cut off half way (a killed worker or
+    web process) is resumed, not refused, when the same file is imported again."""
 
     format = models.CharField(max_length=30, help_text="The registered remittance format it was read as.")
     file_name = models.CharField(max_length=255)
@@ -264,6 +266,10 @@ class RemittanceFile(models.Model):
                                     related_name="+")
     actor = models.CharField(max_length=150)
     imported_at = models.DateTimeField()
+    completed_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When its last line was done; empty while an import is under way or was cut off "
+                  "(importing the same file again resumes it).")
 
     class Meta:
         ordering = ["-imported_at", "-id"]

@@ -1,5 +1,6 @@
 """Bank remittance (lockbox) files: the format registry integrations fill, the import that posts
-each line through payment_post, and the suspense worklist staff work in the Billing Hub.
+their lines in batches exactly as payment_post posts one payment (remittance_posting.py), and
+the suspense worklist staff work in the Billing Hub (each assignment through payment_post).
 
 A file's format is parsed by integrations (a higher layer), which registers a parser here from
 its AppConfig.ready(); billing never imports integrations. A parser returns every good line as a
@@ -14,45 +15,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F
 
-from billing.payments.models import Payment, RemittanceFile, RemittanceItem
-from billing.payments.scanline import scan_line_read
-from billing.payments.services import PaymentDuplicate, PaymentError, payment_post
-from cis.selectors import account_get, search_accounts
+from billing.models import LedgerEntry
+from billing.payments.models import Allocation, Payment, RemittanceFile, RemittanceItem
+from billing.payments.remittance_lines import Match, ParsedRemittance, RemittanceLine, RemittanceLineError
+from billing.payments.remittance_posting import BATCH_SIZE, accounts_match, batch_post
+from billing.payments.services import PaymentError, payment_post
+from cis.selectors import account_get
 from core.actors import Actor
-
-
-@dataclass(frozen=True)
-class RemittanceLine:
-    line_number: int
-    account_number: str
-    amount: Decimal
-    paid_date: dt.date
-    item_reference: str
-    tender_type: str
-    payer: str = ""
-    raw: str = ""
-
-
-@dataclass(frozen=True)
-class RemittanceLineError:
-    line_number: int
-    field: str
-    message: str
-    raw: str = ""
-
-
-@dataclass
-class ParsedRemittance:
-    lines: list[RemittanceLine] = field(default_factory=list)
-    errors: list[RemittanceLineError] = field(default_factory=list)
+from core.runs import tables_analyze_if_grown
 
 
 @dataclass(frozen=True)
@@ -85,44 +63,13 @@ class RemittanceFileDuplicate(RemittanceError):
         self.file = existing
 
 
-@dataclass(frozen=True)
-class Match:
-    account_id: int | None
-    message: str  # why it is not matched ("" when it is)
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text).lstrip("0")
-
-
 def account_match(account_number: str) -> Match:
     """The account a bank line's account number names: the number as written, else the one
     account whose number is the same digits once punctuation and leading zeros are ignored.
     None (with why) when no account, or more than one, matches. A bill stub's scan line
-    (billing/payments/scanline.py) names its account once its check digit is right."""
-    written = account_number.strip()
-    scan = scan_line_read(written)
-    if scan is not None:
-        if not scan.valid:
-            return Match(None, f"Scan line {written!r}: check digit {scan.check_digit} is wrong "
-                               f"(the digits before it give {scan.expected}); mistyped or misread.")
-        written = scan.account_digits
-    if written:
-        try:
-            return Match(account_get(account_number=written).pk, "")
-        except Exception:  # noqa: BLE001 - cis's Account.DoesNotExist
-            pass
-    digits = _digits(written)
-    if len(digits) < 2:
-        return Match(None, f"No account number {written!r}." if written else "No account number on the line.")
-    hits = [h.account for h in search_accounts(digits, kind="account", limit=50)
-            if _digits(h.account.account_number) == digits]
-    if len(hits) == 1:
-        return Match(hits[0].pk, "")
-    if len(hits) > 1:
-        numbers = ", ".join(sorted(h.account_number for h in hits))
-        return Match(None, f"Ambiguous: {written!r} could be any of accounts {numbers}.")
-    return Match(None, f"No account number {written!r}.")
+    (billing/payments/scanline.py) names its account once its check digit is right. (The
+    import matches a batch of lines at once with remittance_posting.accounts_match.)"""
+    return accounts_match([account_number])[account_number]
 
 
 def _post_line(*, line: RemittanceLine, account_id: int, actor: Actor) -> Payment:
@@ -132,68 +79,111 @@ def _post_line(*, line: RemittanceLine, account_id: int, actor: Actor) -> Paymen
                         reason=f"Remittance line {line.line_number}", actor=actor)
 
 
-def remittance_import(*, format: str, content: bytes, file_name: str, actor: Actor,
-                      now: dt.datetime) -> RemittanceFile:
+def remittance_import(*, format: str, content: bytes, file_name: str, actor: Actor, now: dt.datetime,
+                      batch_size: int = BATCH_SIZE,
+                      progress: Callable[[RemittanceFile], None] | None = None) -> RemittanceFile:
     """Import a remittance file: each good line matched by account number is posted (channel
-    lockbox, the bank reference as external reference); an unmatched or ambiguous one goes to
-    suspense; one whose bank reference was already posted is recorded as a duplicate; a bad
-    line is recorded as rejected with its field and message.
+    lockbox, the bank reference as external reference) exactly as payment_post posts it; an
+    unmatched or ambiguous one goes to suspense; one whose bank reference was already posted is
+    recorded as a duplicate; a bad line is recorded as rejected with its field and message.
 
-    Raises RemittanceFileDuplicate (the same bytes were imported), RemittanceError (an unknown
-    format)."""
+    The lines are posted in batches of `batch_size`, one transaction each
+    (billing/payments/remittance_posting.py); after each batch `progress` (when given) gets the
+    file with its counts so far. An import cut off half way (a killed process) left its file
+    without `completed_at`: importing the same bytes again resumes it at the first line not yet
+    recorded, so nothing is posted twice.
+
+    Raises RemittanceFileDuplicate (the same bytes were imported completely), RemittanceError
+    (an unknown format)."""
     fmt = _FORMATS.get(format)
     if fmt is None:
         raise RemittanceError(f"Unknown remittance format {format!r}; known: {', '.join(sorted(_FORMATS)) or 'none'}.")
     digest = hashlib.sha256(content).hexdigest()
     existing = RemittanceFile.objects.filter(file_hash=digest).first()
-    if existing is not None:
+    if existing is not None and existing.completed_at is not None:
         raise RemittanceFileDuplicate(existing)
     parsed = fmt.parser(content, file_name)
+    with actor.audit("remittance_import"):
+        batch = existing or _file_create(format=format, file_name=file_name, digest=digest,
+                                         lines=len(parsed.lines) + len(parsed.errors), actor=actor, now=now)
+        size = max(1, batch_size)
+        errors = sorted(parsed.errors, key=lambda e: e.line_number)
+        done = 0
+        for start in range(0, max(len(parsed.lines), len(errors)), size):
+            lines_part, errors_part = parsed.lines[start:start + size], errors[start:start + size]
+            counts = _batch_post(file=batch, lines=lines_part, errors=errors_part, actor=actor, now=now)
+            for status, field in _COUNTERS.items():
+                setattr(batch, field, getattr(batch, field) + counts[status])
+            # The batches' lookups (posted references, open items, the allocation guard's sums)
+            # would otherwise be planned on the tables' statistics from before the import: a
+            # first large file into near-empty tables then scans them in full on every batch.
+            tables_analyze_if_grown(_FILLED_TABLES, before=done, after=done + sum(counts.values()), step=size)
+            done += sum(counts.values())
+            if progress is not None:
+                progress(batch)
+        return _file_complete(file=batch, now=now, resumed=existing is not None)
+
+
+_FILLED_TABLES = [model._meta.db_table for model in (LedgerEntry, Payment, Allocation, RemittanceItem)]
+
+# The file's counter of each item status (an item assigned from suspense counts as suspense resolved).
+_COUNTERS = {RemittanceItem.Status.POSTED: "posted", RemittanceItem.Status.SUSPENSE: "suspense",
+             RemittanceItem.Status.DUPLICATE: "duplicates", RemittanceItem.Status.REJECTED: "rejected"}
+
+
+def _file_create(*, format: str, file_name: str, digest: str, lines: int, actor: Actor,
+                 now: dt.datetime) -> RemittanceFile:
     try:
-        with transaction.atomic(), actor.audit("remittance_import"):
-            batch = RemittanceFile.objects.create(format=format, file_name=file_name[:255], file_hash=digest,
-                                                  imported_by_id=actor.user_id, actor=actor.username, imported_at=now)
-            items = [_import_line(batch=batch, line=line, actor=actor) for line in parsed.lines]
-            items += [RemittanceItem(file=batch, line_number=e.line_number, status=RemittanceItem.Status.REJECTED,
-                                     error_field=e.field, message=e.message, raw=e.raw) for e in parsed.errors]
-            RemittanceItem.objects.bulk_create(items)
-            counts = {status: sum(1 for i in items if i.status == status) for status in RemittanceItem.Status.values}
-            batch.lines_total = len(items)
-            batch.posted = counts[RemittanceItem.Status.POSTED]
-            batch.suspense = counts[RemittanceItem.Status.SUSPENSE]
-            batch.duplicates = counts[RemittanceItem.Status.DUPLICATE]
-            batch.rejected = counts[RemittanceItem.Status.REJECTED]
-            batch.save(update_fields=["lines_total", "posted", "suspense", "duplicates", "rejected"])
+        with transaction.atomic():
+            return RemittanceFile.objects.create(format=format, file_name=file_name[:255], file_hash=digest,
+                                                 lines_total=lines, imported_by_id=actor.user_id,
+                                                 actor=actor.username, imported_at=now)
     except IntegrityError:
+        # The same file imported at the same moment: that import's row (its batches and ours
+        # are serialised by the row lock, and each skips the lines the other recorded).
         existing = RemittanceFile.objects.filter(file_hash=digest).first()
         if existing is None:
             raise
-        raise RemittanceFileDuplicate(existing) from None
-    return batch
+        if existing.completed_at is not None:
+            raise RemittanceFileDuplicate(existing) from None
+        return existing
 
 
-def _import_line(*, batch: RemittanceFile, line: RemittanceLine, actor: Actor) -> RemittanceItem:
-    item = RemittanceItem(file=batch, line_number=line.line_number, account_number=line.account_number[:40],
-                          amount=line.amount, paid_date=line.paid_date, item_reference=line.item_reference,
-                          tender_type=line.tender_type, payer=line.payer[:200], raw=line.raw)
-    match = account_match(line.account_number)
-    if match.account_id is None:
-        item.status, item.message = RemittanceItem.Status.SUSPENSE, match.message
-        earlier = Payment.objects.filter(channel=Payment.Channel.LOCKBOX, external_reference=line.item_reference).first()
-        if earlier is not None:  # already posted (from an earlier file, or assigned from suspense)
-            item.status, item.payment, item.message = RemittanceItem.Status.DUPLICATE, earlier, str(PaymentDuplicate(earlier))
-        return item
-    item.account_id = match.account_id
-    try:
-        item.payment = _post_line(line=line, account_id=match.account_id, actor=actor)
-        item.status = RemittanceItem.Status.POSTED
-    except PaymentDuplicate as exc:
-        item.status, item.payment, item.message = RemittanceItem.Status.DUPLICATE, exc.payment, str(exc)
-    except ValidationError as exc:
-        item.status, item.account_id = RemittanceItem.Status.REJECTED, None
-        item.error_field = next(iter(exc.message_dict), "") if hasattr(exc, "error_dict") else ""
-        item.message = "; ".join(exc.messages)
-    return item
+def _batch_post(*, file: RemittanceFile, lines: list[RemittanceLine], errors: list[RemittanceLineError],
+                actor: Actor, now: dt.datetime) -> dict[str, int]:
+    """One batch in one transaction; planned again when a concurrent import posted one of its
+    bank references first (the unique constraint), which then shows as a duplicate."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                counts = batch_post(file=file, lines=lines, errors=errors, actor=actor, now=now)
+                # The row's counts move with each batch: another process sees the progress.
+                RemittanceFile.objects.filter(pk=file.pk).update(
+                    **{name: F(name) + counts[status] for status, name in _COUNTERS.items()})
+                return counts
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _file_complete(*, file: RemittanceFile, now: dt.datetime, resumed: bool) -> RemittanceFile:
+    """Mark the file complete with its counts from its items (exact also for a resumed import).
+    Raises RemittanceFileDuplicate when a concurrent import of the same file completed it."""
+    with transaction.atomic():
+        locked = RemittanceFile.objects.select_for_update().get(pk=file.pk)
+        if locked.completed_at is not None:
+            raise RemittanceFileDuplicate(locked)
+        counts = dict(RemittanceItem.objects.filter(file_id=file.pk).order_by().values_list("status")
+                      .annotate(n=Count("id")).values_list("status", "n"))
+        locked.posted = counts.get(RemittanceItem.Status.POSTED, 0)
+        locked.suspense = counts.get(RemittanceItem.Status.SUSPENSE, 0)
+        locked.duplicates = counts.get(RemittanceItem.Status.DUPLICATE, 0)
+        locked.rejected = counts.get(RemittanceItem.Status.REJECTED, 0)
+        locked.lines_total = sum(counts.values())
+        locked.completed_at = now
+        locked.save(update_fields=["posted", "suspense", "duplicates", "rejected", "lines_total", "completed_at"])
+    return locked
 
 
 def suspense_assign(*, item: RemittanceItem, account_number: str, reason: str, actor: Actor,

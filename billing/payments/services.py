@@ -91,6 +91,23 @@ def payment_settings() -> PaymentSettings:
     return settings
 
 
+def payment_fields_check(*, amount: Any, channel: str, tender_type: str, external_reference: str = "",
+                         reference: str = "") -> tuple[Decimal, str]:
+    """What payment_post checks before it posts, in its order: the amount (returned as a
+    Decimal), the channel, the tender type, the lengths of the references (the external one
+    returned stripped). The bulk remittance posting checks each line with it too, so a bad
+    line is named the same way on both paths. Raises ValidationError (the first bad field)."""
+    value = _amount(amount)
+    _choice(channel, Payment.Channel, "channel")
+    _choice(tender_type, Payment.Tender, "tender_type")
+    external_reference = (external_reference or "").strip()
+    if len(external_reference) > 100:
+        raise ValidationError({"external_reference": "At most 100 characters."})
+    if len(reference or "") > 100:
+        raise ValidationError({"reference": "At most 100 characters."})
+    return value, external_reference
+
+
 def payment_post(*, account_id: int, amount: Any, received_date: dt.date, channel: str, tender_type: str,
                  actor: Actor, external_reference: str = "", reference: str = "", reason: str = "") -> Payment:
     """Record a payment, post its credit to the ledger and allocate it to the account's open
@@ -100,14 +117,8 @@ def payment_post(*, account_id: int, amount: Any, received_date: dt.date, channe
     Raises ValidationError (bad amount, channel or tender type), PaymentDuplicate (this
     channel's `external_reference` was already posted: the database's unique constraint, so
     also under a race)."""
-    value = _amount(amount)
-    _choice(channel, Payment.Channel, "channel")
-    _choice(tender_type, Payment.Tender, "tender_type")
-    external_reference = (external_reference or "").strip()
-    if len(external_reference) > 100:
-        raise ValidationError({"external_reference": "At most 100 characters."})
-    if len(reference or "") > 100:
-        raise ValidationError({"reference": "At most 100 characters."})
+    value, external_reference = payment_fields_check(amount=amount, channel=channel, tender_type=tender_type,
+                                                     external_reference=external_reference, reference=reference)
     actor = actor.with_reason(reason.strip()) if (reason or "").strip() else actor
     try:
         with transaction.atomic(), actor.audit("payment_post"), allocation_deferred():
@@ -253,6 +264,6 @@ def payment_post_idempotent(*, user_id: int, key: str, fingerprint: str,
 
 __all__ = [
     "IdempotencyKeyReused", "IdempotentAnswer", "PaymentAlreadyReturned", "PaymentDuplicate", "PaymentError",
-    "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
+    "payment_fields_check", "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
     "request_fingerprint",
 ]

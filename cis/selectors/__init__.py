@@ -16,9 +16,11 @@ from cis.selectors.accounts import (
     SearchPage,
     account_agreements,
     account_get,
+    account_ids_by_number,
     account_ids_opened_between,
     account_premises,
     accounts_by_ids,
+    accounts_by_number_prefix,
     customer_account_openings,
     accounts_with_open_followups,
     active_agreement_on,
@@ -57,7 +59,9 @@ from cis.selectors.service_points import (
 
 __all__ = [
     "BUILT_IN_SEARCH_KINDS", "SEARCH_MAX_HITS", "SEARCH_MAX_PAGE", "SearchHit", "SearchPage", "account_agreements",
-    "account_get", "account_ids_opened_between", "account_premises", "accounts_by_ids", "customer_account_openings", "accounts_with_open_followups", "active_agreement_on", "classify_query",
+    "account_get", "account_ids_by_number", "account_ids_opened_between", "account_premises", "accounts_by_ids",
+    "accounts_by_number_prefix", "customer_account_openings", "accounts_with_open_followups", "active_agreement_on",
+    "classify_query",
     "pending_moves", "search_accounts", "search_accounts_page", "search_kinds", "search_kinds_hidden_from",
     "search_max_page", "service_addresses", "service_points_available",
     "AgreementRow", "account_agreement_periods", "account_numbers", "agreements_by_ids", "agreements_for_bill_accounts",

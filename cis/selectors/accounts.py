@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import TrigramWordSimilarity
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Length
 from unidecode import unidecode
 
+from core.lookups import AnyOf
 from core.privacy import PersonalData, may_read
 from core.search import auto_search_providers, search_provider, search_providers
 
@@ -338,6 +341,40 @@ def service_addresses(account_ids: list[int]) -> dict[int, str]:
 
 def account_get(*, account_number: str) -> Account:
     return Account.objects.select_related("customer", "parent").get(account_number=account_number)
+
+
+def account_ids_by_number(*, account_numbers: Iterable[str]) -> dict[str, int]:
+    """The id of each account whose number is one of `account_numbers` exactly (one query on
+    the unique index; numbers with no account are left out): many lookups of account_get at once."""
+    numbers = sorted({n for n in account_numbers if n})
+    if not numbers:
+        return {}
+    return dict(Account.objects.filter(AnyOf(F("account_number"), numbers, kind="text")).order_by()
+                .values_list("account_number", "id"))
+
+
+def accounts_by_number_prefix(*, prefixes: Iterable[str], limit: int = 50) -> dict[str, list[tuple[int, str]]]:
+    """For each digits prefix, the (id, number) of the accounts search_accounts(prefix,
+    kind="account") finds, in its order: numbers whose digits without leading zeros start with
+    it, the shortest first, at most `limit` each. One query for all prefixes (a range scan of
+    account_number_digits_idx per prefix)."""
+    wanted = sorted({p for p in prefixes if p and p.isdigit() and p.lstrip("0") == p})
+    if not wanted:
+        return {}
+    # Under text_pattern_ops the strings starting with p are those >= p and < p with its last
+    # character raised by one (digits only, so it stays ASCII).
+    upper = [p[:-1] + chr(ord(p[-1]) + 1) for p in wanted]
+    found: dict[str, list[tuple[int, str]]] = {p: [] for p in wanted}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.prefix, a.id, a.account_number FROM unnest(%s::text[], %s::text[]) AS r(prefix, upper) "
+            "CROSS JOIN LATERAL (SELECT id, account_number FROM cis_account "
+            "  WHERE LTRIM(account_number, '0') ~>=~ r.prefix AND LTRIM(account_number, '0') ~<~ r.upper "
+            "  ORDER BY LENGTH(LTRIM(account_number, '0')), account_number LIMIT %s) AS a",
+            [wanted, upper, limit])
+        for prefix, account_id, number in cursor.fetchall():
+            found[prefix].append((account_id, number))
+    return found
 
 
 def account_agreements(*, account: Account) -> list[ServiceAgreement]:

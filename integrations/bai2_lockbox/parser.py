@@ -57,8 +57,9 @@ def _records(text: str) -> list[_Record]:
     return records
 
 
-def _detail_problem(record: _Record) -> tuple[str, str]:
-    """(field, message) for a 16 record the bai2 package cannot read, '' field when it can."""
+def _quick_problem(record: _Record) -> tuple[str, str]:
+    """(field, message) for a 16 record whose type code, amount or funds type is wrong ('' field
+    when they are right): string checks only."""
     fields = ",".join([record.lines[0][3:]] + [c[3:] for c in record.lines[1:]]).rstrip("/").split(",")
     type_code = fields[0] if fields else ""
     if type_code not in TypeCodes:
@@ -69,6 +70,14 @@ def _detail_problem(record: _Record) -> tuple[str, str]:
     funds = fields[2] if len(fields) > 2 else ""
     if funds and funds not in _FUNDS_TYPES:
         return "funds_type", f"{funds!r} is not a BAI2 funds type."
+    return "", ""
+
+
+def _detail_problem(record: _Record) -> tuple[str, str]:
+    """(field, message) for a 16 record the bai2 package cannot read, '' field when it can."""
+    field, message = _quick_problem(record)
+    if field:
+        return field, message
     try:
         TransactionDetailParser(IteratorHelper(record.lines)).parse()
     except (ParsingException, NotSupportedYetException, ValueError, IndexError) as exc:
@@ -109,18 +118,30 @@ def parse_bai2(content: bytes, file_name: str = "") -> ParsedRemittance:
                                                  "A BAI2 file starts with a file header (01) and ends with a file "
                                                  "trailer (99)."))
         return result
-    kept: list[_Record] = []
-    for record in records:
-        if record.code == "16":
-            field, message = _detail_problem(record)
-            if field:
-                result.errors.append(RemittanceLineError(record.line_number, field, message, record.raw))
-                continue
-        kept.append(record)
-    try:
-        parsed = bai2.parse_from_lines([line for r in kept for line in r.lines], check_integrity=not result.errors)
-    except (ParsingException, IntegrityException, NotSupportedYetException, ValueError, IndexError) as exc:
-        return ParsedRemittance(errors=[RemittanceLineError(1, "file", f"Not a readable BAI2 file: {exc}.")])
+    parsed = None
+    if not any(record.code == "16" and _quick_problem(record)[0] for record in records):
+        # Every detail looks right: parse the file once. Only when that fails is each detail
+        # parsed on its own (the package's detail parser, as the whole-file parse runs it) to
+        # name the bad ones and keep the rest; the outcome is the same, the common case twice
+        # as fast.
+        try:
+            parsed = bai2.parse_from_lines([line for r in records for line in r.lines], check_integrity=True)
+        except (ParsingException, IntegrityException, NotSupportedYetException, ValueError, IndexError):
+            parsed = None
+    kept: list[_Record] = records
+    if parsed is None:
+        kept = []
+        for record in records:
+            if record.code == "16":
+                field, message = _detail_problem(record)
+                if field:
+                    result.errors.append(RemittanceLineError(record.line_number, field, message, record.raw))
+                    continue
+            kept.append(record)
+        try:
+            parsed = bai2.parse_from_lines([line for r in kept for line in r.lines], check_integrity=not result.errors)
+        except (ParsingException, IntegrityException, NotSupportedYetException, ValueError, IndexError) as exc:
+            return ParsedRemittance(errors=[RemittanceLineError(1, "file", f"Not a readable BAI2 file: {exc}.")])
     details = iter([r for r in kept if r.code == "16"])
     for group in parsed.children:
         paid = group.header.as_of_date
