@@ -5,8 +5,10 @@ import datetime as dt
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import PasswordResetForm
+from django.utils.translation import gettext_lazy as _
 
 from core.roles import Role
+from portal.alerts import THRESHOLD_KINDS
 
 MAX_RANGE_DAYS = 400
 
@@ -80,3 +82,68 @@ class CustomerPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email):
         return (user for user in super().get_users(email) if user.groups.filter(name=Role.CUSTOMER).exists())
+
+
+# ---- self-service: alerts, moves, contacting the utility, tokens ----------------------------
+# (labels through gettext_lazy: the portal is translated, see docs/portal.md)
+
+class AlertsForm(forms.Form):
+    """One checkbox per alert kind; two kinds carry a number."""
+
+    def __init__(self, *args, kinds, current: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = list(kinds)
+        for value, label in self.kinds:
+            pref = current.get(value)
+            self.fields[value] = forms.BooleanField(label=label, required=False,
+                                                    initial=bool(pref and pref.enabled))
+            if value in THRESHOLD_KINDS:
+                low, high, default = THRESHOLD_KINDS[value]
+                label_n = _("Days before the due date") if value == "payment_due" else _("Percent of my usual day")
+                self.fields[f"{value}_threshold"] = forms.IntegerField(
+                    label=label_n, min_value=low, max_value=high, required=False,
+                    initial=(pref.threshold if pref and pref.threshold else default),
+                    help_text=_("From %(low)s to %(high)s.") % {"low": low, "high": high})
+
+    def chosen(self) -> dict[str, int | None]:
+        data = self.cleaned_data
+        return {value: data.get(f"{value}_threshold") for value, _label in self.kinds if data.get(value)}
+
+
+class MoveRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What do you need?"), widget=forms.RadioSelect, choices=[
+        ("move_out", _("Stop service (I am moving out)")),
+        ("move_in", _("Start service at another address")),
+        ("transfer", _("Transfer: stop here and start at my new address")),
+    ])
+    service_point = forms.ChoiceField(label=_("Where service stops"), required=False)
+    move_out_date = forms.DateField(label=_("Last day plus one: the first day you no longer need service"),
+                                    required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    move_in_date = forms.DateField(label=_("First day you need service at the new address"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    new_address = forms.CharField(label=_("New service address"), required=False, max_length=500,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    forwarding_address = forms.CharField(label=_("Where should we send your final bill?"), required=False,
+                                         max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    phone = forms.CharField(label=_("A phone number we can call about it"), required=False, max_length=30)
+    message = forms.CharField(label=_("Anything else we should know"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, service_points: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service_point"].choices = [("", _("Choose an address")), *service_points]
+
+
+class ContactUsForm(forms.Form):
+    kind = forms.ChoiceField(label=_("This is"), widget=forms.RadioSelect, initial="message", choices=[
+        ("message", _("A question or message")), ("complaint", _("A complaint"))])
+    category = forms.ChoiceField(label=_("About (for a complaint)"), required=False, choices=[
+        ("billing", _("Billing")), ("service", _("Service quality")), ("meter", _("Meter")),
+        ("staff", _("Staff conduct")), ("other", _("Other"))], initial="other")
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    details = forms.CharField(label=_("Your message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("What will use it, e.g. “home energy app”."))

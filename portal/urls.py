@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import views
+from portal import self_service, views
 from portal.forms import CustomerPasswordResetForm
 
 app_name = "portal"
@@ -35,4 +35,11 @@ urlpatterns = [
     path("a/<str:account_number>/usage/", views.usage, name="usage"),
     path("a/<str:account_number>/usage.csv", views.usage_csv_download, name="usage-csv"),
     path("a/<str:account_number>/greenbutton.xml", views.greenbutton_download, name="greenbutton"),
+    path("a/<str:account_number>/alerts/", self_service.alerts, name="alerts"),
+    path("a/<str:account_number>/moves/", self_service.moves, name="moves"),
+    path("a/<str:account_number>/moves/<int:move_request_id>/withdraw/", self_service.move_withdraw,
+         name="move-withdraw"),
+    path("a/<str:account_number>/contact/", self_service.contact, name="contact"),
+    path("tokens/", self_service.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", self_service.token_revoke, name="token-revoke"),
 ]
