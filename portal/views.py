@@ -249,6 +249,18 @@ def usage_csv_download(request, account_number: str):
     return response
 
 
+def greenbutton_bytes(acct, start: dt.date, end: dt.date) -> bytes:
+    """The account's Green Button file over local days [start, end) (the page and the API)."""
+    tz = utility_zone()
+    series = account_usage(account=acct, start_date=start, end_date=end, tz=tz)
+    in_range = [b for b in bills_list(include_drafts=False, account_id=acct.pk, status="issued")
+                .prefetch_related("segments") if b.period_start < end and b.period_end > start]
+    feed = greenbutton_feed(utility=settings.UTILIS_UTILITY_NAME, account_number=acct.account_number, zone=tz.key,
+                            currency=_CURRENCY.get(settings.UTILIS_HOLIDAY_COUNTRY, ""), now=timezone.now(),
+                            series_list=series, bills=in_range, tz=tz)
+    return write_greenbutton(feed)
+
+
 @portal_view
 def greenbutton_download(request, account_number: str):
     """Green Button Download My Data: NAESB ESPI Atom XML of the chosen local days."""
@@ -257,13 +269,6 @@ def greenbutton_download(request, account_number: str):
     if not form.is_valid():
         return _bad_range(form)
     start, end = form.range()
-    tz = utility_zone()
-    series = account_usage(account=acct, start_date=start, end_date=end, tz=tz)
-    in_range = [b for b in bills_list(include_drafts=False, account_id=acct.pk, status="issued")
-                .prefetch_related("segments") if b.period_start < end and b.period_end > start]
-    feed = greenbutton_feed(utility=settings.UTILIS_UTILITY_NAME, account_number=acct.account_number, zone=tz.key,
-                            currency=_CURRENCY.get(settings.UTILIS_HOLIDAY_COUNTRY, ""), now=timezone.now(),
-                            series_list=series, bills=in_range, tz=tz)
-    response = HttpResponse(write_greenbutton(feed), content_type="application/atom+xml; charset=utf-8")
+    response = HttpResponse(greenbutton_bytes(acct, start, end), content_type="application/atom+xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="greenbutton-{acct.account_number}-{start}-{end}.xml"'
     return response
