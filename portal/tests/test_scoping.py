@@ -1,8 +1,16 @@
 """Nobody sees another customer's data: every portal URL, walked with another customer's ids."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from cis.services import move_request_submit
+from portal.tests.conftest import NOW
+from portal.tokens import personal_token_create
+
+TODAY = NOW.date()
 
 pytestmark = pytest.mark.django_db
 
@@ -10,7 +18,7 @@ pytestmark = pytest.mark.django_db
 # own accounts. A new URL must be listed here or take ids the walk below fills in.
 OPEN = {"login", "logout", "register", "register-proof", "password-reset", "password-reset-done",
         "password-reset-complete"}
-OWN_ONLY = {"home"}
+OWN_ONLY = {"home", "tokens"}
 TOKEN = {"link-confirm", "password-reset-confirm"}
 
 
@@ -20,8 +28,8 @@ def portal_patterns() -> list[URLPattern]:
     return [p for p in resolver.url_patterns if isinstance(p, URLPattern)]
 
 
-def _kwargs(pattern: URLPattern, account_number: str, bill_id: int) -> dict:
-    values = {"account_number": account_number, "bill_id": bill_id}
+def _kwargs(pattern: URLPattern, account_number: str, bill_id: int, **ids) -> dict:
+    values = {"account_number": account_number, "bill_id": bill_id, **ids}
     names = set(pattern.pattern.regex.groupindex)
     unknown = names - set(values)
     assert not unknown, f"portal:{pattern.name} takes {unknown}: teach this test to give another customer's"
@@ -34,8 +42,19 @@ def test_every_portal_url_is_accounted_for():
         assert names or pattern.name in OPEN | OWN_ONLY, f"portal:{pattern.name} has no ids and is not listed"
 
 
+def _own_rows(customer, user) -> dict:
+    """A move request and a personal token of this customer's login: ids the walk needs."""
+    move_request = move_request_submit(account=customer.account, kind="move_in", today=TODAY, now=NOW, user=user,
+                                       move_in_date=TODAY + dt.timedelta(days=10), new_address="1 New Street")
+    token, _secret = personal_token_create(user=user, name="home app", now=NOW)
+    return {"move_request_id": move_request.pk, "token_id": token.pk}
+
+
 def test_another_customers_ids_give_404_on_every_url(client, alice, bob, portal_user):
-    client.force_login(portal_user(alice))
+    alice_user = portal_user(alice)
+    client.force_login(alice_user)
+    bobs = _own_rows(bob, portal_user(bob, "bob@example.test"))
+    _own_rows(alice, alice_user)  # Alice has her own too: the 404s are not about having none
     walked = 0
     for pattern in portal_patterns():
         if pattern.name in OPEN | OWN_ONLY | TOKEN:
@@ -45,25 +64,27 @@ def test_another_customers_ids_give_404_on_every_url(client, alice, bob, portal_
             (alice.account.account_number, bob.bills[0].pk),  # Bob's bill under Alice's account
             ("0000000000", alice.bills[0].pk),  # an account that does not exist
         ):
-            kwargs = _kwargs(pattern, account_number, bill_id)
-            if "bill_id" not in kwargs and account_number == alice.account.account_number:
+            kwargs = _kwargs(pattern, account_number, bill_id, **bobs)
+            if not set(kwargs) & {"bill_id", *bobs} and account_number == alice.account.account_number:
                 continue  # Alice's own account page is hers
             url = reverse(f"portal:{pattern.name}", kwargs=kwargs)
             for method in (client.get, client.post):
                 response = method(url)
                 assert response.status_code == 404, f"{method.__name__.upper()} {url}: {response.status_code}"
             walked += 1
-    assert walked >= 15
+    assert walked >= 25
 
 
 def test_own_ids_answer_on_every_url(client, alice, portal_user):
     """The same walk with Alice's own ids: the 404s above are about whose data, not broken URLs."""
-    client.force_login(portal_user(alice))
+    alice_user = portal_user(alice)
+    client.force_login(alice_user)
+    own = _own_rows(alice, alice_user)
     for pattern in portal_patterns():
         if pattern.name in OPEN | OWN_ONLY | TOKEN:
             continue
         url = reverse(f"portal:{pattern.name}",
-                      kwargs=_kwargs(pattern, alice.account.account_number, alice.bills[0].pk))
+                      kwargs=_kwargs(pattern, alice.account.account_number, alice.bills[0].pk, **own))
         assert client.get(url).status_code in (200, 202), url
 
 
