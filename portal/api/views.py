@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from billing.selectors import bill_with_segments, bills_list, ledger_entries
 from cis.selectors import service_addresses
 from core.clock import utility_zone
+from core.http import ApiAutoSchema
 from portal.api.auth import PersonalTokenAuthentication, PersonalTokenReadOnly
 from portal.api.serializers import (
     AccountOut, BillDetailOut, BillOut, RangeQuery, UsageQuery, UsageRowOut,
@@ -41,6 +42,7 @@ class _MyData(GenericAPIView):
     authentication_classes = [PersonalTokenAuthentication]
     permission_classes = [PersonalTokenReadOnly]
     pagination_class = MyDataPages
+    schema = ApiAutoSchema()  # the 400/401/403/404 answers, documented with their bodies
     queryset = AccountLink.objects.none()  # for the schema generator only: every view reads through its selectors
 
     def account(self, account_number: str):

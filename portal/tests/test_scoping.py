@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
 
 from cis.services import move_request_submit
 from portal.tests.conftest import NOW
@@ -101,3 +102,54 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, alice):
     url = reverse("portal:bills", args=[alice.account.account_number])
     response = client.get(url)
     assert response.status_code == 302 and response["Location"].startswith(reverse("portal:login"))
+
+
+# ---- the my-data REST API, with a personal token ------------------------------------------
+
+def api_patterns() -> list[URLPattern]:
+    api = next(p for p in get_resolver().url_patterns if isinstance(p, URLResolver) and str(p.pattern) == "api/")
+    resolver = next(p for p in api.url_patterns
+                    if isinstance(p, URLResolver) and getattr(p, "namespace", None) == "portal-api")
+    return [p for p in resolver.url_patterns if isinstance(p, URLPattern)]
+
+
+def _api_client(user):
+    _row, secret = personal_token_create(user=user, name="walk", now=dt.datetime.now(dt.timezone.utc))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+RANGE = {"start": "2026-02-01", "end": "2026-02-07"}
+
+
+def test_a_personal_token_never_reads_another_customers_data(alice, bob, portal_user):
+    api = _api_client(portal_user(alice))
+    walked = 0
+    for pattern in api_patterns():
+        names = set(pattern.pattern.regex.groupindex)
+        if not names:
+            continue
+        for account_number, bill_id in ((bob.account.account_number, bob.bills[0].pk),
+                                        (alice.account.account_number, bob.bills[0].pk),
+                                        ("0000000000", alice.bills[0].pk)):
+            kwargs = _kwargs(pattern, account_number, bill_id)
+            if "bill_id" not in kwargs and account_number == alice.account.account_number:
+                continue
+            url = reverse(f"portal-api:{pattern.name}", kwargs=kwargs)
+            response = api.get(url, RANGE)
+            assert response.status_code == 404, f"GET {url}: {response.status_code}"
+            walked += 1
+    assert walked >= 10
+    listed = api.get(reverse("portal-api:account-list")).json()
+    assert [a["account_number"] for a in listed["results"]] == [alice.account.account_number]
+
+
+def test_a_personal_token_reads_every_route_of_its_own_accounts(alice, portal_user):
+    api = _api_client(portal_user(alice))
+    for pattern in api_patterns():
+        url = reverse(f"portal-api:{pattern.name}",
+                      kwargs=_kwargs(pattern, alice.account.account_number, alice.bills[0].pk)
+                      if pattern.pattern.regex.groupindex else {})
+        assert api.get(url, RANGE).status_code == 200, url
+        assert api.post(url, {}).status_code == 403, url  # read-only, whatever the route
