@@ -538,9 +538,11 @@ def move_request_complete(
         req = _lock_open_request(move_request)
         notes = []
         if req.kind in (MoveRequest.Kind.MOVE_OUT, MoveRequest.Kind.TRANSFER):
-            assert req.service_point is not None  # the check constraint says so
+            out_date = move_out_date or req.move_out_date
+            if req.service_point is None or out_date is None:  # the check constraint forbids it; say so anyway
+                raise MoveError("This request names no service point or date to stop.")
             out = move_out_request(account=req.account, service_point=req.service_point,
-                                   move_out_date=move_out_date or req.move_out_date, today=today, user=user)
+                                   move_out_date=out_date, today=today, user=user)
             req.move_out = out.move
             notes.append(out.summary())
         if req.kind in (MoveRequest.Kind.MOVE_IN, MoveRequest.Kind.TRANSFER):
@@ -548,8 +550,11 @@ def move_request_complete(
                 raise MoveError("Choose the service point at the new address.")
             if not rate_code:
                 raise MoveError("A rate is required for a move-in.")
+            in_date = move_in_date or req.move_in_date
+            if in_date is None:
+                raise MoveError("This request names no date to start.")
             result = move_in_request(account=req.account, service_point=move_in_service_point,
-                                     move_in_date=move_in_date or req.move_in_date, rate_code=rate_code,
+                                     move_in_date=in_date, rate_code=rate_code,
                                      today=today, user=user, bill_cycle_code=bill_cycle_code)
             req.move_in = result.move
             notes.append(result.summary())

@@ -131,7 +131,9 @@ class MoveRequestForm(forms.Form):
 
     def __init__(self, *args, service_points: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service_point"].choices = [("", _("Choose an address")), *service_points]
+        field = self.fields["service_point"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("Choose an address")), *service_points]
 
 
 class ContactUsForm(forms.Form):

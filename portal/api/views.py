@@ -141,7 +141,7 @@ class Usage(_MyData):
                 for bucket in group_usage(s, by=group, tz=tz):
                     rows.append({"service_point": s.sp_number, "unit": s.unit, "direction": s.direction,
                                  "period": bucket.label, "actual": bucket.actual, "estimated": bucket.estimated})
-        page = self.paginate_queryset(rows)
+        page = self.paginate_queryset(rows)  # type: ignore[arg-type]  # DRF pages any sequence
         return self.get_paginated_response(UsageRowOut(page, many=True).data)
 
 
