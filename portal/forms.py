@@ -149,3 +149,33 @@ class ContactUsForm(forms.Form):
 class TokenForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100,
                            help_text=_("What will use it, e.g. “home energy app”."))
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Their email"))
+    access = forms.ChoiceField(label=_("They may"), widget=forms.RadioSelect, initial="view", choices=[
+        ("view", _("See the account (bills and usage)")), ("pay", _("See and pay"))])
+
+
+class InviteAcceptForm(forms.Form):
+    """A new login for the invited email: only a password to choose."""
+    password1 = forms.CharField(label=_("Choose a password"),
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("Password again"),
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        data = super().clean()
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords differ."))
+        elif p1:
+            try:
+                password_validation.validate_password(p1, user=get_user_model()(username=self.email))
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data

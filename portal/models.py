@@ -16,11 +16,26 @@ class AccountLink(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_links")
     account = models.ForeignKey("cis.Account", on_delete=models.CASCADE, related_name="+")
+    class Access(models.TextChoices):
+        FULL = "full", "Account holder (proved it)"
+        PAY = "pay", "Invited: see and pay"
+        VIEW = "view", "Invited: see only"
+
     linked_at = models.DateTimeField()
-    proof = models.CharField(max_length=20, help_text="The identity question answered: postal_code or bill_amount.")
+    proof = models.CharField(max_length=20,
+                             help_text="The identity question answered (postal_code, bill_amount), or invite.")
+    access = models.CharField(max_length=10, choices=Access.choices, default=Access.FULL)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "account"], name="portal_link_once_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="portal_link_once_per_user"),
+            # Only a proof makes an account holder; an invitation gives pay or view access.
+            models.CheckConstraint(name="portal_link_invited_is_not_full",
+                                   condition=Q(proof="invite", access__in=["pay", "view"])
+                                   | (~Q(proof="invite") & Q(access="full"))),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} -> {self.account_id}"
@@ -144,3 +159,28 @@ class PersonalToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class AccountInvite(models.Model):
+    """An account holder asks another person (by email) to see the account, with pay or
+    view-only access. Only the emailed token's SHA-256 is kept; following it makes an
+    AccountLink with that access."""
+
+    link = models.ForeignKey(AccountLink, on_delete=models.CASCADE, related_name="invites",
+                             help_text="The inviting holder's link (its account is the one shared).")
+    email = models.EmailField()
+    access = models.CharField(max_length=10, choices=AccountLink.Access.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="portal_invite_access_pay_or_view", condition=Q(access__in=["pay", "view"])),
+            models.CheckConstraint(name="portal_invite_expires_after_created",
+                                   condition=Q(expires_at__gt=models.F("created_at"))),
+        ]

@@ -4,20 +4,25 @@ API tokens. Like every portal page they wear `portal_view` and reach an account 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cis import selectors as cis_selectors
 from cis import services as cis_services
 from core.clock import utility_today
+from core.roles import Role, has_role
 from portal import alerts as portal_alerts
+from portal import invites as portal_invites
 from portal import tokens as portal_tokens
-from portal.forms import AlertsForm, ContactUsForm, MoveRequestForm, TokenForm
+from portal.forms import AlertsForm, ContactUsForm, InviteAcceptForm, InviteForm, MoveRequestForm, TokenForm
 from portal.models import AccountLink, AlertKind
-from portal.scoping import linked_account, portal_view
+from portal.scoping import SESSION_IDLE_SECONDS, link_access, linked_account, portal_view
 
 
 def _link(user, account) -> AccountLink:
@@ -73,8 +78,11 @@ def moves(request, account_number: str):
     acct = linked_account(request.user, account_number)
     choices, points = _stop_choices(acct)
     form = MoveRequestForm(request.POST or None, service_points=choices)
+    holder = link_access(request.user, acct) == AccountLink.Access.FULL
     status = 200
     if request.method == "POST":
+        if not holder:
+            raise PermissionDenied(_("Only the account holder can ask to move service."))
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -91,7 +99,7 @@ def moves(request, account_number: str):
                 return redirect("portal:moves", account_number=acct.account_number)
         status = 400
     return render(request, "portal/moves.html", {
-        "account": acct, "form": form, "tab": "moves",
+        "account": acct, "form": form, "tab": "moves", "holder": holder,
         "requests": cis_selectors.move_requests_for_account(account_id=acct.pk)}, status=status)
 
 
@@ -103,6 +111,8 @@ def move_withdraw(request, account_number: str, move_request_id: int):
     except ObjectDoesNotExist:
         raise Http404("No such request.") from None
     if request.method == "POST":
+        if link_access(request.user, acct) != AccountLink.Access.FULL:
+            raise PermissionDenied(_("Only the account holder can withdraw a move request."))
         try:
             cis_services.move_request_withdraw(move_request=move_request, now=timezone.now(), user=request.user)
         except cis_services.MoveError as exc:
@@ -181,3 +191,79 @@ def token_revoke(request, token_id: int):
         messages.success(request, _("Token “%(name)s” is revoked: it no longer works.") % {"name": token.name})
         return redirect("portal:tokens")
     return render(request, "portal/token_revoke.html", {"token": token})
+
+
+# ---- other people on the account -----------------------------------------------------------
+
+@portal_view
+def people(request, account_number: str):
+    acct = linked_account(request.user, account_number)
+    holder = _link(request.user, acct)
+    form = InviteForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if holder.access != AccountLink.Access.FULL:
+            raise PermissionDenied(_("Only the account holder can invite someone."))
+        if form.is_valid():
+            url = request.build_absolute_uri(reverse("portal:invite-accept", kwargs={"token": "TOKEN"}))
+            try:
+                portal_invites.invite_create(link=holder, email=form.cleaned_data["email"],
+                                             access=form.cleaned_data["access"], now=timezone.now(),
+                                             accept_url=url.replace("TOKEN", "{token}"))
+            except portal_invites.InviteError as exc:
+                form.add_error("email", str(exc))
+            else:
+                messages.success(request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]})
+                return redirect("portal:people", account_number=acct.account_number)
+        status = 400
+    return render(request, "portal/people.html", {
+        "account": acct, "form": form, "holder": holder, "tab": "people",
+        "people": portal_invites.account_people(account=acct),
+        "invites": portal_invites.invites_open(account=acct, now=timezone.now())}, status=status)
+
+
+@portal_view
+def person_remove(request, account_number: str, link_id: int):
+    acct = linked_account(request.user, account_number)
+    holder = _link(request.user, acct)
+    target = next((p for p in portal_invites.account_people(account=acct)
+                   if p.pk == link_id and p.proof == "invite"), None)
+    if target is None:
+        raise Http404("No such person on this account.")
+    if holder.access != AccountLink.Access.FULL:
+        raise PermissionDenied(_("Only the account holder can change who sees this account."))
+    if request.method == "POST":
+        portal_invites.person_remove(holder=holder, link_id=target.pk)
+        messages.success(request, _("%(email)s no longer sees this account.") % {"email": target.user.email})
+        return redirect("portal:people", account_number=acct.account_number)
+    return render(request, "portal/person_remove.html", {"account": acct, "person": target, "tab": "people"})
+
+
+def invite_accept(request, token: str):
+    """GET shows the invitation (mail scanners follow links; only a person's POST accepts it).
+    Signed in as a customer: the invitation is added to that login. Signed out: a new login
+    with the invited email and a password, or (if that email has a login) sign in first."""
+    now = timezone.now()
+    try:
+        invite = portal_invites.invite_get(token=token, now=now)
+    except portal_invites.InviteError as exc:
+        return render(request, "portal/link_invalid.html", {"message": str(exc)}, status=404)
+    signed_in = request.user.is_authenticated and has_role(request.user, Role.CUSTOMER)
+    has_login = get_user_model().objects.filter(username__iexact=invite.email).exists()
+    form = InviteAcceptForm(request.POST or None, email=invite.email)
+    if request.method == "POST" and (signed_in or (not has_login and form.is_valid())):
+        try:
+            user, link = portal_invites.invite_accept(
+                token=token, now=now, user=request.user if signed_in else None,
+                password_hash="" if signed_in else make_password(form.cleaned_data["password1"]))
+        except portal_invites.InviteError as exc:
+            return render(request, "portal/link_invalid.html", {"message": str(exc)}, status=404)
+        if not signed_in:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session.set_expiry(SESSION_IDLE_SECONDS)
+        messages.success(request, _("You can now see account %(number)s.") % {"number": link.account.account_number})
+        return redirect("portal:account", account_number=link.account.account_number)
+    return render(request, "portal/invite_accept.html", {
+        "invite": invite, "form": form, "signed_in": signed_in, "has_login": has_login,
+        "login_url": f"{reverse('portal:login')}?next={request.path}"},
+        status=400 if request.method == "POST" else 200)

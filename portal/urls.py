@@ -40,6 +40,9 @@ urlpatterns = [
     path("a/<str:account_number>/moves/<int:move_request_id>/withdraw/", self_service.move_withdraw,
          name="move-withdraw"),
     path("a/<str:account_number>/contact/", self_service.contact, name="contact"),
+    path("a/<str:account_number>/people/", self_service.people, name="people"),
+    path("a/<str:account_number>/people/<int:link_id>/remove/", self_service.person_remove, name="person-remove"),
+    path("invite/<str:token>/", self_service.invite_accept, name="invite-accept"),
     path("tokens/", self_service.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", self_service.token_revoke, name="token-revoke"),
 ]

@@ -265,11 +265,11 @@ SIGNED_IN = {"home", "two-factor-setup", "two-factor-verify", "api-logout", "api
 # the customer's linked accounts (portal/tests/test_scoping.py walks them with other ids).
 PORTAL_OPEN = {"portal:login", "portal:logout", "portal:register", "portal:register-proof", "portal:link-confirm",
                "portal:password-reset", "portal:password-reset-done", "portal:password-reset-confirm",
-               "portal:password-reset-complete"}
+               "portal:password-reset-complete", "portal:invite-accept"}
 PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill", "portal:bill-pdf", "portal:usage",
                    "portal:usage-csv", "portal:greenbutton",
                    "portal:alerts", "portal:moves", "portal:move-withdraw", "portal:contact", "portal:tokens",
-                   "portal:token-revoke"}
+                   "portal:token-revoke", "portal:people", "portal:person-remove"}
 # A customer's own data over REST: only a personal token (made in the portal) opens it, never a
 # staff API token or a session, whatever the role (portal/tests/test_api.py: only one's own data).
 PORTAL_TOKEN = {"portal-api:account-list", "portal-api:account-detail", "portal-api:bill-list",

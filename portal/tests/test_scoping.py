@@ -4,10 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from cis.services import move_request_submit
+from portal.models import AccountLink
 from portal.tests.conftest import NOW
 from portal.tokens import personal_token_create
 
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.django_db
 OPEN = {"login", "logout", "register", "register-proof", "password-reset", "password-reset-done",
         "password-reset-complete"}
 OWN_ONLY = {"home", "tokens"}
-TOKEN = {"link-confirm", "password-reset-confirm"}
+TOKEN = {"link-confirm", "password-reset-confirm", "invite-accept"}
 
 
 def portal_patterns() -> list[URLPattern]:
@@ -48,7 +50,11 @@ def _own_rows(customer, user) -> dict:
     move_request = move_request_submit(account=customer.account, kind="move_in", today=TODAY, now=NOW, user=user,
                                        move_in_date=TODAY + dt.timedelta(days=10), new_address="1 New Street")
     token, _secret = personal_token_create(user=user, name="home app", now=NOW)
-    return {"move_request_id": move_request.pk, "token_id": token.pk}
+    # Someone this customer invited (view only): the holder may remove their link, nobody else.
+    guest = get_user_model().objects.create_user(username=f"guest-of-{user.pk}@example.test", password=None)
+    invited = AccountLink.objects.create(user=guest, account=customer.account, linked_at=NOW, proof="invite",
+                                         access="view", invited_by=user)
+    return {"move_request_id": move_request.pk, "token_id": token.pk, "link_id": invited.pk}
 
 
 def test_another_customers_ids_give_404_on_every_url(client, alice, bob, portal_user):
