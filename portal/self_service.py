@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cis import selectors as cis_selectors
 from cis import services as cis_services
+from core import two_factor as core_two_factor
 from core.clock import utility_today
 from core.roles import Role, has_role
 from portal import alerts as portal_alerts
@@ -267,3 +268,16 @@ def invite_accept(request, token: str):
         "invite": invite, "form": form, "signed_in": signed_in, "has_login": has_login,
         "login_url": f"{reverse('portal:login')}?next={request.path}"},
         status=400 if request.method == "POST" else 200)
+
+
+# ---- two-step sign-in (TOTP, django-otp: core.two_factor's views on the portal's pages) -----
+
+@portal_view
+def two_factor_setup(request):
+    return core_two_factor.setup(request, template_name="portal/two_factor_setup.html",
+                                 verify_url_name="portal:two-factor-verify")
+
+
+@portal_view
+def two_factor_verify(request):
+    return core_two_factor.verify(request, template_name="portal/two_factor_verify.html")

@@ -43,6 +43,8 @@ urlpatterns = [
     path("a/<str:account_number>/people/", self_service.people, name="people"),
     path("a/<str:account_number>/people/<int:link_id>/remove/", self_service.person_remove, name="person-remove"),
     path("invite/<str:token>/", self_service.invite_accept, name="invite-accept"),
+    path("two-factor/", self_service.two_factor_setup, name="two-factor-setup"),
+    path("two-factor/verify/", self_service.two_factor_verify, name="two-factor-verify"),
     path("tokens/", self_service.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", self_service.token_revoke, name="token-revoke"),
 ]

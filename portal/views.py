@@ -43,6 +43,14 @@ class PortalLoginView(StaffLoginView):
         # Called after the sign-in: a staff login that used this page goes to its own start page.
         return reverse("portal:home") if has_role(self.request.user, Role.CUSTOMER) else "/"
 
+    def get_success_url(self) -> str:
+        # A customer with a second factor gives its code on the portal's page, not the hub's.
+        url = super().get_success_url()
+        hub_verify = reverse("two-factor-verify")
+        if url.startswith(hub_verify) and has_role(self.request.user, Role.CUSTOMER):
+            return reverse("portal:two-factor-verify") + url[len(hub_verify):]
+        return url
+
     def form_valid(self, form):
         response = super().form_valid(form)
         self.request.session.set_expiry(SESSION_IDLE_SECONDS)

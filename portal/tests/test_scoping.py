@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 # own accounts. A new URL must be listed here or take ids the walk below fills in.
 OPEN = {"login", "logout", "register", "register-proof", "password-reset", "password-reset-done",
         "password-reset-complete"}
-OWN_ONLY = {"home", "tokens"}
+OWN_ONLY = {"home", "tokens", "two-factor-setup", "two-factor-verify"}
 TOKEN = {"link-confirm", "password-reset-confirm", "invite-accept"}
 
 
