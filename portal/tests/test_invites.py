@@ -12,16 +12,21 @@ from portal.tests.conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-def _invite(client, account_number: str, email: str, access: str):
-    return client.post(reverse("portal:people", args=[account_number]), {"email": email, "access": access})
+@pytest.fixture
+def invite(client, django_capture_on_commit_callbacks):
+    """Post an invitation; its mail goes out when the request's transaction commits."""
+    def post(account_number: str, email: str, access: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(reverse("portal:people", args=[account_number]), {"email": email, "access": access})
+    return post
 
 
-def test_a_view_only_guest_gets_a_login_from_the_mail_and_may_only_look(client, smtp, alice, portal_user):
+def test_a_view_only_guest_gets_a_login_from_the_mail_and_may_only_look(client, smtp, alice, portal_user, invite):
     number = alice.account.account_number
     client.force_login(portal_user(alice))
-    assert _invite(client, number, "Carol@Example.test", "view").status_code == 302
-    invite = AccountInvite.objects.get()
-    assert invite.email == "carol@example.test" and len(invite.token_hash) == 64
+    assert invite(number, "Carol@Example.test", "view").status_code == 302
+    sent = AccountInvite.objects.get()
+    assert sent.email == "carol@example.test" and len(sent.token_hash) == 64
     link_url = smtp.last_link(r"https?://\S+/portal/invite/\S+/")
     assert smtp.messages[-1]["To"] == "carol@example.test"
     assert f"account {number}" in smtp.messages[-1].get_body().get_content()
@@ -39,19 +44,19 @@ def test_a_view_only_guest_gets_a_login_from_the_mail_and_may_only_look(client, 
     assert not may_pay(carol.user, alice.account)
 
     assert client.get(reverse("portal:bills", args=[number])).status_code == 200
-    assert _invite(client, number, "dave@example.test", "view").status_code == 403
+    assert invite(number, "dave@example.test", "view").status_code == 403
     moves = reverse("portal:moves", args=[number])
     assert b"Only the account holder can ask to move service." in client.get(moves).content
     assert client.post(moves, {"kind": "move_in"}).status_code == 403
     assert client.get(path).status_code == 404  # the link worked once
 
 
-def test_an_existing_login_accepts_pay_access_and_the_holder_removes_it(client, smtp, alice, bob, portal_user):
+def test_an_existing_login_accepts_pay_access_and_the_holder_removes_it(client, smtp, alice, bob, portal_user, invite):
     number = alice.account.account_number
     holder = portal_user(alice)
     bob_user = portal_user(bob, "bob@example.test")
     client.force_login(holder)
-    assert _invite(client, number, "bob@example.test", "pay").status_code == 302
+    assert invite(number, "bob@example.test", "pay").status_code == 302
     path = smtp.last_link(r"https?://\S+/portal/invite/\S+/").split("testserver", 1)[-1]
 
     client.logout()
@@ -72,13 +77,13 @@ def test_an_existing_login_accepts_pay_access_and_the_holder_removes_it(client, 
     assert client.get(reverse("portal:account", args=[bob.account.account_number])).status_code == 200
 
 
-def test_bad_invitations_are_refused_with_a_reason(client, smtp, alice, portal_user):
+def test_bad_invitations_are_refused_with_a_reason(client, smtp, alice, portal_user, invite):
     number = alice.account.account_number
     client.force_login(portal_user(alice))
-    own = _invite(client, number, "alice@example.test", "view")
+    own = invite(number, "alice@example.test", "view")
     assert own.status_code == 400 and b"That is your own email." in own.content
-    assert _invite(client, number, "x@example.test", "full").status_code == 400  # not a choice
-    assert _invite(client, number, "x@example.test", "view").status_code == 302
+    assert invite(number, "x@example.test", "full").status_code == 400  # not a choice
+    assert invite(number, "x@example.test", "view").status_code == 302
     # The holder cannot be removed (only invited people), and an invited link cannot be "full".
     holder_link = AccountLink.objects.get(user__username="alice@example.test")
     assert client.post(reverse("portal:person-remove", args=[number, holder_link.pk])).status_code == 404
