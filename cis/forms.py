@@ -391,3 +391,43 @@ class PendingMovesFilterForm(forms.Form):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             self.add_error("date_to", "The end date is before the start date.")
         return data
+
+
+class MoveRequestCompleteForm(forms.Form):
+    """A CSR carries out a customer's move request: the service point at the new address (found
+    from what the customer wrote), the rate, and the dates (the customer's, changeable)."""
+    sp_query = forms.CharField(label="Find the new service point", required=False, max_length=200)
+    service_point = forms.CharField(label="Service point at the new address", max_length=20, required=False)
+    rate_code = forms.CharField(label="Rate code", max_length=30, required=False)
+    bill_cycle_code = forms.CharField(label="Bill cycle", max_length=20, required=False)
+    move_out_date = forms.DateField(label="Move-out date", required=False, widget=DateInput())
+    move_in_date = forms.DateField(label="Move-in date", required=False, widget=DateInput())
+    response = forms.CharField(label="Note for the customer", required=False, max_length=2000,
+                               widget=forms.Textarea(attrs={"rows": 2}),
+                               help_text="Empty: the customer reads what the move did.")
+
+    def __init__(self, *args, move_request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.move_request = move_request
+        self.sp: ServicePoint | None = None
+
+    def clean(self):
+        data = super().clean()
+        if self.move_request.kind in ("move_in", "transfer"):
+            number = (data.get("service_point") or "").strip()
+            if not number:
+                self.add_error("service_point", "Choose the service point at the new address.")
+            else:
+                self.sp = ServicePoint.objects.select_related("premise").filter(sp_number__iexact=number).first()
+                if self.sp is None:
+                    self.add_error("service_point", f"No service point {number}.")
+            if not data.get("rate_code"):
+                self.add_error("rate_code", "A rate is required for a move-in.")
+            elif not codes.code_exists(codes.RATE_CODE, data["rate_code"]):
+                self.add_error("rate_code", f"Unknown rate code {data['rate_code']}.")
+        return data
+
+
+class MoveRequestDeclineForm(forms.Form):
+    reason = forms.CharField(label="Why (the customer reads this)", max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))

@@ -438,3 +438,66 @@ class Complaint(_AccountEntry):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+@pghistory.track(*audited())
+class MoveRequest(models.Model):
+    """A customer's own request to stop, start or transfer service (from the portal). It waits in
+    the Pending Moves hub until a CSR completes it with the move services (which makes the Move
+    rows it points at) or declines it with a reason the customer reads."""
+
+    class Kind(models.TextChoices):
+        MOVE_OUT = "move_out", "Stop service"
+        MOVE_IN = "move_in", "Start service"
+        TRANSFER = "transfer", "Transfer service (stop here, start there)"
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Waiting for us"
+        COMPLETED = "completed", "Done"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="move_requests")
+    service_point = models.ForeignKey(
+        ServicePoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Where service stops (move-out, transfer): one the account is served at.")
+    move_out_date = models.DateField(null=True, blank=True, help_text="First day no longer served.")
+    move_in_date = models.DateField(null=True, blank=True, help_text="First day served at the new address.")
+    new_address = models.TextField(blank=True, help_text="Where service starts, as the customer wrote it.")
+    forwarding_address = models.TextField(blank=True, help_text="Where the final bill goes.")
+    phone = models.CharField(max_length=30, blank=True)
+    message = models.TextField(blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField()
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    handled_at = models.DateTimeField(null=True, blank=True)
+    response = models.TextField(blank=True, help_text="What the CSR tells the customer (why declined, what was done).")
+    move_out = models.ForeignKey(Move, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    move_in = models.ForeignKey(Move, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        indexes = [models.Index(name="moverequest_status_idx", fields=["status", "requested_at"])]
+        constraints = [
+            models.CheckConstraint(
+                name="moverequest_dates_fit_kind",
+                condition=(Q(kind="move_out", move_out_date__isnull=False, service_point__isnull=False)
+                           | Q(kind="move_in", move_in_date__isnull=False) & ~Q(new_address="")
+                           | Q(kind="transfer", move_out_date__isnull=False, move_in_date__isnull=False,
+                               service_point__isnull=False) & ~Q(new_address="")),
+            ),
+            models.CheckConstraint(
+                name="moverequest_completed_has_moves",
+                condition=~Q(status="completed") | Q(move_out__isnull=False) | Q(move_in__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="moverequest_handled_when_closed",
+                condition=Q(status="submitted") | Q(handled_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request of {self.account_id} ({self.status})"

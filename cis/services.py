@@ -23,6 +23,7 @@ from cis.models import (
     Contact,
     Customer,
     Move,
+    MoveRequest,
     Note,
     Premise,
     ServiceAgreement,
@@ -456,6 +457,135 @@ def complaint_update(*, complaint: Complaint, today: dt.date, user=None, **field
     with transaction.atomic(), _audit(user, "complaint_update"):
         complaint.save()
     return complaint
+
+
+# ---- move requests from customers (the portal) ------------------------------------------
+
+
+def move_request_submit(
+    *, account: Account, kind: str, today: dt.date, now: dt.datetime, user=None,
+    service_point: ServicePoint | None = None, move_out_date: dt.date | None = None,
+    move_in_date: dt.date | None = None, new_address: str = "", forwarding_address: str = "",
+    phone: str = "", message: str = "",
+) -> MoveRequest:
+    """A customer asks to stop (move_out), start (move_in) or transfer service. Nothing about
+    service changes: the request waits in the Pending Moves hub for a CSR
+    (`move_request_complete` / `move_request_decline`).
+
+    Raises ValidationError (field -> message) for a date in the past, a missing date or address
+    the kind needs, a service point the account is not served at, or a second open request of
+    the same kind for the account."""
+    errors: dict[str, str] = {}
+    if kind not in MoveRequest.Kind.values:
+        errors["kind"] = "Choose stop, start or transfer."
+    stops = kind in (MoveRequest.Kind.MOVE_OUT, MoveRequest.Kind.TRANSFER)
+    starts = kind in (MoveRequest.Kind.MOVE_IN, MoveRequest.Kind.TRANSFER)
+    if stops:
+        if move_out_date is None:
+            errors["move_out_date"] = "Say the first day you no longer need service."
+        elif move_out_date < today:
+            errors["move_out_date"] = f"The stop date is in the past: choose {today:%Y-%m-%d} or later."
+        if service_point is None:
+            errors["service_point"] = "Choose the address where service stops."
+        elif move_out_date is not None and not _agreements_on(
+                service_point, max(move_out_date - dt.timedelta(days=1), today)).filter(account=account).exists():
+            errors["service_point"] = "This account has no service there on that date."
+    if starts:
+        if move_in_date is None:
+            errors["move_in_date"] = "Say the first day you need service at the new address."
+        elif move_in_date < today:
+            errors["move_in_date"] = f"The start date is in the past: choose {today:%Y-%m-%d} or later."
+        if not new_address.strip():
+            errors["new_address"] = "Give the address where service starts."
+    if kind == MoveRequest.Kind.TRANSFER and move_out_date and move_in_date \
+            and (move_in_date - move_out_date).days > 60:
+        errors["move_in_date"] = "For a transfer the start is at most 60 days after the stop; ask for two moves instead."
+    if not errors and MoveRequest.objects.filter(account=account, kind=kind,
+                                                 status=MoveRequest.Status.SUBMITTED).exists():
+        errors["kind"] = "A request of this kind is already waiting for us: withdraw it first to ask again."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic(), _audit(user, "move_request_submit"):
+        return MoveRequest.objects.create(
+            kind=kind, account=account, service_point=service_point if stops else None,
+            move_out_date=move_out_date if stops else None, move_in_date=move_in_date if starts else None,
+            new_address=new_address.strip() if starts else "", forwarding_address=forwarding_address.strip(),
+            phone=phone.strip(), message=message.strip(), requested_by=user if _user_id(user) else None,
+            requested_at=now,
+        )
+
+
+def _lock_open_request(move_request: MoveRequest) -> MoveRequest:
+    locked = MoveRequest.objects.select_for_update().get(pk=move_request.pk)
+    if locked.status != MoveRequest.Status.SUBMITTED:
+        raise MoveError(f"This request is {locked.get_status_display().lower()} already.")
+    return locked
+
+
+def move_request_complete(
+    *, move_request: MoveRequest, today: dt.date, now: dt.datetime, user=None,
+    move_in_service_point: ServicePoint | None = None, rate_code: str = "", bill_cycle_code: str = "",
+    move_out_date: dt.date | None = None, move_in_date: dt.date | None = None, response: str = "",
+) -> MoveRequest:
+    """A CSR carries out a customer's request with the move services: `move_out_request` at the
+    request's service point and/or `move_in_request` at `move_in_service_point` (found from the
+    address the customer gave) on `rate_code`. The dates default to the request's. All of it
+    stands or falls together.
+
+    Raises MoveError (the move services' own, or a request no longer open, or a move-in
+    without its service point or rate)."""
+    with transaction.atomic(), _audit(user, "move_request_complete"):
+        req = _lock_open_request(move_request)
+        notes = []
+        if req.kind in (MoveRequest.Kind.MOVE_OUT, MoveRequest.Kind.TRANSFER):
+            out_date = move_out_date or req.move_out_date
+            if req.service_point is None or out_date is None:  # the check constraint forbids it; say so anyway
+                raise MoveError("This request names no service point or date to stop.")
+            out = move_out_request(account=req.account, service_point=req.service_point,
+                                   move_out_date=out_date, today=today, user=user)
+            req.move_out = out.move
+            notes.append(out.summary())
+        if req.kind in (MoveRequest.Kind.MOVE_IN, MoveRequest.Kind.TRANSFER):
+            if move_in_service_point is None:
+                raise MoveError("Choose the service point at the new address.")
+            if not rate_code:
+                raise MoveError("A rate is required for a move-in.")
+            in_date = move_in_date or req.move_in_date
+            if in_date is None:
+                raise MoveError("This request names no date to start.")
+            result = move_in_request(account=req.account, service_point=move_in_service_point,
+                                     move_in_date=in_date, rate_code=rate_code,
+                                     today=today, user=user, bill_cycle_code=bill_cycle_code)
+            req.move_in = result.move
+            notes.append(result.summary())
+        req.status = MoveRequest.Status.COMPLETED
+        req.handled_by, req.handled_at = (user if _user_id(user) else None), now
+        req.response = response.strip() or " ".join(notes)
+        req.save(update_fields=["status", "handled_by", "handled_at", "response", "move_out", "move_in"])
+    return req
+
+
+def move_request_decline(*, move_request: MoveRequest, reason: str, now: dt.datetime, user=None) -> MoveRequest:
+    """A CSR turns a request down; the customer reads `reason`. Raises ValidationError (no
+    reason) or MoveError (no longer open)."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why, for the customer."})
+    with transaction.atomic(), _audit(user, "move_request_decline"):
+        req = _lock_open_request(move_request)
+        req.status = MoveRequest.Status.DECLINED
+        req.handled_by, req.handled_at, req.response = (user if _user_id(user) else None), now, reason.strip()
+        req.save(update_fields=["status", "handled_by", "handled_at", "response"])
+    return req
+
+
+def move_request_withdraw(*, move_request: MoveRequest, now: dt.datetime, user=None) -> MoveRequest:
+    """The customer takes back a request no CSR has handled. Raises MoveError otherwise."""
+    with transaction.atomic(), _audit(user, "move_request_withdraw"):
+        req = _lock_open_request(move_request)
+        req.status = MoveRequest.Status.WITHDRAWN
+        req.handled_at = now
+        req.save(update_fields=["status", "handled_at"])
+    return req
 
 
 # ---- conversion load ------------------------------------------------------------------------

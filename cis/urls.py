@@ -16,6 +16,7 @@ urlpatterns = [
     path("moves/new/", views.move_in, name="move-in"),
     path("moves/service-points", views.move_sp_candidates, name="move-sp-candidates"),
     path("moves/pending/", views.pending_moves, name="pending-moves"),
+    path("moves/requests/<int:pk>/", views.move_request, name="move-request"),
     path("moves/<int:pk>/", views.move_detail, name="move-detail"),
     path("moves/<int:pk>/cancel/", views.move_cancel, name="move-cancel"),
 ]

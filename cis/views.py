@@ -8,13 +8,14 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core import signing
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from cis import selectors, services
@@ -26,6 +27,8 @@ from cis.forms import (
     ContactForm,
     MoveInForm,
     MoveOutForm,
+    MoveRequestCompleteForm,
+    MoveRequestDeclineForm,
     NoteForm,
     PendingMovesFilterForm,
     SearchForm,
@@ -440,8 +443,62 @@ def pending_moves(request):
     query.pop("page", None)
     return render(
         request, "cis/moves/pending.html",
-        {"form": form, "page": page, "query": query.urlencode(), "can_write": _can_write(request.user), "today": _today()},
+        {"form": form, "page": page, "query": query.urlencode(), "can_write": _can_write(request.user), "today": _today(),
+         "requests": selectors.move_requests_open()[:100]},
     )
+
+
+@role_required(*READ_ROLES)
+def move_request(request, pk: int):
+    """A customer's move request (from the portal): complete it with the move services, or decline it."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponseNotAllowed(["GET", "POST"])
+    if request.method == "POST" and not _can_write(request.user):
+        raise PermissionDenied("Your role does not allow this.")
+    try:
+        req = selectors.move_request_get(move_request_id=pk)
+    except ObjectDoesNotExist:
+        raise Http404("No such move request.") from None
+    today = _today()
+    initial = {"move_out_date": req.move_out_date, "move_in_date": req.move_in_date, "sp_query": request.GET.get("sp_query", req.new_address)}
+    action = request.POST.get("action") if request.method == "POST" else ""
+    complete = MoveRequestCompleteForm(request.POST if action == "complete" else None, move_request=req,
+                                       initial=initial)
+    decline = MoveRequestDeclineForm(request.POST if action == "decline" else None)
+    status = 200
+    if action == "complete" and complete.is_valid():
+        data = complete.cleaned_data
+        try:
+            services.move_request_complete(
+                move_request=req, today=today, now=timezone.now(), user=request.user,
+                move_in_service_point=complete.sp, rate_code=data["rate_code"],
+                bill_cycle_code=data["bill_cycle_code"], move_out_date=data["move_out_date"],
+                move_in_date=data["move_in_date"], response=data["response"])
+        except services.MoveError as exc:
+            complete.add_error(None, str(exc))
+            status = 400
+        else:
+            messages.success(request, f"Request of account {req.account.account_number} completed.")
+            return redirect("cis:pending-moves")
+    elif action == "decline" and decline.is_valid():
+        try:
+            services.move_request_decline(move_request=req, reason=decline.cleaned_data["reason"],
+                                          now=timezone.now(), user=request.user)
+        except (services.MoveError, ValidationError) as exc:
+            decline.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+            status = 400
+        else:
+            messages.success(request, f"Request of account {req.account.account_number} declined.")
+            return redirect("cis:pending-moves")
+    elif request.method == "POST":
+        status = 400
+    query = (complete["sp_query"].value() or "").strip()
+    selected = (complete["service_point"].value() or "").strip()
+    return render(request, "cis/moves/move_request.html", {
+        "req": req, "complete": complete, "decline": decline, "can_write": _can_write(request.user),
+        "candidates": _sp_candidates(query, selected, today) if req.kind != "move_out" else [],
+        "selected_sp": selected, "query": query, "rate_codes": codes.code_choices(codes.RATE_CODE)[:200],
+        "today": today}, status=status)
 
 
 @role_required(*WRITE_ROLES)

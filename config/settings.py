@@ -311,6 +311,9 @@ CELERY_TASK_ROUTES = [
         # Short housekeeping that must not wait behind batch work.
         "cis.tasks.moves_apply_due": {"queue": "interactive"},
         "core.runs.sweep": {"queue": "interactive"},
+        # portal alerts: the scan only lists links; the chunks (queries and SMTP) are batch work.
+        "portal.tasks.alerts_scan": {"queue": "interactive"},
+        "portal.tasks.alerts_send_chunk": {"queue": "billing"},
     },
 ]
 CELERY_BEAT_SCHEDULE = {
@@ -365,6 +368,8 @@ UTILIS_ACH_ENTRY_DESCRIPTION = env_str("UTILIS_ACH_ENTRY_DESCRIPTION", "UTILITY"
 # one or two banking days before its effective entry date) into UTILIS_AUTOPAY_OUTBOX.
 UTILIS_AUTOPAY_LEAD_DAYS = env_int("UTILIS_AUTOPAY_LEAD_DAYS", 2)
 UTILIS_AUTOPAY_OUTBOX = Path(env_str("UTILIS_AUTOPAY_OUTBOX", str(BASE_DIR / ".local" / "autopay")))
+# The portal's alerts (docs/portal.md "Alerts"): each at most once per event, however often this runs.
+CELERY_BEAT_SCHEDULE["portal-alerts-scan"] = {"task": "portal.tasks.alerts_scan", "schedule": 30 * 60.0}
 CELERY_BEAT_SCHEDULE["billing-autopay-debit-file"] = {
     "task": "billing.payments.autopay_tasks.autopay_debit_file_daily",
     "schedule": crontab(hour=6, minute=0),  # daily at 06:00 in CELERY_TIMEZONE (the utility's)

@@ -18,6 +18,8 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("cis.api.urls")),
     path("mdm/", include("mdm.api.urls")),
     path("billing/", include("billing.api.urls")),
+    # A customer's own data, for their personal token (docs/api.md "My data").
+    path("portal/", include("portal.api.urls")),
 ]
 
 # Swagger UI: its start-up script is a separate request (the split view), so the page needs no

@@ -37,7 +37,10 @@ from core.auth import lockout_response
 from core.roles import has_role
 
 # Reachable while signed in but not yet verified: signing in/out, the 2FA pages, static files.
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/admin/login/", "/admin/logout/")
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/admin/login/", "/admin/logout/", "/portal/two-factor/",
+                   "/portal/logout/")
+# The customer portal has its own code pages (same views, the portal's templates).
+PORTAL_PREFIX = "/portal/"
 
 
 def is_verified(user) -> bool:
@@ -64,10 +67,11 @@ class TwoFactorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if user.is_authenticated and not request.path.startswith(EXEMPT_PREFIXES) and not is_verified(user):
+            portal = "portal:" if request.path.startswith(PORTAL_PREFIX) else ""
             if user_has_device(user):
-                target, why = "two-factor-verify", "Enter the code from your authenticator app."
+                target, why = f"{portal}two-factor-verify", "Enter the code from your authenticator app."
             elif two_factor_required(user):
-                target, why = "two-factor-setup", "Your role requires two-factor sign-in: set it up first."
+                target, why = f"{portal}two-factor-setup", "Your role requires two-factor sign-in: set it up first."
             else:
                 return self.get_response(request)
             if request.path.startswith("/api/"):
@@ -119,8 +123,9 @@ def _count_failure(request: HttpRequest) -> HttpResponse | None:
 
 
 @login_required
-def verify(request: HttpRequest) -> HttpResponse:
-    """Second step of sign-in: the code of one of the user's devices."""
+def verify(request: HttpRequest, template_name: str = "registration/two_factor_verify.html") -> HttpResponse:
+    """Second step of sign-in: the code of one of the user's devices. `template_name`: the
+    page it is shown on (the portal passes its own)."""
     next_url = _safe_next(request)
     if is_verified(request.user):
         return redirect(next_url)
@@ -140,16 +145,18 @@ def verify(request: HttpRequest) -> HttpResponse:
         if locked is not None:
             return locked
         form.add_error("otp_token", "That code is not right (or has been used). Try the current one.")
-    return render(request, "registration/two_factor_verify.html", {"form": form, "next": next_url})
+    return render(request, template_name, {"form": form, "next": next_url})
 
 
 @login_required
-def setup(request: HttpRequest) -> HttpResponse:
-    """Enrol a TOTP device: scan the QR code (or type the secret), then confirm with a code."""
+def setup(request: HttpRequest, template_name: str = "registration/two_factor_setup.html",
+          verify_url_name: str = "two-factor-verify") -> HttpResponse:
+    """Enrol a TOTP device: scan the QR code (or type the secret), then confirm with a code.
+    `template_name` and `verify_url_name`: the portal's own pages."""
     next_url = _safe_next(request)
     user = request.user
     if user_has_device(user) and not is_verified(request.user):
-        return redirect(f"{reverse('two-factor-verify')}?next={quote(request.get_full_path())}")
+        return redirect(f"{reverse(verify_url_name)}?next={quote(request.get_full_path())}")
     device, _ = TOTPDevice.objects.get_or_create(
         user=user, confirmed=False, defaults={"name": "Authenticator app"},
     )
@@ -167,7 +174,7 @@ def setup(request: HttpRequest) -> HttpResponse:
             return locked
         form.add_error("otp_token", "That code is not right. Check the time on your phone and try the current one.")
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
-    return render(request, "registration/two_factor_setup.html", {
+    return render(request, template_name, {
         "form": form, "next": next_url, "secret": secret, "qr": _qr_data_uri(device.config_url),
         "has_device": user_has_device(user), "required": two_factor_required(user),
     })

@@ -8,6 +8,7 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from core.roles import Role
+from portal.alerts import THRESHOLD_KINDS
 
 MAX_RANGE_DAYS = 400
 
@@ -83,3 +84,100 @@ class CustomerPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email):
         return (user for user in super().get_users(email) if user.groups.filter(name=Role.CUSTOMER).exists())
+
+
+# ---- self-service: alerts, moves, contacting the utility, tokens ----------------------------
+# (labels through gettext_lazy: the portal is translated, see docs/portal.md)
+
+class AlertsForm(forms.Form):
+    """One checkbox per alert kind; two kinds carry a number."""
+
+    def __init__(self, *args, kinds, current: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = list(kinds)
+        for value, label in self.kinds:
+            pref = current.get(value)
+            self.fields[value] = forms.BooleanField(label=label, required=False,
+                                                    initial=bool(pref and pref.enabled))
+            if value in THRESHOLD_KINDS:
+                low, high, default = THRESHOLD_KINDS[value]
+                label_n = _("Days before the due date") if value == "payment_due" else _("Percent of my usual day")
+                self.fields[f"{value}_threshold"] = forms.IntegerField(
+                    label=label_n, min_value=low, max_value=high, required=False,
+                    initial=(pref.threshold if pref and pref.threshold else default),
+                    help_text=_("From %(low)s to %(high)s.") % {"low": low, "high": high})
+
+    def chosen(self) -> dict[str, int | None]:
+        data = self.cleaned_data
+        return {value: data.get(f"{value}_threshold") for value, _label in self.kinds if data.get(value)}
+
+
+class MoveRequestForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What do you need?"), widget=forms.RadioSelect, choices=[
+        ("move_out", _("Stop service (I am moving out)")),
+        ("move_in", _("Start service at another address")),
+        ("transfer", _("Transfer: stop here and start at my new address")),
+    ])
+    service_point = forms.ChoiceField(label=_("Where service stops"), required=False)
+    move_out_date = forms.DateField(label=_("Last day plus one: the first day you no longer need service"),
+                                    required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    move_in_date = forms.DateField(label=_("First day you need service at the new address"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    new_address = forms.CharField(label=_("New service address"), required=False, max_length=500,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    forwarding_address = forms.CharField(label=_("Where should we send your final bill?"), required=False,
+                                         max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    phone = forms.CharField(label=_("A phone number we can call about it"), required=False, max_length=30)
+    message = forms.CharField(label=_("Anything else we should know"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, service_points: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["service_point"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("Choose an address")), *service_points]
+
+
+class ContactUsForm(forms.Form):
+    kind = forms.ChoiceField(label=_("This is"), widget=forms.RadioSelect, initial="message", choices=[
+        ("message", _("A question or message")), ("complaint", _("A complaint"))])
+    category = forms.ChoiceField(label=_("About (for a complaint)"), required=False, choices=[
+        ("billing", _("Billing")), ("service", _("Service quality")), ("meter", _("Meter")),
+        ("staff", _("Staff conduct")), ("other", _("Other"))], initial="other")
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    details = forms.CharField(label=_("Your message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("What will use it, e.g. “home energy app”."))
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Their email"))
+    access = forms.ChoiceField(label=_("They may"), widget=forms.RadioSelect, initial="view", choices=[
+        ("view", _("See the account (bills and usage)")), ("pay", _("See and pay"))])
+
+
+class InviteAcceptForm(forms.Form):
+    """A new login for the invited email: only a password to choose."""
+    password1 = forms.CharField(label=_("Choose a password"),
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label=_("Password again"),
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        data = super().clean()
+        p1, p2 = data.get("password1"), data.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", _("The two passwords differ."))
+        elif p1:
+            try:
+                password_validation.validate_password(p1, user=get_user_model()(username=self.email))
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return data

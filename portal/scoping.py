@@ -56,3 +56,18 @@ def portal_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
             return render(request, "portal/not_found.html", status=404)
 
     return wrapped
+
+
+def link_access(user, account) -> str:
+    """The login's access to a linked account: "full" (the holder), "pay" or "view" (invited).
+    Raises Http404 for an account not linked to the login."""
+    access = AccountLink.objects.filter(user=user, account=account).values_list("access", flat=True).first()
+    if access is None:
+        raise Http404("No such account on this login.")
+    return access
+
+
+def may_pay(user, account) -> bool:
+    """Whether the login may pay for the account (the holder, or invited with pay access): what
+    payment pages ask before taking a payment."""
+    return link_access(user, account) in (AccountLink.Access.FULL, AccountLink.Access.PAY)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import pay_views, views
+from portal import pay_views, self_service, views
 from portal.language import language_switch
 from portal.forms import CustomerPasswordResetForm
 
@@ -39,4 +39,16 @@ urlpatterns = [
     path("a/<str:account_number>/greenbutton.xml", views.greenbutton_download, name="greenbutton"),
     path("a/<str:account_number>/pay/", pay_views.pay, name="pay"),
     path("a/<str:account_number>/pay/status/", pay_views.pay_status, name="pay-status"),
+    path("a/<str:account_number>/alerts/", self_service.alerts, name="alerts"),
+    path("a/<str:account_number>/moves/", self_service.moves, name="moves"),
+    path("a/<str:account_number>/moves/<int:move_request_id>/withdraw/", self_service.move_withdraw,
+         name="move-withdraw"),
+    path("a/<str:account_number>/contact/", self_service.contact, name="contact"),
+    path("a/<str:account_number>/people/", self_service.people, name="people"),
+    path("a/<str:account_number>/people/<int:link_id>/remove/", self_service.person_remove, name="person-remove"),
+    path("invite/<str:token>/", self_service.invite_accept, name="invite-accept"),
+    path("two-factor/", self_service.two_factor_setup, name="two-factor-setup"),
+    path("two-factor/verify/", self_service.two_factor_verify, name="two-factor-verify"),
+    path("tokens/", self_service.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", self_service.token_revoke, name="token-revoke"),
 ]

@@ -45,6 +45,14 @@ class PortalLoginView(StaffLoginView):
         # Called after the sign-in: a staff login that used this page goes to its own start page.
         return reverse("portal:home") if has_role(self.request.user, Role.CUSTOMER) else "/"
 
+    def get_success_url(self) -> str:
+        # A customer with a second factor gives its code on the portal's page, not the hub's.
+        url = super().get_success_url()
+        hub_verify = reverse("two-factor-verify")
+        if url.startswith(hub_verify) and has_role(self.request.user, Role.CUSTOMER):
+            return reverse("portal:two-factor-verify") + url[len(hub_verify):]
+        return url
+
     def form_valid(self, form):
         response = super().form_valid(form)
         self.request.session.set_expiry(SESSION_IDLE_SECONDS)
@@ -255,6 +263,18 @@ def usage_csv_download(request, account_number: str):
     return response
 
 
+def greenbutton_bytes(acct, start: dt.date, end: dt.date) -> bytes:
+    """The account's Green Button file over local days [start, end) (the page and the API)."""
+    tz = utility_zone()
+    series = account_usage(account=acct, start_date=start, end_date=end, tz=tz)
+    in_range = [b for b in bills_list(include_drafts=False, account_id=acct.pk, status="issued")
+                .prefetch_related("segments") if b.period_start < end and b.period_end > start]
+    feed = greenbutton_feed(utility=settings.UTILIS_UTILITY_NAME, account_number=acct.account_number, zone=tz.key,
+                            currency=_CURRENCY.get(settings.UTILIS_HOLIDAY_COUNTRY, ""), now=timezone.now(),
+                            series_list=series, bills=in_range, tz=tz)
+    return write_greenbutton(feed)
+
+
 @portal_view
 def greenbutton_download(request, account_number: str):
     """Green Button Download My Data: NAESB ESPI Atom XML of the chosen local days."""
@@ -263,13 +283,6 @@ def greenbutton_download(request, account_number: str):
     if not form.is_valid():
         return _bad_range(form)
     start, end = form.range()
-    tz = utility_zone()
-    series = account_usage(account=acct, start_date=start, end_date=end, tz=tz)
-    in_range = [b for b in bills_list(include_drafts=False, account_id=acct.pk, status="issued")
-                .prefetch_related("segments") if b.period_start < end and b.period_end > start]
-    feed = greenbutton_feed(utility=settings.UTILIS_UTILITY_NAME, account_number=acct.account_number, zone=tz.key,
-                            currency=_CURRENCY.get(settings.UTILIS_HOLIDAY_COUNTRY, ""), now=timezone.now(),
-                            series_list=series, bills=in_range, tz=tz)
-    response = HttpResponse(write_greenbutton(feed), content_type="application/atom+xml; charset=utf-8")
+    response = HttpResponse(greenbutton_bytes(acct, start, end), content_type="application/atom+xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="greenbutton-{acct.account_number}-{start}-{end}.xml"'
     return response

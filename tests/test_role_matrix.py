@@ -265,9 +265,16 @@ SIGNED_IN = {"home", "two-factor-setup", "two-factor-verify", "api-logout", "api
 # the customer's linked accounts (portal/tests/test_scoping.py walks them with other ids).
 PORTAL_OPEN = {"portal:language", "portal:login", "portal:logout", "portal:register", "portal:register-proof", "portal:link-confirm",
                "portal:password-reset", "portal:password-reset-done", "portal:password-reset-confirm",
-               "portal:password-reset-complete"}
+               "portal:password-reset-complete", "portal:invite-accept"}
 PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill", "portal:bill-pdf", "portal:usage",
-                   "portal:usage-csv", "portal:greenbutton", "portal:pay", "portal:pay-status"}
+                   "portal:usage-csv", "portal:greenbutton", "portal:pay", "portal:pay-status",
+                   "portal:alerts", "portal:moves", "portal:move-withdraw", "portal:contact", "portal:tokens",
+                   "portal:token-revoke", "portal:people", "portal:person-remove",
+                   "portal:two-factor-setup", "portal:two-factor-verify"}
+# A customer's own data over REST: only a personal token (made in the portal) opens it, never a
+# staff API token or a session, whatever the role (portal/tests/test_api.py: only one's own data).
+PORTAL_TOKEN = {"portal-api:account-list", "portal-api:account-detail", "portal-api:bill-list",
+                "portal-api:bill-detail", "portal-api:usage", "portal-api:greenbutton"}
 
 # name -> {method: roles that pass}. Administrators are added to every set below.
 URL_RULES: dict[str, dict[str, set]] = {
@@ -288,6 +295,7 @@ URL_RULES: dict[str, dict[str, set]] = {
     "move-list": {"GET": CIS_READ},
     "move-detail": {"GET": CIS_READ},
     "move-cancel": {"POST": {C}},
+    "cis:move-request": {"GET": {C, B, M}, "POST": {C}},
     "contact-list": {"GET": CASE_NOTES, "POST": {C, P}},
     "contact-detail": {"GET": CASE_NOTES, "PATCH": {C}},
     "note-list": {"GET": CASE_NOTES, "POST": {C}},
@@ -448,7 +456,7 @@ def _named_urls() -> dict[str, tuple[str, list[str]]]:
 
 def test_every_named_url_has_a_rule():
     names = set(_named_urls())
-    ruled = set(URL_RULES) | OPEN | SIGNED_IN | PORTAL_OPEN | PORTAL_CUSTOMER
+    ruled = set(URL_RULES) | OPEN | SIGNED_IN | PORTAL_OPEN | PORTAL_CUSTOMER | PORTAL_TOKEN
     assert not names - ruled, f"URLs without a rule in URL_RULES (say which roles may use them): {sorted(names - ruled)}"
     assert not ruled - names, f"Rules for URLs that no longer exist: {sorted(ruled - names)}"
 
@@ -512,6 +520,22 @@ def test_portal_pages_are_for_customers_only(name, role_users):
                 wrong.append(f"{route} anonymous: {response.status_code}")
         elif response.status_code not in (403, 404):
             wrong.append(f"{route} as {role}: {response.status_code}")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("name", sorted(PORTAL_TOKEN))
+def test_my_data_api_refuses_every_staff_token_and_session(name, role_users):
+    """Staff (and customer) knox tokens and signed-in sessions get 401/403 on the my-data API,
+    anonymous callers 401: only a personal token is accepted (tested in portal/tests/test_api.py)."""
+    route, kwargs = _named_urls()[name]
+    url = reverse(name, kwargs={k: ("999999" if k.endswith("id") else "0000999999") for k in kwargs})
+    wrong = []
+    for role in ROLES:
+        user = role_users.get(role)
+        for api in (True, False):
+            response = _client_for(user, api=api).get(url)
+            if response.status_code not in ((401,) if user is None else (401, 403)):
+                wrong.append(f"{route} as {role} ({'token' if api else 'session'}): {response.status_code}")
     assert not wrong, wrong
 
 
