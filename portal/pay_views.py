@@ -8,7 +8,7 @@ import logging
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,7 +27,7 @@ from billing.services import CardRejected, GatewayUnavailable, card_payment_take
 from core.actors import Actor
 from core.clock import utility_today
 from portal.payments import PayForm, charge_state, new_attempt
-from portal.scoping import linked_account, portal_view
+from portal.scoping import linked_account, may_pay, portal_view
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,9 @@ def pay(request, account_number: str):
     acct = linked_account(request.user, account_number)
     facts = _money_facts(acct)
     status = 200
+    can_pay = may_pay(request.user, acct)  # an invited view-only person sees the balance, pays nothing
+    if request.method == "POST" and not can_pay:
+        raise PermissionDenied(gettext("You may see this account but not pay for it: ask the account holder for pay access."))
     if request.method == "POST":
         form = PayForm(request.POST)
         if form.is_valid():
@@ -94,7 +97,8 @@ def pay(request, account_number: str):
         form = PayForm(initial={"amount": suggested, "attempt": new_attempt()})
     recent = [(c, charge_state(c)) for c in card_charges_for_account(account_id=acct.pk, limit=5)]
     return render(request, "portal/pay.html", {"account": acct, "form": form, "recent": recent, "tab": "pay",
-                                               "sandbox": settings.UTILIS_PAYMENT_GATEWAY == "sandbox", **facts},
+                                               "sandbox": settings.UTILIS_PAYMENT_GATEWAY == "sandbox", "can_pay": can_pay,
+                                               **facts},
                   status=status)
 
 

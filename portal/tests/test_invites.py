@@ -44,6 +44,11 @@ def test_a_view_only_guest_gets_a_login_from_the_mail_and_may_only_look(client, 
     assert not may_pay(carol.user, alice.account)
 
     assert client.get(reverse("portal:bills", args=[number])).status_code == 200
+    pay = reverse("portal:pay", args=[number])
+    page = client.get(pay)  # the balance, but no card form
+    assert page.status_code == 200 and b"not pay for it" in page.content and b'name="card_number"' not in page.content
+    assert client.post(pay, {"amount": "10.00", "card_number": "4242424242424242", "exp_month": "12",
+                             "exp_year": "2030", "cvc": "123", "attempt": "x"}).status_code == 403
     assert invite(number, "dave@example.test", "view").status_code == 403
     moves = reverse("portal:moves", args=[number])
     assert b"Only the account holder can ask to move service." in client.get(moves).content
