@@ -473,8 +473,8 @@ def bill_redraft(*, bill: Bill, kind: str, as_of: dt.date, now: dt.datetime, rea
     (new,) = bills_draft(plans=plans, bill_date=bill.bill_date, due_date=bill.due_date, kind=kind, as_of=as_of,
                          run=bill.run, replaces={bill.account_id: bill})
     run = bill.run
-    if new.status == Bill.Status.DRAFT and run is not None and run.status in (BillRun.Status.APPROVED,
-                                                                             BillRun.Status.ISSUED):
+    if new.status == Bill.Status.DRAFT and run is not None and run.status in (
+            BillRun.Status.APPROVING, BillRun.Status.APPROVED, BillRun.Status.ISSUING, BillRun.Status.ISSUED):
         # Its run was approved while it was held: a clean re-rate joins the approved bills.
         new.status = Bill.Status.APPROVED
         new.save(update_fields=["status"])
