@@ -575,9 +575,14 @@ def bill_run_step_resume(*, bill_run_id: int, actor: Actor | None = None, now: d
     """The approve or issue chunks of a run APPROVING or ISSUING that are not marked yet (a
     worker killed part-way), queued again on the workers unless `enqueue=False` (the caller
     does them: a chunk marked meanwhile is skipped). The run's approver / issuer stays who
-    decided it; `actor` is whom the audit names for this resume. Returns the chunk numbers."""
-    run = BillRun.objects.only("pk", "status", "approved_by", "issued_by").get(pk=bill_run_id)
+    decided it; without `actor` the chunks run as that person (reason "resumed"). Returns the
+    chunk numbers."""
+    run = BillRun.objects.select_related("approved_by", "issued_by").get(pk=bill_run_id)
     now = now or timezone.now()
+    if actor is None:
+        # The bills keep naming who decided the step (their approved_by / issued_by), not the resume.
+        decider = run.approved_by if run.status == BillRun.Status.APPROVING else run.issued_by
+        actor = Actor.of(decider, reason="resumed") if decider is not None else Actor.system("resume")
     if run.status == BillRun.Status.APPROVING:
         step = "bill_run_approve_chunk"
         numbers = bill_run_approve_begin(bill_run_id=bill_run_id, actor=actor, now=now)
@@ -587,7 +592,7 @@ def bill_run_step_resume(*, bill_run_id: int, actor: Actor | None = None, now: d
     else:
         return []
     if enqueue and numbers:
-        who = actor or Actor.system("resume")
+        who = actor
         transaction.on_commit(lambda: _enqueue_step(step, bill_run_id, numbers, who))
     return numbers
 
