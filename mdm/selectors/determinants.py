@@ -119,8 +119,8 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
     # handed to the calculation as array views: no Python object per channel-day.
     batch = read_channel_days(channel_ids, start, end)
     ids, first, count = np.unique(batch.channel_ids, return_index=True, return_counts=True)
-    rows = {cid: (lo, lo + n) for cid, lo, n in zip(ids.tolist(), first.tolist(), count.tolist())}
-    return _Loaded(virtual, installations, channels_by_meter, {c.pk: c for c in channels}, multipliers, batch, rows)
+    ranges = {cid: (lo, lo + n) for cid, lo, n in zip(ids.tolist(), first.tolist(), count.tolist())}
+    return _Loaded(virtual, installations, channels_by_meter, {c.pk: c for c in channels}, multipliers, batch, ranges)
 
 
 def _records(loaded: _Loaded, channel_id: int, start: dt.date, end: dt.date) -> DayRows:
