@@ -294,11 +294,12 @@ def _enqueue_step(task_name: str, run_id: int, numbers: list[int], actor: Actor)
 
 
 def _step_close(*, bill_run_id: int, mark: str, during: str, after: str, phase: str, seconds: float,
-                now: dt.datetime) -> bool:
+                now: dt.datetime, on_close=None) -> bool:
     """After a chunk's mark (inside its transaction): add its seconds to the run's timings and,
     when no chunk is left without the mark and the run is still `during`, move it to `after`.
     The run row is locked after the chunk row (the engine's order), so of two chunks finishing
-    together the second sees the first's mark. Returns whether it closed the step."""
+    together the second sees the first's mark; `on_close()` runs under that lock before the
+    run moves on. Returns whether it closed the step."""
     run = BillRun.objects.select_for_update().only("pk", "status", "timings").get(pk=bill_run_id)
     timings = dict(run.timings or {})
     timings[phase] = round(timings.get(phase, 0) + seconds, 4)
@@ -306,6 +307,8 @@ def _step_close(*, bill_run_id: int, mark: str, during: str, after: str, phase: 
     closed = False
     if run.status == during and not BillRunChunk.objects.filter(
             run_id=bill_run_id, **{f"{mark}__isnull": True}).exists():
+        if on_close is not None:
+            on_close()
         fields["status"] = after
         closed = True
     BillRun.objects.filter(pk=bill_run_id).update(**fields)
@@ -506,14 +509,13 @@ def bill_run_issue_chunk(*, bill_run_id: int, chunk_number: int, now: dt.datetim
             run_id=bill_run_id, account_id__in=chunk.account_ids, status=Bill.Status.APPROVED).order_by("id"))
         issued = bills_issue(bills=bills, now=now, actor=actor)
         BillRunChunk.objects.filter(pk=chunk.pk).update(issued_at=now)
-        if run.status == BillRun.Status.ISSUING and not BillRunChunk.objects.filter(
-                run_id=bill_run_id, issued_at__isnull=True).exists():
-            # Probably the last chunk (the lock in _step_close decides): bills of the run
-            # outside every chunk, normally none, one keyset pass in this transaction.
-            issued += _issue_rest(bill_run_id=bill_run_id, now=now, actor=actor)
+        rest: list[int] = []
+        # The last chunk (decided under the run's lock) also issues any approved bill of the
+        # run outside every chunk (normally none: one keyset pass) in this transaction.
         _step_close(bill_run_id=bill_run_id, mark="issued_at", during=BillRun.Status.ISSUING,
-                    after=BillRun.Status.ISSUED, phase="issue", seconds=time.perf_counter() - started, now=now)
-    return issued
+                    after=BillRun.Status.ISSUED, phase="issue", seconds=time.perf_counter() - started, now=now,
+                    on_close=lambda: rest.append(_issue_rest(bill_run_id=bill_run_id, now=now, actor=actor)))
+    return issued + sum(rest)
 
 
 def bill_run_issue_begin(*, bill_run_id: int, now: dt.datetime, actor: Actor | None = None) -> list[int]:
