@@ -13,8 +13,9 @@
    through billing.services.runs.bill_run_chunk_process (determinants from MDM in bulk, rating,
    pre-bill edits, bills/segments/lines), the chunks shared out over --workers forked
    processes like chunk tasks over Celery workers (no broker in the timing). Then approve (one
-   UPDATE) and issue (bill numbers, the ledger, MDM billed-through dates), the issue chunk by
-   chunk (bill_run_issue_chunk) over the same workers, then bill_run_issue for the rest.
+   UPDATE per chunk, bill_run_approve_chunk) and issue (bill numbers, the ledger, MDM
+   billed-through dates; bill_run_issue_chunk), each chunk by chunk over the same workers as
+   the Celery approve / issue chunk tasks do them.
 4. The floor, measured in the same run on the same server: the binary COPY out of the
    interval days the run reads (in --workers streams, as the workers read them) plus the
    binary COPY in of the rows it wrote (bills, segments, lines, exceptions, ledger entries)
@@ -53,6 +54,33 @@ def _fresh_database(url: str, name: str) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _exists(url: str, name: str) -> bool:
+    import psycopg
+
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def _clone(url: str, template: str, name: str) -> str:
+    """`name` afresh as a file copy of `template` (CREATE DATABASE ... TEMPLATE): the set-up of
+    a size is built once and every later run of that size starts from the same rows."""
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _point_django_at(name: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = name
 
 
 def build_utility(n: int, seed: int) -> dict:
@@ -151,6 +179,22 @@ def _chunks(args) -> list[str]:
     try:
         return [runs.bill_run_chunk_process(bill_run_id=run_id, chunk_number=number, now=timezone.now())
                 for number in numbers]
+    finally:
+        connections.close_all()
+
+
+def _approve_chunks(args) -> int:
+    run_id, numbers = args
+    import django
+    from django.db import connections
+    from django.utils import timezone
+
+    django.setup()
+    from billing.services import runs
+
+    try:
+        return sum(runs.bill_run_approve_chunk(bill_run_id=run_id, chunk_number=number, now=timezone.now()) == "done"
+                   for number in numbers)
     finally:
         connections.close_all()
 
@@ -258,10 +302,18 @@ def main() -> None:
     parser.add_argument("--database", default="utilis_bench_billing")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (dropped by default).")
+    parser.add_argument("--template", help="Build the set-up in this database and keep it; the run then happens in "
+                                           "--database cloned from it. If it exists already, the set-up is skipped "
+                                           "(its size must be --accounts).")
+    parser.add_argument("--setup-only", action="store_true", help="With --template: build it and stop.")
     args = parser.parse_args()
 
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
-    url = os.environ["DATABASE_URL"] = _fresh_database(base, args.database)
+    reuse = bool(args.template) and _exists(base, args.template)
+    if reuse:
+        url = os.environ["DATABASE_URL"] = _clone(base, args.template, args.database)
+    else:
+        url = os.environ["DATABASE_URL"] = _fresh_database(base, args.template or args.database)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -277,12 +329,29 @@ def main() -> None:
     print(f"load average at start {_load()} ({os.cpu_count()} cores)")
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)
-    call_command("seed_billing", "--start", "2026-01", "--months", "3", verbosity=0, stdout=io.StringIO())
-    migrated = time.perf_counter()
-    built = build_utility(args.accounts, args.seed)
-    rows = load_intervals(built["channels"], built["kinds"], args.seed, settings.UTILIS_LOCAL_TIME_ZONE)
-    print(f"set-up: migrate {migrated - t0:.1f} s; {args.accounts} accounts, {rows} channel-days of 15-minute data "
-          f"in {time.perf_counter() - migrated:.1f} s")
+    if reuse:
+        from cis.models import Account
+        from mdm.models import Channel
+
+        found = Account.objects.count()
+        if found != args.accounts:
+            sys.exit(f"template {args.template} holds {found} accounts, not --accounts {args.accounts}")
+        built = {"channels": list(Channel.objects.order_by("pk").values_list("pk", flat=True))}
+        print(f"set-up: cloned {args.template} and migrated in {time.perf_counter() - t0:.1f} s")
+    else:
+        call_command("seed_billing", "--start", "2026-01", "--months", "3", verbosity=0, stdout=io.StringIO())
+        migrated = time.perf_counter()
+        built = build_utility(args.accounts, args.seed)
+        rows = load_intervals(built["channels"], built["kinds"], args.seed, settings.UTILIS_LOCAL_TIME_ZONE)
+        print(f"set-up: migrate {migrated - t0:.1f} s; {args.accounts} accounts, {rows} channel-days of 15-minute "
+              f"data in {time.perf_counter() - migrated:.1f} s")
+        if args.template:
+            connections.close_all()
+            if args.setup_only:
+                print(f"kept the set-up in {args.template}")
+                return
+            url = os.environ["DATABASE_URL"] = _clone(base, args.template, args.database)
+            _point_django_at(args.database)
 
     cycle = BillCycle.objects.get(code="C01")
     load_before = _load()
@@ -298,11 +367,18 @@ def main() -> None:
     run.refresh_from_db()
     pending = runs.bill_run_pending_chunks(bill_run_id=run.pk)
     assert run.status == "completed" and not pending, (run.status, run.errors, len(pending), outcomes.count("skipped"))
-    runs.bill_run_approve(bill_run_id=run.pk)
+    # Approve and issue as the billing workers do them: the decision, then one task per chunk
+    # (each with its own mark); the last chunk closes the step.
+    to_approve = runs.bill_run_approve_begin(bill_run_id=run.pk)
+    approved_chunks = sum(_spread(_approve_chunks, run.pk, to_approve, args.workers))
     approved = time.perf_counter()
-    issued_by_chunks = sum(_spread(_issue_chunks, run.pk, numbers, args.workers))
-    runs.bill_run_issue(bill_run_id=run.pk, now=timezone.now(), chunks=False)
+    run.refresh_from_db()
+    assert run.status == "approved" and approved_chunks == len(numbers), (run.status, approved_chunks)
+    to_issue = runs.bill_run_issue_begin(bill_run_id=run.pk, now=timezone.now())
+    issued_by_chunks = sum(_spread(_issue_chunks, run.pk, to_issue, args.workers))
     issued = time.perf_counter()
+    run.refresh_from_db()
+    assert run.status == "issued", run.status
     cpu = os.times()
     run.refresh_from_db()
     load_after = _load()
@@ -328,10 +404,11 @@ def main() -> None:
         print(f"  {label:<44}{seconds:9.1f}{bills / seconds:10.0f}{1000 * seconds / bills:9.3f}")
     python_cpu = cpu.user + cpu.system + cpu.children_user + cpu.children_system - cpu_before
     print(f"  Python CPU (this process and the workers; PostgreSQL not included) {python_cpu:8.1f} s")
-    summed = sum(v for k, v in run.timings.items() if k != "issue")
+    steps = ("issue", "approve")
+    summed = sum(v for k, v in run.timings.items() if k not in steps)
     print("where the drafting time went (seconds summed over the workers' chunks; ms per bill):")
     for phase, seconds in sorted(run.timings.items(), key=lambda kv: -kv[1]):
-        if phase != "issue":
+        if phase not in steps:
             print(f"  {phase:<14}{seconds:8.1f} s  {100 * seconds / summed:5.1f} %  {1000 * seconds / bills:7.3f}")
     print(f"floor: COPY out of the interval days read ({read_bytes / 1e6:.0f} MB, {args.workers} streams) {read_s:.1f} s"
           f" + COPY in of the rows written ({sum(written.values())} rows: "

@@ -154,6 +154,10 @@ def add_meters(total: int) -> int:
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
+        # Foreign keys checked row by row, not queued to the commit: Django's are DEFERRABLE
+        # INITIALLY DEFERRED, and a million deferred checks in one transaction grew
+        # quadratically (see "Seeding the demo utility" in docs/performance.md).
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("SELECT count(*) FROM mdm_meter")
         if cursor.fetchone()[0]:
             return 0
@@ -162,6 +166,11 @@ def add_meters(total: int) -> int:
             "row_number() OVER (ORDER BY g.service_point_id) AS n FROM cis_serviceagreement g "
             "JOIN cis_servicepoint s ON s.id = g.service_point_id WHERE g.end_date IS NULL AND s.commodity = 'electric'"
         )
+        # Statistics for the join below: without them (a fresh temp table, meters just
+        # inserted) the planner took both for empty and joined them in a nested loop of
+        # sequential scans, quadratic in the meters (15-20 s at 100k accounts, more than 30
+        # minutes at 1M without finishing).
+        cursor.execute("ANALYZE bench_sp")
         cursor.execute("SELECT count(*) FROM bench_sp")
         installed = cursor.fetchone()[0]
         cursor.execute(
@@ -170,6 +179,7 @@ def add_meters(total: int) -> int:
             "CASE WHEN n <= %s THEN 'installed' ELSE 'in_stock' END, now(), now() FROM generate_series(1, %s) n",
             [installed, max(total, installed)],
         )
+        cursor.execute("ANALYZE mdm_meter")
         cursor.execute(
             "INSERT INTO mdm_installation (meter_id, service_point_id, commodity, installed_at, created_at) "
             "SELECT m.id, b.sp, 'electric', now() - interval '400 days', now() FROM bench_sp b "

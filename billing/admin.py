@@ -158,13 +158,15 @@ class BillRunAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
     @admin.action(description="Approve drafts")
     def approve(self, request, queryset):
-        self._each(request, queryset, lambda r: runs.bill_run_approve(bill_run_id=r.pk, actor=Actor.of(request.user)), "approved")
+        # More than one chunk: approved / issued by the billing workers, chunk by chunk.
+        self._each(request, queryset, lambda r: runs.bill_run_approve(
+            bill_run_id=r.pk, actor=Actor.of(request.user), enqueue=r.chunks_total > 1), "approved")
 
     @admin.action(description="Issue approved bills")
     def issue(self, request, queryset):
         now = timezone.now()
-        self._each(request, queryset, lambda r: runs.bill_run_issue(bill_run_id=r.pk, now=now, actor=Actor.of(request.user)),
-                   "issued")
+        self._each(request, queryset, lambda r: runs.bill_run_issue(
+            bill_run_id=r.pk, now=now, actor=Actor.of(request.user), enqueue=r.chunks_total > 1), "issued")
 
 
 class BillLineInline(admin.TabularInline):

@@ -184,7 +184,11 @@ class BillRun(Run):
         QUEUED = "created", "Created"
         RUNNING = "running", "Running"
         DONE = "completed", "Completed (drafts ready)"
+        # Approve and issue are chunk tasks too (billing.services.runs): the run is APPROVING
+        # / ISSUING until the last chunk's mark, then APPROVED / ISSUED.
+        APPROVING = "approving", "Approving"
         APPROVED = "approved", "Approved"
+        ISSUING = "issuing", "Issuing"
         ISSUED = "issued", "Issued"
         FAILED = "failed", "Failed"
 
@@ -239,6 +243,10 @@ class BillRunChunk(Chunk):
 
     run = models.ForeignKey(BillRun, on_delete=models.CASCADE, related_name="chunks")
     account_ids = models.JSONField(help_text="The bill accounts of this chunk (ids), its own work list.")
+    # The approve and issue steps' own marks: set in the transaction that approved / issued the
+    # chunk's bills, so a redelivered or resumed chunk task finds it done and does nothing.
+    approved_at = models.DateTimeField(null=True, blank=True, help_text="When this chunk's drafts were approved.")
+    issued_at = models.DateTimeField(null=True, blank=True, help_text="When this chunk's approved bills were issued.")
 
     class Meta:
         ordering = ["run", "number"]

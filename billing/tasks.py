@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from billing.services import runs
+from core.actors import Actor
 
 
 @shared_task(name="billing.tasks.bill_run_chunk", acks_late=True)
@@ -13,11 +14,31 @@ def bill_run_chunk(*, bill_run_id: int, chunk_number: int, **kwargs) -> str:
     return runs.bill_run_chunk_process(bill_run_id=bill_run_id, chunk_number=chunk_number, now=timezone.now())
 
 
+def _actor(actor_id: int | None, actor_name: str, reason: str) -> Actor:
+    return Actor(actor_id, actor_name or "system", reason or "")
+
+
+@shared_task(name="billing.tasks.bill_run_approve_chunk", acks_late=True)
+def bill_run_approve_chunk(*, bill_run_id: int, chunk_number: int, actor_id: int | None = None,
+                           actor_name: str = "system", reason: str = "", **kwargs) -> str:
+    """One chunk of a run's approval (its "approved" mark commits with its bills: safe to redeliver)."""
+    return runs.bill_run_approve_chunk(bill_run_id=bill_run_id, chunk_number=chunk_number, now=timezone.now(),
+                                       actor=_actor(actor_id, actor_name, reason))
+
+
+@shared_task(name="billing.tasks.bill_run_issue_chunk", acks_late=True)
+def bill_run_issue_chunk(*, bill_run_id: int, chunk_number: int, actor_id: int | None = None,
+                         actor_name: str = "system", reason: str = "", **kwargs) -> int:
+    """One chunk of a run's issue (its "issued" mark commits with its bills and ledger entries:
+    a redelivered or resumed task issues nothing twice)."""
+    return runs.bill_run_issue_chunk(bill_run_id=bill_run_id, chunk_number=chunk_number, now=timezone.now(),
+                                     actor=_actor(actor_id, actor_name, reason))
+
+
 # ---- Replacement-read notices into rebills (hourly beat) --------------------------------------
 from django.conf import settings  # noqa: E402  (appended section: the file's other tasks are edited apart)
 
 from billing.services import rebill  # noqa: E402
-from core.actors import Actor  # noqa: E402
 from core.clock import utility_zone  # noqa: E402
 
 

@@ -298,6 +298,8 @@ CELERY_TASK_ROUTES = [
         "mdm.tasks.vee_run_task": {"queue": "vee"},
         "mdm.tasks.vee_run_chunk": {"queue": "vee"},
         "billing.tasks.bill_run_chunk": {"queue": "billing"},
+        "billing.tasks.bill_run_approve_chunk": {"queue": "billing"},
+        "billing.tasks.bill_run_issue_chunk": {"queue": "billing"},
         "billing.tasks.bill_documents_render": {"queue": "billing"},
         "billing.tasks.rebill_replacement_read_notices": {"queue": "billing"},
         "billing.tasks.collections_run_daily": {"queue": "billing"},

@@ -111,7 +111,8 @@ def run_detail(request, run_id: int):
         "bills": shown,
         "account_numbers": account_numbers(account_ids={b.account_id for b in shown}),
         "bill_count": bills.count(),
-        "live": run.status in (BillRun.Status.QUEUED, BillRun.Status.RUNNING),
+        "live": run.status in (BillRun.Status.QUEUED, BillRun.Status.RUNNING, BillRun.Status.APPROVING,
+                               BillRun.Status.ISSUING),
         "tab": "runs",
     })
 
@@ -122,7 +123,15 @@ def run_progress(request, run_id: int):
     _run_or_404(run_id)
     data = run_progress_data(run_id)
     return JsonResponse({k: data[k] for k in ("status", "status_label", "done", "total", "percent", "bills",
-                                               "exceptions", "errors", "held", "chunks")})
+                                               "exceptions", "errors", "held", "chunks", "chunks_approved",
+                                               "chunks_issued")})
+
+
+INLINE_CHUNKS = 1  # a run of at most this many chunks is approved / issued inside the request
+
+
+def _over_workers(run_id: int) -> bool:
+    return BillRunChunk.objects.filter(run_id=run_id).count() > INLINE_CHUNKS
 
 
 def _run_action(request, run_id: int, label: str, call):
@@ -165,7 +174,12 @@ def run_approve(request, run_id: int):
         return page
 
     def call():
-        bill_runs.bill_run_approve(bill_run_id=run_id, actor=Actor.of(request.user))
+        # A run of one chunk is approved here (one chunk's work, as long as one task); more go
+        # to the billing workers, chunk by chunk, while the page follows the run.
+        queued = _over_workers(run_id)
+        run = bill_runs.bill_run_approve(bill_run_id=run_id, actor=Actor.of(request.user), enqueue=queued)
+        if run.status == BillRun.Status.APPROVING:
+            return f"Run {run_id}: approving its bills on the billing workers ({run.chunks_total} chunks)."
         return f"Run {run_id} approved."
     return _run_action(request, run_id, "Not approved", call)
 
@@ -178,7 +192,10 @@ def run_issue(request, run_id: int):
         return page
 
     def call():
-        bill_runs.bill_run_issue(bill_run_id=run_id, now=request_now(), actor=Actor.of(request.user))
+        run = bill_runs.bill_run_issue(bill_run_id=run_id, now=request_now(), actor=Actor.of(request.user),
+                                       enqueue=_over_workers(run_id))
+        if run.status == BillRun.Status.ISSUING:
+            return f"Run {run_id}: issuing its bills on the billing workers ({run.chunks_total} chunks)."
         issued = selectors.bill_run_bill_counts(bill_run_id=run_id).get(Bill.Status.ISSUED, 0)
         return f"Run {run_id} issued: {issued} bill(s)."
     return _run_action(request, run_id, "Not issued", call)

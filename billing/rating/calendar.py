@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -27,9 +28,10 @@ class TouSchedule:
     weekday: tuple[tuple[str, ...], ...]
     weekend: tuple[tuple[str, ...], ...]
 
-    @property
+    @cached_property
     def periods(self) -> tuple[str, ...]:
-        """Period names in first-seen order (deterministic line ordering)."""
+        """Period names in first-seen order (deterministic line ordering). Cached: every bill
+        of a run asks its schedule several times (a third of a chunk's rating time)."""
         seen: dict[str, None] = {}
         for grid in (self.weekday, self.weekend):
             for row in grid:

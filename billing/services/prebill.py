@@ -358,7 +358,8 @@ def _resolve(exception: BillException, status: str, *, user, now: dt.datetime) -
 def _release_status(bill: Bill) -> str:
     # A run already approved issues approved bills; before that a released bill is a draft.
     run = bill.run
-    if run is None or run.status in (BillRun.Status.APPROVED, BillRun.Status.ISSUED):
+    if run is None or run.status in (BillRun.Status.APPROVING, BillRun.Status.APPROVED, BillRun.Status.ISSUING,
+                                         BillRun.Status.ISSUED):
         return Bill.Status.APPROVED
     return Bill.Status.DRAFT
 

@@ -149,3 +149,35 @@ def test_a_chunk_held_by_one_worker_does_not_hide_the_runs_other_chunks_from_ano
     assert seen == {"first": True, "second": True}
     assert set(BillRunChunk.objects.filter(run=run).values_list("status", flat=True)) == {"done"}
     assert BillRun.objects.get(pk=run.pk).status == "completed"
+
+
+@pytest.mark.django_db
+def test_approve_and_issue_chunks_mark_each_chunk_once_and_the_last_one_closes_the_run():
+    cycle = setup_billing()
+    for _ in range(5):
+        metered_agreement(rate_code="T-TIER")
+    run = _drafted_run(cycle, chunk_size=2)  # chunks of 2, 2, 1
+    assert runs.bill_run_approve_begin(bill_run_id=run.pk, now=NOW) == [0, 1, 2]
+    assert runs.bill_run_approve_chunk(bill_run_id=run.pk, chunk_number=1, now=NOW) == "done"
+    assert runs.bill_run_approve_chunk(bill_run_id=run.pk, chunk_number=1, now=NOW) == "skipped"
+    run.refresh_from_db()
+    assert run.status == "approving"
+    assert runs.bill_run_approve_begin(bill_run_id=run.pk, now=NOW) == [0, 2]  # asked again: what is left
+    for number in (0, 2):
+        runs.bill_run_approve_chunk(bill_run_id=run.pk, chunk_number=number, now=NOW)
+    run.refresh_from_db()
+    assert run.status == "approved" and not Bill.objects.filter(run=run, status="draft").exists()
+
+    # A bill of the run whose account is in no chunk: the last issue chunk sweeps it up.
+    outside = Bill.objects.filter(run=run).order_by("id").first()
+    BillRunChunk.objects.filter(run=run, number=0).update(account_ids=[a for a in BillRunChunk.objects.get(
+        run=run, number=0).account_ids if a != outside.account_id])
+    assert runs.bill_run_issue_begin(bill_run_id=run.pk, now=NOW) == [0, 1, 2]
+    issued = [runs.bill_run_issue_chunk(bill_run_id=run.pk, chunk_number=n, now=NOW) for n in (2, 0, 1, 1)]
+    run.refresh_from_db()
+    assert issued == [1, 1, 3, 0] and run.status == "issued"
+    assert set(Bill.objects.filter(run=run).values_list("status", flat=True)) == {"issued"}
+    assert Counter(LedgerEntry.objects.filter(kind="bill").values_list("bill_id", flat=True)) == {
+        b: 1 for b in Bill.objects.filter(run=run).values_list("id", flat=True)}
+    assert not BillRunChunk.objects.filter(run=run, issued_at__isnull=True).exists()
+    assert runs.bill_run_issue_begin(bill_run_id=run.pk, now=NOW) == []  # issued: nothing to queue

@@ -4,10 +4,11 @@ mdm loads a service point's (or virtual meter's) channel-days, installation segm
 multipliers into `Term`s and calls `calculate_determinants`; billing prices the returned
 `Determinants` (Decimal quantities, 6 places)."""
 from mdm.determinants.calculate import Determinants, calculate_determinants
-from mdm.determinants.inputs import DayRecord, DeterminantError, MultiplierPeriod, Segment, Term
+from mdm.determinants.inputs import DayRecord, DayRows, DeterminantError, MultiplierPeriod, Segment, Term
 
 __all__ = [
     "DayRecord",
+    "DayRows",
     "DeterminantError",
     "Determinants",
     "MultiplierPeriod",

@@ -25,6 +25,27 @@ class DayRecord:
     flags: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class DayRows:
+    """Several local days of one channel as arrays, as the store's reader decodes them (a
+    slice of an `mdm.interval_store.IntervalBatch`, no copy): row i is local date `dates[i]`
+    with `n_slots[i]` real slots, `values` / `flags` padded to the widest row. What a segment
+    of a bill run's service point is given, so no Python object is made per day."""
+
+    dates: np.ndarray  # (N,) datetime64[D]
+    n_slots: np.ndarray  # (N,) int
+    values: np.ndarray  # (N, W) float64
+    flags: np.ndarray  # (N, W) int16
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def records(self) -> list[DayRecord]:
+        """The same days as DayRecords (the per-day path, for its precise error messages)."""
+        return [DayRecord(day=d, values=self.values[i, : int(n)], flags=self.flags[i, : int(n)])
+                for i, (d, n) in enumerate(zip(self.dates.astype(object).tolist(), self.n_slots.tolist()))]
+
+
 @dataclass(frozen=True)
 class MultiplierPeriod:
     """CT ratio x PT ratio x register constant, effective for local days in [start, end)."""
@@ -40,7 +61,7 @@ class Segment:
     in [start_at, end_at). A meter exchange is two segments: the old channel until the removal
     instant, the new channel from the installation instant."""
 
-    records: Sequence[DayRecord]
+    records: Sequence[DayRecord] | DayRows
     start_at: dt.datetime | None = None  # None = since before the period
     end_at: dt.datetime | None = None  # None = still installed
     multipliers: Sequence[MultiplierPeriod] = field(default_factory=tuple)

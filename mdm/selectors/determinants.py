@@ -13,12 +13,14 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from django.db.models import F, Q
 
 from core.clock import utility_holidays, utility_zone
 from mdm import timeutil
-from mdm.determinants import DayRecord, DeterminantError, Determinants, MultiplierPeriod, Segment, Term, calculate_determinants
-from mdm.interval_store import AnyOf, read_channel_days
+from mdm.determinants import DayRows, DeterminantError, Determinants, MultiplierPeriod, Segment, Term, calculate_determinants
+from mdm.interval_store import AnyOf, IntervalBatch, read_channel_days
 from mdm.models import Channel, ChannelMultiplier, Installation, VirtualMeter
 
 # Units whose interval values are consumption billing prices (energy or volume).
@@ -68,7 +70,8 @@ class _Loaded:
     channels_by_meter: dict[int, list[Channel]]
     channel_by_id: dict[int, Channel]
     multipliers: dict[int, list[MultiplierPeriod]]
-    days: dict[int, dict[dt.date, DayRecord]]
+    batch: IntervalBatch  # every channel's days, sorted by (channel, date)
+    rows: dict[int, tuple[int, int]]  # channel id -> its rows [first, last) in `batch`
 
 
 def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: str | dt.tzinfo) -> _Loaded:
@@ -109,19 +112,27 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
     multipliers: dict[int, list[MultiplierPeriod]] = defaultdict(list)
     for m in ChannelMultiplier.objects.filter(AnyOf(F("channel_id"), channel_ids)).order_by("channel_id", "start_date"):
         multipliers[m.channel_id].append(MultiplierPeriod(m.start_date, m.end_date, m.multiplier))
-    days: dict[int, dict[dt.date, DayRecord]] = defaultdict(dict)
     # The one read of the interval store for the whole chunk (mdm.interval_store: the arrays
     # travel in PostgreSQL's binary format and numpy decodes the whole batch at once; building
     # a Python float per interval, or parsing each row's array, cost more than the maths).
+    # Each channel's days are a range of the batch's rows (it is sorted by channel, date),
+    # handed to the calculation as array views: no Python object per channel-day.
     batch = read_channel_days(channel_ids, start, end)
-    for i, (cid, day) in enumerate(zip(batch.channel_ids.tolist(), batch.local_dates)):
-        days[cid][day] = DayRecord(day=day, values=batch.row_values(i), flags=batch.row_flags(i))
-    return _Loaded(virtual, installations, channels_by_meter, {c.pk: c for c in channels}, multipliers, days)
+    ids, first, count = np.unique(batch.channel_ids, return_index=True, return_counts=True)
+    ranges = {cid: (lo, lo + n) for cid, lo, n in zip(ids.tolist(), first.tolist(), count.tolist())}
+    return _Loaded(virtual, installations, channels_by_meter, {c.pk: c for c in channels}, multipliers, batch, ranges)
 
 
-def _records(loaded: _Loaded, channel_id: int, start: dt.date, end: dt.date) -> list[DayRecord]:
-    by_day = loaded.days.get(channel_id, {})
-    return [rec for day, rec in by_day.items() if start <= day < end]
+def _records(loaded: _Loaded, channel_id: int, start: dt.date, end: dt.date) -> DayRows:
+    """The channel's stored days in [start, end) as array views of the chunk's batch."""
+    lo, hi = loaded.rows.get(channel_id, (0, 0))
+    batch = loaded.batch
+    if hi > lo:
+        dates = batch.dates[lo:hi]
+        a, b = np.searchsorted(dates, [np.datetime64(start, "D"), np.datetime64(end, "D")])
+        lo, hi = lo + int(a), lo + int(b)
+    return DayRows(dates=batch.dates[lo:hi], n_slots=batch.n_slots[lo:hi], values=batch.values[lo:hi],
+                   flags=batch.flags[lo:hi])
 
 
 def _physical_terms(loaded: _Loaded, sp: int, start: dt.date, end: dt.date, sign: int

@@ -42,7 +42,14 @@ class Command(BaseCommand):
         try:
             if resume:
                 run = BillRun.objects.get(pk=resume)
-                if run.status in (BillRun.Status.RUNNING, BillRun.Status.QUEUED, BillRun.Status.FAILED):
+                if run.status in (BillRun.Status.APPROVING, BillRun.Status.ISSUING) and in_process:
+                    # What a killed worker left of the approve / issue, done here.
+                    step = runs.bill_run_approve if run.status == BillRun.Status.APPROVING else runs.bill_run_issue
+                    kwargs = {} if step is runs.bill_run_approve else {"now": timezone.now()}
+                    run = step(bill_run_id=run.pk, actor=Actor.system("bill_run command"), **kwargs)
+                    self.stdout.write(f"Run {run.pk}: {run.get_status_display().lower()}.")
+                elif run.status in (BillRun.Status.RUNNING, BillRun.Status.QUEUED, BillRun.Status.FAILED,
+                                    BillRun.Status.APPROVING, BillRun.Status.ISSUING):
                     queued = runs.bill_run_resume(bill_run_id=run.pk, enqueue=enqueue)
                     self.stdout.write(f"Run {run.pk}: {len(queued)} chunk(s) queued again.")
                 else:

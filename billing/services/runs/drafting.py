@@ -9,12 +9,12 @@ import datetime as dt
 import json
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Max
 
 from billing import rating
@@ -363,35 +363,85 @@ def rate_plans(plans: list[SegmentPlan], *, versions: Mapping[str, list[rating.R
     return out
 
 
-def _lines(segment: BillSegment, result: rating.RatingResult) -> list[BillLine]:
-    return [
-        BillLine(
-            segment=segment, sequence=i, description=ln.description[:200], component_kind=ln.component_kind,
-            component_code=ln.component_code, quantity=ln.quantity, unit=ln.unit, price=ln.price,
-            tier="" if ln.tier is None else str(ln.tier), tou_period=ln.tou_period or "", proration=ln.proration,
-            amount=ln.amount,
-            details={**rating.types._plain(dict(ln.details)), "part_start": ln.part_start.isoformat(),
-                     "part_end": ln.part_end.isoformat()},
-        )
-        for i, ln in enumerate(result.lines, 1)
-    ]
+def _line_rows(segment_id: int, result: rating.RatingResult) -> Iterator[tuple]:
+    """The rows of a segment's bill lines in `_LINE_COLUMNS` order (no model object per line)."""
+    for i, ln in enumerate(result.lines, 1):
+        details = {**rating.types._plain(dict(ln.details)), "part_start": ln.part_start.isoformat(),
+                   "part_end": ln.part_end.isoformat()}
+        yield (segment_id, i, ln.description[:200], ln.component_kind, ln.component_code, ln.quantity, ln.unit,
+               ln.price, "" if ln.tier is None else str(ln.tier), ln.tou_period or "", ln.proration, ln.amount,
+               json.dumps(details))
 
 
 _LINE_COLUMNS = ("segment_id", "sequence", "description", "component_kind", "component_code", "quantity", "unit",
                  "price", "tier", "tou_period", "proration", "amount", "details")
 
 
-def _copy_lines(lines: list[BillLine]) -> None:
+def _copy_lines(rows: Iterable[tuple]) -> None:
     """Lines are most of a run's rows: COPY them (bulk_create spent more time building the
     INSERT than PostgreSQL spent storing it)."""
-    if not lines:
-        return
     with connection.cursor() as cursor:
         with cursor.copy(f"COPY {BillLine._meta.db_table} ({', '.join(_LINE_COLUMNS)}) FROM STDIN") as copy:
-            for ln in lines:
-                copy.write_row((ln.segment.pk, ln.sequence, ln.description, ln.component_kind, ln.component_code,
-                                ln.quantity, ln.unit, ln.price, ln.tier, ln.tou_period, ln.proration, ln.amount,
-                                json.dumps(ln.details)))
+            for row in rows:
+                copy.write_row(row)
+
+
+def _reserve_ids(model, n: int) -> list[int]:
+    """n primary keys from the table's identity sequence (what an INSERT would have taken)."""
+    if not n:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                       [table, model._meta.pk.column, n])
+        return [row[0] for row in cursor.fetchall()]
+
+
+# Fields whose database value is the Python value itself on PostgreSQL (psycopg adapts it):
+# their get_db_prep_save only costs time. Anything else (JSON, ...) goes through it.
+_PLAIN_FIELDS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.DateField,
+                 models.AutoField, models.BigAutoField, models.ForeignKey)
+
+
+def _preparer(field):
+    if isinstance(field, models.DecimalField):
+        places = field.decimal_places
+
+        def decimal(value):
+            # Already at the column's scale (money and quantities are rounded before they get
+            # here): stored as is; anything finer is rounded the way Django rounds it.
+            if isinstance(value, Decimal) and -value.as_tuple().exponent <= places:
+                return value
+            return field.get_db_prep_save(value, connection)
+        return decimal
+    if isinstance(field, _PLAIN_FIELDS):
+        return _same
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+def _same(value):
+    return value
+
+
+def _copy_insert(model, objs: list) -> None:
+    """Insert `objs` with one COPY, primary keys reserved first and set on them, so they are
+    saved objects afterwards, as bulk_create leaves them (bulk_create's INSERT ... RETURNING of
+    a chunk's bills and segments cost more Python than the rows took PostgreSQL to store). The
+    fields' pre_save and database preparation are the ones an INSERT uses; triggers fire as
+    for an INSERT."""
+    if not objs:
+        return
+    for obj, pk in zip(objs, _reserve_ids(model, len(objs))):
+        obj.pk = pk
+    fields = list(model._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    prepare = [_preparer(f) for f in fields]
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([prep(f.pre_save(obj, True)) for f, prep in zip(fields, prepare)])
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, connection.alias
 
 
 def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, due_date: dt.date, kind: str,
@@ -438,7 +488,8 @@ def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, d
             drafts.append((bill, items, findings))
 
     with timings.phase("write"):
-        bills = Bill.objects.bulk_create([b for b, _, _ in drafts])
+        bills = [b for b, _, _ in drafts]
+        _copy_insert(Bill, bills)
         segments = []
         for bill, items, _ in drafts:
             for r in items:
@@ -450,8 +501,8 @@ def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, d
                     rate_code=a.rate_code, period_start=r.plan.start, period_end=r.plan.end, determinants=summary,
                     subtotal=r.result.total if r.result else Decimal(0),
                 ), r.result))
-        BillSegment.objects.bulk_create([s for s, _ in segments])
-        _copy_lines([ln for s, res in segments if res for ln in _lines(s, res)])
+        _copy_insert(BillSegment, [s for s, _ in segments])
+        _copy_lines(row for s, res in segments if res for row in _line_rows(s.pk, res))
         BillException.objects.bulk_create(
             [BillException(bill=bill, rule=f.rule, message=f.message) for bill, _, findings in drafts for f in findings])
     return bills
@@ -473,8 +524,8 @@ def bill_redraft(*, bill: Bill, kind: str, as_of: dt.date, now: dt.datetime, rea
     (new,) = bills_draft(plans=plans, bill_date=bill.bill_date, due_date=bill.due_date, kind=kind, as_of=as_of,
                          run=bill.run, replaces={bill.account_id: bill})
     run = bill.run
-    if new.status == Bill.Status.DRAFT and run is not None and run.status in (BillRun.Status.APPROVED,
-                                                                             BillRun.Status.ISSUED):
+    if new.status == Bill.Status.DRAFT and run is not None and run.status in (
+            BillRun.Status.APPROVING, BillRun.Status.APPROVED, BillRun.Status.ISSUING, BillRun.Status.ISSUED):
         # Its run was approved while it was held: a clean re-rate joins the approved bills.
         new.status = Bill.Status.APPROVED
         new.save(update_fields=["status"])

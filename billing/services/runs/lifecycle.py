@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -231,8 +232,12 @@ def bill_run_pending_chunks(*, bill_run_id: int) -> list[int]:
 def bill_run_resume(*, bill_run_id: int, enqueue: bool = True, now: dt.datetime | None = None) -> list[int]:
     """Queue again every chunk not done (pending after a killed worker, or failed). Safe to
     call while workers still hold some of them: a chunk done twice is skipped the second
-    time. Returns the chunk numbers queued. Raises BillRunError for a run past drafting."""
+    time. A run approving or issuing has its approve / issue chunks not marked yet queued
+    again instead (bill_run_step_resume). Returns the chunk numbers queued. Raises
+    BillRunError for a run past drafting that is not approving or issuing."""
     run = BillRun.objects.get(pk=bill_run_id)
+    if run.status in (BillRun.Status.APPROVING, BillRun.Status.ISSUING):
+        return bill_run_step_resume(bill_run_id=bill_run_id, now=now, enqueue=enqueue)
     if run.status not in (BillRun.Status.RUNNING, BillRun.Status.QUEUED, BillRun.Status.FAILED):
         raise BillRunError(f"Run {run.pk} is {run.get_status_display().lower()}; nothing to resume.")
     numbers = run_engine.run_resume(BillRunChunk, run_id=bill_run_id, now=now,
@@ -270,14 +275,58 @@ def bill_run_totals(*, bill_run_id: int) -> dict:
     }
 
 
-def bill_run_approve(*, bill_run_id: int, actor: Actor | None = None, now: dt.datetime | None = None) -> BillRun:
-    """Approve a completed run: its draft bills become approved (held bills stay held until
-    worked), each recording who approved it and when. Raises BillRunError unless the run is
-    completed with no chunk error (a failed chunk must be resumed to success first)."""
+def _chunk_numbers(bill_run_id: int, *, unmarked: str) -> list[int]:
+    """The run's chunks whose `unmarked` mark ("approved_at" / "issued_at") is not set, in order."""
+    return list(BillRunChunk.objects.filter(run_id=bill_run_id, **{f"{unmarked}__isnull": True})
+                .order_by("number").values_list("number", flat=True))
+
+
+def _actor_kwargs(actor: Actor) -> dict:
+    return {"actor_id": actor.user_id, "actor_name": actor.username, "reason": actor.reason}
+
+
+def _enqueue_step(task_name: str, run_id: int, numbers: list[int], actor: Actor) -> None:
+    from billing import tasks  # tasks import this module
+
+    task = getattr(tasks, task_name)
+    for number in numbers:
+        task.delay(bill_run_id=run_id, chunk_number=number, **_actor_kwargs(actor))
+
+
+def _step_close(*, bill_run_id: int, mark: str, during: str, after: str, phase: str, seconds: float,
+                now: dt.datetime, on_close=None) -> bool:
+    """After a chunk's mark (inside its transaction): add its seconds to the run's timings and,
+    when no chunk is left without the mark and the run is still `during`, move it to `after`.
+    The run row is locked after the chunk row (the engine's order), so of two chunks finishing
+    together the second sees the first's mark; `on_close()` runs under that lock before the
+    run moves on. Returns whether it closed the step."""
+    run = BillRun.objects.select_for_update().only("pk", "status", "timings").get(pk=bill_run_id)
+    timings = dict(run.timings or {})
+    timings[phase] = round(timings.get(phase, 0) + seconds, 4)
+    fields = {"timings": timings, "progress_at": now}
+    closed = False
+    if run.status == during and not BillRunChunk.objects.filter(
+            run_id=bill_run_id, **{f"{mark}__isnull": True}).exists():
+        if on_close is not None:
+            on_close()
+        fields["status"] = after
+        closed = True
+    BillRun.objects.filter(pk=bill_run_id).update(**fields)
+    return closed
+
+
+def bill_run_approve_begin(*, bill_run_id: int, actor: Actor | None = None, now: dt.datetime | None = None
+                           ) -> list[int]:
+    """Staff's decision to approve a completed run: the run becomes APPROVING with who and
+    when, and the chunks whose drafts are still to approve are returned (every chunk, or what
+    a killed worker left when asked again). A run with no chunk is APPROVED at once.
+    Raises BillRunError unless the run is completed with no chunk error, or approving."""
     actor = actor or Actor.system()
     now = now or timezone.now()
     with transaction.atomic(), actor.audit("bill_run_approve"):
         run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+        if run.status == BillRun.Status.APPROVING:
+            return _chunk_numbers(run.pk, unmarked="approved_at")
         if run.status != BillRun.Status.DONE:
             raise BillRunError(
                 f"Only a completed run can be approved; run {run.pk} is {run.get_status_display().lower()}.")
@@ -285,11 +334,56 @@ def bill_run_approve(*, bill_run_id: int, actor: Actor | None = None, now: dt.da
         if failed or run.errors or run.error:
             raise BillRunError(f"Run {run.pk} has {failed or run.errors} failed chunk(s): resume it until every "
                                "chunk is done before approving.")
-        Bill.objects.filter(run=run, status=Bill.Status.DRAFT).update(
-            status=Bill.Status.APPROVED, approved_by_id=actor.user_id, approved_at=now)
-        run.status, run.approved_by_id, run.approved_at = BillRun.Status.APPROVED, actor.user_id, now
-        run.save(update_fields=["status", "approved_by", "approved_at"])
-    return run
+        numbers = _chunk_numbers(run.pk, unmarked="approved_at")
+        run.status = BillRun.Status.APPROVING if numbers else BillRun.Status.APPROVED
+        run.approved_by_id, run.approved_at, run.progress_at = actor.user_id, now, now
+        run.save(update_fields=["status", "approved_by", "approved_at", "progress_at"])
+    return numbers
+
+
+def bill_run_approve_chunk(*, bill_run_id: int, chunk_number: int, now: dt.datetime,
+                           actor: Actor | None = None) -> str:
+    """Approve one chunk's draft bills (held bills stay held), each recording the run's
+    approver and time, and set the chunk's `approved_at` in the same transaction; the last
+    chunk makes the run APPROVED. A chunk already approved, or held by another worker right
+    now, is skipped (a redelivered task). Returns "done" or "skipped". Raises BillRunError when
+    the run is not approving."""
+    actor = actor or Actor.system()
+    started = time.perf_counter()
+    with transaction.atomic(), actor.audit("bill_run_approve"):
+        chunk = (BillRunChunk.objects.select_for_update(skip_locked=True, of=("self",))
+                 .filter(run_id=bill_run_id, number=chunk_number, approved_at__isnull=True)
+                 .only("pk", "account_ids").order_by().first())
+        if chunk is None:
+            return "skipped"
+        run = BillRun.objects.only("pk", "status", "approved_by_id", "approved_at").get(pk=bill_run_id)
+        if run.status != BillRun.Status.APPROVING:
+            raise BillRunError(f"Run {run.pk} is {run.get_status_display().lower()}, not being approved.")
+        Bill.objects.filter(run_id=bill_run_id, account_id__in=chunk.account_ids, status=Bill.Status.DRAFT).update(
+            status=Bill.Status.APPROVED, approved_by_id=run.approved_by_id, approved_at=run.approved_at)
+        BillRunChunk.objects.filter(pk=chunk.pk).update(approved_at=now)
+        _step_close(bill_run_id=bill_run_id, mark="approved_at", during=BillRun.Status.APPROVING,
+                    after=BillRun.Status.APPROVED, phase="approve", seconds=time.perf_counter() - started, now=now)
+    return "done"
+
+
+def bill_run_approve(*, bill_run_id: int, actor: Actor | None = None, now: dt.datetime | None = None,
+                     enqueue: bool = False) -> BillRun:
+    """Approve a completed run: its draft bills become approved (held bills stay held until
+    worked), each recording who approved it and when. The bills are approved chunk by chunk
+    (`bill_run_approve_chunk`): on the Celery workers after this commits with `enqueue=True`
+    (the run is APPROVING until the last chunk), else here, one transaction per chunk (a crash
+    part-way is finished by approving again). Raises BillRunError unless the run is completed
+    with no chunk error (a failed chunk must be resumed to success first), or approving."""
+    actor = actor or Actor.system()
+    now = now or timezone.now()
+    numbers = bill_run_approve_begin(bill_run_id=bill_run_id, actor=actor, now=now)
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_step("bill_run_approve_chunk", bill_run_id, numbers, actor))
+    else:
+        for number in numbers:
+            bill_run_approve_chunk(bill_run_id=bill_run_id, chunk_number=number, now=now, actor=actor)
+    return BillRun.objects.get(pk=bill_run_id)
 
 
 def bills_issue(*, bills: list[Bill], now: dt.datetime, actor: Actor | None = None) -> int:
@@ -376,30 +470,6 @@ def _issue_batch(qs, *, now: dt.datetime, actor: Actor) -> list[Bill]:
     return batch
 
 
-def bill_run_issue_chunk(*, bill_run_id: int, chunk_number: int, now: dt.datetime, actor: Actor | None = None) -> int:
-    """Issue the approved bills of one drafting chunk's bill accounts (one transaction per
-    ISSUE_BATCH bills): what a worker does for its share of an issue. The lookup goes through
-    the bills' (account, bill date) index, so its cost is the chunk's, whatever the size of
-    the run. Safe to repeat and to run beside other chunks (chunks share no account): an
-    issued bill is skipped. Returns how many bills it issued. Raises BillRunError unless the
-    run is approved (or being issued)."""
-    actor = actor or Actor.system()
-    run = BillRun.objects.only("pk", "status").get(pk=bill_run_id)
-    if run.status not in (BillRun.Status.APPROVED, BillRun.Status.ISSUED):
-        raise BillRunError(f"Only an approved run can be issued; run {run.pk} is {run.get_status_display().lower()}.")
-    accounts = (BillRunChunk.objects.filter(run_id=bill_run_id, number=chunk_number)
-                .values_list("account_ids", flat=True).first()) or []
-    issued = 0
-    for first in range(0, len(accounts), ISSUE_BATCH):
-        part = accounts[first:first + ISSUE_BATCH]
-        while True:
-            batch = _issue_batch(Bill.objects.filter(run_id=bill_run_id, account_id__in=part), now=now, actor=actor)
-            issued += len(batch)
-            if len(batch) < ISSUE_BATCH:
-                break
-    return issued
-
-
 def _issue_rest(*, bill_run_id: int, now: dt.datetime, actor: Actor) -> int:
     """Issue whatever approved bill of the run the chunks did not cover, by id from the last
     batch (keyset): each batch starts where the previous one ended instead of walking the
@@ -414,33 +484,126 @@ def _issue_rest(*, bill_run_id: int, now: dt.datetime, actor: Actor) -> int:
         last = batch[-1].pk
 
 
-def bill_run_issue(*, bill_run_id: int, now: dt.datetime, actor: Actor | None = None,
-                   chunks: bool = True) -> BillRun:
-    """Issue every approved bill of an approved run, in batches that each commit on their own
-    (a crash part-way is finished by issuing again): chunk by chunk of the drafting chunks'
-    bill accounts (`bill_run_issue_chunk`; workers may already have done some or all of them),
-    then any approved bill left, and the run is ISSUED. `chunks=False` skips the chunk pass
-    (the caller had every chunk issued). Raises BillRunError unless approved."""
+def bill_run_issue_chunk(*, bill_run_id: int, chunk_number: int, now: dt.datetime, actor: Actor | None = None) -> int:
+    """Issue the approved bills of one drafting chunk's bill accounts and set the chunk's
+    `issued_at`, in ONE transaction: a worker killed part-way leaves no bill, ledger entry or
+    mark behind, and a chunk already issued (or held by another worker right now) is skipped,
+    so a redelivered or resumed task never issues twice. The lookup goes through the bills'
+    (account, bill date) index: its cost is the chunk's, whatever the size of the run. Chunks
+    share no account, so they run side by side. The last chunk of an ISSUING run issues any
+    approved bill of the run outside the chunks and makes the run ISSUED. Returns how many
+    bills it issued. Raises BillRunError unless the run is approved, issuing or issued."""
     actor = actor or Actor.system()
-    run = BillRun.objects.get(pk=bill_run_id)
-    if run.status not in (BillRun.Status.APPROVED, BillRun.Status.ISSUED):
-        raise BillRunError(f"Only an approved run can be issued; run {run.pk} is {run.get_status_display().lower()}.")
+    started = time.perf_counter()
+    with transaction.atomic(), actor.audit("bill_run_issue"):
+        chunk = (BillRunChunk.objects.select_for_update(skip_locked=True, of=("self",))
+                 .filter(run_id=bill_run_id, number=chunk_number, issued_at__isnull=True)
+                 .only("pk", "account_ids").order_by().first())
+        if chunk is None:
+            return 0
+        run = BillRun.objects.only("pk", "status").get(pk=bill_run_id)
+        if run.status not in (BillRun.Status.APPROVED, BillRun.Status.ISSUING, BillRun.Status.ISSUED):
+            raise BillRunError(
+                f"Only an approved run can be issued; run {run.pk} is {run.get_status_display().lower()}.")
+        bills = list(Bill.objects.select_for_update().filter(
+            run_id=bill_run_id, account_id__in=chunk.account_ids, status=Bill.Status.APPROVED).order_by("id"))
+        issued = bills_issue(bills=bills, now=now, actor=actor)
+        BillRunChunk.objects.filter(pk=chunk.pk).update(issued_at=now)
+        rest: list[int] = []
+        # The last chunk (decided under the run's lock) also issues any approved bill of the
+        # run outside every chunk (normally none: one keyset pass) in this transaction.
+        _step_close(bill_run_id=bill_run_id, mark="issued_at", during=BillRun.Status.ISSUING,
+                    after=BillRun.Status.ISSUED, phase="issue", seconds=time.perf_counter() - started, now=now,
+                    on_close=lambda: rest.append(_issue_rest(bill_run_id=bill_run_id, now=now, actor=actor)))
+    return issued + sum(rest)
+
+
+def bill_run_issue_begin(*, bill_run_id: int, now: dt.datetime, actor: Actor | None = None) -> list[int]:
+    """Staff's decision to issue an approved run: the run becomes ISSUING with who and when,
+    and the chunks not issued yet are returned (all of them, or what a killed worker left when
+    asked again; none for a run already issued). A run with no chunk left is ISSUED at once.
+    Raises BillRunError unless the run is approved, issuing or issued."""
+    actor = actor or Actor.system()
+    with transaction.atomic(), actor.audit("bill_run_issue"):
+        run = BillRun.objects.select_for_update().get(pk=bill_run_id)
+        if run.status not in (BillRun.Status.APPROVED, BillRun.Status.ISSUING, BillRun.Status.ISSUED):
+            raise BillRunError(
+                f"Only an approved run can be issued; run {run.pk} is {run.get_status_display().lower()}.")
+        if run.status == BillRun.Status.ISSUED:
+            return []
+        numbers = _chunk_numbers(run.pk, unmarked="issued_at")
+        if run.status == BillRun.Status.APPROVED:
+            run.status, run.issued_by_id, run.issued_at = BillRun.Status.ISSUING, actor.user_id, run.issued_at or now
+        if not numbers:
+            _issue_rest(bill_run_id=run.pk, now=now, actor=actor)
+            run.status = BillRun.Status.ISSUED
+        run.progress_at = now
+        run.save(update_fields=["status", "issued_by", "issued_at", "progress_at"])
+    return numbers
+
+
+def bill_run_issue(*, bill_run_id: int, now: dt.datetime, actor: Actor | None = None,
+                   chunks: bool = True, enqueue: bool = False) -> BillRun:
+    """Issue every approved bill of an approved run, chunk by chunk (`bill_run_issue_chunk`,
+    each chunk one transaction with its "issued" mark): on the Celery workers after this
+    commits with `enqueue=True` (the run is ISSUING until the last chunk closes it), else
+    here, then any approved bill left, and the run is ISSUED. Issuing again finishes what a
+    crash left and issues bills approved since (a held bill released after the issue).
+    `chunks=False` skips the chunk pass here (the caller had every chunk issued). Raises
+    BillRunError unless approved (or issuing, or issued)."""
+    actor = actor or Actor.system()
+    numbers = bill_run_issue_begin(bill_run_id=bill_run_id, now=now, actor=actor)
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue_step("bill_run_issue_chunk", bill_run_id, numbers, actor))
+        return BillRun.objects.get(pk=bill_run_id)
     timings = Timings()
     with timings.phase("issue"):
         if chunks:
-            for number in BillRunChunk.objects.filter(run_id=bill_run_id).order_by("number").values_list(
-                    "number", flat=True):
+            for number in numbers:
                 bill_run_issue_chunk(bill_run_id=bill_run_id, chunk_number=number, now=now, actor=actor)
         _issue_rest(bill_run_id=bill_run_id, now=now, actor=actor)
     with transaction.atomic(), actor.audit("bill_run_issue"):
         run = BillRun.objects.select_for_update().get(pk=bill_run_id)
-        run.status, run.issued_by_id, run.issued_at = BillRun.Status.ISSUED, actor.user_id, run.issued_at or now
-        run.timings = {**(run.timings or {}), "issue": round((run.timings or {}).get("issue", 0) + timings.seconds["issue"], 4)}
-        run.save(update_fields=["status", "timings", "issued_by", "issued_at"])
+        if run.status != BillRun.Status.ISSUED:
+            run.status = BillRun.Status.ISSUED
+            run.timings = {**(run.timings or {}),
+                           "issue": round((run.timings or {}).get("issue", 0) + timings.seconds["issue"], 4)}
+            run.save(update_fields=["status", "timings"])
     return run
+
+
+def bill_run_step_resume(*, bill_run_id: int, actor: Actor | None = None, now: dt.datetime | None = None,
+                         enqueue: bool = True) -> list[int]:
+    """The approve or issue chunks of a run APPROVING or ISSUING that are not marked yet (a
+    worker killed part-way), queued again on the workers unless `enqueue=False` (the caller
+    does them: a chunk marked meanwhile is skipped). The run's approver / issuer stays who
+    decided it; without `actor` the chunks run as that person (reason "resumed"). Returns the
+    chunk numbers."""
+    run = BillRun.objects.select_related("approved_by", "issued_by").get(pk=bill_run_id)
+    now = now or timezone.now()
+    if actor is None:
+        # The bills keep naming who decided the step (their approved_by / issued_by), not the resume.
+        decider = run.approved_by if run.status == BillRun.Status.APPROVING else run.issued_by
+        actor = Actor.of(decider, reason="resumed") if decider is not None else Actor.system("resume")
+    if run.status == BillRun.Status.APPROVING:
+        step = "bill_run_approve_chunk"
+        numbers = bill_run_approve_begin(bill_run_id=bill_run_id, actor=actor, now=now)
+    elif run.status == BillRun.Status.ISSUING:
+        step = "bill_run_issue_chunk"
+        numbers = bill_run_issue_begin(bill_run_id=bill_run_id, now=now, actor=actor)
+    else:
+        return []
+    if enqueue and numbers:
+        who = actor
+        transaction.on_commit(lambda: _enqueue_step(step, bill_run_id, numbers, who))
+    return numbers
 
 
 def bill_run_progress(*, bill_run_id: int) -> dict:
     """core.runs' progress of the run plus its bill counts (what the Billing Hub polls)."""
     run = BillRun.objects.get(pk=bill_run_id)
-    return run_engine.run_progress(run, bills=run.bills_created, exceptions=run.exceptions, errors=run.errors)
+    marks = BillRunChunk.objects.filter(run_id=bill_run_id).aggregate(
+        approved=models.Count("pk", filter=models.Q(approved_at__isnull=False)),
+        issued=models.Count("pk", filter=models.Q(issued_at__isnull=False)))
+    return run_engine.run_progress(run, bills=run.bills_created, exceptions=run.exceptions, errors=run.errors,
+                                   chunks_approved=marks["approved"], chunks_issued=marks["issued"])

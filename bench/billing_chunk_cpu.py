@@ -1,0 +1,67 @@
+"""Python CPU of drafting chunks of a kept bill-run benchmark database, without changing it.
+
+    .venv/bin/python bench/billing_chunk_cpu.py --database utilis_bench_billing --chunks 5,12,20
+
+For each chunk of the database's latest run: its bills' live segments are set aside and
+`bills_draft` drafts the chunk's accounts again, inside a transaction that is rolled back;
+prints `time.process_time()` (this process's CPU: Python and the client library, not
+PostgreSQL) and wall time per bill. Run it from another tree (e.g. `git archive <commit> | tar
+-x -C /tmp/old`, then `cd /tmp/old && python /path/to/bench/billing_chunk_cpu.py ...`) to
+compare two versions of the code on the same rows at the same load: the code imported is the
+current directory's."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+
+class _Rollback(Exception):
+    pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", default="utilis_bench_billing")
+    parser.add_argument("--chunks", default="1,2,3", help="Chunk numbers, comma-separated.")
+    args = parser.parse_args()
+    sys.path.insert(0, os.getcwd())
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
+    os.environ["DATABASE_URL"] = urlunsplit(urlsplit(base)._replace(path=f"/{args.database}"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from billing.models import BillRun, BillRunChunk, BillSegment
+    from billing.services.runs.drafting import Timings, bills_draft
+    from billing.services.runs.planning import plan_bills
+    from cis.selectors import agreements_for_bill_accounts
+
+    run = BillRun.objects.order_by("-pk").first()
+    for number in (int(n) for n in args.chunks.split(",")):
+        chunk = BillRunChunk.objects.only("account_ids").get(run=run, number=number)
+        try:
+            with transaction.atomic():
+                BillSegment.objects.filter(bill__run=run, bill__account_id__in=chunk.account_ids).update(live=False)
+                agreements = agreements_for_bill_accounts(bill_account_ids=chunk.account_ids,
+                                                          before=run.period_end_date)
+                plans = plan_bills(agreements, billed_to={}, period_end=run.period_end_date)
+                cpu, wall = time.process_time(), time.perf_counter()
+                bills = bills_draft(plans=plans, bill_date=run.bill_date, due_date=run.due_date, kind="regular",
+                                    as_of=run.bill_date, run=run, timings=Timings())
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                raise _Rollback
+        except _Rollback:
+            pass
+        with open("/proc/loadavg") as f:
+            load = " ".join(f.read().split()[:3])
+        print(f"chunk {number}: {len(bills)} bills, Python CPU {1000 * cpu / len(bills):.3f} ms a bill, "
+              f"wall {1000 * wall / len(bills):.2f} ms a bill (load {load})")
+
+
+if __name__ == "__main__":
+    main()
