@@ -311,6 +311,8 @@ CELERY_TASK_ROUTES = [
         # Short housekeeping that must not wait behind batch work.
         "cis.tasks.moves_apply_due": {"queue": "interactive"},
         "core.runs.sweep": {"queue": "interactive"},
+        # A remittance file a person uploaded in the Billing Hub (its page polls the import).
+        "billing.payments.remittance_uploads.remittance_upload_import": {"queue": "interactive"},
     },
 ]
 CELERY_BEAT_SCHEDULE = {
