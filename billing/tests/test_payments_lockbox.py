@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from billing.payments.models import Payment, RemittanceItem
+from billing.payments.models import Payment, RemittanceItem, RemittanceUpload
 from billing.payments.tests.helpers import CLERK
 from billing.services import (
     RemittanceError,
@@ -22,6 +22,7 @@ from billing.services import (
     suspense_assign,
 )
 from cis.tests.factories import AccountFactory
+from config.celery import app as celery_app
 from conftest import PASSWORD
 from integrations.lockbox_csv.parser import parse_lockbox_csv
 from integrations.services import LockboxItem, write_lockbox_csv
@@ -127,17 +128,37 @@ def test_the_parser_names_the_file_line_and_field_of_each_bad_line():
     assert [(line.line_number, line.amount, line.tender_type) for line in parsed.lines] == [(2, D("2.00"), "cheque")]
 
 
-def test_a_billing_clerk_imports_a_file_and_works_suspense_in_the_hub(client, billing_user, csr):
+@pytest.fixture
+def eager(settings):
+    """Celery tasks run in-process (the Celery app has read its config already, so set both)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    before = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
+
+
+def test_a_billing_clerk_imports_a_file_and_works_suspense_in_the_hub(client, billing_user, csr, eager,
+                                                                      django_capture_on_commit_callbacks):
     a = AccountFactory()
     content = lockbox(LockboxItem(a.account_number, D("10.00"), DAY, "LBX6-0001"),
-                      LockboxItem("UNKNOWN", D("7.25"), DAY, "LBX6-0002", "cheque", "J. Doe"))
+                      LockboxItem("UNKNOWN", D("7.25"), DAY, "LBX6-0002", "cheque", "J. Doe")) + b"x,,,,\n"
     client.login(username=csr.username, password=PASSWORD)
     assert client.get("/billing/payments/").status_code == 403
     client.login(username=billing_user.username, password=PASSWORD)
-    response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
-                                                         "file": SimpleUploadedFile("box.csv", content)})
-    assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "box.csv: 1 posted, 1 to suspense, 0 already posted, 0 rejected."]
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
+                                                             "file": SimpleUploadedFile("box.csv", content)})
+    assert len(queued) == 1  # the import was queued, not run in the request
+    upload = RemittanceUpload.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/billing/payments/uploads/{upload.pk}/"
+    assert bytes(upload.content) == content and upload.actor == billing_user.username
+    progress = client.get(f"/billing/payments/uploads/{upload.pk}/progress.json").json()
+    assert (progress["status"], progress["done"], progress["total"], progress["posted"], progress["suspense"],
+            progress["rejected"]) == ("done", 3, 3, 1, 1, 1)
+    shown = client.get(response["Location"]).content.decode()
+    assert "box.csv: 1 posted, 1 to suspense, 0 already posted, 1 rejected." in shown
+    assert 'data-testid="rejected-4"' in shown
     item = RemittanceItem.objects.get(status="suspense")
     page = client.get("/billing/payments/").content.decode()
     assert f'data-testid="suspense-{item.pk}"' in page and "J. Doe" in page and "No account number" in page
