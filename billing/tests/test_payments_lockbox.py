@@ -21,6 +21,8 @@ from billing.services import (
     remittance_import,
     suspense_assign,
 )
+from billing.payments.remittance import _FORMATS as remittance_formats_registry
+from billing.payments.remittance import RemittanceFormat, register_remittance_format
 from cis.tests.factories import AccountFactory
 from config.celery import app as celery_app
 from conftest import PASSWORD
@@ -171,3 +173,50 @@ def test_a_billing_clerk_imports_a_file_and_works_suspense_in_the_hub(client, bi
     assert any(s.startswith(f"Line 3 of box.csv posted to {a.account_number}: receipt R") for s in said), said
     assert ledger.account_balance(account_id=a.pk) == D("-17.25")
     assert "Nothing in suspense." in client.get("/billing/payments/").content.decode()
+
+
+class _CutOff(Exception):
+    pass
+
+
+def test_uploading_a_cut_off_file_again_resumes_it_and_posts_nothing_twice(client, billing_user, eager,
+                                                                           django_capture_on_commit_callbacks):
+    accounts = [AccountFactory() for _ in range(3)]
+    content = lockbox(*[LockboxItem(a.account_number, D("5.00"), DAY, f"LBXR-{i}") for i, a in enumerate(accounts)])
+
+    def die(file):
+        raise _CutOff  # a worker killed after its first batch
+
+    with pytest.raises(_CutOff):
+        remittance_import(format="lockbox-csv", content=content, file_name="cut.csv", actor=CLERK,
+                          now=timezone.now(), batch_size=1, progress=die)
+    assert Payment.objects.count() == 1
+    client.login(username=billing_user.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
+                                                             "file": SimpleUploadedFile("cut.csv", content)})
+    upload = RemittanceUpload.objects.get()
+    assert response["Location"] == f"/billing/payments/uploads/{upload.pk}/"
+    assert upload.status == "done" and upload.file.completed_at is not None
+    assert (upload.file.posted, Payment.objects.count()) == (3, 3)
+
+
+def test_a_file_whose_import_fails_shows_why_on_its_page(client, billing_user, eager,
+                                                        django_capture_on_commit_callbacks):
+    def broken(content: bytes, name: str):
+        raise ValueError("the bank's trailer record is missing")
+
+    register_remittance_format(RemittanceFormat("broken-test", "Broken (test)", broken))
+    try:
+        client.login(username=billing_user.username, password=PASSWORD)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/billing/payments/import/", {"format": "broken-test",
+                                                                 "file": SimpleUploadedFile("bad.txt", b"x")})
+    finally:
+        remittance_formats_registry.pop("broken-test")
+    upload = RemittanceUpload.objects.get()
+    assert (upload.status, upload.file) == ("failed", None)
+    progress = client.get(f"/billing/payments/uploads/{upload.pk}/progress.json").json()
+    assert progress["status"] == "failed" and "trailer record is missing" in progress["error"]
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="upload-error"' in page and "trailer record is missing" in page
