@@ -86,7 +86,8 @@ def remittance_upload_detail(request, upload_id: int):
     did and each rejected line with its line, field and message; or why it failed."""
     upload = _upload_or_404(upload_id)
     progress = remittance_uploads.remittance_upload_progress(upload)
-    rejected = (list(upload.file.items.filter(status=RemittanceItem.Status.REJECTED).order_by("line_number")[:500])
+    rejected = (list(RemittanceItem.objects.filter(file_id=upload.file_id, status=RemittanceItem.Status.REJECTED)
+                     .order_by("line_number")[:500])
                 if upload.file_id and upload.status == RemittanceUpload.Status.DONE else [])
     return render(request, "billing/payments/upload.html", {
         "upload": upload, "progress": progress, "rejected": rejected, "tab": "payments",
