@@ -47,6 +47,7 @@ class AssignForm(forms.Form):
 def payments_page(request):
     return render(request, "billing/hub/payments.html", {
         "upload_form": RemittanceUploadForm(), "files": selectors.remittance_files(),
+        "uploads": list(RemittanceUpload.objects.defer("content").select_related("file")[:10]),
         "suspense": list(selectors.suspense_items()[:200]), "assign_form": AssignForm(), "tab": "payments",
         "held_debits": autopay.held_debits(), "returns_form": autopay_views.ReturnsUploadForm(auto_id="returns_%s"),
         "reviewed_debits": autopay_review.reviewed_debits(), "returned_debits": autopay_review.returned_debits(),

@@ -163,6 +163,7 @@ def test_a_billing_clerk_imports_a_file_and_works_suspense_in_the_hub(client, bi
     assert 'data-testid="rejected-4"' in shown
     item = RemittanceItem.objects.get(status="suspense")
     page = client.get("/billing/payments/").content.decode()
+    assert f'href="/billing/payments/uploads/{upload.pk}/"' in page  # the recent uploads link their pages
     assert f'data-testid="suspense-{item.pk}"' in page and "J. Doe" in page and "No account number" in page
     again = client.post("/billing/payments/import/", {"format": "lockbox-csv",
                                                       "file": SimpleUploadedFile("box-again.csv", content)})
