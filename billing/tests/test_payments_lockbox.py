@@ -221,3 +221,19 @@ def test_a_file_whose_import_fails_shows_why_on_its_page(client, billing_user, e
     assert progress["status"] == "failed" and "trailer record is missing" in progress["error"]
     page = client.get(response["Location"]).content.decode()
     assert 'data-testid="upload-error"' in page and "trailer record is missing" in page
+
+
+def test_the_upload_request_only_stores_the_file_and_queues_its_import(client, billing_user,
+                                                                       django_capture_on_commit_callbacks):
+    a = AccountFactory()
+    content = lockbox(LockboxItem(a.account_number, D("10.00"), DAY, "LBXQ-0001"))
+    client.login(username=billing_user.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
+                                                             "file": SimpleUploadedFile("q.csv", content)})
+    upload = RemittanceUpload.objects.get()
+    assert len(queued) == 1 and Payment.objects.count() == 0
+    progress = client.get(f"/billing/payments/uploads/{upload.pk}/progress.json").json()
+    assert (progress["status"], progress["done"], progress["total"]) == ("queued", 0, 0)
+    page = client.get(response["Location"]).content.decode()
+    assert "data-reload-on-status" in page and "Queued" in page
