@@ -28,7 +28,7 @@ class BillingConfig(AppConfig):
         payment_panels.register()  # the payments panel, their admin pages and the ledger hook
         budget_panels.register()  # equal payment plans: bill-issue hook, panel, admin
         from billing import pdf
-        from billing.payments import autopay, autopay_panels, autopay_tasks, card_tasks  # noqa: F401 - the tasks register
+        from billing.payments import autopay, autopay_panels, autopay_tasks, card_tasks, remittance_uploads  # noqa: F401 - the tasks register
 
         autopay.register()  # bank details are personal data (core.privacy)
         autopay_panels.register()  # the Autopay panel on the account page

@@ -316,6 +316,8 @@ CELERY_TASK_ROUTES = [
         # portal alerts: the scan only lists links; the chunks (queries and SMTP) are batch work.
         "portal.tasks.alerts_scan": {"queue": "interactive"},
         "portal.tasks.alerts_send_chunk": {"queue": "billing"},
+        # A remittance file a person uploaded in the Billing Hub (its page polls the import).
+        "billing.payments.remittance_uploads.remittance_upload_import": {"queue": "interactive"},
     },
 ]
 CELERY_BEAT_SCHEDULE = {

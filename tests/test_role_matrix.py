@@ -392,6 +392,8 @@ URL_RULES: dict[str, dict[str, set]] = {
     "billing:adjustment-approve": {"GET": {B}},
     "billing:adjustment-reject": {"GET": {B}},
     "billing:remittance-upload": {"POST": {B}},
+    "billing:remittance-upload-detail": {"GET": {B}},
+    "billing:remittance-upload-progress": {"GET": {B}},
     "billing:suspense-assign": {"POST": {B}},
     "billing:collections": {"GET": {B}},
     "billing:collections_run_start": {"POST": {B}},

@@ -6,13 +6,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
 from billing.hub.common import STAFF, form_errors, request_now
-from billing.payments import autopay, autopay_review, autopay_views, remittance, selectors
-from billing.payments.models import RemittanceItem
+from billing.payments import autopay, autopay_review, autopay_views, remittance, remittance_uploads, selectors
+from billing.payments.models import RemittanceItem, RemittanceUpload
 from billing.payments.services import PaymentError
 from core.actors import Actor
 from core.permissions import role_required
@@ -46,6 +47,7 @@ class AssignForm(forms.Form):
 def payments_page(request):
     return render(request, "billing/hub/payments.html", {
         "upload_form": RemittanceUploadForm(), "files": selectors.remittance_files(),
+        "uploads": list(RemittanceUpload.objects.defer("content").select_related("file")[:10]),
         "suspense": list(selectors.suspense_items()[:200]), "assign_form": AssignForm(), "tab": "payments",
         "held_debits": autopay.held_debits(), "returns_form": autopay_views.ReturnsUploadForm(auto_id="returns_%s"),
         "reviewed_debits": autopay_review.reviewed_debits(), "returned_debits": autopay_review.returned_debits(),
@@ -61,14 +63,45 @@ def remittance_upload(request):
         return redirect("billing:payments")
     upload = form.cleaned_data["file"]
     try:
-        batch = remittance.remittance_import(format=form.cleaned_data["format"], content=upload.read(),
-                                             file_name=upload.name, actor=Actor.of(request.user), now=request_now())
+        stored = remittance_uploads.remittance_upload_store(
+            format=form.cleaned_data["format"], content=upload.read(), file_name=upload.name,
+            actor=Actor.of(request.user), now=request_now())
     except remittance.RemittanceError as exc:
         messages.error(request, str(exc))
         return redirect("billing:payments")
-    messages.success(request, f"{batch.file_name}: {batch.posted} posted, {batch.suspense} to suspense, "
-                              f"{batch.duplicates} already posted, {batch.rejected} rejected.")
-    return redirect("billing:payments")
+    # The import runs on a worker (the interactive queue); the upload's page shows its progress.
+    return redirect("billing:remittance-upload-detail", upload_id=stored.pk)
+
+
+def _upload_or_404(upload_id: int) -> RemittanceUpload:
+    upload = RemittanceUpload.objects.defer("content").filter(pk=upload_id).select_related("file").first()
+    if upload is None:
+        raise Http404(f"There is no remittance upload {upload_id}.")
+    return upload
+
+
+@role_required(*STAFF)
+def remittance_upload_detail(request, upload_id: int):
+    """An uploaded remittance file: its import's progress while a worker imports it (polled by
+    static/js/run-progress.js, which reloads the page when the status changes), then what it
+    did and each rejected line with its line, field and message; or why it failed."""
+    upload = _upload_or_404(upload_id)
+    progress = remittance_uploads.remittance_upload_progress(upload)
+    rejected = (list(RemittanceItem.objects.filter(file_id=upload.file_id, status=RemittanceItem.Status.REJECTED)
+                     .order_by("line_number")[:500])
+                if upload.file_id and upload.status == RemittanceUpload.Status.DONE else [])
+    return render(request, "billing/payments/upload.html", {
+        "upload": upload, "progress": progress, "rejected": rejected, "tab": "payments",
+        "live": upload.status in (RemittanceUpload.Status.QUEUED, RemittanceUpload.Status.RUNNING),
+        # What the core.runs progress partial reads.
+        "progress_run": {"pk": upload.pk, "progress_done": progress["done"], "progress_total": progress["total"]},
+    })
+
+
+@role_required(*STAFF)
+def remittance_upload_progress(request, upload_id: int):
+    """Polled every 2 s by static/js/run-progress.js while the upload is queued or importing."""
+    return JsonResponse(remittance_uploads.remittance_upload_progress(_upload_or_404(upload_id)))
 
 
 @require_POST
@@ -102,5 +135,8 @@ def suspense_assign(request, item_id: int):
 urlpatterns = [
     path("payments/", payments_page, name="payments"),
     path("payments/import/", remittance_upload, name="remittance-upload"),
+    path("payments/uploads/<int:upload_id>/", remittance_upload_detail, name="remittance-upload-detail"),
+    path("payments/uploads/<int:upload_id>/progress.json", remittance_upload_progress,
+         name="remittance-upload-progress"),
     path("payments/suspense/<int:item_id>/assign/", suspense_assign, name="suspense-assign"),
 ]

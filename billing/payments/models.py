@@ -330,3 +330,38 @@ class RemittanceItem(models.Model):
 from billing.payments.card_models import CardCharge, CardRefund  # noqa: E402,F401  (registered under billing)
 # Autopay's tables (enrolments, debit files, debits) are billing tables too.
 from billing.payments import autopay_models  # noqa: E402,F401
+
+
+class RemittanceUpload(models.Model):
+    """A remittance file a person uploaded in the Billing Hub, kept (its bytes) until a Celery
+    worker on the interactive queue has imported it (billing/payments/remittance_tasks.py): the
+    web request only stores it and queues the import; the upload's page polls its progress.
+    `file` is the RemittanceFile the import wrote (several uploads of the same bytes share one:
+    an upload of a cut-off file resumes it)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    format = models.CharField(max_length=30)
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField(help_text="The file's bytes, as uploaded.")
+    content_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the file's bytes.")
+    size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True, help_text="Why the import failed.")
+    file = models.ForeignKey(RemittanceFile, null=True, blank=True, on_delete=models.PROTECT, related_name="uploads")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    actor = models.CharField(max_length=150)
+    uploaded_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} upload {self.pk} ({self.status})"

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from billing.payments.models import Payment, RemittanceItem
+from billing.payments.models import Payment, RemittanceItem, RemittanceUpload
 from billing.payments.tests.helpers import CLERK
 from billing.services import (
     RemittanceError,
@@ -21,7 +21,10 @@ from billing.services import (
     remittance_import,
     suspense_assign,
 )
+from billing.payments.remittance import _FORMATS as remittance_formats_registry
+from billing.payments.remittance import RemittanceFormat, register_remittance_format
 from cis.tests.factories import AccountFactory
+from config.celery import app as celery_app
 from conftest import PASSWORD
 from integrations.lockbox_csv.parser import parse_lockbox_csv
 from integrations.services import LockboxItem, write_lockbox_csv
@@ -127,19 +130,40 @@ def test_the_parser_names_the_file_line_and_field_of_each_bad_line():
     assert [(line.line_number, line.amount, line.tender_type) for line in parsed.lines] == [(2, D("2.00"), "cheque")]
 
 
-def test_a_billing_clerk_imports_a_file_and_works_suspense_in_the_hub(client, billing_user, csr):
+@pytest.fixture
+def eager(settings):
+    """Celery tasks run in-process (the Celery app has read its config already, so set both)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    before = celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates
+    celery_app.conf.task_always_eager = celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = before
+
+
+def test_a_billing_clerk_imports_a_file_and_works_suspense_in_the_hub(client, billing_user, csr, eager,
+                                                                      django_capture_on_commit_callbacks):
     a = AccountFactory()
     content = lockbox(LockboxItem(a.account_number, D("10.00"), DAY, "LBX6-0001"),
-                      LockboxItem("UNKNOWN", D("7.25"), DAY, "LBX6-0002", "cheque", "J. Doe"))
+                      LockboxItem("UNKNOWN", D("7.25"), DAY, "LBX6-0002", "cheque", "J. Doe")) + b"x,,,,\n"
     client.login(username=csr.username, password=PASSWORD)
     assert client.get("/billing/payments/").status_code == 403
     client.login(username=billing_user.username, password=PASSWORD)
-    response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
-                                                         "file": SimpleUploadedFile("box.csv", content)})
-    assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "box.csv: 1 posted, 1 to suspense, 0 already posted, 0 rejected."]
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
+                                                             "file": SimpleUploadedFile("box.csv", content)})
+    assert len(queued) == 1  # the import was queued, not run in the request
+    upload = RemittanceUpload.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/billing/payments/uploads/{upload.pk}/"
+    assert bytes(upload.content) == content and upload.actor == billing_user.username
+    progress = client.get(f"/billing/payments/uploads/{upload.pk}/progress.json").json()
+    assert (progress["status"], progress["done"], progress["total"], progress["posted"], progress["suspense"],
+            progress["rejected"]) == ("done", 3, 3, 1, 1, 1)
+    shown = client.get(response["Location"]).content.decode()
+    assert "box.csv: 1 posted, 1 to suspense, 0 already posted, 1 rejected." in shown
+    assert 'data-testid="rejected-4"' in shown
     item = RemittanceItem.objects.get(status="suspense")
     page = client.get("/billing/payments/").content.decode()
+    assert f'href="/billing/payments/uploads/{upload.pk}/"' in page  # the recent uploads link their pages
     assert f'data-testid="suspense-{item.pk}"' in page and "J. Doe" in page and "No account number" in page
     again = client.post("/billing/payments/import/", {"format": "lockbox-csv",
                                                       "file": SimpleUploadedFile("box-again.csv", content)})
@@ -150,3 +174,66 @@ def test_a_billing_clerk_imports_a_file_and_works_suspense_in_the_hub(client, bi
     assert any(s.startswith(f"Line 3 of box.csv posted to {a.account_number}: receipt R") for s in said), said
     assert ledger.account_balance(account_id=a.pk) == D("-17.25")
     assert "Nothing in suspense." in client.get("/billing/payments/").content.decode()
+
+
+class _CutOff(Exception):
+    pass
+
+
+def test_uploading_a_cut_off_file_again_resumes_it_and_posts_nothing_twice(client, billing_user, eager,
+                                                                           django_capture_on_commit_callbacks):
+    accounts = [AccountFactory() for _ in range(3)]
+    content = lockbox(*[LockboxItem(a.account_number, D("5.00"), DAY, f"LBXR-{i}") for i, a in enumerate(accounts)])
+
+    def die(file):
+        raise _CutOff  # a worker killed after its first batch
+
+    with pytest.raises(_CutOff):
+        remittance_import(format="lockbox-csv", content=content, file_name="cut.csv", actor=CLERK,
+                          now=timezone.now(), batch_size=1, progress=die)
+    assert Payment.objects.count() == 1
+    client.login(username=billing_user.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
+                                                             "file": SimpleUploadedFile("cut.csv", content)})
+    upload = RemittanceUpload.objects.get()
+    assert response["Location"] == f"/billing/payments/uploads/{upload.pk}/"
+    assert upload.status == "done" and upload.file.completed_at is not None
+    assert (upload.file.posted, Payment.objects.count()) == (3, 3)
+
+
+def test_a_file_whose_import_fails_shows_why_on_its_page(client, billing_user, eager,
+                                                        django_capture_on_commit_callbacks):
+    def broken(content: bytes, name: str):
+        raise ValueError("the bank's trailer record is missing")
+
+    register_remittance_format(RemittanceFormat("broken-test", "Broken (test)", broken))
+    try:
+        client.login(username=billing_user.username, password=PASSWORD)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/billing/payments/import/", {"format": "broken-test",
+                                                                 "file": SimpleUploadedFile("bad.txt", b"x")})
+    finally:
+        remittance_formats_registry.pop("broken-test")
+    upload = RemittanceUpload.objects.get()
+    assert (upload.status, upload.file) == ("failed", None)
+    progress = client.get(f"/billing/payments/uploads/{upload.pk}/progress.json").json()
+    assert progress["status"] == "failed" and "trailer record is missing" in progress["error"]
+    page = client.get(response["Location"]).content.decode()
+    assert 'data-testid="upload-error"' in page and "trailer record is missing" in page
+
+
+def test_the_upload_request_only_stores_the_file_and_queues_its_import(client, billing_user,
+                                                                       django_capture_on_commit_callbacks):
+    a = AccountFactory()
+    content = lockbox(LockboxItem(a.account_number, D("10.00"), DAY, "LBXQ-0001"))
+    client.login(username=billing_user.username, password=PASSWORD)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post("/billing/payments/import/", {"format": "lockbox-csv",
+                                                             "file": SimpleUploadedFile("q.csv", content)})
+    upload = RemittanceUpload.objects.get()
+    assert len(queued) == 1 and Payment.objects.count() == 0
+    progress = client.get(f"/billing/payments/uploads/{upload.pk}/progress.json").json()
+    assert (progress["status"], progress["done"], progress["total"]) == ("queued", 0, 0)
+    page = client.get(response["Location"]).content.decode()
+    assert "data-reload-on-status" in page and "Queued" in page

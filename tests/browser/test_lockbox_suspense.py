@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from billing.payments.models import RemittanceItem
 from billing.services.ledger import account_balance
 from cis.selectors import account_get
+from config.celery import app as celery_app
 from demo import cash
 
 pytestmark = [
@@ -30,6 +31,11 @@ TODAY = dt.date(2026, 7, 15)
 
 @pytest.fixture
 def demo(settings, tmp_path, monkeypatch):
+    # The upload's import is a Celery task; run in-process here (tests/celery_helpers.py and
+    # billing/tests/test_payments_lockbox_worker.py cover it on a real worker).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    monkeypatch.setattr(celery_app.conf, "task_always_eager", True)
+    monkeypatch.setattr(celery_app.conf, "task_eager_propagates", True)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     monkeypatch.setattr(cash, "FILES_DIR", tmp_path / "files")
@@ -65,7 +71,11 @@ def test_a_billing_clerk_imports_the_demo_lockbox_file_and_works_the_suspense_li
     form.get_by_label("Format").select_option("lockbox-csv")
     form.locator("input[type=file]").set_input_files(str(demo))
     form.get_by_role("button", name="Import", exact=True).click()
+    # The upload's page follows the import until it is done, then shows what it did.
+    expect(page.get_by_test_id("upload-status")).to_have_text("Imported", timeout=60_000)
     expect(page.get_by_role("status")).to_contain_text(f"{cash.LOCKBOX_FILE}: 5 posted, 3 to suspense, 0 already posted")
+    expect(page.get_by_test_id("upload-done")).to_have_text("8")
+    page.get_by_role("link", name="Payments").first.click()
     expect(page.get_by_role("heading", name="Suspense (3)")).to_be_visible()
     unknown = RemittanceItem.objects.get(item_reference="DEMO-LBX-0006")
     row = page.get_by_test_id(f"suspense-{unknown.pk}")
