@@ -310,6 +310,13 @@ def load(tables: dict[str, Table]) -> dict[str, int]:
                 copy.write(table.buf.getvalue())
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), {max(table.next_id, 2)})")
         cursor.execute("SET session_replication_role = DEFAULT")
+        # The set-up's payments carry receipt numbers of their own (R000000001...): the receipt
+        # sequence must start past them, or the lockbox import's first receipt collides (at 1M
+        # accounts the 1.8M set-up receipts pass the sequence's start).
+        cursor.execute(
+            "SELECT setval(%s, GREATEST((SELECT last_value FROM billing_payment_receipt_seq),"
+            " (SELECT COALESCE(max(substr(receipt_number, 2)::bigint), 0) + 1 FROM billing_payment)))",
+            ["billing_payment_receipt_seq"])
         for table in tables.values():
             cursor.execute(f"ANALYZE {table.name}")
     return {table.name: table.rows for table in tables.values()}
