@@ -338,3 +338,25 @@ def test_the_catalogue_is_complete_and_its_compiled_copy_is_up_to_date():
     mo = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(CATALOGUE / "django.mo"))}
     stale = [e.msgid for e in po if not e.obsolete and mo.get((e.msgctxt, e.msgid)) != (e.msgstr, e.msgstr_plural)]
     assert not stale, f"django.mo is older than django.po (run compilemessages, docs/portal.md): {stale}"
+
+
+def test_alert_mail_from_the_worker_speaks_the_customers_language_on_file(smtp, alice, portal_user):
+    import datetime as dt
+
+    from portal.alerts import alert_preferences_set, alerts_send_for_link
+    from portal.models import AccountLink
+    from portal.tests.conftest import NOW, TZ
+
+    alice.customer.preferred_language = "fr"
+    alice.customer.save(update_fields=["preferred_language"])
+    link = AccountLink.objects.get(user=portal_user(alice), account=alice.account)
+    alert_preferences_set(link=link, chosen={"bill_ready": None, "payment_due": 30}, now=NOW)
+    now = dt.datetime(2026, 3, 5, 17, tzinfo=dt.timezone.utc)
+    assert alerts_send_for_link(link_id=link.pk, now=now, today=now.astimezone(TZ).date(), tz=TZ) == 2
+    subjects = sorted(str(m["Subject"]).strip() for m in smtp.messages)  # an encoded header folds
+    assert subjects == sorted([f"{settings.UTILIS_UTILITY_NAME}\u00a0: paiement dû le 2026-03-22",
+                               f"{settings.UTILIS_UTILITY_NAME}\u00a0: votre facture du compte "
+                               f"{alice.account.account_number} est prête"]), subjects
+    body = smtp.messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Bonjour," in body and "51,20\u00a0$" in " ".join(
+        m.get_body(preferencelist=("plain",)).get_content() for m in smtp.messages)
