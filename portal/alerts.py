@@ -32,10 +32,12 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q, Sum
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.selectors import bills_list, ledger_entries
 from core.money import format_money
+from portal.language import mail_language
 from portal.models import AccountLink, AlertDelivery, AlertKind, AlertPreference
 from portal.usage import UsageSeries, account_usage
 
@@ -226,9 +228,15 @@ def alerts_send_for_link(*, link_id: int, now: dt.datetime, today: dt.date, tz: 
     """Record and mail the link's new alerts; returns how many were mailed now. Safe to run
     twice or at once in two workers: each (link, kind, event) row is inserted once and claimed
     by one UPDATE."""
-    link = AccountLink.objects.select_related("account", "user").filter(pk=link_id).first()
+    link = AccountLink.objects.select_related("account__customer", "user").filter(pk=link_id).first()
     if link is None or not link.user.email or not link.user.is_active:
         return 0
+    # Outside a request no language is active: the mail speaks the customer's language on file.
+    with translation.override(mail_language(link.account.customer.preferred_language)):
+        return _send_for_link(link, now=now, today=today, tz=tz)
+
+
+def _send_for_link(link: AccountLink, *, now: dt.datetime, today: dt.date, tz: dt.tzinfo) -> int:
     events = {(e.kind, e.key): e for e in alert_events(link=link, now=now, today=today, tz=tz)}
     AlertDelivery.objects.bulk_create(
         [AlertDelivery(link=link, kind=e.kind, event_key=e.key, email=link.user.email, subject=e.subject[:200],

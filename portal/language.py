@@ -30,6 +30,12 @@ def _supported(code: str | None) -> str | None:
         return None
 
 
+def mail_language(code: str | None) -> str:
+    """The language of mail sent outside a request (alerts from Celery): the customer's on file
+    when we speak it, else English."""
+    return _supported(code) or settings.LANGUAGE_CODE
+
+
 def _on_file(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:

@@ -6,6 +6,7 @@ import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -17,9 +18,9 @@ class AccountLink(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_links")
     account = models.ForeignKey("cis.Account", on_delete=models.CASCADE, related_name="+")
     class Access(models.TextChoices):
-        FULL = "full", "Account holder (proved it)"
-        PAY = "pay", "Invited: see and pay"
-        VIEW = "view", "Invited: see only"
+        FULL = "full", _("Account holder (proved it)")
+        PAY = "pay", _("Invited: see and pay")
+        VIEW = "view", _("Invited: see only")
 
     linked_at = models.DateTimeField()
     proof = models.CharField(max_length=20,
@@ -83,11 +84,11 @@ class LinkAttempt(models.Model):
 
 
 class AlertKind(models.TextChoices):
-    BILL_READY = "bill_ready", "A new bill is ready"
-    PAYMENT_DUE = "payment_due", "A payment is due soon"
-    PAYMENT_RECEIVED = "payment_received", "We received a payment"
-    HIGH_USAGE = "high_usage", "A day's usage is high compared with my usual"
-    ESTIMATED_READ = "estimated_read", "Some of my usage was estimated (no reading came in)"
+    BILL_READY = "bill_ready", _("A new bill is ready")
+    PAYMENT_DUE = "payment_due", _("A payment is due soon")
+    PAYMENT_RECEIVED = "payment_received", _("We received a payment")
+    HIGH_USAGE = "high_usage", _("A day's usage is high compared with my usual")
+    ESTIMATED_READ = "estimated_read", _("Some of my usage was estimated (no reading came in)")
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())

@@ -68,6 +68,23 @@ KNOWN_LINE_DESCRIPTIONS = (
 )
 
 
+# The labels of other apps' choices that portal pages show (cis move requests and complaints,
+# commodities): written in those apps in English, said here in the portal's language.
+_CHOICE_LABELS = (
+    gettext_noop("Stop service"), gettext_noop("Start service"),
+    gettext_noop("Transfer service (stop here, start there)"),
+    gettext_noop("Waiting for us"), gettext_noop("Done"), gettext_noop("Declined"), gettext_noop("Withdrawn"),
+    gettext_noop("Billing"), gettext_noop("Service quality"), gettext_noop("Meter"), gettext_noop("Staff conduct"),
+    gettext_noop("Other"), gettext_noop("Open"), gettext_noop("Investigating"), gettext_noop("Resolved"),
+    gettext_noop("electric"), gettext_noop("water"), gettext_noop("gas"),
+)
+
+
+def choice_label(label: str) -> str:
+    """A known choice label in the active language; any other as it is."""
+    return _(label) if label in _CHOICE_LABELS else label
+
+
 def line_description(description: str) -> str:
     """A bill line's description in the page's language when the catalogue knows it."""
     return _(description) if description in KNOWN_LINE_DESCRIPTIONS else description

@@ -20,6 +20,7 @@ from core.clock import utility_today
 from core.roles import Role, has_role
 from portal import alerts as portal_alerts
 from portal import invites as portal_invites
+from portal import presenting as portal_presenting
 from portal import tokens as portal_tokens
 from portal.forms import AlertsForm, ContactUsForm, InviteAcceptForm, InviteForm, MoveRequestForm, TokenForm
 from portal.models import AccountLink, AlertKind
@@ -71,7 +72,7 @@ def _stop_choices(acct) -> tuple[list[tuple[str, str]], dict]:
         if agreement.end_date is None or agreement.end_date > today:
             sp = agreement.service_point
             points[sp.sp_number] = sp
-    return [(n, f"{sp.premise.address_text()} ({sp.get_commodity_display().lower()})") for n, sp in points.items()], points
+    return [(n, f"{sp.premise.address_text()} ({portal_presenting.choice_label(sp.commodity)})") for n, sp in points.items()], points
 
 
 @portal_view

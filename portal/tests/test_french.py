@@ -29,7 +29,8 @@ CATALOGUE = Path(__file__).resolve().parents[1] / "locale" / "fr" / "LC_MESSAGES
 # Portal URLs that are not pages to read: files, and the POST-only sign-out and language switch.
 NOT_PAGES = {"usage-csv", "greenbutton", "logout", "language"}
 # Words a French page may share with the English one: units, file formats, zone abbreviations.
-SAME_IN_BOTH = {"kWh", "kW", "m³", "PDF", "CSV", "XML", "EST", "EDT", "Question", "Pat"}
+# "Code" and "Invitation" are French words too.
+SAME_IN_BOTH = {"kWh", "kW", "m³", "PDF", "CSV", "XML", "EST", "EDT", "Question", "Pat", "Code", "Invitation"}
 NEW_PASSWORD = "un-nouveau-mot-de-passe-42"
 
 
@@ -69,7 +70,7 @@ def _left_in_english(en_html: str, fr_html: str, data: list[str]) -> list[str]:
     for text in dict.fromkeys(_texts(en_html)):
         if text not in french:
             continue
-        rest = text
+        rest = re.sub(r"\butp_\S+", " ", text)  # a new personal token, shown once
         for value in sorted(data, key=len, reverse=True):
             rest = rest.replace(value, " ")
         words = [w for w in re.findall(r"[A-Za-zÀ-ÿ³]+", rest) if w not in SAME_IN_BOTH]
@@ -89,7 +90,7 @@ def two_accounts(alice, portal_user):
     return user, second
 
 
-def _pages(client, alice, user, second, language: str, capture) -> dict[str, list[tuple[str, str]]]:
+def _pages(client, alice, user, second, language: str, capture, settings_) -> dict[str, list[tuple[str, str]]]:
     """name -> [(what, html)] for every portal page, in one language (the switch's cookie)."""
     client.logout()
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
@@ -146,20 +147,127 @@ def _pages(client, alice, user, second, language: str, capture) -> dict[str, lis
     get("usage", "hourly range too long", f"{usage}?start=2026-01-01&end=2026-02-28&by=hour", status=400)
     get("usage", "bad dates", f"{usage}?start=2026-02-28&end=2026-02-01&by=day", status=400)
     get("usage", "no usage", f"{usage}?start=2025-01-01&end=2025-01-31&by=day")
+    _self_service_pages(client, alice, user, get, pages, settings_, capture)
     return pages
 
 
-def test_every_portal_page_reads_in_french_with_no_english_left(client, alice, two_accounts,
+def _follow(get, name: str, what: str, response) -> None:
+    assert response.status_code == 302, (name, what, response.status_code)
+    get(name, what, response["Location"])
+
+
+def _self_service_pages(client, alice, user, get, pages, settings_, capture) -> None:
+    """Paying, alerts, moving, contact, people and invitations, tokens and two-step sign-in."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from billing.tests.sandbox_gateway import sandbox_running
+    from portal.models import AccountLink
+    from portal.tests.conftest import NOW
+
+    number = alice.account.account_number
+    pay = reverse("portal:pay", args=[number])
+    card = {"exp_month": "12", "exp_year": "2035", "cvc": "123"}
+
+    def attempt() -> str:
+        return re.search(r'name="attempt" value="([0-9a-f-]+)"', client.get(pay).content.decode()).group(1)
+
+    get("pay", "form", pay)
+    get("pay", "errors", pay, status=400, method="post",
+        data={"amount": "0", "card_number": "12", "exp_month": "13", "exp_year": "1999", "cvc": "1",
+              "attempt": attempt()})
+    with sandbox_running(settings_, webhook_url=""):  # no webhook: the payment stays pending
+        _follow(get, "pay-status", "declined", client.post(pay, {
+            "amount": "10.00", "card_number": "4000 0000 0000 9995", **card, "attempt": attempt()}))
+        paid = client.post(pay, {"amount": "10.00", "card_number": "4242 4242 4242 4242", **card,
+                                 "attempt": attempt()})
+        _follow(get, "pay-status", "pending", paid)
+    get("pay-status", "recent payments", reverse("portal:pay-status", args=[number]))
+    get("account", "payment pending", reverse("portal:account", args=[number]))
+
+    alerts = reverse("portal:alerts", args=[number])
+    get("alerts", "choices", alerts)
+    get("alerts", "threshold out of range", alerts, status=400, method="post",
+        data={"high_usage": "on", "high_usage_threshold": "50"})
+    _follow(get, "alerts", "saved", client.post(alerts, {"bill_ready": "on", "payment_due": "on",
+                                                         "payment_due_threshold": "7"}))
+
+    moves = reverse("portal:moves", args=[number])
+    form = get("moves", "form", moves).content.decode()
+    get("moves", "errors", moves, status=400, method="post", data={})
+    point = re.search(r'<option value="([^"]+)">', form).group(1)
+    import datetime as dt
+    _follow(get, "moves", "request sent", client.post(moves, {
+        "kind": "move_out", "service_point": point, "move_out_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
+        "forwarding_address": "12 rue Saint-Denis, Montréal QC H2X 3K8"}))
+    withdraw = re.search(r'href="([^"]+/withdraw/)"', client.get(moves).content.decode()).group(1)
+    get("move-withdraw", "confirm", withdraw)
+    _follow(get, "moves", "withdrawn", client.post(withdraw))
+
+    contact = reverse("portal:contact", args=[number])
+    get("contact", "form", contact)
+    get("contact", "errors", contact, status=400, method="post", data={})
+    _follow(get, "contact", "message sent", client.post(contact, {"kind": "message", "subject": "Compteur",
+                                                                  "details": "Une question."}))
+    _follow(get, "contact", "complaint sent", client.post(contact, {"kind": "complaint", "category": "meter",
+                                                                    "subject": "Compteur", "details": "Bruit."}))
+
+    people = reverse("portal:people", args=[number])
+    get("people", "list", people)
+    get("people", "errors", people, status=400, method="post", data={"email": "not-an-email", "access": "view"})
+    mail.outbox.clear()
+    with capture(execute=True):
+        invited = client.post(people, {"email": "carol@example.test", "access": "pay"})
+    pages["email"].append(("invitation", mail.outbox[-1].subject + "\n" + mail.outbox[-1].body))
+    invite_path = re.sub(r"^https?://[^/]+", "", re.search(r"https?://\S+/portal/invite/\S+/", mail.outbox[-1].body).group(0))
+    _follow(get, "people", "invitation sent", invited)
+    guest, _new = get_user_model().objects.get_or_create(username="guest@example.test",
+                                                          defaults={"email": "guest@example.test"})
+    link, _new = AccountLink.objects.get_or_create(user=guest, account=alice.account, defaults={
+        "linked_at": NOW, "proof": "invite", "access": "view", "invited_by": user})
+    get("people", "with a guest", people)
+    get("person-remove", "confirm", reverse("portal:person-remove", args=[number, link.pk]))
+
+    tokens = reverse("portal:tokens")
+    get("tokens", "none yet", tokens)
+    get("tokens", "errors", tokens, status=400, method="post", data={"name": ""})
+    get("tokens", "new token", tokens, method="post", data={"name": "Tableur"})
+    revoke = re.search(r'href="(/portal/tokens/\d+/revoke/)"', client.get(tokens).content.decode()).group(1)
+    get("token-revoke", "confirm", revoke)
+
+    setup = reverse("portal:two-factor-setup")
+    get("two-factor-setup", "scan", setup)
+    get("two-factor-setup", "wrong code", setup, method="post", data={"otp_token": "12"})
+    TOTPDevice.objects.filter(user=user).update(confirmed=True)
+    language = client.cookies[settings.LANGUAGE_COOKIE_NAME].value
+    client.logout()  # which forgets the cookies
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(user)
+    get("two-factor-verify", "code", reverse("portal:two-factor-verify"))
+    get("two-factor-verify", "wrong code", reverse("portal:two-factor-verify"), method="post",
+        data={"otp_token": "12"})
+    TOTPDevice.objects.filter(user=user).delete()
+
+    client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    get("invite-accept", "signed out", invite_path)
+    get("invite-accept", "passwords differ", invite_path, status=400, method="post",
+        data={"password1": NEW_PASSWORD, "password2": NEW_PASSWORD + "x"})
+    get("invite-accept", "not valid", reverse("portal:invite-accept", args=["no-such-token"]), status=404)
+
+
+def test_every_portal_page_reads_in_french_with_no_english_left(client, alice, two_accounts, settings,
                                                                  django_capture_on_commit_callbacks):
     user, second = two_accounts
-    english = _pages(client, alice, user, second, "en", django_capture_on_commit_callbacks)
-    french = _pages(client, alice, user, second, "fr", django_capture_on_commit_callbacks)
+    english = _pages(client, alice, user, second, "en", django_capture_on_commit_callbacks, settings)
+    french = _pages(client, alice, user, second, "fr", django_capture_on_commit_callbacks, settings)
     missing = _portal_names() - NOT_PAGES - set(english)
     assert not missing, f"portal pages the French walk does not visit (add them to _pages): {sorted(missing)}"
 
     from cis.selectors import service_addresses
     data = [alice.account.account_number, second.account.account_number, user.email, "new@example.test",
-            "nobody@example.test", settings.UTILIS_UTILITY_NAME, "America/Toronto", alice.bills[0].bill_number,
+            "nobody@example.test", "carol@example.test", "guest@example.test", "Tableur", "Compteur", "Une question.", "Bruit.",
+            "12 rue Saint-Denis, Montréal QC H2X 3K8", settings.UTILIS_UTILITY_NAME, "America/Toronto", alice.bills[0].bill_number,
             *service_addresses([alice.account.pk, second.account.pk]).values()]
     problems = []
     for name, shots in english.items():
@@ -230,3 +338,25 @@ def test_the_catalogue_is_complete_and_its_compiled_copy_is_up_to_date():
     mo = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(CATALOGUE / "django.mo"))}
     stale = [e.msgid for e in po if not e.obsolete and mo.get((e.msgctxt, e.msgid)) != (e.msgstr, e.msgstr_plural)]
     assert not stale, f"django.mo is older than django.po (run compilemessages, docs/portal.md): {stale}"
+
+
+def test_alert_mail_from_the_worker_speaks_the_customers_language_on_file(smtp, alice, portal_user):
+    import datetime as dt
+
+    from portal.alerts import alert_preferences_set, alerts_send_for_link
+    from portal.models import AccountLink
+    from portal.tests.conftest import NOW, TZ
+
+    alice.customer.preferred_language = "fr"
+    alice.customer.save(update_fields=["preferred_language"])
+    link = AccountLink.objects.get(user=portal_user(alice), account=alice.account)
+    alert_preferences_set(link=link, chosen={"bill_ready": None, "payment_due": 30}, now=NOW)
+    now = dt.datetime(2026, 3, 5, 17, tzinfo=dt.timezone.utc)
+    assert alerts_send_for_link(link_id=link.pk, now=now, today=now.astimezone(TZ).date(), tz=TZ) == 2
+    subjects = sorted(str(m["Subject"]).strip() for m in smtp.messages)  # an encoded header folds
+    assert subjects == sorted([f"{settings.UTILIS_UTILITY_NAME}\u00a0: paiement dû le 2026-03-22",
+                               f"{settings.UTILIS_UTILITY_NAME}\u00a0: votre facture du compte "
+                               f"{alice.account.account_number} est prête"]), subjects
+    body = smtp.messages[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Bonjour," in body and "51,20\u00a0$" in " ".join(
+        m.get_body(preferencelist=("plain",)).get_content() for m in smtp.messages)

@@ -6,6 +6,7 @@ link followed), so error states are checked too. A portal page this walk does no
 the test."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -16,8 +17,10 @@ from django.contrib.auth.tokens import default_token_generator
 from django.urls import get_resolver
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
+from billing.tests.sandbox_gateway import sandbox_running
 from core.roles import Role
 from portal.models import AccountLink
 from portal.tests.conftest import NOW, make_customer, smtp_server
@@ -143,9 +146,103 @@ def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], li
     ]:
         page.goto(url)
         check(name, what)
+    invite_link = _self_service_walk(page, customer, user, language, inbox, check)
     with page.expect_navigation():
         page.locator(".portal-top__out button").click()
+    page.goto(invite_link)  # signed out: a new login for the invited email
+    check("invite-accept", "signed out")
+    page.locator("#id_password1").fill(PASSWORD)
+    page.locator("#id_password2").fill(PASSWORD + "x")
+    with page.expect_navigation():
+        page.locator("main button[type=submit]").click()
+    check("invite-accept", "passwords differ")
+    page.goto("/portal/invite/no-such-token/")
+    check("invite-accept", "not valid")
     return visited, found
+
+
+def _submit(page) -> None:
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").last.click()
+
+
+def _self_service_walk(page, customer, user, language: str, inbox, check) -> str:
+    """Paying, alerts, moving, contact, people, tokens, two-step sign-in; returns the link of
+    the invitation it sent."""
+    number = customer.account.account_number
+    page.goto(f"/portal/a/{number}/pay/")
+    check("pay", "form")
+    page.locator("#id_card_number").fill("12")
+    _submit(page)
+    check("pay", "errors")
+    page.locator("#id_card_number").fill("4242 4242 4242 4242")
+    page.locator("#id_exp_month").fill("12")
+    page.locator("#id_exp_year").fill("2035")
+    page.locator("#id_cvc").fill("123")
+    _submit(page)
+    page.wait_for_url(re.compile(r"/pay/status/\?ref="))
+    check("pay-status", "pending")  # the page looks again in 3 s: checked before that
+    page.goto(f"/portal/a/{number}/pay/status/")
+    check("pay-status", "recent payments")
+
+    page.goto(f"/portal/a/{number}/alerts/")
+    check("alerts", "choices")
+    page.locator("input[name=high_usage]").check()
+    page.locator("input[name=high_usage_threshold]").fill("50")
+    _submit(page)
+    check("alerts", "threshold out of range")
+
+    page.goto(f"/portal/a/{number}/moves/")
+    check("moves", "form")
+    _submit(page)
+    check("moves", "errors")
+    page.locator("input[name=kind][value=move_out]").check()
+    page.locator("select[name=service_point]").select_option(index=1)
+    page.locator("input[name=move_out_date]").fill((dt.date.today() + dt.timedelta(days=20)).isoformat())
+    _submit(page)
+    check("moves", "request sent")
+    page.locator("main a[href$='/withdraw/']").first.click()
+    page.wait_for_url(re.compile(r"/withdraw/$"))
+    check("move-withdraw", "confirm")
+    _submit(page)  # withdrawn, so the next walk may ask again
+
+    page.goto(f"/portal/a/{number}/contact/")
+    check("contact", "form")
+    page.locator("#id_subject").fill("Compteur")
+    page.locator("#id_details").fill("Une question.")
+    _submit(page)
+    check("contact", "message sent")
+
+    page.goto(f"/portal/a/{number}/people/")
+    check("people", "list")
+    page.locator("#id_email").fill(f"guest-{language}-{page.viewport_size['width']}@example.test")
+    _submit(page)
+    check("people", "invitation sent")
+    page.wait_for_timeout(200)
+    invite_link = inbox.last_link(r"https?://\S+/portal/invite/\S+/")
+    page.locator("main a[href*='/remove/']").first.click()
+    page.wait_for_url(re.compile(r"/remove/$"))
+    check("person-remove", "confirm")
+
+    page.goto("/portal/tokens/")
+    check("tokens", "list")
+    page.locator("#id_name").fill("Tableur")
+    _submit(page)
+    check("tokens", "new token")
+    page.locator("main a[href$='/revoke/']").first.click()
+    page.wait_for_url(re.compile(r"/revoke/$"))
+    check("token-revoke", "confirm")
+
+    page.goto("/portal/two-factor/")
+    check("two-factor-setup", "scan")
+    page.locator("input[name=otp_token]").fill("000000")
+    _submit(page)
+    check("two-factor-setup", "wrong code")
+    TOTPDevice.objects.filter(user=user).update(confirmed=True)  # as if confirmed on a phone
+    page.goto("/portal/two-factor/verify/")
+    check("two-factor-verify", "code")
+    TOTPDevice.objects.filter(user=user).delete()
+    return invite_link
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_any_portal_page(browser_page, settings):
@@ -157,11 +254,14 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_portal_page(browser_p
     user.groups.add(Group.objects.get_or_create(name=Role.CUSTOMER)[0])
     for c in (customer, second):
         AccountLink.objects.create(user=user, account=c.account, linked_at=NOW, proof="postal_code")
+    guest = get_user_model().objects.create_user(username="guest@example.test", email="guest@example.test")
+    AccountLink.objects.create(user=guest, account=customer.account, linked_at=NOW, proof="invite", access="view",
+                               invited_by=user)
     axe = Axe()
     found: list[str] = []
     visited: set[str] = set()
     page = browser_page(width=360, height=800)
-    with smtp_server(settings) as inbox:
+    with smtp_server(settings) as inbox, sandbox_running(settings, webhook_url=""):  # payments stay pending
         for width, language in ((360, "en"), (360, "fr"), (1280, "fr")):
             page.set_viewport_size({"width": width, "height": 800})
             names, problems = _walk(page, axe, customer, user, language, inbox)
