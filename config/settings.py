@@ -244,6 +244,9 @@ CONTENT_SECURITY_POLICY = {
 # Outgoing mail (portal registration links, password resets): Django's SMTP backend by default;
 # UTILIS_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend prints mail instead.
 EMAIL_BACKEND = env_str("UTILIS_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With django.core.mail.backends.filebased.EmailBackend (what `bin/utilis start` uses for the demo
+# when no mail server is configured): one .log file per message in this folder.
+EMAIL_FILE_PATH = env_str("UTILIS_EMAIL_FILE_PATH", str(BASE_DIR / ".local" / "mail"))
 EMAIL_HOST = env_str("UTILIS_EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("UTILIS_EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("UTILIS_EMAIL_HOST_USER", "")
