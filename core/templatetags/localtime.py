@@ -58,6 +58,21 @@ def local_time(value: object) -> str:
 
 
 @register.filter(expects_localtime=False)
+def local_day(value: object) -> str:
+    """'Mar 2, 2026' ('2 mars 2026' in French): the utility-zone day of an instant (a date stays
+    itself), as people read it in the active language (core.templatetags.formats.day_text)."""
+    from core.templatetags.formats import day_text
+
+    if value in (None, ""):
+        return ""
+    if isinstance(value, dt.datetime):
+        return day_text(to_local(value).date())
+    if isinstance(value, dt.date):
+        return day_text(value)
+    return str(value)
+
+
+@register.filter(expects_localtime=False)
 def local_date(value: object) -> str:
     """'2026-03-02': the utility-zone date of an instant (a date stays itself)."""
     if value in (None, ""):

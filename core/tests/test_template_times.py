@@ -12,7 +12,7 @@ from django.conf import settings
 ROOT = Path(settings.BASE_DIR)
 VARIABLE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 INSTANT = re.compile(r"(^|\.)(\w+_at|at|as_of|retry_at)$")
-LOCAL = ("local_datetime", "local_time", "local_date")
+LOCAL = ("local_datetime", "local_time", "local_date", "local_day")
 
 
 def _templates():
@@ -49,3 +49,22 @@ def test_the_check_finds_an_unlabelled_instant_and_passes_a_labelled_one():
 def test_no_template_shows_an_instant_without_the_localtime_filters():
     offenders = {str(p.relative_to(ROOT)): found for p in _templates() if (found := unlabelled_instants(p.read_text()))}
     assert offenders == {}
+
+
+def test_local_day_is_the_day_in_the_utility_zone_in_the_active_language():
+    import datetime as dt
+
+    from django.utils import translation
+
+    from core.clock import utility_zone
+    from core.templatetags.formats import day_text
+    from core.templatetags.localtime import local_day
+
+    instant = dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.timezone.utc)  # evening of March 1 west of UTC
+    local = instant.astimezone(utility_zone()).date()
+    assert local_day(instant) == day_text(local)
+    if utility_zone().utcoffset(instant.replace(tzinfo=None)) < dt.timedelta(0):
+        assert local_day(instant) == "Mar 1, 2026"  # not the UTC date
+    with translation.override("fr"):
+        assert local_day(dt.date(2026, 3, 1)) == "1er mars 2026"
+    assert local_day(None) == "" and local_day(dt.date(2026, 3, 22)) == "Mar 22, 2026"
