@@ -4,7 +4,7 @@ Django's `__in` writes one placeholder per value, which psycopg's client-side bi
 splits and renders into the query text: for the 2,000 accounts of a lockbox batch that parsing
 costs more than the query. Use as an expression: `LedgerEntry.objects.filter(AnyOf(F("account_id"), ids))`
 (`AnyOf(..., numbers, kind="text")` for strings). An empty list matches nothing. (mdm's interval
-store has its own bigint-only copy of this.)"""
+store and VEE use this one too.)"""
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -24,7 +24,8 @@ from typing import Protocol
 
 import numpy as np
 from django.db import connection
-from django.db.models import Lookup
+
+from core.lookups import AnyOf  # noqa: F401 - the store's readers filter chunks by it (re-exported)
 
 from mdm.flags import NOT_PROVIDED, Flag
 
@@ -204,24 +205,6 @@ def decode_copy(data: bytes) -> IntervalBatch:
         return IntervalBatch(channel, dates, minutes, versions, n_slots, values, flags)
     return IntervalBatch(channel[order], dates[order], minutes[order], versions[order], n_slots[order],
                          values[order], flags[order])
-
-
-class AnyOf(Lookup):
-    """`column = ANY(%s::bigint[])` with the ids as ONE array parameter: what the store's
-    readers filter a chunk's channels, meters and service points by. Django's `__in` writes
-    one placeholder per id (500-1,000 a chunk, in several queries a chunk) that the client then
-    renders into the query text; this is one value. Use as an expression:
-    `Channel.objects.filter(AnyOf(F("meter_id"), ids))`. An empty list matches nothing."""
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def __init__(self, lhs, rhs: Iterable[int]):
-        super().__init__(lhs, sorted({int(v) for v in rhs}))
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, self.rhs)
 
 
 # ---- the write side: binary COPY rows for the staging table -------------------------------------
