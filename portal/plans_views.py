@@ -110,9 +110,10 @@ def autopay(request, account_number: str):
             except AutopayError:
                 form.add_error(None, _("This account already has autopay: cancel it first to use another bank account."))
             else:
+                view = autopay_active(account_id=acct.pk)
                 messages.success(request, _("Autopay is set up: each bill due from %(day)s on is taken from account "
                                             "%(masked)s on its due date.") % {
-                    "day": enrolment.start_date.isoformat(), "masked": autopay_active(account_id=acct.pk).masked_account})
+                    "day": enrolment.start_date.isoformat(), "masked": view.masked_account if view else ""})
                 return redirect("portal:autopay", account_number=acct.account_number)
         status = 400
         # The bank numbers are never shown back.
