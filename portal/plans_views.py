@@ -299,13 +299,10 @@ def arrangement(request, account_number: str):
                     messages.success(request, _("Your payment arrangement is made. Pay each instalment by its date, on "
                                                 "top of your new bills."))
                     return redirect("portal:arrangement", account_number=acct.account_number)
-            else:
+            else:  # worked out and shown; nothing saved
                 schedule = arrangement_schedule(arrears=arrears, instalments=data["instalments"],
                                                 first_due=data["first_due"], every_days=plans_forms.ARRANGEMENT_EVERY_DAYS)
-                return _render(request, "portal/plans/arrangement.html", acct, {
-                    "current": None, "form": form, "can_change": can_change, "overdue": overdue, "refusal": "",
-                    "schedule": schedule, "rules": _rules()})
-        status = 400
+        status = 200 if schedule else 400
     return _render(request, "portal/plans/arrangement.html", acct, {
         "current": current, "form": form, "can_change": can_change, "overdue": overdue, "refusal": refusal,
         "schedule": schedule, "rules": _rules()}, status)
