@@ -478,3 +478,19 @@ def agreements_billed_through(*, agreements) -> list[BilledThrough]:
         out.append(BilledThrough(a.id, a.service_point_id, a.start_date, a.end_date, through, source, drafted,
                                  next_start))
     return out
+
+
+# An account's autopay, equal payment plan, payment arrangement and overdue amount, as the
+# customer portal shows them (billing.account_plans).
+from billing.account_plans import (  # noqa: E402,F401
+    AutopayView,
+    BudgetView,
+    account_overdue,
+    arrangement_active,
+    arrangement_schedule,
+    arrangements_broken_since,
+    autopay_active,
+    budget_plan_active,
+    budget_plan_types_offered,
+    routing_check_digit,
+)

@@ -237,6 +237,10 @@ class Account(models.Model):
         ACTIVE = "active", "Active"
         CLOSED = "closed", "Closed"
 
+    class BillDelivery(models.TextChoices):
+        PAPER = "paper", "Paper bill by mail"
+        EMAIL = "email", "Paperless (e-bill by email)"
+
     account_number = models.CharField(max_length=20, unique=True)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
@@ -246,6 +250,8 @@ class Account(models.Model):
     )
     # Bill cycles belong to billing; cis keeps the code billing resolves.
     bill_cycle_code = models.CharField(max_length=20, blank=True)
+    # Paperless: no paper bill is mailed; the account's portal holders get the bill-ready email.
+    bill_delivery = models.CharField(max_length=10, choices=BillDelivery.choices, default=BillDelivery.PAPER)
     billing_address_line1 = models.CharField(max_length=200, blank=True)
     billing_address_line2 = models.CharField(max_length=200, blank=True)
     billing_city = models.CharField(max_length=100, blank=True)

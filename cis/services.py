@@ -588,6 +588,23 @@ def move_request_withdraw(*, move_request: MoveRequest, now: dt.datetime, user=N
     return req
 
 
+def account_bill_delivery_set(*, account: Account, delivery: str, user=None, reason: str = "") -> Account:
+    """Paper or paperless (Account.BillDelivery) for the account's bills, audited with who and
+    why (`reason`, else the action). Setting what is already set changes nothing and records
+    nothing. Raises ValidationError for an unknown delivery."""
+    if delivery not in Account.BillDelivery.values:
+        raise ValidationError({"bill_delivery": f"Choose one of: {', '.join(Account.BillDelivery.values)}."})
+    with transaction.atomic(), _audit(user, "account_bill_delivery_set"):
+        locked = Account.objects.select_for_update().get(pk=account.pk)
+        if locked.bill_delivery != delivery:
+            why = {"reason": reason.strip()} if (reason or "").strip() else {}
+            with pghistory.context(**why):  # the caller's words, over the action's name
+                locked.bill_delivery = delivery
+                locked.save(update_fields=["bill_delivery", "updated_at"])
+    account.bill_delivery = locked.bill_delivery
+    return locked
+
+
 # ---- conversion load ------------------------------------------------------------------------
 
 

@@ -101,8 +101,17 @@ def alert_deliveries_recent(*, link: AccountLink, limit: int = 20) -> list[Alert
 
 
 def links_with_alerts() -> list[int]:
-    return list(AlertPreference.objects.filter(enabled=True).values_list("link_id", flat=True)
-                .distinct().order_by("link_id"))
+    """Links with an alert on, and the holders' links of paperless accounts (their bill-ready
+    email is how the bill reaches them, chosen or not)."""
+    chosen = set(AlertPreference.objects.filter(enabled=True).values_list("link_id", flat=True))
+    paperless = set(AccountLink.objects.filter(access=AccountLink.Access.FULL, account__bill_delivery="email")
+                    .values_list("id", flat=True))
+    return sorted(chosen | paperless)
+
+
+def paperless_bill_ready(link: AccountLink) -> bool:
+    """A paperless account's holder gets the bill-ready email whatever alerts they chose."""
+    return link.access == AccountLink.Access.FULL and link.account.bill_delivery == "email"
 
 
 # ---- finding events ------------------------------------------------------------------------
@@ -120,7 +129,9 @@ def _bill_events(account, prefs: dict[str, AlertPreference], *, now: dt.datetime
                     _("%(utility)s: your bill for account %(number)s is ready") % {"utility": name, "number": number},
                     _("Your bill of %(date)s is ready: %(amount)s due on %(due)s.") % {
                         "date": f"{bill.bill_date:%Y-%m-%d}", "amount": format_money(bill.amount_due),
-                        "due": f"{bill.due_date:%Y-%m-%d}"}))
+                        "due": f"{bill.due_date:%Y-%m-%d}"}
+                    + (" " + _("You chose paperless bills: no paper bill is mailed. See it and its PDF after "
+                               "signing in to your online account.") if account.bill_delivery == "email" else "")))
     due_pref = prefs.get(AlertKind.PAYMENT_DUE)
     if due_pref is not None and issued:
         last = issued[0]
@@ -202,6 +213,8 @@ def usage_events(series_list: list[UsageSeries], prefs: dict[str, AlertPreferenc
 def alert_events(*, link: AccountLink, now: dt.datetime, today: dt.date, tz: dt.tzinfo) -> list[AlertEvent]:
     """What the link's enabled alerts see now."""
     prefs = {p.kind: p for p in AlertPreference.objects.filter(link=link, enabled=True)}
+    if paperless_bill_ready(link) and AlertKind.BILL_READY not in prefs:
+        prefs[AlertKind.BILL_READY] = AlertPreference(link=link, kind=AlertKind.BILL_READY, enabled=True)
     if not prefs:
         return []
     account = link.account

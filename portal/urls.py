@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import pay_views, self_service, views
+from portal import pay_views, plans_views, self_service, views
 from portal.language import language_switch
 from portal.forms import CustomerPasswordResetForm
 
@@ -51,4 +51,10 @@ urlpatterns = [
     path("two-factor/verify/", self_service.two_factor_verify, name="two-factor-verify"),
     path("tokens/", self_service.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", self_service.token_revoke, name="token-revoke"),
+    path("a/<str:account_number>/autopay/", plans_views.autopay, name="autopay"),
+    path("a/<str:account_number>/autopay/cancel/", plans_views.autopay_stop, name="autopay-cancel"),
+    path("a/<str:account_number>/budget/", plans_views.budget, name="budget"),
+    path("a/<str:account_number>/budget/leave/", plans_views.budget_stop, name="budget-leave"),
+    path("a/<str:account_number>/arrangement/", plans_views.arrangement, name="arrangement"),
+    path("a/<str:account_number>/paperless/", plans_views.paperless, name="paperless"),
 ]

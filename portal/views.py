@@ -24,6 +24,7 @@ from core.two_factor import LoginView as StaffLoginView
 from integrations.services import write_greenbutton
 from portal import services
 from portal.pay_views import account_money
+from portal.plans_views import plans_status
 from portal.forms import AccountForm, DateRangeForm, NewLoginForm, ProofForm, UsageForm
 from portal.presenting import explain_line, greenbutton_feed, usage_csv
 from portal.scoping import SESSION_IDLE_SECONDS, linked_account, linked_account_ids, portal_view
@@ -144,7 +145,7 @@ def _summary(account) -> dict:
     balance = account_balance(account_id=account.pk)
     last_bill = bills_list(include_drafts=False, account_id=account.pk, status="issued").first()
     return {"account": account, "balance": balance, "last_bill": last_bill,
-            "address": service_addresses([account.pk]).get(account.pk, "")}
+            "address": service_addresses([account.pk]).get(account.pk, ""), "plans": plans_status(account)}
 
 
 @portal_view

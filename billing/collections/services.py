@@ -541,27 +541,35 @@ def promise_to_pay_create(*, account_id: int, promised_date: dt.date, amount, on
         raise ValidationError({"promised_date": "The account has an open promise to pay already."}) from None
 
 
+def arrangement_schedule(*, arrears: Decimal, instalments: int, first_due: dt.date,
+                         every_days: int = 30) -> list[tuple[dt.date, Decimal]]:
+    """(due date, amount) of each instalment: equal parts in cents, the last takes the cents
+    left; due every `every_days` from `first_due` (pure: what a payment arrangement will ask)."""
+    n = int(instalments)
+    each = money(arrears / n)
+    amounts = [each] * (n - 1) + [arrears - each * (n - 1)]
+    return [(first_due + dt.timedelta(days=every_days * i), amount) for i, amount in enumerate(amounts)]
+
+
 def payment_arrangement_create(*, account_id: int, arrears, instalments: int, first_due: dt.date, on: dt.date,
                                actor: Actor, every_days: int = 30, note: str = "") -> PaymentArrangement:
-    """Split `arrears` into `instalments` (the last takes the cents left), due every `every_days`."""
+    """Split `arrears` into `instalments` (arrangement_schedule), due every `every_days`."""
     value = _positive(arrears, "arrears")
     if not 1 <= int(instalments) <= 24:
         raise ValidationError({"instalments": "Between 1 and 24 instalments."})
     if first_due < on:
         raise ValidationError({"first_due": "The first instalment is due today or later."})
-    n = int(instalments)
-    each = money(value / n)
-    amounts = [each] * (n - 1) + [value - each * (n - 1)]
-    if amounts[-1] <= 0:
+    schedule = arrangement_schedule(arrears=value, instalments=int(instalments), first_due=first_due,
+                                    every_days=every_days)
+    if schedule[-1][1] <= 0:
         raise ValidationError({"instalments": "Too many instalments for these arrears."})
     try:
         with transaction.atomic(), actor.audit("payment_arrangement"):
             arrangement = PaymentArrangement.objects.create(account_id=account_id, arrears=value, made_on=on,
                                                             note=(note or "")[:200], created_by_id=actor.user_id)
             ArrangementInstalment.objects.bulk_create(
-                ArrangementInstalment(arrangement=arrangement, number=i + 1, amount=amount,
-                                      due_date=first_due + dt.timedelta(days=every_days * i))
-                for i, amount in enumerate(amounts))
+                ArrangementInstalment(arrangement=arrangement, number=i + 1, amount=amount, due_date=due)
+                for i, (due, amount) in enumerate(schedule))
     except IntegrityError:
         raise ValidationError({"arrears": "The account has an active payment arrangement already."}) from None
     return arrangement

@@ -147,8 +147,62 @@ def _pages(client, alice, user, second, language: str, capture, settings_) -> di
     get("usage", "hourly range too long", f"{usage}?start=2026-01-01&end=2026-02-28&by=hour", status=400)
     get("usage", "bad dates", f"{usage}?start=2026-02-28&end=2026-02-01&by=day", status=400)
     get("usage", "no usage", f"{usage}?start=2025-01-01&end=2025-01-31&by=day")
+    _plans_pages(client, alice, get)
     _self_service_pages(client, alice, user, get, pages, settings_, capture)
     return pages
+
+
+def _plans_pages(client, alice, get) -> None:
+    """Autopay, the equal payment plan, a payment arrangement and paperless bills: each form,
+    its errors and what it shows once done; each ends as it began, for the other language."""
+    import datetime as dt
+
+    from billing.budget.models import BudgetPlanType
+    from billing.collections.models import PaymentArrangement
+    from core.clock import utility_today
+
+    BudgetPlanType.objects.get_or_create(code="EPP", defaults={"name": "EPP", "min_history_months": 1,
+                                                                "require_no_arrears": False})
+    number = alice.account.account_number
+    autopay = reverse("portal:autopay", args=[number])
+    get("autopay", "form", autopay)
+    get("autopay", "errors", autopay, status=400, method="post",
+        data={"routing_number": "011000016", "account_number": "12", "holder_name": "", "account_type": "x"})
+    _follow(get, "autopay", "on", client.post(autopay, {
+        "holder_name": "Pat Tremblay", "routing_number": "011000015", "account_number": "000123456789",
+        "account_type": "checking", "authorise": "on"}))
+    get("account", "autopay on", reverse("portal:account", args=[number]))
+    cancel = reverse("portal:autopay-cancel", args=[number])
+    get("autopay-cancel", "confirm", cancel)
+    _follow(get, "autopay", "cancelled", client.post(cancel, {"reason": ""}))
+
+    budget = reverse("portal:budget", args=[number])
+    get("budget", "calculator", budget)
+    get("budget", "not accepted", budget, status=400, method="post", data={"plan_type": "EPP"})
+    _follow(get, "budget", "on the plan", client.post(budget, {"plan_type": "EPP", "accept": "on"}))
+    leave = reverse("portal:budget-leave", args=[number])
+    get("budget-leave", "consequences", leave)
+    get("budget-leave", "not accepted", leave, status=400, method="post", data={})
+    _follow(get, "budget", "left", client.post(leave, {"accept": "on"}))
+
+    arrangement = reverse("portal:arrangement", args=[number])
+    first = (utility_today() + dt.timedelta(days=10)).isoformat()
+    get("arrangement", "form", arrangement)
+    get("arrangement", "errors", arrangement, status=400, method="post",
+        data={"instalments": "40", "first_due": "2000-01-01", "step": "preview"})
+    get("arrangement", "preview", arrangement, method="post",
+        data={"instalments": "3", "first_due": first, "step": "preview"})
+    _follow(get, "arrangement", "made", client.post(arrangement, {"instalments": "3", "first_due": first,
+                                                                  "step": "confirm"}))
+    get("account", "arrangement made", reverse("portal:account", args=[number]))
+    PaymentArrangement.objects.filter(account=alice.account).update(status="cancelled")
+
+    paperless = reverse("portal:paperless", args=[number])
+    get("paperless", "form", paperless)
+    get("paperless", "errors", paperless, status=400, method="post", data={"bill_delivery": "fax"})
+    _follow(get, "paperless", "on", client.post(paperless, {"bill_delivery": "email"}))
+    get("bills", "paperless", reverse("portal:bills", args=[number]))
+    _follow(get, "paperless", "paper again", client.post(paperless, {"bill_delivery": "paper"}))
 
 
 def _follow(get, name: str, what: str, response) -> None:
@@ -266,7 +320,7 @@ def test_every_portal_page_reads_in_french_with_no_english_left(client, alice, t
 
     from cis.selectors import service_addresses
     data = [alice.account.account_number, second.account.account_number, user.email, "new@example.test",
-            "nobody@example.test", "carol@example.test", "guest@example.test", "Tableur", "Compteur", "Une question.", "Bruit.",
+            "nobody@example.test", "carol@example.test", "guest@example.test", "Pat Tremblay", "Tableur", "Compteur", "Une question.", "Bruit.",
             "12 rue Saint-Denis, Montréal QC H2X 3K8", settings.UTILIS_UTILITY_NAME, "America/Toronto", alice.bills[0].bill_number,
             *service_addresses([alice.account.pk, second.account.pk]).values()]
     problems = []

@@ -146,6 +146,7 @@ def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], li
     ]:
         page.goto(url)
         check(name, what)
+    _plans_walk(page, customer, check)
     invite_link = _self_service_walk(page, customer, user, language, inbox, check)
     with page.expect_navigation():
         page.locator(".portal-top__out button").click()
@@ -164,6 +165,69 @@ def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], li
 def _submit(page) -> None:
     with page.expect_navigation():
         page.locator("main form button[type=submit]").last.click()
+
+
+def _plans_walk(page, customer, check) -> None:
+    """Autopay, the equal payment plan, a payment arrangement, paperless bills: forms, errors,
+    done; each ends as it began, for the next walk."""
+    from billing.budget.models import BudgetPlanType
+    from billing.collections.models import PaymentArrangement
+    from core.clock import utility_today
+
+    BudgetPlanType.objects.get_or_create(code="EPP", defaults={"name": "EPP", "min_history_months": 1,
+                                                                "require_no_arrears": False})
+    number = customer.account.account_number
+    page.goto(f"/portal/a/{number}/autopay/")
+    check("autopay", "form")
+    page.locator("#id_routing_number").fill("011000016")
+    _submit(page)
+    check("autopay", "errors")
+    page.locator("#id_holder_name").fill("Pat Tremblay")
+    page.locator("#id_routing_number").fill("011000015")
+    page.locator("#id_account_number").fill("000123456789")
+    page.locator("input[name=account_type][value=checking]").check()
+    page.locator("#id_authorise").check()
+    _submit(page)
+    check("autopay", "on")
+    page.goto(f"/portal/a/{number}/autopay/cancel/")
+    check("autopay-cancel", "confirm")
+    _submit(page)
+
+    page.goto(f"/portal/a/{number}/budget/")
+    check("budget", "calculator")
+    _submit(page)
+    check("budget", "not accepted")
+    page.locator("#id_accept").check()
+    _submit(page)
+    check("budget", "on the plan")
+    page.goto(f"/portal/a/{number}/")
+    check("account", "on the plan")
+    page.goto(f"/portal/a/{number}/budget/leave/")
+    check("budget-leave", "consequences")
+    page.locator("#id_accept").check()
+    _submit(page)
+
+    page.goto(f"/portal/a/{number}/arrangement/")
+    check("arrangement", "form")
+    page.locator("#id_instalments").fill("40")
+    _submit(page)
+    check("arrangement", "errors")
+    page.locator("#id_instalments").fill("3")
+    page.locator("#id_first_due").fill((utility_today() + dt.timedelta(days=10)).isoformat())
+    _submit(page)
+    check("arrangement", "preview")
+    with page.expect_navigation():
+        page.locator("button[name=step][value=confirm]").click()
+    check("arrangement", "made")
+    PaymentArrangement.objects.filter(account=customer.account).update(status="cancelled")
+
+    page.goto(f"/portal/a/{number}/paperless/")
+    check("paperless", "form")
+    page.locator("input[name=bill_delivery][value=email]").check()
+    _submit(page)
+    check("paperless", "on")
+    page.locator("input[name=bill_delivery][value=paper]").check()
+    _submit(page)
 
 
 def _self_service_walk(page, customer, user, language: str, inbox, check) -> str:
