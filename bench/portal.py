@@ -36,10 +36,12 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
+import io  # noqa: E402
 import logging  # noqa: E402
 import multiprocessing  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
+from unittest import mock  # noqa: E402
 from urllib.parse import urlsplit, urlunsplit  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -51,7 +53,10 @@ DAYS = 35
 DATA_END = DATA_START + dt.timedelta(days=DAYS)  # exclusive
 LAST_BILLED = dt.date(2026, 1, 1)  # the last bill's period is January 2026 (the data's months are not billed yet)
 PASSWORD = "bench-portal-pass-1"
-NOW = dt.datetime(2026, 3, 10, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 3, 10, tzinfo=dt.timezone.utc)  # when the set-up's interval data was written
+# The pages are measured as of the day after the data (the clock is set there): the home page's
+# charges to date then rate the 35 unbilled days since the last bill (January's).
+AS_OF = dt.datetime(2026, 3, 8, 17, tzinfo=dt.timezone.utc)
 CHANNELS_PER_WRITE = 600  # channels x 35 days = 21,000 channel-days per interval_days_merge call
 
 
@@ -140,6 +145,7 @@ def build(n: int, bills_per_account: int) -> list[int]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
+    from django.core.management import call_command
     from django.db import connection, transaction
 
     from billing.models import Bill, BillLine, BillSegment, LedgerEntry
@@ -153,6 +159,8 @@ def build(n: int, bills_per_account: int) -> list[int]:
     models = [Customer, Premise, ServicePoint, Account, ServiceAgreement, Meter, Channel, Installation,
               Bill, BillSegment, BillLine, LedgerEntry, User, Membership, AccountLink]
     group = Group.objects.get_or_create(name=Role.CUSTOMER)[0]
+    # Cycles with monthly windows and the demo rates (RES-TIERED), as bench/billing.py has them.
+    call_command("seed_billing", "--start", "2025-11", "--months", "6", verbosity=0, stdout=io.StringIO())
     with transaction.atomic(), connection.cursor() as cursor:
         base = {}
         for model in models:
@@ -334,6 +342,12 @@ class _Statements:
                 self.slowest = (spent, sql, params)
 
 
+def _clock_from(start: dt.datetime):
+    """django.utils.timezone.now moved to `start`, then going on in real time."""
+    offset = start - dt.datetime.now(dt.timezone.utc)
+    return lambda: dt.datetime.now(dt.timezone.utc) + offset
+
+
 def _pages(number: str, bill: int) -> dict[str, str]:
     start, end = DATA_START, DATA_END - dt.timedelta(days=1)  # the forms' end dates are inclusive
     base = f"/portal/a/{number}"
@@ -366,6 +380,8 @@ def measure(samples: int, seed: int, n: int, explain: bool) -> None:
     slowest: dict[str, tuple[float, str, object]] = {}
     sizes: dict[str, int] = {}
     load_before = _load()
+    clock = mock.patch("django.utils.timezone.now", _clock_from(AS_OF))
+    clock.start()
     for k, (number, link) in enumerate(sorted(links.items())):
         bill = Bill.objects.filter(account_id=link.account_id).order_by("-bill_date").values_list("pk", flat=True)[0]
         client = Client()
@@ -384,7 +400,8 @@ def measure(samples: int, seed: int, n: int, explain: bool) -> None:
             sizes[page] = len(response.content)
             if counter.slowest[0] > slowest.get(page, (0.0, "", None))[0]:
                 slowest[page] = counter.slowest
-    print(f"{len(links)} signed-in customers of {n}, one request per page each "
+    clock.stop()
+    print(f"{len(links)} signed-in customers of {n}, one request per page each, as of {AS_OF:%Y-%m-%d %H:%M} UTC "
           f"(load average before {load_before}, after {_load()}):")
     print(f"  {'page':<26}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'SQL':>5}{'size':>9}")
     for page, values in times.items():
