@@ -329,6 +329,7 @@ class _Statements:
 
     def __init__(self) -> None:
         self.count = 0
+        self.spent = 0.0  # wall seconds in the statements (the server's work and the waits for it)
         self.slowest: tuple[float, str, object] = (0.0, "", None)
 
     def __call__(self, execute, sql, params, many, context):
@@ -338,6 +339,7 @@ class _Statements:
         finally:
             spent = time.perf_counter() - t
             self.count += 1
+            self.spent += spent
             if spent > self.slowest[0]:
                 self.slowest = (spent, sql, params)
 
@@ -376,6 +378,8 @@ def measure(samples: int, seed: int, n: int, explain: bool) -> None:
     links = {link.account.account_number: link for link in AccountLink.objects.select_related("account", "user")
              .filter(account__account_number__in=[f"7{i:09d}" for i in picks])}
     times: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}  # this process's CPU per request (Python: views, templates, numpy)
+    in_sql: dict[str, list[float]] = {}
     statements: dict[str, list[int]] = {}
     slowest: dict[str, tuple[float, str, object]] = {}
     sizes: dict[str, int] = {}
@@ -391,11 +395,13 @@ def measure(samples: int, seed: int, n: int, explain: bool) -> None:
                 assert client.get(url).status_code == 200, (page, url)  # warm-up, not timed
             counter = _Statements()
             with connection.execute_wrapper(counter):
-                t = time.perf_counter()
+                cpu, t = time.process_time(), time.perf_counter()
                 response = client.get(url)
-                spent = time.perf_counter() - t
+                spent, cpu = time.perf_counter() - t, time.process_time() - cpu
             assert response.status_code == 200, (page, url, response.status_code)
             times.setdefault(page, []).append(spent * 1000)
+            cpus.setdefault(page, []).append(cpu * 1000)
+            in_sql.setdefault(page, []).append(counter.spent * 1000)
             statements.setdefault(page, []).append(counter.count)
             sizes[page] = len(response.content)
             if counter.slowest[0] > slowest.get(page, (0.0, "", None))[0]:
@@ -403,12 +409,15 @@ def measure(samples: int, seed: int, n: int, explain: bool) -> None:
     clock.stop()
     print(f"{len(links)} signed-in customers of {n}, one request per page each, as of {AS_OF:%Y-%m-%d %H:%M} UTC "
           f"(load average before {load_before}, after {_load()}):")
-    print(f"  {'page':<26}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'SQL':>5}{'size':>9}")
+    print(f"  {'page':<26}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}{'CPU p50':>8}{'SQL p50':>8}{'SQL':>5}{'size':>9}")
     for page, values in times.items():
         values.sort()
         p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
         print(f"  {page:<26}{statistics.median(values):8.1f}{p95:8.1f}{values[-1]:8.1f}"
+              f"{statistics.median(cpus[page]):8.1f}{statistics.median(in_sql[page]):8.1f}"
               f"{max(statements[page]):5d}{sizes[page] / 1000:8.0f}k")
+    print("  (CPU p50: this process's CPU time per request; SQL p50: wall time inside the statements counted, "
+          "the interval store's COPY reads not among them)")
     print("slowest statement per page:")
     for page, (spent, sql, params) in slowest.items():
         print(f"  {page}: {spent * 1000:.1f} ms  {' '.join(sql.split())[:220]}")
