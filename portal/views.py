@@ -28,7 +28,7 @@ from portal.plans_views import plans_status
 from portal.forms import AccountForm, DateRangeForm, NewLoginForm, ProofForm, UsageForm
 from portal.presenting import explain_line, greenbutton_feed, usage_csv
 from portal.scoping import SESSION_IDLE_SECONDS, linked_account, linked_account_ids, portal_view
-from portal.usage import account_usage, commodity_word, chart_svg, chart_top, group_usage, totals
+from portal.usage import account_usage, bucket_rows_html, chart_svg, chart_top, commodity_word, group_usage, totals
 
 STEP1 = "portal_link_step1"
 # The currency of Green Button amounts, by the utility's country; another country's is left out.
@@ -237,7 +237,7 @@ def usage(request, account_number: str):
                          else _("%(service)s: sent to the grid (%(unit)s)")) % {"service": s.label, "unit": unit_label(s.unit)}
                 actual, estimated = totals(s)
                 charts.append({"series": s, "title": title, "svg": chart_svg(buckets, unit=s.unit, title=title),
-                               "buckets": buckets, "actual": actual, "estimated": estimated,
+                               "buckets": buckets, "rows": bucket_rows_html(buckets, unit=s.unit), "actual": actual, "estimated": estimated,
                                "top": chart_top(buckets)})
     status = 200 if form.is_valid() else 400
     return render(request, "portal/usage.html", {"account": acct, "form": form, "charts": charts, "tab": "usage",
