@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import pay_views, self_service, views
+from portal import insights_views, pay_views, self_service, views
 from portal.language import language_switch
 from portal.forms import CustomerPasswordResetForm
 
@@ -51,4 +51,6 @@ urlpatterns = [
     path("two-factor/verify/", self_service.two_factor_verify, name="two-factor-verify"),
     path("tokens/", self_service.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", self_service.token_revoke, name="token-revoke"),
+    path("a/<str:account_number>/usage/compare/", insights_views.usage_compare, name="usage-compare"),
+    path("a/<str:account_number>/rates/", insights_views.rate_compare, name="rate-compare"),
 ]
