@@ -46,8 +46,8 @@ class LineTotal:
 
 @dataclass(frozen=True)
 class MonthCost:
-    start: dt.date
-    end: dt.date  # exclusive
+    period_start: dt.date
+    period_end: dt.date  # exclusive
     consumption: Decimal
     amount: Decimal | None
 
@@ -78,8 +78,8 @@ class RateComparison:
     commodity: str
     rate_class: str
     current_code: str
-    start: dt.date
-    end: dt.date  # exclusive
+    period_start: dt.date
+    period_end: dt.date  # exclusive
     options: tuple[RateOption, ...]
 
     @property
@@ -189,4 +189,4 @@ def _compare(agreement: AgreementRow, months: list[tuple[dt.date, dt.date]], *, 
     options.sort(key=lambda o: (o.total is None, o.total if o.total is not None else ZERO, o.code))
     return RateComparison(agreement_id=agreement.id, service_point_id=agreement.service_point_id,
                           commodity=agreement.commodity, rate_class=rate_class, current_code=agreement.rate_code,
-                          start=months[0][0], end=months[-1][1], options=tuple(options))
+                          period_start=months[0][0], period_end=months[-1][1], options=tuple(options))

@@ -270,7 +270,8 @@ PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill
                    "portal:usage-csv", "portal:greenbutton", "portal:pay", "portal:pay-status",
                    "portal:alerts", "portal:moves", "portal:move-withdraw", "portal:contact", "portal:tokens",
                    "portal:token-revoke", "portal:people", "portal:person-remove",
-                   "portal:two-factor-setup", "portal:two-factor-verify"}
+                   "portal:two-factor-setup", "portal:two-factor-verify",
+                   "portal:usage-compare", "portal:rate-compare"}
 # A customer's own data over REST: only a personal token (made in the portal) opens it, never a
 # staff API token or a session, whatever the role (portal/tests/test_api.py: only one's own data).
 PORTAL_TOKEN = {"portal-api:account-list", "portal-api:account-detail", "portal-api:bill-list",

@@ -90,7 +90,7 @@ def test_prices_each_eligible_rate_on_the_agreements_own_year(rates):
     account = _account()
     [comparison] = rate_comparison(account_id=account.pk, as_of=AS_OF)
     assert comparison.current_code == "RES-FLAT" and comparison.rate_class == "residential"
-    assert (comparison.start, comparison.end) == (dt.date(2025, 3, 1), dt.date(2026, 3, 1))
+    assert (comparison.period_start, comparison.period_end) == (dt.date(2025, 3, 1), dt.date(2026, 3, 1))
     assert comparison.consumption == Decimal(365 * 24)  # 1 kWh an hour, every hour of the year
     flat = comparison.current
     assert flat is not None and flat.total == Decimal("996.00")  # 12 x $10 + 8,760 kWh x $0.10
