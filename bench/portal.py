@@ -12,8 +12,12 @@
    creates these through its services.
 3. Times, through Django's test Client in this process (no HTTP server, no network), for
    --samples accounts drawn with --seed, each signed in: the account home, the bills list, a
-   bill, the usage page over the 35 days by day and the last 7 days by hour, and the Green
-   Button file of the 35 days. One untimed request per page first (templates, caches).
+   bill, the usage page over the 35 days by day and the last 7 days by hour, the Green
+   Button file of the 35 days, the usage compared with last year and the similar premises (35
+   days by day, and by month), and the rate comparison (its first request prices the year on
+   three residential rates; the second reads the cache). One untimed request per page first
+   (templates, caches) for the first customer only. Before timing, the similar premises' day
+   rows of the 35 days are refreshed once (mdm.services.usage_class_days_refresh, timed).
 
 Prints p50/p95/max in milliseconds per page, the SQL statements per request and the slowest
 statement seen for each page, and the load average. DEBUG is forced off."""
@@ -207,7 +211,35 @@ class _Statements:
                 self.slowest = (spent, sql)
 
 
+def insights_prepare(tz: str) -> None:
+    """Three residential rates to compare, and the similar premises' day rows of the data's days."""
+    from zoneinfo import ZoneInfo
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from billing.models import RateSchedule
+    from billing.services.rates import rate_schedule_create, rate_version_add
+    from mdm.services import usage_class_days_refresh
+
+    fixed = {"kind": "fixed", "code": "customer", "params": {"amount": "10.00"}, "description": "Customer charge"}
+    for code, energy in (
+        ("RES-TIERED", {"kind": "flat", "code": "energy", "params": {"price": "0.10"}, "description": "Delivery charge"}),
+        ("RES-FLAT", {"kind": "flat", "code": "energy", "params": {"price": "0.09"}, "description": "Delivery charge"}),
+        ("RES-LOW", {"kind": "flat", "code": "energy", "params": {"price": "0.12"}, "description": "Delivery charge"}),
+    ):
+        if not RateSchedule.objects.filter(code=code).exists():
+            schedule = rate_schedule_create(code=code, name=code, rate_class="residential")
+            rate_version_add(schedule=schedule, start_date=dt.date(2020, 1, 1), components=[fixed, energy])
+    cache.clear()
+    t = time.perf_counter()
+    rows = usage_class_days_refresh(start_date=DATA_START, end_date=DATA_END, tz=ZoneInfo(tz), now=timezone.now())
+    print(f"similar premises: {rows} rate-class day rows from {DAYS} days of every meter in "
+          f"{time.perf_counter() - t:.1f} s (load average {_load()})", flush=True)
+
+
 def measure(samples: int, seed: int, n: int) -> None:
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
 
@@ -231,6 +263,10 @@ def measure(samples: int, seed: int, n: int) -> None:
             "usage 35 days by day": f"{base}/usage/?start={start}&end={end}&by=day",
             "usage 7 days by hour": f"{base}/usage/?start={week}&end={end}&by=hour",
             "green button 35 days": f"{base}/greenbutton.xml?start={start}&end={end}",
+            "compared 35 days by day": f"{base}/usage/compare/?start={start}&end={end}&by=day",
+            "compared 35 days by month": f"{base}/usage/compare/?start={start}&end={end}&by=month",
+            "rates (priced)": f"{base}/rates/",
+            "rates (cached)": f"{base}/rates/",
         }
 
     times: dict[str, list[float]] = {}
@@ -243,6 +279,8 @@ def measure(samples: int, seed: int, n: int) -> None:
         for page, url in urls(number).items():
             if k == 0:
                 assert client.get(url).status_code == 200, (page, url)  # warm-up, not timed
+                if page == "rates (priced)":
+                    cache.clear()  # the timed request prices again
             counter = _Statements()
             with connection.execute_wrapper(counter):
                 t = time.perf_counter()
@@ -298,6 +336,7 @@ def main() -> None:
         build(args.accounts, args.bills, args.seed, settings.UTILIS_LOCAL_TIME_ZONE)
         print(f"set-up: {args.accounts} accounts with logins, {args.bills} bills each and {DAYS} days of "
               f"15-minute data in {time.perf_counter() - t:.1f} s", flush=True)
+    insights_prepare(settings.UTILIS_LOCAL_TIME_ZONE)
     measure(args.samples, args.seed, args.accounts)
     print(f"load average at end {_load()}")
     connections.close_all()

@@ -13,6 +13,7 @@ transaction, so a reader never sees half a refresh."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -65,7 +66,7 @@ def usage_class_days_refresh(*, start_date: dt.date, end_date: dt.date, tz: dt.t
     occ = [(sp, start, end) for sp, spans in periods.items() for start, end in spans]
     sql = _REFRESH.format(interval_day=IntervalDay._meta.db_table, channel=Channel._meta.db_table,
                           installation=Installation._meta.db_table, usage_class_day=UsageClassDay._meta.db_table)
-    params = {
+    params: dict[str, Any] = {
         "sp_ids": list(classes), "classes": list(classes.values()),
         "occ_sp": [o[0] for o in occ], "occ_start": [o[1] for o in occ], "occ_end": [o[2] for o in occ],
         "missing": int(Flag.MISSING), "tz": str(tz), "start": start_date, "end": end_date, "now": now,
