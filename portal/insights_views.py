@@ -8,11 +8,12 @@ import datetime as dt
 from django.core.cache import cache
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from billing.selectors import rate_comparison
 from cis.selectors import account_agreements
 from core.clock import utility_today, utility_zone
-from core.templatetags.formats import unit_label
+from core.templatetags.formats import quantity_text, unit_label
 from mdm.selectors import MIN_PREMISES
 from portal.forms import CompareForm
 from portal.insights import compare_svg, compare_usage
@@ -52,6 +53,25 @@ def usage_compare(request, account_number: str):
         "min_premises": MIN_PREMISES}, status=200 if form.is_valid() else 400)
 
 
+# Units of fixed charges are words, said in the page's language; others are measures ("672 kWh").
+_COUNTED = {
+    "bill": lambda n: ngettext("%(count)s bill", "%(count)s bills", n),
+    "month": lambda n: ngettext("%(count)s month", "%(count)s months", n),
+    "months": lambda n: ngettext("%(count)s month", "%(count)s months", n),
+    "day": lambda n: ngettext("%(count)s day", "%(count)s days", n),
+    "days": lambda n: ngettext("%(count)s day", "%(count)s days", n),
+}
+
+
+def _line_quantity(quantity, unit: str) -> str:
+    if quantity is None:
+        return ""
+    counted = _COUNTED.get((unit or "").lower())
+    if counted is not None and quantity == int(quantity):
+        return counted(int(quantity)) % {"count": int(quantity)}
+    return quantity_text(quantity, unit)
+
+
 def _comparisons(account_id: int, as_of: dt.date):
     key = f"portal:rate-comparison:{account_id}:{as_of.isoformat()}"
     found = cache.get(key)
@@ -68,7 +88,8 @@ def rate_compare(request, account_number: str):
     cards = []
     for c in _comparisons(acct.pk, utility_today()):
         options = [{"option": o, "difference": c.difference(o), "by": abs(c.difference(o) or 0),
-                    "lines": [{"line": ln, "description": line_description(ln.description)} for ln in o.lines]}
+                    "lines": [{"line": ln, "description": line_description(ln.description),
+                               "quantity": _line_quantity(ln.quantity, ln.unit)} for ln in o.lines]}
                    for o in c.options]
         cards.append({"c": c, "place": places.get(c.service_point_id, ""), "commodity": commodity_word(c.commodity),
                       "unit": _UNITS.get(c.commodity, ""), "options": options,
