@@ -378,7 +378,7 @@ UTILIS_ACH_ENTRY_DESCRIPTION = env_str("UTILIS_ACH_ENTRY_DESCRIPTION", "UTILITY"
 UTILIS_AUTOPAY_LEAD_DAYS = env_int("UTILIS_AUTOPAY_LEAD_DAYS", 2)
 UTILIS_AUTOPAY_OUTBOX = Path(env_str("UTILIS_AUTOPAY_OUTBOX", str(BASE_DIR / ".local" / "autopay")))
 # mdm.services.usage_class_days_refresh: each rate class's usage per day over the last week, for
-# the portal's similar-premises comparison (docs/portal.md "Compared with"); after the night's reads.
+# the portal's similar-premises comparison (docs/portal.md "Usage compared"); after the night's reads.
 CELERY_BEAT_SCHEDULE["mdm-usage-class-days-refresh"] = {"task": "mdm.tasks.usage_class_days_refresh_task",
                                                         "schedule": crontab(hour=5, minute=0)}
 # The portal's alerts (docs/portal.md "Alerts"): each at most once per event, however often this runs.
