@@ -18,7 +18,11 @@
 3. Times, through Django's test Client in this process (no HTTP server, no network), for
    --samples accounts drawn with --seed, each signed in: the account home, the bills list, a
    bill, the usage page by month / day (35 days) and by hour (7 and 31 days), the usage CSV
-   of the 35 days (one row per interval) and the Green Button file of February. One untimed
+   of the 35 days (one row per interval), the Green Button file of February,
+   the usage compared with last year and the similar premises (35 days by day and by
+   month) and the rate comparison (its first request prices the year on three residential
+   rates; the second reads the cache). Before timing, the similar premises' day rows of the
+   35 days are refreshed once (mdm.services.usage_class_days_refresh, timed). One untimed
    request per page first (templates, caches).
 
 Prints p50/p95/max in milliseconds per page, the SQL statements per request and the slowest
@@ -344,6 +348,34 @@ class _Statements:
                 self.slowest = (spent, sql, params)
 
 
+def insights_prepare(tz: str) -> None:
+    """Three residential rates to compare, and the similar premises' day rows of the data's days."""
+    from zoneinfo import ZoneInfo
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from billing.models import RateSchedule
+    from billing.services.rates import rate_schedule_create, rate_version_add
+    from mdm.services import usage_class_days_refresh
+
+    fixed = {"kind": "fixed", "code": "customer", "params": {"amount": "10.00"}, "description": "Customer charge"}
+    for code, energy in (
+        ("RES-TIERED", {"kind": "flat", "code": "energy", "params": {"price": "0.10"}, "description": "Delivery charge"}),
+        ("RES-FLAT", {"kind": "flat", "code": "energy", "params": {"price": "0.09"}, "description": "Delivery charge"}),
+        ("RES-LOW", {"kind": "flat", "code": "energy", "params": {"price": "0.12"}, "description": "Delivery charge"}),
+    ):
+        if not RateSchedule.objects.filter(code=code).exists():
+            schedule = rate_schedule_create(code=code, name=code, rate_class="residential")
+            rate_version_add(schedule=schedule, start_date=dt.date(2020, 1, 1), components=[fixed, energy])
+    cache.clear()
+    t = time.perf_counter()
+    rows = usage_class_days_refresh(start_date=DATA_START, end_date=DATA_END, tz=ZoneInfo(tz), now=timezone.now())
+    print(f"similar premises: {rows} rate-class day rows from {DAYS} days of every meter in "
+          f"{time.perf_counter() - t:.1f} s (load average {_load()})", flush=True)
+
+
+
 def _clock_from(start: dt.datetime):
     """django.utils.timezone.now moved to `start`, then going on in real time."""
     offset = start - dt.datetime.now(dt.timezone.utc)
@@ -363,10 +395,15 @@ def _pages(number: str, bill: int) -> dict[str, str]:
         "usage 31 d by hour": f"{base}/usage/?start={end - dt.timedelta(days=30)}&end={end}&by=hour",
         "usage CSV 35 d (15 min)": f"{base}/usage.csv?start={start}&end={end}",
         "Green Button, February": f"{base}/greenbutton.xml?start={start}&end=2026-02-28",
+        "compared 35 d by day": f"{base}/usage/compare/?start={start}&end={end}&by=day",
+        "compared 35 d by month": f"{base}/usage/compare/?start={start}&end={end}&by=month",
+        "rates (priced)": f"{base}/rates/",
+        "rates (cached)": f"{base}/rates/",
     }
 
 
 def measure(samples: int, seed: int, n: int, explain: bool) -> None:
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
 
@@ -393,6 +430,8 @@ def measure(samples: int, seed: int, n: int, explain: bool) -> None:
         for page, url in _pages(number, bill).items():
             if k == 0:
                 assert client.get(url).status_code == 200, (page, url)  # warm-up, not timed
+                if page == "rates (priced)":
+                    cache.clear()  # the timed request prices again
             counter = _Statements()
             with connection.execute_wrapper(counter):
                 cpu, t = time.process_time(), time.perf_counter()
@@ -502,6 +541,7 @@ def main() -> None:
         elif args.setup_only:
             print(f"kept the set-up in {args.database}")
             return
+    insights_prepare(settings.UTILIS_LOCAL_TIME_ZONE)
     measure(args.samples, args.seed, args.accounts, args.explain)
     print(f"load average at end {_load()}")
     connections.close_all()

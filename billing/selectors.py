@@ -7,7 +7,8 @@ agreement's billed-through date); and (from billing.payments.selectors)
 an account's payments, open charges, aging by allocation and returned-payment credit rating,
 its card charges (card_charges_for_account, card_charge_for_account; CardCharge for its Status);
 an account's balance (account_balance, the ledger's sum) and its charges to date with the
-projected bill (account_charges_to_date, billing.unbilled)."""
+projected bill (account_charges_to_date, billing.unbilled); what the last 12 months would have
+cost on each rate an agreement may take (rate_comparison, billing.comparison)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,6 +31,7 @@ from billing.payments.selectors import (  # noqa: F401 - payments' public reads,
 from billing.payments.card_models import CardCharge  # noqa: F401 - its Status and DoesNotExist, for callers
 from billing.services.ledger import account_balance  # noqa: F401 - the ledger's sum, for other apps
 from billing.unbilled import ChargesToDate, account_charges_to_date  # noqa: F401
+from billing.comparison import RateComparison, RateOption, rate_comparison  # noqa: F401 - the portal's rate comparison
 from cis.selectors import account_numbers
 from mdm.selectors import NoticeRow, billed_through_dates, replacement_read_notices_open
 

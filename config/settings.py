@@ -300,6 +300,8 @@ CELERY_TASK_ROUTES = [
         "mdm.tasks.vee_after_import_task": {"queue": "vee"},
         "mdm.tasks.vee_run_task": {"queue": "vee"},
         "mdm.tasks.vee_run_chunk": {"queue": "vee"},
+        # One set-based statement over the interval store's last days (the portal's similar premises).
+        "mdm.tasks.usage_class_days_refresh_task": {"queue": "vee"},
         "billing.tasks.bill_run_chunk": {"queue": "billing"},
         "billing.tasks.bill_run_approve_chunk": {"queue": "billing"},
         "billing.tasks.bill_run_issue_chunk": {"queue": "billing"},
@@ -375,6 +377,10 @@ UTILIS_ACH_ENTRY_DESCRIPTION = env_str("UTILIS_ACH_ENTRY_DESCRIPTION", "UTILITY"
 # one or two banking days before its effective entry date) into UTILIS_AUTOPAY_OUTBOX.
 UTILIS_AUTOPAY_LEAD_DAYS = env_int("UTILIS_AUTOPAY_LEAD_DAYS", 2)
 UTILIS_AUTOPAY_OUTBOX = Path(env_str("UTILIS_AUTOPAY_OUTBOX", str(BASE_DIR / ".local" / "autopay")))
+# mdm.services.usage_class_days_refresh: each rate class's usage per day over the last week, for
+# the portal's similar-premises comparison (docs/portal.md "Usage compared"); after the night's reads.
+CELERY_BEAT_SCHEDULE["mdm-usage-class-days-refresh"] = {"task": "mdm.tasks.usage_class_days_refresh_task",
+                                                        "schedule": crontab(hour=5, minute=0)}
 # The portal's alerts (docs/portal.md "Alerts"): each at most once per event, however often this runs.
 CELERY_BEAT_SCHEDULE["portal-alerts-scan"] = {"task": "portal.tasks.alerts_scan", "schedule": 30 * 60.0}
 CELERY_BEAT_SCHEDULE["billing-autopay-debit-file"] = {

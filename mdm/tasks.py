@@ -5,12 +5,14 @@ twice is loaded once: core.runs.chunk_claim), so acks-late redelivery after a ki
 safe, and resuming a run (or the core.runs sweeper) queues only the chunks not done."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from celery import Task, shared_task
 from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
+from core.clock import utility_today, utility_zone
 from mdm import importing
 
 # A concurrent load of the same channel-days (another file) or a deadlock: try the chunk again.
@@ -114,3 +116,16 @@ def vee_after_import_task(self: Task[..., Any], *, import_run_id: int, **kwargs)
     else:
         vee_run_task.apply_async(kwargs={"vee_run_id": run.pk})
     return run.pk
+
+
+@shared_task(name="mdm.tasks.usage_class_days_refresh_task")
+def usage_class_days_refresh_task(*, start_date: str | None = None, end_date: str | None = None, **kwargs) -> int:
+    """Beat, nightly: the rate classes' day rows of the last REFRESH_DAYS local days (reads and
+    estimates come in late). With ISO `start_date` / `end_date` (a backfill): those days."""
+    from mdm.services import usage_classes
+
+    today = utility_today()
+    end = dt.date.fromisoformat(end_date) if end_date else today
+    start = dt.date.fromisoformat(start_date) if start_date else end - dt.timedelta(days=usage_classes.REFRESH_DAYS)
+    return usage_classes.usage_class_days_refresh(start_date=start, end_date=end, tz=utility_zone(),
+                                                  now=timezone.now())

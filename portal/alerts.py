@@ -18,6 +18,9 @@ Events and their keys:
                     of the HISTORY_DAYS before it (at least MIN_HISTORY_DAYS with data) high:<sp>:<unit>:<date>
 - estimated_read    a local day of the last USAGE_LOOKBACK_DAYS with estimated
                     intervals (no reading came in)                                 estimated:<sp>:<date>
+- water_leak        a water service point's actual readings all above zero, back
+                    to back, for LEAK_HOURS or more (one episode: from the first
+                    such reading to the next zero, gap or estimate)               leak:<sp>:<unit>:<episode start>
 Outages are not offered: the interval store has no outage events a portal may read yet.
 """
 from __future__ import annotations
@@ -51,6 +54,11 @@ DEFAULT_HIGH_PERCENT = 150
 HISTORY_DAYS = 28
 MIN_HISTORY_DAYS = 7
 USAGE_LOOKBACK_DAYS = 3
+LEAK_HOURS = 24
+# Episodes are looked for in the last LEAK_LOOKBACK_DAYS; one that already ran at the start of
+# that window is looked at again over LEAK_LONGEST_DAYS to find where it began (its key).
+LEAK_LOOKBACK_DAYS = 8
+LEAK_LONGEST_DAYS = 62
 MAX_ATTEMPTS = 3
 THRESHOLD_KINDS = {AlertKind.PAYMENT_DUE: (1, 30, DEFAULT_DUE_DAYS), AlertKind.HIGH_USAGE: (110, 1000, DEFAULT_HIGH_PERCENT)}
 
@@ -210,6 +218,77 @@ def usage_events(series_list: list[UsageSeries], prefs: dict[str, AlertPreferenc
     return events
 
 
+@dataclass(frozen=True)
+class FlowRun:
+    """Back-to-back actual intervals with flow above zero: [start, end) in UTC epoch seconds."""
+    start_s: int
+    end_s: int
+
+    @property
+    def hours(self) -> float:
+        return (self.end_s - self.start_s) / 3600
+
+
+def flow_runs(series: UsageSeries) -> list[FlowRun]:
+    """The stretches of a series where every interval is an actual reading above zero, with no
+    interval missing between them (numpy: the flowing intervals, split where two are not
+    adjacent). A zero, a missing or an estimated interval ends a stretch: an estimate is not a
+    measurement, and a leak alert must rest on what the meter read."""
+    if not len(series):
+        return []
+    step = max(series.interval_minutes, 1) * 60
+    flowing = series.start_s[(series.values > 0) & ~series.estimated]
+    if not len(flowing):
+        return []
+    cuts = np.flatnonzero(np.diff(flowing) != step) + 1
+    bounds = [0, *cuts.tolist(), len(flowing)]
+    return [FlowRun(int(flowing[a]), int(flowing[b - 1]) + step) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def leak_events(series_list: list[UsageSeries], *, window_start_s: int, tz: dt.tzinfo, number: str
+                ) -> tuple[list[AlertEvent], bool]:
+    """Possible-leak events of water service points (pure): each episode of continuous flow of
+    at least LEAK_HOURS, keyed by where it began so the job finds the same key every run while
+    it goes on. Also says whether an episode already ran at `window_start_s` (its start is not
+    known from these days: the caller looks further back)."""
+    events, unknown_start = [], False
+    name = settings.UTILIS_UTILITY_NAME
+    for s in series_list:
+        if s.commodity != "water" or s.direction != "delivered":
+            continue
+        for run in flow_runs(s):
+            if run.hours < LEAK_HOURS:
+                continue
+            if run.start_s <= window_start_s:
+                unknown_start = True
+                continue
+            since = dt.datetime.fromtimestamp(run.start_s, tz)
+            until = dt.datetime.fromtimestamp(run.end_s, tz)
+            events.append(AlertEvent(
+                AlertKind.WATER_LEAK, f"leak:{s.sp_number}:{s.unit}:{since.astimezone(dt.timezone.utc):%Y%m%dT%H%MZ}",
+                _("%(utility)s: possible water leak at %(place)s") % {"utility": name, "place": s.label},
+                _("Water has kept flowing at %(place)s without a break since %(since)s: every reading up to "
+                  "%(until)s shows water used (%(hours)s hours). A running toilet, a dripping tap or a leaking "
+                  "pipe can do this; please check. Account %(number)s.") % {
+                    "place": s.label, "since": f"{since:%Y-%m-%d %H:%M %Z}", "until": f"{until:%Y-%m-%d %H:%M %Z}",
+                    "hours": f"{run.hours:.0f}", "number": number}))
+    return events, unknown_start
+
+
+def _leak_events(account, *, today: dt.date, tz: dt.tzinfo) -> list[AlertEvent]:
+    events: list[AlertEvent] = []
+    for days in (LEAK_LOOKBACK_DAYS, LEAK_LONGEST_DAYS):
+        start = today - dt.timedelta(days=days)
+        window_start = int(dt.datetime.combine(start, dt.time(0), tzinfo=tz).timestamp())
+        series = [s for s in account_usage(account=account, start_date=start, end_date=today + dt.timedelta(days=1),
+                                           tz=tz) if s.commodity == "water"]
+        events, unknown_start = leak_events(series, window_start_s=window_start, tz=tz, number=account.account_number)
+        if not unknown_start:
+            break
+    # An episode older than LEAK_LONGEST_DAYS is left out: it was reported when it was younger.
+    return events
+
+
 def alert_events(*, link: AccountLink, now: dt.datetime, today: dt.date, tz: dt.tzinfo) -> list[AlertEvent]:
     """What the link's enabled alerts see now."""
     prefs = {p.kind: p for p in AlertPreference.objects.filter(link=link, enabled=True)}
@@ -223,6 +302,8 @@ def alert_events(*, link: AccountLink, now: dt.datetime, today: dt.date, tz: dt.
         start = today - dt.timedelta(days=USAGE_LOOKBACK_DAYS + HISTORY_DAYS)
         series = account_usage(account=account, start_date=start, end_date=today, tz=tz)
         events += usage_events(series, prefs, today=today, number=account.account_number)
+    if AlertKind.WATER_LEAK in prefs:
+        events += _leak_events(account, today=today, tz=tz)
     return events
 
 

@@ -79,6 +79,10 @@ class UsageForm(DateRangeForm):
                            initial="day")
 
 
+class CompareForm(DateRangeForm):
+    by = forms.ChoiceField(label=_("Totals per"), choices=[("month", _("Month")), ("day", _("Day"))], initial="month")
+
+
 class CustomerPasswordResetForm(PasswordResetForm):
     """Resets customer logins only: staff passwords are not reset from the public portal."""
 

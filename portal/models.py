@@ -89,6 +89,7 @@ class AlertKind(models.TextChoices):
     PAYMENT_RECEIVED = "payment_received", _("We received a payment")
     HIGH_USAGE = "high_usage", _("A day's usage is high compared with my usual")
     ESTIMATED_READ = "estimated_read", _("Some of my usage was estimated (no reading came in)")
+    WATER_LEAK = "water_leak", _("Possible water leak: water kept flowing for 24 hours without a break")
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())

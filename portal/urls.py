@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import pay_views, plans_views, self_service, views
+from portal import insights_views, pay_views, plans_views, self_service, views
 from portal.language import language_switch
 from portal.forms import CustomerPasswordResetForm
 
@@ -57,4 +57,6 @@ urlpatterns = [
     path("a/<str:account_number>/budget/leave/", plans_views.budget_stop, name="budget-leave"),
     path("a/<str:account_number>/arrangement/", plans_views.arrangement, name="arrangement"),
     path("a/<str:account_number>/paperless/", plans_views.paperless, name="paperless"),
+    path("a/<str:account_number>/usage/compare/", insights_views.usage_compare, name="usage-compare"),
+    path("a/<str:account_number>/rates/", insights_views.rate_compare, name="rate-compare"),
 ]

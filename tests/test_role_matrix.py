@@ -272,7 +272,8 @@ PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill
                    "portal:token-revoke", "portal:people", "portal:person-remove",
                    "portal:two-factor-setup", "portal:two-factor-verify",
                    "portal:autopay", "portal:autopay-cancel", "portal:budget", "portal:budget-leave",
-                   "portal:arrangement", "portal:paperless"}
+                   "portal:arrangement", "portal:paperless",
+                   "portal:usage-compare", "portal:rate-compare"}
 # A customer's own data over REST: only a personal token (made in the portal) opens it, never a
 # staff API token or a session, whatever the role (portal/tests/test_api.py: only one's own data).
 PORTAL_TOKEN = {"portal-api:account-list", "portal-api:account-detail", "portal-api:bill-list",

@@ -110,3 +110,27 @@ class ReplacementReadNotice(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [models.Index(name="notice_open_idx", fields=["picked_up_at", "service_point_id"])]
+
+
+class UsageClassDay(models.Model):
+    """What the service points of one rate class used on one local day (commodity, unit and
+    direction apart): how many had a complete day while in service, and their total. The
+    portal's "similar premises" average is total / premises; it is kept by
+    `mdm.services.usage_class_days_refresh` (set-based SQL, a nightly beat job) so a page reads
+    a few rows instead of every premise's intervals."""
+
+    rate_class = models.CharField(max_length=30)
+    commodity = models.CharField(max_length=20)
+    unit = models.CharField(max_length=10)
+    direction = models.CharField(max_length=10)
+    local_date = models.DateField()
+    premises = models.PositiveIntegerField(help_text="Service points with a complete day, in service that day.")
+    total = models.FloatField(help_text="Their day totals summed, in `unit`.")
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "mdm_usage_class_day"
+        constraints = [
+            models.UniqueConstraint(name="mdm_usage_class_day_once",
+                                    fields=["rate_class", "commodity", "unit", "direction", "local_date"]),
+        ]

@@ -6,6 +6,7 @@ Imports and the quarantine   imports.py
 Billing determinants         determinants.py   (raises DeterminantError for inconsistent data)
 Notices for billing          notices.py        (replacement reads, billed-through dates)
 VEE results                  vee.py            (the open worklist, a meter's findings)
+Rate classes' usage per day  usage_classes.py  (the portal's similar-premises average)
 
 `get` selectors raise the model's DoesNotExist (meter_get); the rest return empty results for
 unknown ids. TouGrid and Determinants are the types determinant requests take and give.
@@ -38,6 +39,7 @@ from mdm.selectors.meters import (
     service_point_ids_for_meter_serial,
 )
 from mdm.selectors.notices import NoticeRow, billed_through_dates, replacement_read_notices_open
+from mdm.selectors.usage_classes import MIN_PREMISES, ClassDay, usage_class_averages
 from mdm.selectors.vee import latest_findings_for_meter, worklist_open
 from mdm.timeutil import TouGrid
 
@@ -51,4 +53,5 @@ __all__ = [
     "meters_find", "meters_search", "register_reads_for_meter", "service_point_ids_for_meter_serial",
     "NoticeRow", "billed_through_dates", "replacement_read_notices_open",
     "latest_findings_for_meter", "worklist_open",
+    "MIN_PREMISES", "ClassDay", "usage_class_averages",
 ]

@@ -7,7 +7,9 @@ Exceptions: MeterError (with `field`), MeterNotFoundError, MeterExistsError,
 InstallationOverlapError, VirtualMeterFormulaError (meters),
 MeterOnboardingError, MetersAlreadyOnboardedError (onboarding), RuleSetConfigError (VEE
 configuration), IntervalLayoutError (interval merge), VeeRunError (VEE runs), WorklistError
-(worklist actions)."""
+(worklist actions).
+
+The rate classes' usage per day (the portal's similar premises): usage_class_days_refresh."""
 from mdm.services.intervals import (  # noqa: F401
     IntervalLayoutError,
     MergeCounts,
@@ -96,3 +98,4 @@ from mdm.services.worklist import (  # noqa: F401,E402
     worklist_item_edit,
     worklist_item_rerun,
 )
+from mdm.services.usage_classes import REFRESH_DAYS, usage_class_days_refresh  # noqa: F401,E402

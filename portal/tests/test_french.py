@@ -8,6 +8,7 @@ not yet in the French catalogue, fails here; so does a new portal page the walk 
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -147,6 +148,13 @@ def _pages(client, alice, user, second, language: str, capture, settings_) -> di
     get("usage", "hourly range too long", f"{usage}?start=2026-01-01&end=2026-02-28&by=hour", status=400)
     get("usage", "bad dates", f"{usage}?start=2026-02-28&end=2026-02-01&by=day", status=400)
     get("usage", "no usage", f"{usage}?start=2025-01-01&end=2025-01-31&by=day")
+    compare = reverse("portal:usage-compare", args=[number])
+    get("usage-compare", "by month", f"{compare}?start=2026-01-01&end=2026-02-28&by=month")
+    get("usage-compare", "by day", f"{compare}?start=2026-02-01&end=2026-02-07&by=day")
+    get("usage-compare", "bad dates", f"{compare}?start=2026-02-28&end=2026-02-01&by=day", status=400)
+    get("usage-compare", "no usage", f"{compare}?start=2025-01-01&end=2025-01-31&by=day")
+    _insights_rates()
+    get("rate-compare", "rates", reverse("portal:rate-compare", args=[number]))
     _plans_pages(client, alice, get)
     _self_service_pages(client, alice, user, get, pages, settings_, capture)
     return pages
@@ -205,6 +213,23 @@ def _plans_pages(client, alice, get) -> None:
     _follow(get, "paperless", "paper again", client.post(paperless, {"bill_delivery": "paper"}))
 
 
+RATE_NAMES = ["Residential time of use", "Residential flat"]
+
+
+def _insights_rates() -> None:
+    """Alice's rate and another of her class, for the rate comparison page."""
+    from billing.models import RateSchedule
+    from billing.services.rates import rate_schedule_create, rate_version_add
+
+    for code, name, price in (("RES-TOU", RATE_NAMES[0], "0.10"), ("RES-FLAT", RATE_NAMES[1], "0.08")):
+        if RateSchedule.objects.filter(code=code).exists():
+            continue
+        schedule = rate_schedule_create(code=code, name=name, rate_class="residential")
+        rate_version_add(schedule=schedule, start_date=dt.date(2020, 1, 1), components=[
+            {"kind": "fixed", "code": "customer", "params": {"amount": "10.00"}, "description": "Customer charge"},
+            {"kind": "flat", "code": "energy", "params": {"price": price}, "description": "Delivery charge"}])
+
+
 def _follow(get, name: str, what: str, response) -> None:
     assert response.status_code == 302, (name, what, response.status_code)
     get(name, what, response["Location"])
@@ -250,7 +275,6 @@ def _self_service_pages(client, alice, user, get, pages, settings_, capture) -> 
     form = get("moves", "form", moves).content.decode()
     get("moves", "errors", moves, status=400, method="post", data={})
     point = re.search(r'<option value="([^"]+)">', form).group(1)
-    import datetime as dt
     _follow(get, "moves", "request sent", client.post(moves, {
         "kind": "move_out", "service_point": point, "move_out_date": (dt.date.today() + dt.timedelta(days=20)).isoformat(),
         "forwarding_address": "12 rue Saint-Denis, Montréal QC H2X 3K8"}))
@@ -321,7 +345,7 @@ def test_every_portal_page_reads_in_french_with_no_english_left(client, alice, t
     from cis.selectors import service_addresses
     data = [alice.account.account_number, second.account.account_number, user.email, "new@example.test",
             "nobody@example.test", "carol@example.test", "guest@example.test", "Pat Tremblay", "Tableur", "Compteur", "Une question.", "Bruit.",
-            "12 rue Saint-Denis, Montréal QC H2X 3K8", settings.UTILIS_UTILITY_NAME, "America/Toronto", alice.bills[0].bill_number,
+            "12 rue Saint-Denis, Montréal QC H2X 3K8", *RATE_NAMES, settings.UTILIS_UTILITY_NAME, "America/Toronto", alice.bills[0].bill_number,
             *service_addresses([alice.account.pk, second.account.pk]).values()]
     problems = []
     for name, shots in english.items():

@@ -143,6 +143,10 @@ def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], li
         ("usage", "by day", f"/portal/a/{number}/usage/?start=2026-02-01&end=2026-02-28&by=day"),
         ("usage", "by hour", f"/portal/a/{number}/usage/?start=2026-02-01&end=2026-02-02&by=hour"),
         ("usage", "bad range", f"/portal/a/{number}/usage/?start=2026-02-28&end=2026-02-01&by=day"),
+        ("usage-compare", "by month", f"/portal/a/{number}/usage/compare/?start=2026-01-01&end=2026-02-28&by=month"),
+        ("usage-compare", "by day", f"/portal/a/{number}/usage/compare/?start=2026-02-01&end=2026-02-07&by=day"),
+        ("usage-compare", "bad range", f"/portal/a/{number}/usage/compare/?start=2026-02-28&end=2026-02-01&by=day"),
+        ("rate-compare", "rates", f"/portal/a/{number}/rates/"),
     ]:
         page.goto(url)
         check(name, what)
@@ -309,9 +313,22 @@ def _self_service_walk(page, customer, user, language: str, inbox, check) -> str
     return invite_link
 
 
+def _rates_to_compare() -> None:
+    """The customer's rate (the factory's RES-TOU) and another of its class, so the rate
+    comparison page shows its tables."""
+    from billing.services.rates import rate_schedule_create, rate_version_add
+
+    for code, price in (("RES-TOU", "0.10"), ("RES-FLAT", "0.08")):
+        schedule = rate_schedule_create(code=code, name=f"Residential {code}", rate_class="residential")
+        rate_version_add(schedule=schedule, start_date=dt.date(2020, 1, 1), components=[
+            {"kind": "fixed", "code": "customer", "params": {"amount": "10.00"}, "description": "Customer charge"},
+            {"kind": "flat", "code": "energy", "params": {"price": price}, "description": "Delivery charge"}])
+
+
 def test_axe_finds_no_serious_or_critical_violation_on_any_portal_page(browser_page, settings):
     customer = make_customer("a", postal_code="M4C 1B5", last_name="Tremblay", previous_occupant=True)
     second = make_customer("c", postal_code="H2X 1Y4", last_name="Gagnon")
+    _rates_to_compare()
     from django.contrib.auth import get_user_model
     user = get_user_model().objects.create_user(username="pat@example.test", email="pat@example.test",
                                                 password=PASSWORD)
