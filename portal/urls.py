@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import pay_views, self_service, views
+from portal import apply_views, pay_views, self_service, views
 from portal.language import language_switch
 from portal.forms import CustomerPasswordResetForm
 
@@ -51,4 +51,5 @@ urlpatterns = [
     path("two-factor/verify/", self_service.two_factor_verify, name="two-factor-verify"),
     path("tokens/", self_service.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", self_service.token_revoke, name="token-revoke"),
+    path("apply/", apply_views.apply, name="apply"),
 ]
