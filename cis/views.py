@@ -481,10 +481,12 @@ def move_request(request, pk: int):
             complete.add_error(None, str(exc))
             status = 400
         else:
-            messages.success(request, f"Request {req.pk} of account {req.account.account_number} completed."
+            account = req.account
+            assert account is not None  # a completed request has its account (a check constraint)
+            messages.success(request, f"Request {req.pk} of account {account.account_number} completed."
                              if req.kind != "new_customer" else
-                             f"Application {req.pk} completed: new customer {req.account.customer.customer_number}, "
-                             f"account {req.account.account_number}.")
+                             f"Application {req.pk} completed: new customer {account.customer.customer_number}, "
+                             f"account {account.account_number}.")
             return redirect("cis:pending-moves")
     elif action == "decline" and decline.is_valid():
         try:
