@@ -32,7 +32,7 @@ from cis.models import (
 )
 from core import clock as core_clock
 from core import privacy
-from core.admin import AuditHistoryMixin
+from core.admin import AuditHistoryMixin, ReadOnlyAdmin
 
 
 def _name_q(term: str, prefix: str = "") -> Q:
@@ -373,7 +373,7 @@ class MoveAdmin(admin.ModelAdmin):
 
 
 @admin.register(MoveRequest)
-class MoveRequestAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class MoveRequestAdmin(AuditHistoryMixin, ReadOnlyAdmin):
     """Customers' requests and new customers' applications from the portal. Read-only: the
     portal makes them and the Pending Moves hub completes or declines them with the move
     services (a completed request's account, customer and moves are made there)."""
@@ -420,15 +420,6 @@ class MoveRequestAdmin(AuditHistoryMixin, admin.ModelAdmin):
             return queryset, False
         return queryset.filter(Q(account__account_number__startswith=re.sub(r"\s", "", term))
                                | Q(applicant_email__startswith=term.lower())), False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class _AccountEntryAdmin(AuditedAdmin):
