@@ -40,8 +40,8 @@ def csr(django_user_model):
     return user
 
 
-def _form(premise, **changes) -> dict:
-    data = {"address": "48 Birch", "premise": str(premise.pk), "move_in_date": _day(14).isoformat(),
+def _form(place, **changes) -> dict:
+    data = {"address": "48 Birch", "premise": str(place.pk), "move_in_date": _day(14).isoformat(),
             "applicant_kind": "person", "first_name": "Marie", "last_name": "Lavoie",
             "email": "Marie.Lavoie@example.test", "phone": "(416) 555-0142", "id_type": "", "id_number": "",
             "message": "Moving in with a dog."}
