@@ -55,6 +55,13 @@ def _customer_q(term: str, prefix: str = "", *, ids: bool = True) -> Q:
     return q
 
 
+def _audit_history_without_personal(model_admin, obj, model_label: str) -> str:
+    """The audit history with the model's personal-data columns (core.privacy) left out."""
+    view = copy.copy(model_admin)
+    view.audit_hidden_fields = model_admin.audit_hidden_fields | frozenset(privacy.personal_fields(model_label))
+    return AuditHistoryMixin.audit_history(view, obj)
+
+
 class AuditedAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """Saves and deletes made here carry reason 'admin' in the audit trail; the pghistory
     middleware already records the user and URL."""
@@ -146,9 +153,7 @@ class CustomerAdmin(AuditedAdmin):
 
     @admin.display(description="Audit history")
     def audit_history_without_ids(self, obj) -> str:
-        view = copy.copy(self)
-        view.audit_hidden_fields = self.audit_hidden_fields | frozenset(privacy.personal_fields("cis.Customer"))
-        return AuditHistoryMixin.audit_history(view, obj)
+        return _audit_history_without_personal(self, obj, "cis.Customer")
 
     def save_model(self, request, obj, form, change):
         if not obj.customer_number:
@@ -410,9 +415,7 @@ class MoveRequestAdmin(AuditHistoryMixin, ReadOnlyAdmin):
 
     @admin.display(description="Audit history")
     def audit_history_without_ids(self, obj) -> str:
-        view = copy.copy(self)
-        view.audit_hidden_fields = self.audit_hidden_fields | frozenset(privacy.personal_fields("cis.MoveRequest"))
-        return AuditHistoryMixin.audit_history(view, obj)
+        return _audit_history_without_personal(self, obj, "cis.MoveRequest")
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
