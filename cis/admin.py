@@ -22,6 +22,7 @@ from cis.models import (
     Contact,
     Customer,
     Move,
+    MoveRequest,
     Note,
     Premise,
     ServiceAgreement,
@@ -31,7 +32,7 @@ from cis.models import (
 )
 from core import clock as core_clock
 from core import privacy
-from core.admin import AuditHistoryMixin
+from core.admin import AuditHistoryMixin, ReadOnlyAdmin
 
 
 def _name_q(term: str, prefix: str = "") -> Q:
@@ -52,6 +53,13 @@ def _customer_q(term: str, prefix: str = "", *, ids: bool = True) -> Q:
     if ids and len(ident) >= 4:
         q |= Q(**{f"{prefix}id_number_search": ident})
     return q
+
+
+def _audit_history_without_personal(model_admin, obj, model_label: str) -> str:
+    """The audit history with the model's personal-data columns (core.privacy) left out."""
+    view = copy.copy(model_admin)
+    view.audit_hidden_fields = model_admin.audit_hidden_fields | frozenset(privacy.personal_fields(model_label))
+    return AuditHistoryMixin.audit_history(view, obj)
 
 
 class AuditedAdmin(AuditHistoryMixin, admin.ModelAdmin):
@@ -145,9 +153,7 @@ class CustomerAdmin(AuditedAdmin):
 
     @admin.display(description="Audit history")
     def audit_history_without_ids(self, obj) -> str:
-        view = copy.copy(self)
-        view.audit_hidden_fields = self.audit_hidden_fields | frozenset(privacy.personal_fields("cis.Customer"))
-        return AuditHistoryMixin.audit_history(view, obj)
+        return _audit_history_without_personal(self, obj, "cis.Customer")
 
     def save_model(self, request, obj, form, change):
         if not obj.customer_number:
@@ -369,6 +375,54 @@ class MoveAdmin(admin.ModelAdmin):
             self.message_user(request, f"Cancelled {cancelled} pending move(s).", messages.SUCCESS)
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
+
+
+@admin.register(MoveRequest)
+class MoveRequestAdmin(AuditHistoryMixin, ReadOnlyAdmin):
+    """Customers' requests and new customers' applications from the portal. Read-only: the
+    portal makes them and the Pending Moves hub completes or declines them with the move
+    services (a completed request's account, customer and moves are made there)."""
+
+    list_display = ("id", "kind", "status", "requested_at", "account", "applicant", "move_out_date", "move_in_date",
+                    "handled_by", "handled_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("account__customer", "handled_by")
+    search_fields = ("account__account_number", "applicant_email")
+    search_help_text = "Account number (prefix) or the applicant's email (prefix)."
+    date_hierarchy = "requested_at"
+    show_full_result_count = False
+    list_per_page = 50
+
+    def get_readonly_fields(self, request, obj=None):
+        # A staff user who may not read ID numbers (core.privacy) sees the applicant's masked,
+        # and the audit history without it.
+        masked = "applicant_id_number" in privacy.masked_fields(request.user, "cis.MoveRequest")
+        names = [f.name for f in MoveRequest._meta.fields if f.name != "id"]
+        if masked:
+            names[names.index("applicant_id_number")] = "masked_applicant_id_number"
+        return [*names, "audit_history_without_ids" if masked else "audit_history"]
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description="applicant")
+    def applicant(self, obj) -> str:
+        return obj.applicant_name() or "—"
+
+    @admin.display(description="applicant ID number")
+    def masked_applicant_id_number(self, obj) -> str:
+        return privacy.mask(obj.applicant_id_number) or "—"
+
+    @admin.display(description="Audit history")
+    def audit_history_without_ids(self, obj) -> str:
+        return _audit_history_without_personal(self, obj, "cis.MoveRequest")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        return queryset.filter(Q(account__account_number__startswith=re.sub(r"\s", "", term))
+                               | Q(applicant_email__startswith=term.lower())), False
 
 
 class _AccountEntryAdmin(AuditedAdmin):

@@ -413,7 +413,7 @@ class MoveRequestCompleteForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if self.move_request.kind in ("move_in", "transfer"):
+        if self.move_request.kind in ("move_in", "transfer", "new_customer"):
             number = (data.get("service_point") or "").strip()
             if not number:
                 self.add_error("service_point", "Choose the service point at the new address.")

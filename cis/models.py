@@ -448,14 +448,17 @@ class Complaint(_AccountEntry):
 
 @pghistory.track(*audited())
 class MoveRequest(models.Model):
-    """A customer's own request to stop, start or transfer service (from the portal). It waits in
-    the Pending Moves hub until a CSR completes it with the move services (which makes the Move
-    rows it points at) or declines it with a reason the customer reads."""
+    """A customer's own request to stop, start or transfer service (from the portal), or a new
+    customer's application for service at a premise of the territory (no account yet: the
+    applicant's details are kept here). It waits in the Pending Moves hub until a CSR completes
+    it with the move services (which makes the Move rows it points at; an application's
+    customer and account are created then) or declines it with a reason the customer reads."""
 
     class Kind(models.TextChoices):
         MOVE_OUT = "move_out", "Stop service"
         MOVE_IN = "move_in", "Start service"
         TRANSFER = "transfer", "Transfer service (stop here, start there)"
+        NEW_CUSTOMER = "new_customer", "New customer application"
 
     class Status(models.TextChoices):
         SUBMITTED = "submitted", "Waiting for us"
@@ -463,9 +466,10 @@ class MoveRequest(models.Model):
         DECLINED = "declined", "Declined"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="move_requests")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.PROTECT, related_name="move_requests",
+                                help_text="Empty for a new customer's application until a CSR completes it.")
     service_point = models.ForeignKey(
         ServicePoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="Where service stops (move-out, transfer): one the account is served at.")
@@ -483,6 +487,24 @@ class MoveRequest(models.Model):
     response = models.TextField(blank=True, help_text="What the CSR tells the customer (why declined, what was done).")
     move_out = models.ForeignKey(Move, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     move_in = models.ForeignKey(Move, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # A new customer's application: where (a premise of the territory) and who. As little as
+    # opening an account needs: a name, how to reach them, an ID only if they choose to give one.
+    premise = models.ForeignKey(Premise, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="Where a new customer asks for service.")
+    applicant_kind = models.CharField(max_length=20, choices=Customer.Kind.choices, blank=True)
+    applicant_first_name = models.CharField(max_length=100, blank=True)
+    applicant_last_name = models.CharField(max_length=100, blank=True)
+    applicant_organisation_name = models.CharField(max_length=200, blank=True)
+    applicant_email = models.EmailField(blank=True)
+    applicant_id_type = models.CharField(max_length=30, choices=Customer.IdType.choices, blank=True)
+    applicant_id_number = models.CharField(max_length=50, blank=True)
+    applicant_language = models.CharField(max_length=5, choices=Customer.Language.choices, blank=True)
+    mailing_address_line1 = models.CharField(max_length=200, blank=True,
+                                             help_text="Where bills go; empty: the service address.")
+    mailing_address_line2 = models.CharField(max_length=200, blank=True)
+    mailing_city = models.CharField(max_length=100, blank=True)
+    mailing_region = models.CharField(max_length=50, blank=True)
+    mailing_postal_code = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]
@@ -493,7 +515,16 @@ class MoveRequest(models.Model):
                 condition=(Q(kind="move_out", move_out_date__isnull=False, service_point__isnull=False)
                            | Q(kind="move_in", move_in_date__isnull=False) & ~Q(new_address="")
                            | Q(kind="transfer", move_out_date__isnull=False, move_in_date__isnull=False,
-                               service_point__isnull=False) & ~Q(new_address="")),
+                               service_point__isnull=False) & ~Q(new_address="")
+                           | Q(kind="new_customer", move_in_date__isnull=False, premise__isnull=False)
+                           & ~Q(applicant_email="")
+                           & (Q(applicant_kind="person") & ~Q(applicant_last_name="")
+                              | Q(applicant_kind="organisation") & ~Q(applicant_organisation_name=""))),
+            ),
+            # Only an application waits without an account; completing it opens one.
+            models.CheckConstraint(
+                name="moverequest_account_unless_applying",
+                condition=Q(account__isnull=False) | Q(kind="new_customer") & ~Q(status="completed"),
             ),
             models.CheckConstraint(
                 name="moverequest_completed_has_moves",
@@ -506,4 +537,10 @@ class MoveRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} request of {self.account_id} ({self.status})"
+        who = self.account_id if self.account_id else (self.applicant_name() or "an applicant")
+        return f"{self.get_kind_display()} request of {who} ({self.status})"
+
+    def applicant_name(self) -> str:
+        if self.applicant_kind == Customer.Kind.ORGANISATION:
+            return self.applicant_organisation_name
+        return " ".join(p for p in (self.applicant_first_name, self.applicant_last_name) if p)

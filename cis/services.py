@@ -14,7 +14,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, Q
+from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cis.models import (
     Account,
@@ -477,32 +479,32 @@ def move_request_submit(
     the same kind for the account."""
     errors: dict[str, str] = {}
     if kind not in MoveRequest.Kind.values:
-        errors["kind"] = "Choose stop, start or transfer."
+        errors["kind"] = _("Choose stop, start or transfer.")
     stops = kind in (MoveRequest.Kind.MOVE_OUT, MoveRequest.Kind.TRANSFER)
     starts = kind in (MoveRequest.Kind.MOVE_IN, MoveRequest.Kind.TRANSFER)
     if stops:
         if move_out_date is None:
-            errors["move_out_date"] = "Say the first day you no longer need service."
+            errors["move_out_date"] = _("Say the first day you no longer need service.")
         elif move_out_date < today:
-            errors["move_out_date"] = f"The stop date is in the past: choose {today:%Y-%m-%d} or later."
+            errors["move_out_date"] = _("The stop date is in the past: choose %(day)s or later.") % {"day": f"{today:%Y-%m-%d}"}
         if service_point is None:
-            errors["service_point"] = "Choose the address where service stops."
+            errors["service_point"] = _("Choose the address where service stops.")
         elif move_out_date is not None and not _agreements_on(
                 service_point, max(move_out_date - dt.timedelta(days=1), today)).filter(account=account).exists():
-            errors["service_point"] = "This account has no service there on that date."
+            errors["service_point"] = _("This account has no service there on that date.")
     if starts:
         if move_in_date is None:
-            errors["move_in_date"] = "Say the first day you need service at the new address."
+            errors["move_in_date"] = _("Say the first day you need service at the new address.")
         elif move_in_date < today:
-            errors["move_in_date"] = f"The start date is in the past: choose {today:%Y-%m-%d} or later."
+            errors["move_in_date"] = _past_start(today)
         if not new_address.strip():
-            errors["new_address"] = "Give the address where service starts."
+            errors["new_address"] = _("Give the address where service starts.")
     if kind == MoveRequest.Kind.TRANSFER and move_out_date and move_in_date \
             and (move_in_date - move_out_date).days > 60:
-        errors["move_in_date"] = "For a transfer the start is at most 60 days after the stop; ask for two moves instead."
+        errors["move_in_date"] = _("For a transfer the start is at most 60 days after the stop; ask for two moves instead.")
     if not errors and MoveRequest.objects.filter(account=account, kind=kind,
                                                  status=MoveRequest.Status.SUBMITTED).exists():
-        errors["kind"] = "A request of this kind is already waiting for us: withdraw it first to ask again."
+        errors["kind"] = _("A request of this kind is already waiting for us: withdraw it first to ask again.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic(), _audit(user, "move_request_submit"):
@@ -515,10 +517,120 @@ def move_request_submit(
         )
 
 
+def _past_start(today: dt.date) -> str:
+    return _("The start date is in the past: choose %(day)s or later.") % {"day": f"{today:%Y-%m-%d}"}
+
+
+# How far ahead a new customer may ask to start: further out, plans change and the premise's
+# occupant may differ; the CSR can still set a later date when completing.
+APPLICATION_MAX_DAYS_AHEAD = 120
+
+
+def premise_open_for_applications(premise: Premise | None) -> bool:
+    """Whether a new customer may ask for service at the premise: it has an active service
+    point (not a streetlight district)."""
+    return premise is not None and premise.premise_type != Premise.PremiseType.STREETLIGHT_DISTRICT \
+        and premise.service_points.filter(status=ServicePoint.Status.ACTIVE).exists()
+
+
+def move_request_apply(
+    *, premise: Premise | None, move_in_date: dt.date | None, today: dt.date, now: dt.datetime,
+    applicant_kind: str, email: str, phone: str, first_name: str = "", last_name: str = "",
+    organisation_name: str = "", id_type: str = "", id_number: str = "", language: str = "en",
+    mailing_address_line1: str = "", mailing_address_line2: str = "", mailing_city: str = "",
+    mailing_region: str = "", mailing_postal_code: str = "", message: str = "", user=None,
+) -> MoveRequest:
+    """Someone who is not a customer applies for service at `premise` from `move_in_date`.
+    Nothing is created but the request: a CSR completes it in the Pending Moves hub
+    (`move_request_complete` creates the customer, the account and the move-in) or declines it.
+
+    Raises ValidationError (field -> message, in the active language) for a start date in the
+    past or more than APPLICATION_MAX_DAYS_AHEAD days ahead, a premise not open to
+    applications, a missing name, email or phone, an ID number without its type (or the
+    reverse), a mailing address missing its city, province or postal code, or an application
+    with this email already waiting."""
+    errors: dict[str, str] = {}
+    if not premise_open_for_applications(premise):
+        errors["premise"] = _("Choose the address where you need service from the list.")
+    if move_in_date is None:
+        errors["move_in_date"] = _("Say the first day you need service.")
+    elif move_in_date < today:
+        errors["move_in_date"] = _past_start(today)
+    elif (move_in_date - today).days > APPLICATION_MAX_DAYS_AHEAD:
+        errors["move_in_date"] = _("Apply at most %(days)s days before you need service.") % {
+            "days": APPLICATION_MAX_DAYS_AHEAD}
+    first_name, last_name, organisation_name = first_name.strip(), last_name.strip(), organisation_name.strip()
+    if applicant_kind == Customer.Kind.PERSON:
+        if not last_name:
+            errors["last_name"] = _("Give your last name.")
+    elif applicant_kind == Customer.Kind.ORGANISATION:
+        if not organisation_name:
+            errors["organisation_name"] = _("Give the business name.")
+    else:
+        errors["applicant_kind"] = _("Say whether service is for a person or a business.")
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = _("Give an email address we can write to.")
+    if len(phone_digits(phone)) < 7:
+        errors["phone"] = _("Give a phone number we can call about your application.")
+    id_number = id_number.strip()
+    if id_type and id_type not in Customer.IdType.values:
+        errors["id_type"] = _("Choose a kind of ID from the list.")
+    elif id_number and not id_type:
+        errors["id_type"] = _("Say which kind of ID this number is.")
+    elif id_type and not id_number:
+        errors["id_number"] = _("Give the number of the ID, or leave both empty.")
+    mailing = {"mailing_address_line1": mailing_address_line1.strip(), "mailing_address_line2":
+               mailing_address_line2.strip(), "mailing_city": mailing_city.strip(),
+               "mailing_region": mailing_region.strip(), "mailing_postal_code": mailing_postal_code.strip()}
+    if any(mailing.values()):
+        for name in ("mailing_address_line1", "mailing_city", "mailing_region", "mailing_postal_code"):
+            if not mailing[name]:
+                errors[name] = _("Give the whole mailing address, or leave it empty to get bills at the service "
+                                 "address.")
+    if not errors and MoveRequest.objects.filter(kind=MoveRequest.Kind.NEW_CUSTOMER, applicant_email=email,
+                                                 status=MoveRequest.Status.SUBMITTED).exists():
+        errors["email"] = _("An application with this email is already waiting for us; we will contact you "
+                            "about it.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic(), _audit(user, "move_request_apply"):
+        return MoveRequest.objects.create(
+            kind=MoveRequest.Kind.NEW_CUSTOMER, premise=premise, move_in_date=move_in_date,
+            applicant_kind=applicant_kind,
+            applicant_first_name=first_name if applicant_kind == Customer.Kind.PERSON else "",
+            applicant_last_name=last_name if applicant_kind == Customer.Kind.PERSON else "",
+            applicant_organisation_name=organisation_name if applicant_kind == Customer.Kind.ORGANISATION else "",
+            applicant_email=email, phone=phone.strip(), applicant_id_type=id_type, applicant_id_number=id_number,
+            applicant_language=language if language in Customer.Language.values else Customer.Language.EN,
+            message=message.strip(), requested_by=user if _user_id(user) else None, requested_at=now, **mailing)
+
+
+def _applicant_customer(req: MoveRequest, *, user) -> Customer:
+    """The customer an application becomes: its mailing address, else the premise's."""
+    premise = req.premise
+    assert premise is not None  # the check constraint says so
+    own = bool(req.mailing_address_line1)
+    return customer_create(
+        user=user, kind=req.applicant_kind, first_name=req.applicant_first_name, last_name=req.applicant_last_name,
+        organisation_name=req.applicant_organisation_name, email=req.applicant_email, phone=req.phone,
+        id_type=req.applicant_id_type, id_number=req.applicant_id_number,
+        preferred_language=req.applicant_language or Customer.Language.EN,
+        mailing_address_line1=req.mailing_address_line1 if own else premise.address_line1,
+        mailing_address_line2=req.mailing_address_line2 if own else premise.address_line2,
+        mailing_city=req.mailing_city if own else premise.city,
+        mailing_region=req.mailing_region if own else premise.region,
+        mailing_postal_code=req.mailing_postal_code if own else premise.postal_code,
+        mailing_country=premise.country,
+    )
+
+
 def _lock_open_request(move_request: MoveRequest) -> MoveRequest:
     locked = MoveRequest.objects.select_for_update().get(pk=move_request.pk)
     if locked.status != MoveRequest.Status.SUBMITTED:
-        raise MoveError(f"This request is {locked.get_status_display().lower()} already.")
+        raise MoveError(_("This request is no longer waiting: it was handled or withdrawn already."))
     return locked
 
 
@@ -529,23 +641,46 @@ def move_request_complete(
 ) -> MoveRequest:
     """A CSR carries out a customer's request with the move services: `move_out_request` at the
     request's service point and/or `move_in_request` at `move_in_service_point` (found from the
-    address the customer gave) on `rate_code`. The dates default to the request's. All of it
-    stands or falls together.
+    address the customer gave) on `rate_code`. The dates default to the request's. A new
+    customer's application first creates the customer (`customer_create`, from the applicant's
+    details) and opens the account (`account_open`, pending until a future start), then moves
+    in at a service point of the premise applied for. All of it stands or falls together.
 
     Raises MoveError (the move services' own, or a request no longer open, or a move-in
-    without its service point or rate)."""
+    without its service point or rate, or an application's customer the checks refuse)."""
     with transaction.atomic(), _audit(user, "move_request_complete"):
         req = _lock_open_request(move_request)
         notes = []
+        if req.kind == MoveRequest.Kind.NEW_CUSTOMER:
+            in_date = move_in_date or req.move_in_date
+            if move_in_service_point is None:
+                raise MoveError("Choose the service point at the new address.")
+            if move_in_service_point.premise_id != req.premise_id:
+                raise MoveError(f"Service point {move_in_service_point.sp_number} is not at the address applied for.")
+            if in_date is None:
+                raise MoveError("This request names no date to start.")
+            try:
+                customer = _applicant_customer(req, user=user)
+                req.account = account_open(
+                    customer=customer, opened_date=in_date, user=user, service_point=move_in_service_point,
+                    bill_cycle_code=bill_cycle_code,
+                    status=Account.Status.PENDING if in_date > today else Account.Status.ACTIVE)
+            except ValidationError as exc:
+                raise MoveError("The applicant's details are refused: " + "; ".join(exc.messages)) from exc
+            notes.append(f"New customer {customer.customer_number}, account {req.account.account_number}.")
         if req.kind in (MoveRequest.Kind.MOVE_OUT, MoveRequest.Kind.TRANSFER):
             out_date = move_out_date or req.move_out_date
             if req.service_point is None or out_date is None:  # the check constraint forbids it; say so anyway
                 raise MoveError("This request names no service point or date to stop.")
+            if req.account is None:
+                raise MoveError("This request has no account to move out.")
             out = move_out_request(account=req.account, service_point=req.service_point,
                                    move_out_date=out_date, today=today, user=user)
             req.move_out = out.move
             notes.append(out.summary())
-        if req.kind in (MoveRequest.Kind.MOVE_IN, MoveRequest.Kind.TRANSFER):
+        if req.kind in (MoveRequest.Kind.MOVE_IN, MoveRequest.Kind.TRANSFER, MoveRequest.Kind.NEW_CUSTOMER):
+            if req.account is None:  # the check constraint forbids it; say so anyway
+                raise MoveError("This request has no account to move in.")
             if move_in_service_point is None:
                 raise MoveError("Choose the service point at the new address.")
             if not rate_code:
@@ -561,7 +696,7 @@ def move_request_complete(
         req.status = MoveRequest.Status.COMPLETED
         req.handled_by, req.handled_at = (user if _user_id(user) else None), now
         req.response = response.strip() or " ".join(notes)
-        req.save(update_fields=["status", "handled_by", "handled_at", "response", "move_out", "move_in"])
+        req.save(update_fields=["status", "handled_by", "handled_at", "response", "move_out", "move_in", "account"])
     return req
 
 

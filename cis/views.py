@@ -460,7 +460,10 @@ def move_request(request, pk: int):
     except ObjectDoesNotExist:
         raise Http404("No such move request.") from None
     today = _today()
-    initial = {"move_out_date": req.move_out_date, "move_in_date": req.move_in_date, "sp_query": request.GET.get("sp_query", req.new_address)}
+    # An application names a premise of the territory: its service points are the first found.
+    seed = req.new_address or (" ".join(filter(None, [req.premise.address_line1, req.premise.address_line2]))
+                               if req.premise else "")
+    initial = {"move_out_date": req.move_out_date, "move_in_date": req.move_in_date, "sp_query": request.GET.get("sp_query", seed)}
     action = request.POST.get("action") if request.method == "POST" else ""
     complete = MoveRequestCompleteForm(request.POST if action == "complete" else None, move_request=req,
                                        initial=initial)
@@ -469,7 +472,7 @@ def move_request(request, pk: int):
     if action == "complete" and complete.is_valid():
         data = complete.cleaned_data
         try:
-            services.move_request_complete(
+            req = services.move_request_complete(
                 move_request=req, today=today, now=timezone.now(), user=request.user,
                 move_in_service_point=complete.sp, rate_code=data["rate_code"],
                 bill_cycle_code=data["bill_cycle_code"], move_out_date=data["move_out_date"],
@@ -478,7 +481,12 @@ def move_request(request, pk: int):
             complete.add_error(None, str(exc))
             status = 400
         else:
-            messages.success(request, f"Request of account {req.account.account_number} completed.")
+            account = req.account
+            assert account is not None  # a completed request has its account (a check constraint)
+            messages.success(request, f"Request {req.pk} of account {account.account_number} completed."
+                             if req.kind != "new_customer" else
+                             f"Application {req.pk} completed: new customer {account.customer.customer_number}, "
+                             f"account {account.account_number}.")
             return redirect("cis:pending-moves")
     elif action == "decline" and decline.is_valid():
         try:
@@ -488,7 +496,7 @@ def move_request(request, pk: int):
             decline.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
             status = 400
         else:
-            messages.success(request, f"Request of account {req.account.account_number} declined.")
+            messages.success(request, f"Request {req.pk} of {_requester(req)} declined.")
             return redirect("cis:pending-moves")
     elif request.method == "POST":
         status = 400
@@ -498,7 +506,13 @@ def move_request(request, pk: int):
         "req": req, "complete": complete, "decline": decline, "can_write": _can_write(request.user),
         "candidates": _sp_candidates(query, selected, today) if req.kind != "move_out" else [],
         "selected_sp": selected, "query": query, "rate_codes": codes.code_choices(codes.RATE_CODE)[:200],
-        "today": today}, status=status)
+        "today": today, "applicant_id_number": privacy.shown(request.user, privacy.PersonalData.GOVERNMENT_ID,
+                                             req.applicant_id_number),
+    }, status=status)
+
+
+def _requester(req) -> str:
+    return f"account {req.account.account_number}" if req.account else f"applicant {req.applicant_name()}"
 
 
 @role_required(*WRITE_ROLES)

@@ -34,6 +34,19 @@ def _short(value) -> str:
     return str(value)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A model only services write: listed and shown, never added, changed or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class AuditHistoryMixin:
     """Adds a read-only "Audit history" field to the change page of a pghistory-tracked model:
     the latest events with who, when, why and each field's before -> after, and a link to

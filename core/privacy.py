@@ -52,6 +52,8 @@ _PERSONAL_FIELDS: dict[str, dict[str, PersonalData]] = {
         # The compact copy search uses is the same number.
         "id_number_search": PersonalData.GOVERNMENT_ID,
     },
+    # A new customer's application keeps the ID they chose to give until a CSR completes it.
+    "cis.MoveRequest": {"applicant_id_number": PersonalData.GOVERNMENT_ID},
 }
 
 MASK = "••••"

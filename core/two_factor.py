@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -99,6 +100,13 @@ class LoginView(DjangoLoginView):
         return url
 
 
+# Also shown on the portal's pages, so in the customer's language there (core/locale); the
+# staff hubs are English.
+WRONG_CODE = gettext_lazy("That code is not right (or has been used). Try the current one.")
+WRONG_SETUP_CODE = gettext_lazy("That code is not right. Check the time on your phone and try the current one.")
+TWO_FACTOR_ON = gettext_lazy("Two-factor sign-in is on: from now on you will be asked for a code.")
+
+
 class CodeForm(forms.Form):
     otp_token = forms.CharField(
         label="Code", max_length=8, min_length=6,
@@ -144,7 +152,7 @@ def verify(request: HttpRequest, template_name: str = "registration/two_factor_v
         locked = _count_failure(request)
         if locked is not None:
             return locked
-        form.add_error("otp_token", "That code is not right (or has been used). Try the current one.")
+        form.add_error("otp_token", WRONG_CODE)
     return render(request, template_name, {"form": form, "next": next_url})
 
 
@@ -167,12 +175,12 @@ def setup(request: HttpRequest, template_name: str = "registration/two_factor_se
             device.save()
             TOTPDevice.objects.filter(user=user, confirmed=False).exclude(pk=device.pk).delete()
             otp_login(request, device)
-            messages.success(request, "Two-factor sign-in is on: from now on you will be asked for a code.")
+            messages.success(request, TWO_FACTOR_ON)
             return redirect(next_url)
         locked = _count_failure(request)
         if locked is not None:
             return locked
-        form.add_error("otp_token", "That code is not right. Check the time on your phone and try the current one.")
+        form.add_error("otp_token", WRONG_SETUP_CODE)
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return render(request, template_name, {
         "form": form, "next": next_url, "secret": secret, "qr": _qr_data_uri(device.config_url),

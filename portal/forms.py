@@ -185,3 +185,42 @@ class InviteAcceptForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return data
+
+
+class ApplyForm(forms.Form):
+    """A new customer's application (the public page). The precise checks (dates, names, the
+    premise, the mailing address) are cis.services.move_request_apply's; these are the shapes."""
+    premise = forms.ChoiceField(label=_("Where you need service"), widget=forms.RadioSelect, required=False)
+    move_in_date = forms.DateField(label=_("First day you need service"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
+    applicant_kind = forms.ChoiceField(label=_("Service is for"), widget=forms.RadioSelect, initial="person", choices=[
+        ("person", _("Me (a person)")), ("organisation", _("A business or organisation"))])
+    first_name = forms.CharField(label=_("First name"), required=False, max_length=100,
+                                 widget=forms.TextInput(attrs={"autocomplete": "given-name"}))
+    last_name = forms.CharField(label=_("Last name"), required=False, max_length=100,
+                                widget=forms.TextInput(attrs={"autocomplete": "family-name"}))
+    organisation_name = forms.CharField(label=_("Business name (for a business)"), required=False, max_length=200,
+                                        widget=forms.TextInput(attrs={"autocomplete": "organization"}))
+    email = forms.CharField(label=_("Email"), required=False, max_length=254,
+                            widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=30,
+                            widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel"}))
+    id_type = forms.ChoiceField(label=_("ID (optional)"), required=False, choices=[
+        ("", _("None given")), ("drivers_licence", _("Driver's licence")), ("passport", _("Passport")),
+        ("health_card", _("Health card")), ("business_number", _("Business number")), ("other", _("Other"))],
+        help_text=_("Without one we may ask for a deposit before service starts."))
+    id_number = forms.CharField(label=_("ID number"), required=False, max_length=50)
+    mailing_address_line1 = forms.CharField(label=_("Mailing address (if bills go elsewhere)"), required=False,
+                                            max_length=200, help_text=_("Empty: bills go to the service address."))
+    mailing_address_line2 = forms.CharField(label=_("Address line 2"), required=False, max_length=200)
+    mailing_city = forms.CharField(label=_("City"), required=False, max_length=100)
+    mailing_region = forms.CharField(label=_("Province or state"), required=False, max_length=50)
+    mailing_postal_code = forms.CharField(label=_("Postal code"), required=False, max_length=20)
+    message = forms.CharField(label=_("Anything else we should know"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, premises: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["premise"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = premises

@@ -186,3 +186,20 @@ class AccountInvite(models.Model):
             models.CheckConstraint(name="portal_invite_expires_after_created",
                                    condition=Q(expires_at__gt=models.F("created_at"))),
         ]
+
+
+class ServiceApplication(models.Model):
+    """A new customer's application sent from the portal's public page (the request itself is
+    cis's MoveRequest). Kept to throttle the page: how many came from one client address and
+    for one email lately. The address is kept only as an HMAC under the site's secret key."""
+
+    move_request = models.OneToOneField("cis.MoveRequest", on_delete=models.CASCADE, related_name="+")
+    client_key = models.CharField(max_length=64, help_text="HMAC-SHA256 of the client's IP address.")
+    email = models.EmailField()
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(name="portal_application_client_idx", fields=["client_key", "submitted_at"]),
+            models.Index(name="portal_application_email_idx", fields=["email", "submitted_at"]),
+        ]

@@ -23,7 +23,7 @@ from billing.selectors import (
     card_charge_for_account,
     card_charges_for_account,
 )
-from billing.services import CardRejected, GatewayUnavailable, card_payment_take
+from billing.services import CardRejected, GatewayUnavailable, card_payment_take, card_rejection_text
 from core.actors import Actor
 from core.clock import utility_today
 from portal.payments import PayForm, charge_state, new_attempt
@@ -72,7 +72,8 @@ def pay(request, account_number: str):
                     actor=Actor.of(request.user, reason="Card payment in the customer portal"),
                     idempotency_key=data["attempt"])
             except CardRejected as exc:
-                form.add_error(exc.field if exc.field in form.fields else "card_number", str(exc))
+                form.add_error(exc.field if exc.field in form.fields else "card_number",
+                               card_rejection_text(code=exc.code, message=str(exc)))
             except ValidationError as exc:
                 form.add_error(None, "; ".join(exc.messages))
             except (GatewayUnavailable, ImproperlyConfigured) as exc:

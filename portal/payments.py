@@ -15,6 +15,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext, gettext_lazy as _
 
+from billing.services import card_decline_reason
 from core.clock import utility_today
 
 # A portal payment larger than this is refused with a message (a mistyped 10000 for 100.00
@@ -105,7 +106,7 @@ def charge_state(charge) -> ChargeState:
     if charge.status in ("declined", "failed"):
         return ChargeState("declined", gettext("Payment of %(amount)s did not go through") % {"amount": amount},
                            gettext("%(card)s: %(why)s. Nothing was charged.")
-                           % {"card": card, "why": charge.message or gettext("declined")})
+                           % {"card": card, "why": card_decline_reason(code=charge.decline_code, message=charge.message)})
     return ChargeState("pending", gettext("Payment of %(amount)s is being confirmed") % {"amount": amount},
                        gettext("The card processor approved %(card)s and is confirming the payment. Your "
                                "balance changes when it does, usually within a minute.") % {"card": card})

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal import insights_views, pay_views, plans_views, self_service, views
+from portal import apply_views, insights_views, pay_views, plans_views, self_service, views
 from portal.language import language_switch
 from portal.forms import CustomerPasswordResetForm
 
@@ -59,4 +59,5 @@ urlpatterns = [
     path("a/<str:account_number>/paperless/", plans_views.paperless, name="paperless"),
     path("a/<str:account_number>/usage/compare/", insights_views.usage_compare, name="usage-compare"),
     path("a/<str:account_number>/rates/", insights_views.rate_compare, name="rate-compare"),
+    path("apply/", apply_views.apply, name="apply"),
 ]

@@ -265,7 +265,7 @@ SIGNED_IN = {"home", "two-factor-setup", "two-factor-verify", "api-logout", "api
 # the customer's linked accounts (portal/tests/test_scoping.py walks them with other ids).
 PORTAL_OPEN = {"portal:language", "portal:login", "portal:logout", "portal:register", "portal:register-proof", "portal:link-confirm",
                "portal:password-reset", "portal:password-reset-done", "portal:password-reset-confirm",
-               "portal:password-reset-complete", "portal:invite-accept"}
+               "portal:password-reset-complete", "portal:invite-accept", "portal:apply"}
 PORTAL_CUSTOMER = {"portal:home", "portal:account", "portal:bills", "portal:bill", "portal:bill-pdf", "portal:usage",
                    "portal:usage-csv", "portal:greenbutton", "portal:pay", "portal:pay-status",
                    "portal:alerts", "portal:moves", "portal:move-withdraw", "portal:contact", "portal:tokens",

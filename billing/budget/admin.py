@@ -8,23 +8,13 @@ from django.contrib import admin
 
 from billing.budget.models import BudgetDeferral, BudgetPlan, BudgetPlanType, BudgetReview, BudgetSettlement
 from core.admin import AuditHistoryMixin
+from core.admin import ReadOnlyAdmin as ReadOnly
 
 
 class BudgetPlanTypeAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("code", "name", "active", "basis", "lookback_months", "uplift_percent", "review_months",
                     "variance_percent", "settlement", "min_refund")
     readonly_fields = ("audit_history",)
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class BudgetPlanAdmin(AuditHistoryMixin, ReadOnly):

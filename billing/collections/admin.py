@@ -15,7 +15,7 @@ from billing.collections.models import (
     ExtremeWeatherDay,
     ProtectionRule,
 )
-from core.admin import AuditHistoryMixin
+from core.admin import AuditHistoryMixin, ReadOnlyAdmin
 
 
 class DunningStepInline(admin.TabularInline):
@@ -44,17 +44,6 @@ class ExtremeWeatherDayAdmin(AuditHistoryMixin, admin.ModelAdmin):
         if not change:
             obj.declared_by = request.user
         super().save_model(request, obj, form, change)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CollectionCaseAdmin(ReadOnlyAdmin):

@@ -18,6 +18,7 @@ from billing.deposits.models import (
     DepositRefund,
 )
 from core.admin import AuditHistoryMixin
+from core.admin import ReadOnlyAdmin as ReadOnly
 
 
 class DepositClassAdmin(AuditHistoryMixin, admin.ModelAdmin):
@@ -29,17 +30,6 @@ class DepositClassAdmin(AuditHistoryMixin, admin.ModelAdmin):
 class DepositInterestRateAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ("start_date", "annual_percent", "note")
     readonly_fields = ("audit_history",)
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class DepositAdmin(AuditHistoryMixin, ReadOnly):

@@ -26,8 +26,10 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from billing.payments.card_models import CardCharge, CardRefund
+from billing.payments.card_texts import NO_ANSWER_MESSAGE
 from billing.payments.models import Payment, PaymentReturn
 from billing.payments.services import PaymentAlreadyReturned, PaymentDuplicate, payment_post, payment_return
 from billing.services.ledger import ledger_post_adjustment
@@ -49,9 +51,10 @@ class GatewayUnavailable(GatewayError):
 class CardRejected(GatewayError):
     """The gateway refused the card data (bad number, expired): `field` says which."""
 
-    def __init__(self, message: str, field: str = "card_number") -> None:
+    def __init__(self, message: str, field: str = "card_number", code: str = "") -> None:
         super().__init__(message)
         self.field = field
+        self.code = code  # the gateway's error code (billing.payments.card_texts words it for customers)
 
 
 class WebhookRejected(Exception):
@@ -169,7 +172,7 @@ def card_payment_take(*, account_id: int, amount: Any, card_number: str, exp_mon
         earlier = CardCharge.objects.filter(reference=reference).first()
         if earlier is not None:
             if earlier.account_id != account_id:
-                raise ValidationError({"idempotency_key": "This form was used for another account."})
+                raise ValidationError({"idempotency_key": gettext("This form was used for another account.")})
             return earlier
     gateway = card_gateway()
     token = gateway.tokenise(card_number=card_number, exp_month=exp_month, exp_year=exp_year, cvc=cvc)
@@ -191,7 +194,7 @@ def card_payment_take(*, account_id: int, amount: Any, card_number: str, exp_mon
     except GatewayUnavailable:
         with actor.audit("card_charge"):
             CardCharge.objects.filter(pk=charge.pk, status=CardCharge.Status.STARTED).update(
-                status=CardCharge.Status.FAILED, message="The gateway did not answer: nothing was charged.")
+                status=CardCharge.Status.FAILED, message=NO_ANSWER_MESSAGE)
         raise
     return card_charge_update(charge=answer, actor=actor)
 

@@ -74,6 +74,7 @@ from billing.payments.services import (
     payment_reverse,
     payment_settings,
 )
+from billing.payments.card_texts import card_decline_reason, card_rejection_text
 from billing.payments.card import (
     CardGateway,
     CardRejected,
@@ -166,7 +167,7 @@ __all__ = [
     "IdempotencyKeyReused", "PaymentAlreadyReturned", "PaymentDuplicate", "PaymentError", "accounts_allocate",
     "payment_post", "payment_post_idempotent", "payment_return", "payment_reverse", "payment_settings",
     "ParsedRemittance", "RemittanceError", "RemittanceFileDuplicate", "RemittanceFormat", "RemittanceLine",
-    "CardGateway", "CardRejected", "CardToken", "GatewayCharge", "GatewayError", "GatewayEvent",
+    "card_decline_reason", "card_rejection_text", "CardGateway", "CardRejected", "CardToken", "GatewayCharge", "GatewayError", "GatewayEvent",
     "GatewayUnavailable", "WebhookRejected", "card_charge_update", "card_gateway", "card_gateways",
     "card_payment_take", "card_webhook_receive", "register_card_gateway",
     "GatewayDispute", "GatewayRefund", "PollResult", "card_charges_poll",

@@ -57,6 +57,8 @@ from cis.selectors.requests import (
 from cis.selectors.service_points import (
     ServicePointForMetering,
     account_service_point_ids,
+    premise_open_for_applications,
+    premises_open_for_applications,
     service_point_agreement_periods,
     service_point_ids_for_number,
     service_point_labels,
@@ -76,7 +78,8 @@ __all__ = [
     "agreements_in_service_between", "bill_account_ids_in_cycle", "bill_account_of", "rate_codes_in_use",
     "AuditEntry", "account_audit_trail",
     "complaints_made_by", "contacts_made_by", "move_request_get", "move_requests_for_account", "move_requests_open",
-    "ServicePointForMetering", "account_service_point_ids", "service_point_agreement_periods",
+    "ServicePointForMetering", "account_service_point_ids", "premise_open_for_applications",
+    "premises_open_for_applications", "service_point_agreement_periods",
     "service_point_ids_for_number", "service_point_labels", "service_point_rate_classes",
     "service_points_for_metering", "service_points_for_metering_by_number",
 ]

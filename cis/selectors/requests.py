@@ -10,13 +10,13 @@ from cis.models import Complaint, Contact, MoveRequest
 def move_requests_open() -> QuerySet[MoveRequest]:
     """Requests no CSR has handled yet, oldest first (the Pending Moves hub's worklist)."""
     return (MoveRequest.objects.filter(status=MoveRequest.Status.SUBMITTED)
-            .select_related("account__customer", "service_point__premise", "requested_by")
+            .select_related("account__customer", "service_point__premise", "premise", "requested_by")
             .order_by("requested_at", "id"))
 
 
 def move_request_get(*, move_request_id: int, account_id: int | None = None) -> MoveRequest:
     """One request (of `account_id`, when given). Raises MoveRequest.DoesNotExist."""
-    qs = MoveRequest.objects.select_related("account__customer", "service_point__premise", "requested_by",
+    qs = MoveRequest.objects.select_related("account__customer", "service_point__premise", "premise", "requested_by",
                                             "handled_by", "move_out", "move_in__service_point__premise")
     if account_id is not None:
         qs = qs.filter(account_id=account_id)

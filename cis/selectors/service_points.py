@@ -3,12 +3,14 @@ the demo's meter fleet need to know of each (rate class, active periods, premise
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
-from cis.models import ServiceAgreement, ServicePoint
+from cis.models import Premise, ServiceAgreement, ServicePoint
+from cis.selectors.accounts import address_filter
 
 
 def service_point_labels(*, service_point_ids: Iterable[int]) -> dict[int, str]:
@@ -90,3 +92,25 @@ def service_points_for_metering_by_number(*, numbers: Iterable[str]) -> dict[str
             if row is not None:
                 found[original] = ServicePointForMetering(*row)
     return found
+
+
+def _premises_open_for_applications():
+    active = ServicePoint.objects.filter(premise=OuterRef("pk"), status=ServicePoint.Status.ACTIVE)
+    return Premise.objects.exclude(premise_type=Premise.PremiseType.STREETLIGHT_DISTRICT).filter(Exists(active))
+
+
+def premises_open_for_applications(*, query: str, limit: int = 10) -> list[Premise]:
+    """Premises of the territory a new customer may apply for (an active service point, not a
+    streetlight district) whose address has every word of `query`; [] for fewer than 3
+    letters or digits. Only addresses: nothing about who is served there."""
+    if len(re.sub(r"\W", "", query)) < 3:
+        return []
+    condition = address_filter(query, "search_address")
+    if condition is None:
+        return []
+    return list(_premises_open_for_applications().filter(condition).order_by("search_address", "id")[:limit])
+
+
+def premise_open_for_applications(*, premise_id: int) -> Premise:
+    """The premise, if a new customer may apply for it. Raises Premise.DoesNotExist otherwise."""
+    return _premises_open_for_applications().get(pk=premise_id)

@@ -1,10 +1,12 @@
 import datetime as dt
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
+from django.utils import timezone
 
 from cis import services
-from cis.models import Account, Customer, Move, ServiceAgreement
+from cis.models import Account, Customer, Move, MoveRequest, ServiceAgreement
 from cis.tests.factories import (
     AccountFactory,
     CustomerFactory,
@@ -210,3 +212,27 @@ def test_account_admin_finds_account_by_number_prefix_and_customer_name(admin_cl
     assert list(admin_client_for.get(url, {"q": "70000"}).context["cl"].result_list) == [account]
     assert list(admin_client_for.get(url, {"q": "nguyen"}).context["cl"].result_list) == [account]
     assert Account.objects.count() == 2
+
+
+def test_move_requests_are_read_only_in_the_admin_with_the_applicants_id_masked_for_roles_without_it(
+        admin_client, client, metering_user):
+    premise = PremiseFactory()
+    ServicePointFactory(premise=premise)
+    today = timezone.localdate()
+    req = services.move_request_apply(
+        premise=premise, move_in_date=today + dt.timedelta(days=5), today=today, now=timezone.now(),
+        applicant_kind="person", last_name="Lavoie", email="m@example.test", phone="416 555 0142",
+        id_type="passport", id_number="AB123456")
+    listing = admin_client.get(reverse("admin:cis_moverequest_changelist"), {"q": "m@example"})
+    assert listing.status_code == 200 and b"Lavoie" in listing.content
+    page = admin_client.get(reverse("admin:cis_moverequest_change", args=[req.pk]))
+    assert page.status_code == 200 and b"AB123456" in page.content and b'name="applicant_email"' not in page.content
+    assert admin_client.post(reverse("admin:cis_moverequest_change", args=[req.pk]), {}).status_code == 403
+    assert admin_client.get(reverse("admin:cis_moverequest_add")).status_code == 403
+    metering_user.is_staff = True
+    metering_user.save(update_fields=["is_staff"])
+    metering_user.user_permissions.add(Permission.objects.get(codename="view_moverequest"))
+    client.force_login(metering_user)
+    masked = client.get(reverse("admin:cis_moverequest_change", args=[req.pk]))
+    assert masked.status_code == 200 and b"AB123456" not in masked.content and b"3456" in masked.content
+    assert MoveRequest.objects.get().applicant_id_number == "AB123456"

@@ -65,7 +65,7 @@ class SandboxGateway(PaymentGatewayAdapter):
         if status != 200:
             error = answer.get("error") or {}
             raise CardRejected(str(error.get("message") or f"The gateway refused the card ({status})."),
-                               field=str(error.get("param") or "card_number"))
+                               field=str(error.get("param") or "card_number"), code=str(error.get("code") or ""))
         try:
             return CardToken(token=str(answer["token"]), brand=str(answer["brand"]), last4=str(answer["last4"]))
         except KeyError as exc:
@@ -78,7 +78,7 @@ class SandboxGateway(PaymentGatewayAdapter):
         if status not in (200, 201, 402):
             error = answer.get("error") or {}
             raise CardRejected(str(error.get("message") or f"The gateway refused the charge ({status})."),
-                               field=str(error.get("param") or "card_number"))
+                               field=str(error.get("param") or "card_number"), code=str(error.get("code") or ""))
         try:
             return _charge(answer)
         except (KeyError, ValueError, TypeError) as exc:

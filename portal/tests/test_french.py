@@ -9,6 +9,7 @@ not yet in the French catalogue, fails here; so does a new portal page the walk 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from pathlib import Path
 
@@ -133,6 +134,7 @@ def _pages(client, alice, user, second, language: str, capture, settings_) -> di
     start = client.get(reverse("portal:password-reset-confirm", args=[uid, default_token_generator.make_token(user)]))
     get("password-reset-confirm", "new password form", start["Location"])
     get("password-reset-complete", "done", reverse("portal:password-reset-complete"))
+    _apply_pages(client, alice, get, language)
 
     client.force_login(user)
     get("home", "two accounts", reverse("portal:home"))
@@ -228,6 +230,25 @@ def _insights_rates() -> None:
         rate_version_add(schedule=schedule, start_date=dt.date(2020, 1, 1), components=[
             {"kind": "fixed", "code": "customer", "params": {"amount": "10.00"}, "description": "Customer charge"},
             {"kind": "flat", "code": "energy", "params": {"price": price}, "description": "Delivery charge"}])
+
+
+def _apply_pages(client, alice, get, language: str) -> None:
+    """Applying for service as a new customer (signed out): the finder, bad input, the answer."""
+    import datetime as dt
+
+    apply = reverse("portal:apply")
+    street = alice.service_point.premise.address_line1
+    get("apply", "empty", apply)
+    get("apply", "nothing found", apply + "?address=Nowhere+Lane")
+    found = get("apply", "found", f"{apply}?address={street}").content.decode()
+    premise = re.search(r'name="premise" value="(\d+)"', found).group(1)
+    get("apply", "errors", apply, status=400, method="post",
+        data={"address": street, "premise": premise, "move_in_date": "2020-01-01", "applicant_kind": "person",
+              "email": "not-an-email", "phone": "1", "id_number": "X1", "mailing_city": "Laval"})
+    get("apply", "sent", apply, method="post", data={
+        "address": street, "premise": premise, "move_in_date": (dt.date.today() + dt.timedelta(days=9)).isoformat(),
+        "applicant_kind": "person", "first_name": "Pat", "last_name": "Gagnon", "email": f"apply-{language}@example.test",
+        "phone": "514 555 0199"})
 
 
 def _follow(get, name: str, what: str, response) -> None:
@@ -344,7 +365,8 @@ def test_every_portal_page_reads_in_french_with_no_english_left(client, alice, t
 
     from cis.selectors import service_addresses
     data = [alice.account.account_number, second.account.account_number, user.email, "new@example.test",
-            "nobody@example.test", "carol@example.test", "guest@example.test", "Pat Tremblay", "Tableur", "Compteur", "Une question.", "Bruit.",
+            "nobody@example.test", "carol@example.test", "guest@example.test", "Pat Tremblay", "apply-en@example.test",
+            "apply-fr@example.test", alice.service_point.premise.address_text(), "Tableur", "Compteur", "Une question.", "Bruit.",
             "12 rue Saint-Denis, Montréal QC H2X 3K8", *RATE_NAMES, settings.UTILIS_UTILITY_NAME, "America/Toronto", alice.bills[0].bill_number,
             *service_addresses([alice.account.pk, second.account.pk]).values()]
     problems = []
@@ -409,13 +431,58 @@ def test_staff_pages_stay_english_whatever_the_portal_chose(client):
     assert "This field is required." in response.content.decode()
 
 
-def test_the_catalogue_is_complete_and_its_compiled_copy_is_up_to_date():
-    po = polib.pofile(str(CATALOGUE / "django.po"))
+# Messages of the apps below the portal that its pages show (two-step sign-in, move requests and
+# applications, the card gateway's refusals) are in each app's own catalogue.
+CATALOGUES = [CATALOGUE, *(Path(settings.BASE_DIR) / app / "locale" / "fr" / "LC_MESSAGES"
+                           for app in ("core", "cis", "billing"))]
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=lambda c: c.parents[2].name)
+def test_the_catalogue_is_complete_and_its_compiled_copy_is_up_to_date(catalogue):
+    po = polib.pofile(str(catalogue / "django.po"))
     untranslated = [e.msgid for e in po if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)]
     assert not untranslated, f"French missing for: {untranslated}"
-    mo = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(CATALOGUE / "django.mo"))}
+    mo = {(e.msgctxt, e.msgid): (e.msgstr, e.msgstr_plural) for e in polib.mofile(str(catalogue / "django.mo"))}
     stale = [e.msgid for e in po if not e.obsolete and mo.get((e.msgctxt, e.msgid)) != (e.msgstr, e.msgstr_plural)]
     assert not stale, f"django.mo is older than django.po (run compilemessages, docs/portal.md): {stale}"
+
+
+def test_messages_of_other_apps_shown_in_the_portal_are_french(client, alice, portal_user):
+    """core's two-step sign-in, cis's move-request checks and billing's card refusals."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from django.utils import translation
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from billing.services import card_decline_reason, card_rejection_text
+    from core.clock import utility_today
+    from portal.payments import charge_state
+
+    user = portal_user(alice)
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    moves = reverse("portal:moves", args=[alice.account.account_number])
+    yesterday = utility_today() - dt.timedelta(days=1)
+    page = client.post(moves, {"kind": "move_out", "service_point": alice.service_point.sp_number,
+                               "move_out_date": yesterday.isoformat()}).content.decode()
+    page = html.unescape(page)
+    assert f"La date d'arrêt est passée\u00a0: choisissez le {utility_today():%Y-%m-%d} ou plus tard." in page
+    wrong = html.unescape(client.post(reverse("portal:two-factor-setup"), {"otp_token": "000000"}).content.decode())
+    assert "Ce code n'est pas le bon." in wrong
+    TOTPDevice.objects.filter(user=user).delete()
+    applied = html.unescape(client.post(reverse("portal:apply"), {"applicant_kind": "organisation",
+                                                                  "move_in_date": yesterday}).content.decode())
+    assert "Donnez le nom de l'entreprise." in applied and "La date de début est passée" in applied
+    with translation.override("fr"):
+        assert card_rejection_text(code="invalid_number", message="The card number is not valid.") == (
+            "Ce numéro de carte n'est pas valide.")
+        assert card_decline_reason(code="insufficient_funds", message="Insufficient funds") == "fonds insuffisants"
+        assert card_decline_reason(code="", message="The gateway did not answer: nothing was charged.") == (
+            "le processeur de paiement n'a pas répondu")
+        declined = SimpleNamespace(brand="Visa", last4="9995", amount=5, status="declined", payment=None,
+                                   decline_code="insufficient_funds", message="Insufficient funds")
+        assert "fonds insuffisants" in charge_state(declined).detail
 
 
 def test_alert_mail_from_the_worker_speaks_the_customers_language_on_file(smtp, alice, portal_user):

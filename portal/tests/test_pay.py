@@ -85,7 +85,7 @@ def test_the_same_form_submitted_twice_charges_once_and_a_declined_card_says_why
 
         declined = _pay(client, alice.account.account_number, card_number="4000000000009995", amount="5.00")
         page = client.get(declined["Location"])
-        assert b"did not go through" in page.content and b"Insufficient funds" in page.content
+        assert b"did not go through" in page.content and b"insufficient funds" in page.content
         assert b"Nothing was charged" in page.content
         wait_for(lambda: Payment.objects.filter(account_id=alice.account.pk).exists(), "the first payment")
         assert Payment.objects.filter(account_id=alice.account.pk).count() == 1

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 # Pages without ids: open to anyone (signing in and registering), or showing only the login's
 # own accounts. A new URL must be listed here or take ids the walk below fills in.
 OPEN = {"language", "login", "logout", "register", "register-proof", "password-reset", "password-reset-done",
-        "password-reset-complete"}
+        "password-reset-complete", "apply"}
 OWN_ONLY = {"home", "tokens", "two-factor-setup", "two-factor-verify"}
 TOKEN = {"link-confirm", "password-reset-confirm", "invite-accept"}
 

@@ -49,6 +49,27 @@ def _serious(results: dict) -> list[str]:
             for v in results["violations"] if v.get("impact") in FAILING]
 
 
+def _walk_apply(page, customer, language: str, check) -> None:
+    """Applying for service as a new customer: the finder, errors, the application sent."""
+    page.goto("/portal/apply/")
+    check("apply", "empty")
+    page.locator("#id_find_address").fill(customer.service_point.premise.address_line1)
+    with page.expect_navigation():
+        page.locator("#find-form button[type=submit]").click()
+    check("apply", "found")
+    with page.expect_navigation():
+        page.locator("#apply-form button[type=submit]").click()
+    check("apply", "errors")
+    page.locator("input[name=premise]").first.check()
+    page.locator("#id_move_in_date").fill(f"{dt.date.today() + dt.timedelta(days=9):%Y-%m-%d}")
+    page.locator("#id_last_name").fill("Gagnon")
+    page.locator("#id_email").fill(f"apply-{language}@example.test")
+    page.locator("#id_phone").fill("514 555 0199")
+    with page.expect_navigation():
+        page.locator("#apply-form button[type=submit]").click()
+    check("apply", "sent")
+
+
 def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], list[str]]:
     """Every portal page in one language; returns (URL names visited, violations)."""
     words = WORDS[language]
@@ -125,6 +146,7 @@ def _walk(page, axe, customer, user, language: str, inbox) -> tuple[set[str], li
     with page.expect_navigation():
         page.locator("main button[type=submit]").click()
     check("password-reset-complete", "done")
+    _walk_apply(page, customer, language, check)
 
     page.goto("/portal/login/")
     page.get_by_label(words["email"]).fill(user.email)
