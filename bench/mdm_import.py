@@ -173,18 +173,11 @@ def import_files(paths: list[Path], workers: int, now: dt.datetime) -> list[int]
     return run_ids
 
 
-def _out_row_dtype(n: int) -> np.dtype:
-    array_head = [("len", ">i4"), ("ndim", ">i4"), ("null", ">i4"), ("oid", ">i4"), ("n", ">i4"), ("lb", ">i4")]
-    return np.dtype([("fields", ">i2"), ("cid_len", ">i4"), ("cid", ">i8")]
-                    + [(f"v_{k}", t) for k, t in array_head] + [("vals", [("len", ">i4"), ("v", ">f8")], (n,))]
-                    + [(f"f_{k}", t) for k, t in array_head] + [("flags", [("len", ">i4"), ("f", ">i2")], (n,))])
-
-
 def vee(start: dt.date, days: int, tz, now: dt.datetime) -> dict:
     """Load the imported days, run VEE, write back the changed days. Returns counts and times."""
     from django.db import connection
 
-    from mdm import timeutil
+    from mdm.interval_store import read_channel_days
     from mdm.services import StagedDay, interval_days_replace
     from mdm.vee.channel_days import ChannelDays
     from mdm.vee.engine import run_vee
@@ -192,33 +185,13 @@ def vee(start: dt.date, days: int, tz, now: dt.datetime) -> dict:
 
     out = {}
     started = time.perf_counter()
-    ids_all, days_all, values_all, flags_all = [], [], [], []
-    width = 0
-    raw = connection.cursor().cursor
-    for offset in range(days):
-        day = start + dt.timedelta(days=offset)
-        n_slots = timeutil.slots_in_day(day, tz, 15)
-        # Binary COPY out: every row of one local date has the same layout (no NULL elements;
-        # NaN is a value), so numpy reads the whole stream as fixed-size records.
-        with raw.copy(
-            "COPY (SELECT channel_id, \"values\", flags FROM mdm_interval_day WHERE local_date = %s"
-            " AND interval_minutes = 15 ORDER BY channel_id) TO STDOUT (FORMAT BINARY)", [day]
-        ) as copy:
-            data = b"".join(bytes(block) for block in copy)
-        body = np.frombuffer(data, dtype=_out_row_dtype(n_slots), offset=19, count=(len(data) - 21) // _out_row_dtype(n_slots).itemsize)
-        if not len(body):
-            continue
-        ids_all.append(body["cid"].astype(np.int64))
-        days_all.append(np.full(len(body), np.datetime64(day)))
-        values_all.append(body["vals"]["v"].astype(np.float64))
-        flags_all.append(body["flags"]["f"].astype(np.int16))
-        width = max(width, n_slots)
-    pad = lambda arrays, fill, dtype: np.vstack([np.pad(a.astype(dtype), ((0, 0), (0, width - a.shape[1])),
-                                                        constant_values=fill) for a in arrays])
-    values = pad(values_all, np.nan, np.float64)
-    flags = pad(flags_all, 1, np.int16)
-    ids = np.concatenate(ids_all)
-    day_arr = np.concatenate(days_all)
+    # The one reader (mdm.interval_store: one binary COPY, decoded by numpy into float64)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT channel_id FROM mdm_interval_day WHERE local_date >= %s AND local_date < %s",
+                       [start, start + dt.timedelta(days=days)])
+        channel_ids = [row[0] for row in cursor.fetchall()]
+    stored = read_channel_days(channel_ids, start, start + dt.timedelta(days=days))
+    values, flags, ids, day_arr = stored.values, stored.flags, stored.channel_ids, stored.dates
     out["load"] = time.perf_counter() - started
     out["present"] = int(np.count_nonzero(~np.isnan(values)))
 
@@ -312,8 +285,8 @@ def raw_copy(start: dt.date, days: int, meters: int, tz, per_interval: bool) -> 
     # What VEE reads back: the stored days of the pass, one binary COPY out (its look-back days
     # hold nothing in a fresh database).
     started = time.perf_counter()
-    with raw.copy('COPY (SELECT channel_id, local_date, interval_minutes, version, "values", flags FROM mdm_interval_day '
-                  "WHERE local_date >= %s AND local_date < %s) TO STDOUT (FORMAT BINARY)",
+    with raw.copy('COPY (SELECT channel_id, local_date, interval_minutes, version, decimals, "values", flags '
+                  "FROM mdm_interval_day WHERE local_date >= %s AND local_date < %s) TO STDOUT (FORMAT BINARY)",
                   [start, start + dt.timedelta(days=days)]) as copy:
         for _block in copy:
             pass

@@ -175,10 +175,12 @@ def load_intervals(channel_ids: list[int], seed: int, tz: str) -> int:
             values = np.round(shape[None, :] * scale[lo:hi, None] * rng.lognormal(0, 0.2, (hi - lo, slots)), 3)
             estimated = rng.random(hi - lo) < 0.02
             buf = io.StringIO()
-            actual_flags = "{" + ",".join(["0"] * slots) + "}"
-            estimated_flags = "{" + ",".join(["12"] * 8 + ["0"] * (slots - 8)) + "}"
+            # the store's encoding (mdm.interval_store): int4 thousandths, one byte a flag (bytea hex)
+            milli = np.rint(values * 1000).astype(np.int64)
+            actual_flags = "\\\\x" + bytes(slots).hex()
+            estimated_flags = "\\\\x" + bytes([12] * 8 + [0] * (slots - 8)).hex()
             for j, cid in enumerate(channel_ids[lo:hi]):
-                buf.write(f"{cid}\t{day}\t15\t{{{','.join(map(str, values[j].tolist()))}}}\t"
+                buf.write(f"{cid}\t{day}\t15\t{{{','.join(map(str, milli[j].tolist()))}}}\t"
                           f"{estimated_flags if estimated[j] else actual_flags}\t1\t2026-03-10 00:00:00+00\t\n")
             with connection.cursor() as cursor:
                 with cursor.copy("COPY mdm_interval_day (channel_id, local_date, interval_minutes, \"values\", flags, "
