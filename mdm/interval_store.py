@@ -10,7 +10,12 @@ Python step per row or per value. The result, an `IntervalBatch`, is sorted by (
 local date). (Measured against one `string_agg(array_send(...))` row decoded the same way:
 the COPY is 10-35 % faster, more so on bigger batches.)
 
-Writing. `copy_rows(days)` lays out the rows of the writer's binary COPY into its staging
+Encoding (migration 0013). `values` is int4[]: each value x 10^decimals, the row's `decimals`
+being its channel's resolution when written (NO_VALUE, the int4 minimum, = no value); `flags`
+is bytea, one Flag code a byte. The decoder returns float64 (NaN for NO_VALUE) and int16
+flags, so nothing downstream (VEE, determinants, billing) sees the encoding.
+
+Writing. `copy_rows(days, decimals)` lays out the rows of the writer's binary COPY into its staging
 table (`COPY_HEADER` + rows + `COPY_TRAILER`) with the same array format the reader decodes.
 """
 from __future__ import annotations
