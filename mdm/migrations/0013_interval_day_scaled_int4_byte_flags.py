@@ -125,12 +125,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='channel',
             name='resolution_decimals',
-            field=models.PositiveSmallIntegerField(default=3, help_text="Decimals the channel's interval values are stored to (0-6). The interval store keeps each value as an integer of this many decimals; an imported value with more decimals, or beyond ±2,147,483,647 units of this resolution, is refused, never rounded.", validators=[django.core.validators.MaxValueValidator(6)]),
+            field=models.PositiveSmallIntegerField(db_default=3, default=3, help_text="Decimals the channel's interval values are stored to (0-6). The interval store keeps each value as an integer of this many decimals; an imported value with more decimals, or beyond ±2,147,483,647 units of this resolution, is refused, never rounded.", validators=[django.core.validators.MaxValueValidator(6)]),
         ),
         migrations.AddField(
             model_name='channelevent',
             name='resolution_decimals',
-            field=models.PositiveSmallIntegerField(default=3, help_text="Decimals the channel's interval values are stored to (0-6). The interval store keeps each value as an integer of this many decimals; an imported value with more decimals, or beyond ±2,147,483,647 units of this resolution, is refused, never rounded.", validators=[django.core.validators.MaxValueValidator(6)]),
+            field=models.PositiveSmallIntegerField(db_default=3, default=3, help_text="Decimals the channel's interval values are stored to (0-6). The interval store keeps each value as an integer of this many decimals; an imported value with more decimals, or beyond ±2,147,483,647 units of this resolution, is refused, never rounded.", validators=[django.core.validators.MaxValueValidator(6)]),
         ),
         pgtrigger.migrations.AddTrigger(
             model_name='channel',

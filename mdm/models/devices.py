@@ -102,7 +102,7 @@ class Channel(models.Model):
         null=True, blank=True, help_text="Register digits: the register rolls over at 10^dials."
     )
     resolution_decimals = models.PositiveSmallIntegerField(
-        default=3, validators=[MaxValueValidator(6)],
+        default=3, db_default=3, validators=[MaxValueValidator(6)],
         help_text="Decimals the channel's interval values are stored to (0-6). The interval store keeps "
                   "each value as an integer of this many decimals; an imported value with more decimals, "
                   "or beyond ±2,147,483,647 units of this resolution, is refused, never rounded.",

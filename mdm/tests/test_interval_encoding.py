@@ -49,17 +49,17 @@ def test_scaling_is_exact_or_refused():
     assert round_to_resolution(np.array([1 / 3]), 3)[0] == 0.333
 
 
-def _cmep(serial: str, values: str) -> bytes:
-    # one 15-minute record; local 00:15 of DAY ends at 04:15Z
+def _cmep(serial: str, values: str, first_end: str = "202606100415") -> bytes:
+    # one 15-minute record; the first interval of local DAY ends at 04:15Z
     count = values.count(",,R0,") + 1
-    return f"MEPMD01,20090101,H,,U,,202606100430,{serial},OK,E,KWH,1,00000015,{count},202606100415,R0,{values}\n".encode()
+    return f"MEPMD01,20090101,H,,U,,202606100430,{serial},OK,E,KWH,1,00000015,{count},{first_end},R0,{values}\n".encode()
 
 
 def test_a_value_finer_than_the_channels_resolution_is_quarantined_with_its_line_and_field():
     ch = ChannelFactory(meter=MeterFactory(serial_number="R3"), unit="kWh", interval_minutes=15)
-    run = importing.import_file(_cmep("R3", "1.5,,R0,1.2345,,R0,0.125") + _cmep("R3", "3000000"),
+    run = importing.import_file(_cmep("R3", "1.5,,R0,1.2345,,R0,0.125") + _cmep("R3", "3000000", "202606100615"),
                                 format="cmep", file_name="fine.cmep", now=NOW)
-    bad = list(QuarantinedRecord.objects.filter(import_run=run).order_by("line").values_list("line", "field", "error"))
+    bad = list(QuarantinedRecord.objects.filter(import_run=run).order_by("line").values_list("line", "field", "message"))
     assert [(line, field) for line, field, _ in bad] == [(1, "Value"), (2, "Value")]
     assert "1.2345 kWh cannot be stored at the channel's resolution (at most 3 decimals" in bad[0][2]
     assert "1 of 3 intervals" in bad[0][2]
