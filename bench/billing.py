@@ -151,10 +151,14 @@ def load_intervals(channel_ids: list[int], kinds: np.ndarray, seed: int, tz: str
         flags = np.zeros((n, slots), dtype=np.int16)
         estimated = rng.random(n) < 0.02
         flags[estimated, :8] = 12  # like-day estimates for the first two hours
+        # the store's encoding (mdm.interval_store): thousandths as int4 (decimals 3, the
+        # default), one byte a flag (bytea, hex in COPY text)
+        milli = np.rint(values * 1000).astype(np.int64)
+        flag_bytes = flags.astype(np.uint8)
         buf = io.StringIO()
         for i, cid in enumerate(channel_ids):
-            buf.write(f"{cid}\t{day}\t15\t{{{','.join(map(str, values[i].tolist()))}}}\t"
-                      f"{{{','.join(map(str, flags[i].tolist()))}}}\t1\t2026-03-01 00:00:00+00\t\n")
+            buf.write(f"{cid}\t{day}\t15\t{{{','.join(map(str, milli[i].tolist()))}}}\t"
+                      f"\\\\x{flag_bytes[i].tobytes().hex()}\t1\t2026-03-01 00:00:00+00\t\n")
         buf.seek(0)
         with connection.cursor() as cursor:
             with cursor.copy("COPY mdm_interval_day (channel_id, local_date, interval_minutes, \"values\", flags, version, "
@@ -235,8 +239,9 @@ def _copy_out_stream(args) -> tuple[int, float]:
         started = time.perf_counter()
         size = 0
         with conn.cursor().copy(
-            'COPY (SELECT channel_id, local_date, interval_minutes, version, "values", flags FROM mdm_interval_day '
-            "WHERE channel_id = ANY(%s::bigint[]) AND local_date >= %s AND local_date < %s) TO STDOUT (FORMAT BINARY)",
+            'COPY (SELECT channel_id, local_date, interval_minutes, version, decimals, "values", flags '
+            "FROM mdm_interval_day WHERE channel_id = ANY(%s::bigint[]) AND local_date >= %s AND local_date < %s) "
+            "TO STDOUT (FORMAT BINARY)",
             [ids, PERIOD_START, PERIOD_END]) as copy:
             for block in copy:
                 size += len(block)

@@ -3,7 +3,13 @@
 --   psql -h 127.0.0.1 -U postgres utilis_bench_billing -f bench/storage_encodings.sql
 \timing off
 DROP TABLE IF EXISTS st_sample, st_f8, st_f8_lz4, st_f4, st_i4, st_i2x;
-CREATE TABLE st_sample AS SELECT channel_id, local_date, interval_minutes, "values", flags FROM mdm_interval_day ORDER BY channel_id, local_date LIMIT 28000;
+-- The store holds int4 thousandths + byte flags since mdm migration 0013: the sample is decoded
+-- back to the float8[] + int2[] layout first, so every encoding starts from the same rows.
+CREATE TABLE st_sample AS SELECT channel_id, local_date, interval_minutes,
+  (SELECT array_agg(CASE WHEN x = -2147483648 THEN 'NaN'::float8 ELSE x / power(10::float8, decimals) END ORDER BY o)
+     FROM unnest("values") WITH ORDINALITY u(x, o)) AS "values",
+  (SELECT array_agg(get_byte(flags, i)::int2 ORDER BY i) FROM generate_series(0, length(flags) - 1) i) AS flags
+FROM mdm_interval_day ORDER BY channel_id, local_date LIMIT 28000;
 SELECT count(*) rows, round(avg(pg_column_size("values"))) f8_bytes, round(avg(pg_column_size("values"::float4[]))) f4_bytes,
   round(avg(pg_column_size((SELECT array_agg(round(v*1000)::int4) FROM unnest("values") v)))) i4_bytes,
   round(avg(pg_column_size(flags))) flags_i2_bytes,

@@ -1,5 +1,5 @@
 """Quality flag codes of the interval store: one small integer per interval, kept in the
-`flags smallint[]` array parallel to `values`. Pure Python (no ORM) so numpy VEE code can use it.
+`flags` bytes parallel to `values` (one byte a slot). Pure Python (no ORM) so numpy VEE code can use it.
 
 An estimated value keeps its method in the code itself (ESTIMATED_BASE + method), so one array
 says both "estimated" and "how"; the rule that failed a validation and the who/why of an edit

@@ -224,7 +224,7 @@ def test_dst_days_store_every_interval_once(utility, end_date, dst_day, quarter_
     _seed(end_date, rates=shapes.InjectionRates(0, 0, 0, 0))
     lengths = {
         (minutes, len(values))
-        for minutes, values in IntervalDay.objects.filter(local_date=dst_day).values_list("interval_minutes", "values")
+        for minutes, values in IntervalDay.objects.filter(local_date=dst_day).values_list("interval_minutes", "scaled")
     }
     assert lengths == {(15, quarter_hours), (60, hours)}
     # nothing missing or doubled: with no faults every slot of every day is an actual read
@@ -235,7 +235,7 @@ def test_dst_days_store_every_interval_once(utility, end_date, dst_day, quarter_
                                        local_date=old.removed_at.astimezone(TZ).date())
     series = Channel.objects.filter(interval_minutes__isnull=False).exclude(meter_id=new.meter_id).count()
     assert rows.count() == 3 * series - 1  # the exchanged meter's 3 days are 1 + (2 off) + 1
-    for flags in rows.values_list("flags", flat=True):
+    for flags in rows.values_list("flag_bytes", flat=True):
         assert set(flags) == {Flag.ACTUAL}
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+import json
 import math
 import zoneinfo
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +38,8 @@ from core.money import to_decimal
 from mdm.flags import NOT_PROVIDED, QUALITY_WORDS, Flag
 from mdm.importing.payload import payload_as_of, payload_pack, payload_unpack
 from mdm.importing.registry import read_file_zone, read_format
-from mdm.importing.screen import read_limits, screen_result
+from mdm.importing.screen import read_limits, screen_result, value_field
+from mdm.interval_store import DEFAULT_DECIMALS, resolution_range, scale_values
 from mdm.importing.slots import day_lengths_minutes, epoch_minutes, from_epoch_minutes, locate
 from mdm.models import ImportChunk, ImportRun, QuarantinedRecord
 from mdm.records import IntervalBlock, ParsedRegisterRead, ParseResult, RecordError
@@ -186,10 +188,7 @@ def _prepare(run: ImportRun, now: dt.datetime) -> list[int]:
         if run.chunks_total:  # another worker prepared it meanwhile
             return _pending_chunks(run.pk)
         n_errors = quarantine_errors(run=run, errors=result.errors)
-        ImportChunk.objects.bulk_create(
-            ImportChunk(run=run, number=i, size=len(b) + len(r), payload=payload_pack(b, r, as_of=_as_of_of(b, as_of)))
-            for i, (b, r) in enumerate(chunks)
-        )
+        _chunks_insert(run.pk, ((len(b) + len(r), payload_pack(b, r, as_of=_as_of_of(b, as_of))) for b, r in chunks))
         run.status = ImportRun.Status.RUNNING
         run.started_at = run.started_at or now
         run.progress_at = now
@@ -203,6 +202,16 @@ def _prepare(run: ImportRun, now: dt.datetime) -> list[int]:
             run.finished_at = now
         run.save()
     return list(range(len(chunks)))
+
+
+def _chunks_insert(run_id: int, chunks: Iterable[tuple[int, dict]]) -> None:
+    """The run's ImportChunk rows (size, payload), numbered from 0, by one COPY. Not
+    bulk_create: Django's psycopg cursor binds client-side, and quoting each multi-megabyte
+    JSON payload in Python was half of a 10,000-meter prepare (docs/performance.md)."""
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy("COPY mdm_importchunk (run_id, number, status, size, error, payload) FROM STDIN") as copy:
+            for number, (size, payload) in enumerate(chunks):
+                copy.write_row((run_id, number, runs.ChunkStatus.PENDING.value, size, "", json.dumps(payload)))
 
 
 def _as_of_of(blocks: Sequence[IntervalBlock], as_of: dict[int, dt.datetime]) -> dict[int, dt.datetime]:
@@ -360,6 +369,7 @@ class _ChannelRow:
     unit: str
     direction: str
     interval_minutes: int | None
+    decimals: int = DEFAULT_DECIMALS  # resolution_decimals: what the store keeps of its values
 
 
 _CONTROL = {i: f"\\x{i:02x}" for i in [*range(0, 9), 11, 12, *range(14, 32), 127]}
@@ -427,7 +437,8 @@ def load_records(*, run: ImportRun, blocks: Sequence[IntervalBlock], registers: 
     raw = _RawLines(run)
     channels = _channels_for({b.meter_serial for b in blocks} | {r.meter_serial for r in registers})
     tz = utility_zone()
-    plan = plan_records(blocks=blocks, registers=registers, channels=channels, tz=tz, raw=raw)
+    plan = plan_records(blocks=blocks, registers=registers, channels=channels, tz=tz, raw=raw,
+                        value_field=value_field(run.format))
     if not as_of:
         return write_records(run=run, plan=plan, now=now, raw=raw)
     return _write_with_as_of(run=run, plan=plan, now=now, raw=raw, blocks=blocks, channels=channels,
@@ -502,10 +513,11 @@ def _write_with_as_of(*, run: ImportRun, plan: ImportPlan, now: dt.datetime, raw
 
 def plan_records(*, blocks: Sequence[IntervalBlock], registers: Sequence[ParsedRegisterRead],
                  channels: dict[str, list[_ChannelRow]], tz: dt.tzinfo,
-                 raw: Callable[[int], str] = lambda line: "") -> ImportPlan:
+                 raw: Callable[[int], str] = lambda line: "", value_field: str = "Value") -> ImportPlan:
     """Pure: each block resolved to its channel (or an error), the accepted intervals laid out
-    as channel-days (`stage_blocks`), the register reads resolved and checked. `raw(line)`
-    gives a quarantined record's source line."""
+    as channel-days (`stage_blocks`, which also refuses values the channel's resolution does
+    not store exactly), the register reads resolved and checked. `raw(line)` gives a
+    quarantined record's source line; `value_field` the format's name of a value field."""
     errors: list[RecordError] = []
     accepted: list[tuple[IntervalBlock, int]] = []
     for block in blocks:  # one step per record; the intervals are handled as arrays below
@@ -514,7 +526,8 @@ def plan_records(*, blocks: Sequence[IntervalBlock], registers: Sequence[ParsedR
             errors.append(RecordError(block.source_line, error[0], error[1], raw(block.source_line)))
         else:
             accepted.append((block, channel_id))
-    days, stage_errors = stage_blocks(accepted, tz=tz, raw=raw)
+    decimals = {c.id: c.decimals for chans in channels.values() for c in chans}
+    days, stage_errors = stage_blocks(accepted, tz=tz, raw=raw, decimals=decimals, value_field=value_field)
     errors.extend(stage_errors)
     reads = _plan_registers(registers, channels, errors, raw)
     return ImportPlan(days=tuple(days), registers=tuple(reads), errors=tuple(errors))
@@ -542,16 +555,16 @@ def _channels_for(serials: set[str]) -> dict[str, list[_ChannelRow]]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT m.serial_number, c.id, c.unit, c.direction, c.interval_minutes
+            SELECT m.serial_number, c.id, c.unit, c.direction, c.interval_minutes, c.resolution_decimals
             FROM mdm_meter m LEFT JOIN mdm_channel c ON c.meter_id = m.id
             WHERE m.serial_number = ANY(string_to_array(%s, %s))
             """,
             [_SERIAL_SEPARATOR.join(serials), _SERIAL_SEPARATOR],
         )
-        for serial, cid, unit, direction, minutes in cursor.fetchall():
+        for serial, cid, unit, direction, minutes, decimals in cursor.fetchall():
             chans = found.setdefault(serial, [])
             if cid is not None:
-                chans.append(_ChannelRow(cid, unit, direction, minutes))
+                chans.append(_ChannelRow(cid, unit, direction, minutes, decimals))
     return found
 
 
@@ -599,11 +612,15 @@ class _Intervals:
 
 
 def stage_blocks(accepted: Sequence[tuple[IntervalBlock, int]], *, tz: dt.tzinfo,
-                 raw: Callable[[int], str] = lambda line: "") -> tuple[list[StagedDay], list[RecordError]]:
+                 raw: Callable[[int], str] = lambda line: "", decimals: Mapping[int, int] | None = None,
+                 value_field: str = "Value") -> tuple[list[StagedDay], list[RecordError]]:
     """Interval blocks (already resolved to channel ids) -> one StagedDay per channel and local
     day, vectorised over all intervals of all blocks. Also returns the intervals that cannot
-    load: not on the local day's interval grid ("Interval"), or the same interval given twice
-    with different values ("Value": the first occurrence in file order is kept). Pure."""
+    load: not on the local day's interval grid ("Interval"), a value the channel cannot store
+    exactly at its resolution (`decimals`: channel id -> resolution_decimals, default 3; with
+    more decimals or beyond the int4 range: `value_field`; never rounded), or the same
+    interval given twice with different values ("Value": the first occurrence in file order
+    is kept). Pure."""
     if not accepted:
         return [], []
     blocks = [b for b, _ in accepted]
@@ -612,7 +629,8 @@ def stage_blocks(accepted: Sequence[tuple[IntervalBlock, int]], *, tz: dt.tzinfo
         return [], []
     errors: list[RecordError] = []
     on_grid = _on_grid(iv, blocks, errors, raw)
-    keep = _drop_repeats(iv, on_grid, blocks, errors, raw)
+    storable = _storable(iv, on_grid, blocks, decimals or {}, errors, raw, value_field)
+    keep = _drop_repeats(iv, storable, blocks, errors, raw)
     return _channel_days(iv, keep), errors
 
 
@@ -651,6 +669,28 @@ def _on_grid(iv: _Intervals, blocks: Sequence[IntervalBlock], errors: list[Recor
             f"on the {block.interval_minutes}-minute grid of the local day.", raw(block.source_line),
         ))
     return np.flatnonzero(~off_grid)
+
+
+def _storable(iv: _Intervals, idx: np.ndarray, blocks: Sequence[IntervalBlock], decimals: Mapping[int, int],
+              errors: list[RecordError], raw: Callable[[int], str], value_field: str) -> np.ndarray:
+    """Of `idx`, the intervals whose value the channel stores exactly at its resolution (NaN,
+    no value, always); one error per block with any other, whose good intervals still load."""
+    chans, inverse = np.unique(iv.chan[idx], return_inverse=True)
+    dec = np.array([decimals.get(int(c), DEFAULT_DECIMALS) for c in chans], dtype=np.int64)[inverse]
+    _, bad = scale_values(iv.values[idx], dec)
+    if not bad.any():
+        return idx
+    for b in np.unique(iv.blk[idx[bad]]):
+        block = blocks[b]
+        in_block = bad & (iv.blk[idx] == b)
+        first = int(np.flatnonzero(in_block)[0])
+        errors.append(RecordError(
+            block.source_line, value_field,
+            f"Interval value {float(iv.values[idx[first]])!r} {block.unit} cannot be stored at the channel's resolution "
+            f"({resolution_range(int(dec[first]))}); {int(in_block.sum())} of {len(block.values)} intervals of this "
+            "record not loaded.", raw(block.source_line),
+        ))
+    return idx[~bad]
 
 
 def _drop_repeats(iv: _Intervals, idx: np.ndarray, blocks: Sequence[IntervalBlock], errors: list[RecordError],

@@ -34,6 +34,11 @@ _FIELDS: dict[str, tuple[str, str]] = {
 _DEFAULT_MAX = 1e11
 
 
+def value_field(fmt: str) -> str:
+    """The format's name of a record's value field (the quarantine names it)."""
+    return _FIELDS.get(fmt, ("DateTime", "Value"))[1]
+
+
 @dataclass(frozen=True)
 class ReadLimits:
     earliest: dt.datetime

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pghistory
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Upper
@@ -100,6 +101,12 @@ class Channel(models.Model):
     dials = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Register digits: the register rolls over at 10^dials."
     )
+    resolution_decimals = models.PositiveSmallIntegerField(
+        default=3, db_default=3, validators=[MaxValueValidator(6)],
+        help_text="Decimals the channel's interval values are stored to (0-6). The interval store keeps "
+                  "each value as an integer of this many decimals; an imported value with more decimals, "
+                  "or beyond ±2,147,483,647 units of this resolution, is refused, never rounded.",
+    )
 
     class Meta:
         ordering = ["meter_id", "channel_number", "id"]
@@ -113,6 +120,7 @@ class Channel(models.Model):
                 name="channel_interval_length",
                 condition=Q(interval_minutes__isnull=True) | Q(interval_minutes__in=[5, 15, 30, 60]),
             ),
+            models.CheckConstraint(name="channel_resolution_decimals", condition=Q(resolution_decimals__lte=6)),
         ]
 
     def __str__(self) -> str:

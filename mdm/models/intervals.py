@@ -3,8 +3,11 @@ month in SQL: Django cannot declare partitioning), its version history, and what
 back: billed-through dates and replacement-read notices."""
 from __future__ import annotations
 
+import numpy as np
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+
+from mdm.interval_store import IntervalEncodingError, resolution_range, scale_values, unscale_values
 
 from mdm.models.devices import Channel
 from mdm.models.imports import ImportRun
@@ -32,23 +35,57 @@ class RegisterRead(models.Model):
         ]
 
 
-class IntervalDay(models.Model):
+class _StoredDay(models.Model):
+    """The encoded arrays of a channel-day (mdm.interval_store): `scaled` is the "values"
+    column, int4[] of value x 10^decimals (NO_VALUE, the int4 minimum, where there is no
+    value); `flag_bytes` the "flags" column, bytea, one Flag code per slot. `values` and
+    `flags` are the decoded lists (float, NaN where missing; int codes); setting them encodes
+    at the row's `decimals` (exactly, or IntervalEncodingError)."""
+
+    interval_minutes = models.SmallIntegerField()
+    decimals = models.SmallIntegerField(default=3, help_text="The channel's resolution when this version was written.")
+    scaled = ArrayField(models.IntegerField(), db_column="values")
+    flag_bytes = models.BinaryField(db_column="flags")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def values(self) -> list[float]:
+        return unscale_values(np.asarray(self.scaled, dtype=np.int64), self.decimals).tolist()
+
+    @values.setter
+    def values(self, values) -> None:
+        scaled, bad = scale_values(np.asarray(values, dtype=np.float64), self.decimals)
+        if bad.any():
+            raise IntervalEncodingError(f"Interval {int(np.flatnonzero(bad)[0])}: cannot be stored at "
+                                        f"{resolution_range(self.decimals)}.")
+        self.scaled = scaled.tolist()
+
+    @property
+    def flags(self) -> list[int]:
+        return list(bytes(self.flag_bytes))
+
+    @flags.setter
+    def flags(self, flags) -> None:
+        self.flag_bytes = bytes(int(f) for f in flags)
+
+
+class IntervalDay(_StoredDay):
     """One channel's intervals of one local day.
 
     The table is range-partitioned by month and created by SQL (migration 0002): Django
     cannot declare partitioning. The model is still `managed` so that test flushes truncate
     it and later field changes migrate like any other table's.
 
-    `values[i]` / `flags[i]` are slot i: [local midnight + i*interval, +interval) in UTC. A
-    missing value is NaN with flag MISSING. `changed_by`/`reason` say who made this version and
-    why; the versions it replaced are in IntervalDayVersion."""
+    `values[i]` / `flags[i]` are slot i: [local midnight + i*interval, +interval) in UTC,
+    stored encoded (see _StoredDay; migration 0013). A missing value is NaN with flag MISSING.
+    `changed_by`/`reason` say who made this version and why; the versions it replaced are in
+    IntervalDayVersion."""
 
     pk = models.CompositePrimaryKey("channel_id", "local_date")
     channel = models.ForeignKey(Channel, on_delete=models.DO_NOTHING, related_name="+")
     local_date = models.DateField()
-    interval_minutes = models.SmallIntegerField()
-    values = ArrayField(models.FloatField())
-    flags = ArrayField(models.SmallIntegerField())
     version = models.IntegerField(default=1)
     updated_at = models.DateTimeField()
     import_run_id = models.BigIntegerField(null=True)
@@ -60,15 +97,12 @@ class IntervalDay(models.Model):
         db_table = "mdm_interval_day"
 
 
-class IntervalDayVersion(models.Model):
+class IntervalDayVersion(_StoredDay):
     """A superseded version of a channel-day, copied here before every change."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
     local_date = models.DateField()
-    interval_minutes = models.SmallIntegerField()
     version = models.IntegerField()
-    values = ArrayField(models.FloatField())
-    flags = ArrayField(models.SmallIntegerField())
     changed_at = models.DateTimeField(help_text="When this version was written.")
     changed_by_id = models.BigIntegerField(null=True)
     reason = models.TextField(default="")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from django.db.models import Max
 
-from mdm.interval_store import read_channel_days
+from mdm.interval_store import read_channel_days, unscale_values
 from mdm.models import Channel, IntervalDay, IntervalDayVersion, Meter
 from mdm.timeutil import day_start_utc
 
@@ -44,22 +44,30 @@ def channel_days(channel_ids, start_date: dt.date, end_date: dt.date) -> dict[in
 
 
 def channel_day_history(*, channel_id: int, local_date: dt.date) -> list[dict[str, Any]]:
-    """Every version of a channel-day, oldest first, the current one last."""
-    past: list[dict[str, Any]] = [dict(row) for row in
+    """Every version of a channel-day, oldest first, the current one last; `values` (float,
+    NaN where missing) and `flags` (Flag codes) decoded from the store's encoding."""
+    fields = ("version", "decimals", "scaled", "flag_bytes", "changed_by_id", "reason", "import_run_id", "vee_run_id")
+    past: list[dict[str, Any]] = [_decoded(row) for row in
         IntervalDayVersion.objects.filter(channel_id=channel_id, local_date=local_date)
-        .order_by("version")
-        .values("version", "values", "flags", "changed_at", "changed_by_id", "reason", "import_run_id", "vee_run_id")
+        .order_by("version").values(*fields, "changed_at")
     ]
     current = (
         IntervalDay.objects.filter(channel_id=channel_id, local_date=local_date)
-        .values("version", "values", "flags", "updated_at", "changed_by_id", "reason", "import_run_id", "vee_run_id")
+        .values(*fields, "updated_at")
         .first()
     )
     if current:
-        row: dict[str, Any] = dict(current)
+        row = _decoded(current)
         row["changed_at"] = row.pop("updated_at")
         past.append(row)
     return past
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["values"] = unscale_values(np.asarray(out.pop("scaled"), dtype=np.int64), out.pop("decimals")).tolist()
+    out["flags"] = list(bytes(out.pop("flag_bytes")))
+    return out
 
 
 @dataclass(frozen=True)

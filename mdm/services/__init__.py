@@ -6,16 +6,19 @@ meter_install_by_serial, meter_remove_by_serial, meter_exchange_by_serial (check
 Exceptions: MeterError (with `field`), MeterNotFoundError, MeterExistsError,
 InstallationOverlapError, VirtualMeterFormulaError (meters),
 MeterOnboardingError, MetersAlreadyOnboardedError (onboarding), RuleSetConfigError (VEE
-configuration), IntervalLayoutError (interval merge), VeeRunError (VEE runs), WorklistError
+configuration), IntervalLayoutError and IntervalEncodingError (interval merge: a value the
+channel's resolution cannot store), VeeRunError (VEE runs), WorklistError
 (worklist actions).
 
 The rate classes' usage per day (the portal's similar premises): usage_class_days_refresh."""
 from mdm.services.intervals import (  # noqa: F401
+    IntervalEncodingError,
     IntervalLayoutError,
     MergeCounts,
     StagedDay,
     billed_through_set,
     billed_through_set_many,
+    channel_resolutions,
     interval_days_merge,
     interval_days_replace,
     interval_partitions_ensure,

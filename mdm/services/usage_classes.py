@@ -19,6 +19,7 @@ from django.db import connection, transaction
 
 from cis.selectors import service_point_agreement_periods, service_point_rate_classes
 from mdm.flags import Flag
+from mdm.interval_store import NO_VALUE
 from mdm.models import Channel, Installation, IntervalDay, UsageClassDay
 
 REFRESH_DAYS = 7  # the nightly job's days: reads and VEE estimates arrive for days after
@@ -29,10 +30,11 @@ WITH sp AS (SELECT * FROM unnest(%(sp_ids)s::bigint[], %(classes)s::text[]) AS t
              AS t(sp_id, start_date, end_date)),
      days AS (
         SELECT sp.rate_class, i.commodity, c.unit, c.direction, d.local_date, i.service_point_id,
-               (SELECT coalesce(sum(v), 0) FROM unnest(d.values, d.flags) AS u(v, f)
-                 WHERE f <> %(missing)s AND v <> 'NaN'::float8) AS total,
-               (SELECT count(*) FROM unnest(d.values, d.flags) AS u(v, f)
-                 WHERE f = %(missing)s OR v = 'NaN'::float8) AS gaps
+               (SELECT coalesce(sum(v), 0) FROM unnest(d.values) WITH ORDINALITY AS u(v, i)
+                 WHERE get_byte(d.flags, i::int - 1) <> %(missing)s AND v <> %(no_value)s
+               )::float8 / power(10::float8, d.decimals) AS total,
+               (SELECT count(*) FROM unnest(d.values) WITH ORDINALITY AS u(v, i)
+                 WHERE get_byte(d.flags, i::int - 1) = %(missing)s OR v = %(no_value)s) AS gaps
           FROM {interval_day} d
           JOIN {channel} c ON c.id = d.channel_id
           JOIN {installation} i ON i.meter_id = c.meter_id
@@ -69,7 +71,7 @@ def usage_class_days_refresh(*, start_date: dt.date, end_date: dt.date, tz: dt.t
     params: dict[str, Any] = {
         "sp_ids": list(classes), "classes": list(classes.values()),
         "occ_sp": [o[0] for o in occ], "occ_start": [o[1] for o in occ], "occ_end": [o[2] for o in occ],
-        "missing": int(Flag.MISSING), "tz": str(tz), "start": start_date, "end": end_date, "now": now,
+        "missing": int(Flag.MISSING), "no_value": NO_VALUE, "tz": str(tz), "start": start_date, "end": end_date, "now": now,
     }
     with transaction.atomic():
         UsageClassDay.objects.filter(local_date__gte=start_date, local_date__lt=end_date).delete()

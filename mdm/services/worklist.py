@@ -11,7 +11,9 @@ from django.db import transaction
 
 from mdm import selectors, vee_processing
 from mdm.flags import Flag
+from mdm.interval_store import DEFAULT_DECIMALS, resolution_range, scale_values
 from mdm.models import VeeRun, VeeWorklistItem
+from mdm.services.intervals import channel_resolutions
 from mdm.services.vee_runs import vee_run_create, vee_run_execute
 from mdm.vee.engine import ManualEdit, VeeInputError
 from mdm.vee.flags import PERSON_SET, in_codes
@@ -77,6 +79,11 @@ def worklist_item_edit(*, item_id: int, first_slot: int, values: Sequence[float]
         raise WorklistError("Enter at least one value.")
     with transaction.atomic():
         item = _open_item(item_id)
+        decimals = channel_resolutions([item.channel_id]).get(item.channel_id, DEFAULT_DECIMALS)
+        _, inexact = scale_values(np.asarray(values, dtype=np.float64), decimals)
+        if inexact.any():
+            bad = values[int(np.flatnonzero(inexact)[0])]
+            raise WorklistError(f"{bad:g} cannot be stored on this channel ({resolution_range(decimals)}).")
         edit = ManualEdit(item.channel_id, item.local_date, int(first_slot), tuple(float(v) for v in values),
                           reason.strip(), user.get_username())
         try:

@@ -158,7 +158,7 @@ def test_a_replayed_file_and_a_crlf_copy_add_nothing(channel):
     # what VEE does after an import: a value flagged (failed validation) stays the same value
     day = IntervalDay.objects.get(channel=channel)
     day.flags = [3] + list(day.flags[1:])
-    day.save(update_fields=["flags"])
+    day.save(update_fields=["flag_bytes"])
     crlf = importing.import_file(text.replace("\n", "\r\n").encode(), format="cmep", file_name="a-crlf.cmep", now=NOW)
     replay = importing.import_file(text.encode() + b"\n", format="cmep", file_name="a-again.cmep", now=NOW)
     for run in (crlf, replay):

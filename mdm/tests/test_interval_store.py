@@ -31,7 +31,7 @@ def toronto(settings):
 
 def _day(channel, day, n, seed):
     rng = np.random.default_rng(seed)
-    values = rng.random(n) * 3
+    values = np.round(rng.random(n) * 3, 3)  # the channel stores thousandths (resolution_decimals 3)
     values[3] = np.nan
     flags = np.full(n, Flag.ACTUAL, dtype=np.int16)
     flags[3] = Flag.MISSING
@@ -79,16 +79,15 @@ def _copy_stream(lengths, null_at=None):
     parts = [COPY_HEADER]
     for i, n in enumerate(lengths):
         row = np.zeros(1, dtype=read_row_dtype(n))
-        row["fields"], row["cid_len"], row["cid"], row["date_len"], row["date"] = 6, 8, i + 1, 4, 9800 + i
+        row["fields"], row["cid_len"], row["cid"], row["date_len"], row["date"] = 7, 8, i + 1, 4, 9800 + i
         row["min_len"], row["minutes"], row["ver_len"], row["version"] = 2, 15, 4, 1
-        for oid, name, size in ((701, "vals", 8), (21, "flags", 2)):
-            row[f"{oid}_len"], row[f"{oid}_ndim"], row[f"{oid}_oid"] = 20 + (4 + size) * n, 1, oid
-            row[f"{oid}_n"], row[f"{oid}_lb"] = n, 1
-            row[name]["len"] = size
-        row["vals"]["v"] = np.arange(n) + i
-        row["flags"]["f"] = i % 3
+        row["dec_len"], row["decimals"] = 2, 3
+        row["23_len"], row["23_ndim"], row["23_oid"], row["23_n"], row["23_lb"] = 20 + 8 * n, 1, 23, n, 1
+        row["vals"]["len"] = 4
+        row["vals"]["v"] = (np.arange(n) + i) * 1000
+        row["flags_len"], row["flags"] = n, i % 3
         if i == null_at:
-            row["701_null"] = 1
+            row["23_null"] = 1
         parts.append(row.tobytes())
     return b"".join(parts) + COPY_TRAILER
 

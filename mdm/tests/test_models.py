@@ -161,7 +161,7 @@ def test_partition_created_later_takes_its_rows_out_of_the_default_partition():
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO mdm_interval_day (channel_id, local_date, interval_minutes, \"values\", flags, updated_at)"
-            " VALUES (%s, '2031-02-03', 15, ARRAY[1.0]::float8[], ARRAY[0]::int2[], now())", [ch.pk]
+            " VALUES (%s, '2031-02-03', 15, ARRAY[1000]::int4[], '\\x00'::bytea, now())", [ch.pk]
         )
         cursor.execute("SELECT mdm_interval_partition_ensure('2031-02-10')")
         cursor.execute("SELECT tableoid::regclass::text FROM mdm_interval_day WHERE local_date = '2031-02-03'")
