@@ -386,8 +386,10 @@ def calculate_determinants_many(
     missing = np.isnan(values)
     vals = np.nan_to_num(values)
     flags = np.where(missing, np.int16(Flag.MISSING), flags)
-    rec = np.nan_to_num(received) if received is not None else np.zeros((n, total))
     with_received = has_received if has_received is not None else np.zeros(n, bool)
+    rec = np.zeros((n, total))
+    if received is not None and with_received.any():
+        rec[with_received] = np.nan_to_num(received[with_received])
     periods = tou.periods if tou is not None else ()
 
     if demand_window_minutes % interval_minutes:

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -64,14 +65,31 @@ def _as_grid(value) -> timeutil.TouGrid | None:
     return timeutil.TouGrid(weekday=tuple(map(tuple, weekday)), weekend=tuple(map(tuple, weekend)))
 
 
+class _Installed(NamedTuple):
+    """The fields of an `Installation` the calculation reads (a row, not a model object: a
+    chunk loads a thousand of them)."""
+
+    service_point_id: int
+    meter_id: int
+    installed_at: dt.datetime
+    removed_at: dt.datetime | None
+
+
+class _Channel(NamedTuple):
+    pk: int
+    meter_id: int
+    direction: str
+    interval_minutes: int | None
+
+
 @dataclass
 class _Loaded:
     """Everything the chunk's service points are made of, loaded in bulk."""
 
     virtual: dict[int, list[dict]]
-    installations: dict[int, list[Installation]]
-    channels_by_meter: dict[int, list[Channel]]
-    channel_by_id: dict[int, Channel]
+    installations: dict[int, list[_Installed]]
+    channels_by_meter: dict[int, list[_Channel]]
+    channel_by_id: dict[int, _Channel]
     multipliers: dict[int, list[MultiplierPeriod]]
     batch: IntervalBatch  # every channel's days, sorted by (channel, date)
     rows: dict[int, tuple[int, int]]  # channel id -> its rows [first, last) in `batch`
@@ -94,21 +112,23 @@ def _load(service_point_ids: Iterable[int], start: dt.date, end: dt.date, tz: st
         if not pending:
             break
     start_at, end_at = timeutil.day_start_utc(start, tz), timeutil.day_start_utc(end, tz)
-    installations: dict[int, list[Installation]] = defaultdict(list)
-    for inst in (
+    installations: dict[int, list[_Installed]] = defaultdict(list)
+    for row in (
         Installation.objects.filter(AnyOf(F("service_point_id"), sp_ids), installed_at__lt=end_at)
         .filter(Q(removed_at__isnull=True) | Q(removed_at__gt=start_at))
         .order_by("service_point_id", "installed_at")
+        .values_list("service_point_id", "meter_id", "installed_at", "removed_at")
     ):
-        installations[inst.service_point_id].append(inst)
+        installations[row[0]].append(_Installed(*row))
     meter_ids = {i.meter_id for insts in installations.values() for i in insts}
     direct_channel_ids = {int(t["channel_id"]) for terms in virtual.values() for t in terms if "channel_id" in t}
-    channels = list(
+    channels = [_Channel(*row) for row in (
         Channel.objects.filter(AnyOf(F("meter_id"), meter_ids) | AnyOf(F("id"), direct_channel_ids))
         .filter(interval_minutes__isnull=False, unit__in=CONSUMPTION_UNITS)
         .order_by("meter_id", "channel_number", "id")
-    )
-    channels_by_meter: dict[int, list[Channel]] = defaultdict(list)
+        .values_list("id", "meter_id", "direction", "interval_minutes")
+    )]
+    channels_by_meter: dict[int, list[_Channel]] = defaultdict(list)
     for ch in channels:
         channels_by_meter[ch.meter_id].append(ch)
     channel_ids = [c.pk for c in channels]
