@@ -387,8 +387,9 @@ def calculate_determinants_many(
     vals = np.nan_to_num(values)
     flags = np.where(missing, np.int16(Flag.MISSING), flags)
     with_received = has_received if has_received is not None else np.zeros(n, bool)
-    rec = np.zeros((n, total))
+    rec = None
     if received is not None and with_received.any():
+        rec = np.zeros((n, total))
         rec[with_received] = np.nan_to_num(received[with_received])
     periods = tou.periods if tou is not None else ()
 
@@ -424,52 +425,73 @@ def calculate_determinants_many(
     if per_hour and hours * per_hour == total and np.array_equal(line.hour_index, np.arange(total) // per_hour):
         # bincount adds each hour's slots to 0.0 in slot order: the same additions, as columns.
         by_slot = vals.reshape(n, hours, per_hour)
-        hourly = np.zeros((n, hours))
-        for j in range(per_hour):
+        hourly = by_slot[:, :, 0] + 0.0  # 0.0 + the first slot, as bincount starts (-0.0 -> +0.0)
+        for j in range(1, per_hour):
             hourly += by_slot[:, :, j]
     else:
         hourly = np.stack([np.bincount(line.hour_index, weights=v, minlength=hours) for v in vals]) if n else \
             np.zeros((0, hours))
 
     totals = vals.sum(axis=1).tolist()
-    rec_totals = rec.sum(axis=1).tolist()
+    rec_totals = rec.sum(axis=1).tolist() if rec is not None else [0.0] * n
     by_tou: dict[int, list[float]] = {}
     rec_by_tou: dict[int, list[float]] = {}
     if line.tou is not None:
         for p in periods:
             mask = line.tou == p
             by_tou[int(p)] = vals[:, mask].sum(axis=1).tolist()
-            rec_by_tou[int(p)] = rec[:, mask].sum(axis=1).tolist()
+            rec_by_tou[int(p)] = rec[:, mask].sum(axis=1).tolist() if rec is not None else [0.0] * n
     interval_values = np.where(missing, np.nan, vals)
     missing_n = missing.sum(axis=1).tolist()
-    estimated_n = is_estimated(flags).sum(axis=1).tolist()
-    edited_n = (flags == Flag.EDITED).sum(axis=1).tolist()
-    failed_n = (flags == Flag.FAILED_VALIDATION).sum(axis=1).tolist()
+    # Flags other than actual / missing are few: count them from their positions.
+    row_of, col_of = np.nonzero(flags > Flag.MISSING)
+    codes = flags[row_of, col_of]
+    estimated_n = np.bincount(row_of[is_estimated(codes)], minlength=n).tolist()
+    edited_n = np.bincount(row_of[codes == Flag.EDITED], minlength=n).tolist()
+    failed_n = np.bincount(row_of[codes == Flag.FAILED_VALIDATION], minlength=n).tolist()
     received_rows = with_received.tolist()
     zero = q(0)
+    # Each distinct float rounded once (zeros repeat: received energy, empty TOU periods).
+    rounded: dict[float, Decimal] = {}
+
+    def decimals(column: list[float]) -> list[Decimal]:
+        out = []
+        for v in column:
+            d = rounded.get(v)
+            if d is None:
+                d = rounded[v] = q(v)
+            out.append(d)
+        return out
+
+    total_d = decimals(totals)
+    rec_d = decimals(rec_totals)
+    by_tou_d = {p: decimals(v) for p, v in by_tou.items()}
+    rec_by_tou_d = {p: decimals(v) for p, v in rec_by_tou.items()}
+    demand_d = {p: [zero] * n if v is None else decimals(v) for p, v in demand_by_tou.items()}
+    if kw.shape[1]:
+        max_kw_d = decimals(peak_kw)
+        max_at_d = [t.replace(tzinfo=dt.timezone.utc) for t in peak_at]
+    else:
+        max_kw_d, max_at_d = [zero] * n, [None] * n
     out = []
     for i in range(n):
-        if kw.shape[1]:
-            max_kw, max_at = q(peak_kw[i]), peak_at[i].replace(tzinfo=dt.timezone.utc)
-        else:
-            max_kw, max_at = zero, None
         out.append(Determinants(
             period_start=period_start,
             period_end=period_end,
             interval_minutes=interval_minutes,
-            total=q(totals[i]),
-            by_tou={p: q(v[i]) for p, v in by_tou.items()},
+            total=total_d[i],
+            by_tou={p: v[i] for p, v in by_tou_d.items()},
             hour_starts_utc=line.hour_starts_utc,
             hour_values=hourly[i],
             interval_starts_utc=line.starts_utc,
             interval_values=interval_values[i],
             demand_window_minutes=demand_window_minutes,
             demand_rolling=demand_rolling,
-            max_demand_kw=max_kw,
-            max_demand_at=max_at,
-            max_demand_by_tou={p: zero if v is None else q(v[i]) for p, v in demand_by_tou.items()},
-            received_total=q(rec_totals[i]),
-            received_by_tou={p: q(v[i]) for p, v in rec_by_tou.items()} if received_rows[i] else {},
+            max_demand_kw=max_kw_d[i],
+            max_demand_at=max_at_d[i],
+            max_demand_by_tou={p: v[i] for p, v in demand_d.items()},
+            received_total=rec_d[i],
+            received_by_tou={p: v[i] for p, v in rec_by_tou_d.items()} if received_rows[i] else {},
             interval_count=total,
             missing_intervals=missing_n[i],
             estimated_intervals=estimated_n[i],

@@ -325,6 +325,29 @@ def _rows_matrix(loaded: _Loaded, channel_ids: Sequence[int | None], line) -> tu
     if bad.any():
         ok = ~bad[owner]
         owner, rows, day, slots = owner[ok], rows[ok], day[ok], slots[ok]
+    # The usual case: a row has every day of the line, in order. Those rows are one gather of
+    # their days, (rows, days, width), and one compress of the line's real slots; the others
+    # (days missing from the store) are scattered slot by slot.
+    days = len(line.days)
+    per_owner = np.bincount(owner, minlength=n)
+    first = np.concatenate([[0], np.cumsum(per_owner)[:-1]])
+    complete = per_owner == days
+    if complete.any():
+        taken = np.repeat(complete, per_owner)
+        in_order = np.all(day[taken].reshape(-1, days) == np.arange(days), axis=1)
+        complete[np.flatnonzero(complete)[~in_order]] = False
+    if complete.any():
+        width = batch.values.shape[1]
+        real_line = np.arange(width)[None, :] < np.diff(line.day_offsets)[:, None]  # (days, width)
+        whole = np.flatnonzero(complete)
+        at = (first[whole][:, None] + np.arange(days)[None, :]).ravel()
+        picked = rows[at]
+        values[whole] = batch.values[picked].reshape(len(whole), days, width)[:, real_line]
+        flags[whole] = batch.flags[picked].reshape(len(whole), days, width)[:, real_line]
+        rest = ~complete[owner]
+        owner, rows, day, slots = owner[rest], rows[rest], day[rest], slots[rest]
+    if not len(rows):
+        return values, flags, bad
     columns = np.arange(batch.values.shape[1])
     real = columns[None, :] < slots[:, None]
     at = ((owner * total + line.day_offsets[day])[:, None] + columns[None, :])[real]
