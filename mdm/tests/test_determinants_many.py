@@ -20,7 +20,7 @@ from mdm import services as mdm_services
 from mdm import timeutil
 from mdm.determinants import DeterminantError, Segment, Term, calculate_determinants, calculate_determinants_many
 from mdm.determinants.calculate import build_timeline
-from mdm.flags import NOT_PROVIDED, Flag
+from mdm.flags import NOT_PROVIDED
 from mdm.models import Channel
 from mdm.selectors import determinants as bd
 from mdm.services import StagedDay
