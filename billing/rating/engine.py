@@ -38,6 +38,9 @@ class _Prepared:
     seasonal: bool
     schedules: list[TouSchedule]  # the version's TOU schedules
     by_month: dict[int, list[Mapping[str, Any]]] = field(default_factory=dict)
+    # What strategies read out of those params (tiers, prices), kept by PartContext.parsed.
+    memo: dict[tuple[int, Any], tuple[Any, Any]] = field(default_factory=dict)
+    tags: dict[int, frozenset[str]] = field(default_factory=dict)  # each component's line tags
 
     def params(self, month: int) -> list[Mapping[str, Any]]:
         """Season-resolved params of each component (version order) for `month`. Shared between
@@ -66,6 +69,7 @@ def _prepared(version: RateVersion) -> _Prepared:
         in_line_order=sorted(strategies, key=lambda item: (item[2].phase, item[0])),
         seasonal=any(is_seasonal(dict(c.params)) for c in version.components),
         schedules=schedules_from_components(version.components),
+        tags={i: c.tags | {c.kind} for i, c in enumerate(version.components)},
     )
     if len(_PREPARED) >= _PREPARED_MAX:
         _PREPARED.clear()  # versions are reloaded per chunk; old ones are not asked for again
@@ -141,12 +145,12 @@ def rate_bill(bill_input: BillInput, rate_versions: Sequence[RateVersion]) -> Ra
     credit = {"kwh": bill_input.carried_credit.kwh, "dollars": bill_input.carried_credit.dollars}
     lines: list[BillLine] = []
     for part in parts:
+        version = prepared[part.version.code]
         ctx = PartContext(
             bill=bill_input, start=part.start, end=part.end, share=part.share, factor=part.factor,
             determinants=part_determinants(bill_input, part, single=len(parts) == 1),
-            lines=[], credit=credit, earlier_lines=list(lines),
+            lines=[], credit=credit, earlier_lines=list(lines), memo=version.memo,
         )
-        version = prepared[part.version.code]
         params_of = version.params(part.month)
         for i, _component, strategy in version.strategies:
             ctx.determinants = strategy.adjust(ctx, params_of[i])
@@ -154,6 +158,7 @@ def rate_bill(bill_input: BillInput, rate_versions: Sequence[RateVersion]) -> Ra
             if strategy.phase == PHASE_NONE:
                 continue
             params = params_of[i]
+            tags = version.tags[i]
             for draft in strategy.lines(ctx, params):
                 ctx.lines.append(
                     BillLine(
@@ -169,7 +174,7 @@ def rate_bill(bill_input: BillInput, rate_versions: Sequence[RateVersion]) -> Ra
                         tier=draft.tier,
                         tou_period=draft.tou_period,
                         proration=rate(draft.proration),
-                        tags=component.tags | {component.kind},
+                        tags=tags,
                         details=dict(draft.details),
                     )
                 )

@@ -356,3 +356,146 @@ def calculate_determinants(
         edited_intervals=any_flag(flags == Flag.EDITED),
         failed_intervals=any_flag(flags == Flag.FAILED_VALIDATION),
     )
+
+
+def calculate_determinants_many(
+    *,
+    values: np.ndarray,
+    flags: np.ndarray,
+    received: np.ndarray | None,
+    has_received: np.ndarray | None,
+    line: Timeline,
+    period_start: dt.date,
+    period_end: dt.date,
+    interval_minutes: int,
+    tou: timeutil.TouGrid | None,
+    demand_window_minutes: int,
+    demand_rolling: bool,
+) -> list[Determinants]:
+    """`calculate_determinants` of many service points of one period at once, each one plain
+    term (one channel, sign +1, already on `line`): row i of `values` (NaN = no value) and
+    `flags` is service point i's timeline, of `received` its received channel (rows where
+    `has_received` is False have none). One numpy step per determinant for all the rows instead
+    of ~50 per service point; every reduction runs over the same elements in the same order as
+    the one-service-point path (row sums over the last axis, the hourly sums from 0.0 in slot
+    order, maxima), so each result is the same float, bit for bit.
+
+    `period_end` is the already cut end (min(end, as_of)); `line` its cached timeline. Raises
+    DeterminantError as `calculate_determinants` does for a window that does not fit."""
+    n, total = values.shape
+    missing = np.isnan(values)
+    vals = np.nan_to_num(values)
+    flags = np.where(missing, np.int16(Flag.MISSING), flags)
+    with_received = has_received if has_received is not None else np.zeros(n, bool)
+    rec = None
+    if received is not None and with_received.any():
+        rec = np.zeros((n, total))
+        rec[with_received] = np.nan_to_num(received[with_received])
+    periods = tou.periods if tou is not None else ()
+
+    if demand_window_minutes % interval_minutes:
+        raise DeterminantError(f"a {demand_window_minutes}-minute window does not fit {interval_minutes}-minute data")
+    k = demand_window_minutes // interval_minutes
+    if total < k:
+        kw, first = np.zeros((n, 0)), np.zeros(0, np.int64)
+    elif demand_rolling:
+        c = np.concatenate([np.zeros((n, 1)), np.cumsum(vals, axis=1)], axis=1)
+        kw = (c[:, k:] - c[:, :-k]) * 60.0 / demand_window_minutes
+        first = np.arange(total - k + 1)
+    else:
+        if total % k:
+            raise DeterminantError(f"{demand_window_minutes}-minute blocks do not tile the period's slots")
+        kw = vals.reshape(n, -1, k).sum(axis=2) * 60.0 / demand_window_minutes
+        first = np.arange(0, total, k)
+    if kw.shape[1]:
+        peak = np.argmax(kw, axis=1)
+        peak_kw = kw[np.arange(n), peak].tolist()
+        peak_at = line.starts_utc[first[peak]].astype("datetime64[s]").astype(dt.datetime).tolist()
+    demand_by_tou: dict[int, list[float] | None] = {}
+    if line.tou is not None and kw.shape[1]:
+        changes = np.concatenate([[0], np.cumsum(line.tou[1:] != line.tou[:-1])])
+        whole = changes[first + k - 1] == changes[first]
+        window_period = line.tou[first]
+        for p in periods:
+            sel = whole & (window_period == p)
+            demand_by_tou[int(p)] = kw[:, sel].max(axis=1).tolist() if sel.any() else None
+
+    hours = len(line.hour_starts_utc)
+    per_hour = 60 // interval_minutes if interval_minutes and 60 % interval_minutes == 0 else 0
+    if per_hour and hours * per_hour == total and np.array_equal(line.hour_index, np.arange(total) // per_hour):
+        # bincount adds each hour's slots to 0.0 in slot order: the same additions, as columns.
+        by_slot = vals.reshape(n, hours, per_hour)
+        hourly = by_slot[:, :, 0] + 0.0  # 0.0 + the first slot, as bincount starts (-0.0 -> +0.0)
+        for j in range(1, per_hour):
+            hourly += by_slot[:, :, j]
+    else:
+        hourly = np.stack([np.bincount(line.hour_index, weights=v, minlength=hours) for v in vals]) if n else \
+            np.zeros((0, hours))
+
+    totals = vals.sum(axis=1).tolist()
+    rec_totals = rec.sum(axis=1).tolist() if rec is not None else [0.0] * n
+    by_tou: dict[int, list[float]] = {}
+    rec_by_tou: dict[int, list[float]] = {}
+    if line.tou is not None:
+        for p in periods:
+            mask = line.tou == p
+            by_tou[int(p)] = vals[:, mask].sum(axis=1).tolist()
+            rec_by_tou[int(p)] = rec[:, mask].sum(axis=1).tolist() if rec is not None else [0.0] * n
+    interval_values = np.where(missing, np.nan, vals)
+    missing_n = missing.sum(axis=1).tolist()
+    # Flags other than actual / missing are few: count them from their positions.
+    row_of, col_of = np.nonzero(flags > Flag.MISSING)
+    codes = flags[row_of, col_of]
+    estimated_n = np.bincount(row_of[is_estimated(codes)], minlength=n).tolist()
+    edited_n = np.bincount(row_of[codes == Flag.EDITED], minlength=n).tolist()
+    failed_n = np.bincount(row_of[codes == Flag.FAILED_VALIDATION], minlength=n).tolist()
+    received_rows = with_received.tolist()
+    zero = q(0)
+    # Each distinct float rounded once (zeros repeat: received energy, empty TOU periods).
+    rounded: dict[float, Decimal] = {}
+
+    def decimals(column: list[float]) -> list[Decimal]:
+        out = []
+        for v in column:
+            d = rounded.get(v)
+            if d is None:
+                d = rounded[v] = q(v)
+            out.append(d)
+        return out
+
+    total_d = decimals(totals)
+    rec_d = decimals(rec_totals)
+    by_tou_d = {p: decimals(v) for p, v in by_tou.items()}
+    rec_by_tou_d = {p: decimals(v) for p, v in rec_by_tou.items()}
+    demand_d = {p: [zero] * n if v is None else decimals(v) for p, v in demand_by_tou.items()}
+    if kw.shape[1]:
+        max_kw_d = decimals(peak_kw)
+        max_at_d = [t.replace(tzinfo=dt.timezone.utc) for t in peak_at]
+    else:
+        max_kw_d, max_at_d = [zero] * n, [None] * n
+    out = []
+    for i in range(n):
+        out.append(Determinants(
+            period_start=period_start,
+            period_end=period_end,
+            interval_minutes=interval_minutes,
+            total=total_d[i],
+            by_tou={p: v[i] for p, v in by_tou_d.items()},
+            hour_starts_utc=line.hour_starts_utc,
+            hour_values=hourly[i],
+            interval_starts_utc=line.starts_utc,
+            interval_values=interval_values[i],
+            demand_window_minutes=demand_window_minutes,
+            demand_rolling=demand_rolling,
+            max_demand_kw=max_kw_d[i],
+            max_demand_at=max_at_d[i],
+            max_demand_by_tou={p: v[i] for p, v in demand_d.items()},
+            received_total=rec_d[i],
+            received_by_tou={p: v[i] for p, v in rec_by_tou_d.items()} if received_rows[i] else {},
+            interval_count=total,
+            missing_intervals=missing_n[i],
+            estimated_intervals=estimated_n[i],
+            edited_intervals=edited_n[i],
+            failed_intervals=failed_n[i],
+        ))
+    return out

@@ -3,10 +3,10 @@ parameter reading (Decimal, seasonal values) and tier arithmetic."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from core.money import to_decimal
 
@@ -20,6 +20,7 @@ from .schema import params_errors as params_errors
 from .schema import raise_for_errors as raise_for_errors
 from .schema import resolve_season as resolve_season
 
+T = TypeVar("T")
 ZERO = Decimal("0")
 ONE = Decimal("1")
 
@@ -68,6 +69,18 @@ class PartContext:
     credit: dict[str, Decimal]      # net-metering credit carried through the parts: kwh, dollars
     earlier_lines: list[BillLine] = field(default_factory=list)  # lines of earlier parts of the bill
     notes: dict[str, Any] = field(default_factory=dict)          # what adjust() found, by component code
+    # `parsed` results by id of what was parsed. The engine passes its rate version's memo:
+    # every bill of a run reads the same few versions, whose season-resolved params it builds
+    # once and never changes, so tiers and prices are read from them once, not per bill.
+    memo: dict[tuple[int, Any], tuple[Any, Any]] = field(default_factory=dict)
+
+    def parsed(self, raw: Any, parse: Callable[[Any], T]) -> T:
+        """`parse(raw)`, remembered for this `raw` object (params are read, never changed)."""
+        key = (id(raw), parse)
+        hit = self.memo.get(key)
+        if hit is None or hit[0] is not raw:
+            hit = self.memo[key] = (raw, parse(raw))
+        return hit[1]
 
     @property
     def days(self) -> int:

@@ -90,4 +90,4 @@ class DemandCharge(ComponentKind):
                 if floor > actual:
                     billed = floor
                     label = f"{label} (ratchet: {ratchet['percent']}% of {peak.max_kw} kW in {peak.month:%Y-%m})"
-        return demand_lines(label, billed, tiers_of(params), ctx, details=details)
+        return demand_lines(label, billed, ctx.parsed(params, tiers_of), ctx, details=details)

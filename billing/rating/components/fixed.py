@@ -19,7 +19,7 @@ class FixedCharge(ComponentKind):
     )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
-        amount = dec(params["amount"])
+        amount = ctx.parsed(params["amount"], dec)
         if params.get("per", "bill") == "day":
             days = Decimal(ctx.days)
             return [LineDraft(self.describe("Customer charge"), days, "day", amount, days * amount)]

@@ -16,7 +16,7 @@ class FlatCharge(ComponentKind):
     )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
-        price = dec(params["price"])
+        price = ctx.parsed(params["price"], dec)
         quantity = ctx.determinants.consumption
         return [LineDraft(self.describe("Energy charge"), quantity, params.get("unit", "kWh"), price, quantity * price,
                           proration=ctx.share)]

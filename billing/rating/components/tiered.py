@@ -34,7 +34,7 @@ class TieredCharge(ComponentKind):
     )
 
     def lines(self, ctx: PartContext, params: Params) -> list[LineDraft]:
-        tiers = read_tiers(params["tiers"])
+        tiers = ctx.parsed(params["tiers"], read_tiers)
         limits = scaled_limits(tiers, basis=params.get("limit_basis", "bill"), ctx=ctx,
                                scale=params.get("scale_limits", True))
         unit = params.get("unit", "kWh")

@@ -36,6 +36,10 @@ def period_tiers(raw: Any) -> tuple[Tier, ...]:
     return read_tiers([{"price": raw}])
 
 
+def _periods(raw: Any) -> dict[str, tuple[Tier, ...]]:
+    return {name: period_tiers(value) for name, value in raw.items()}
+
+
 class TouEnergyCharge(ComponentKind):
     """params: periods {period name: price | [tiers]} (periods of a tou_schedule component of the
     same version); mode "per_period" (default) | "month_total"; limit_basis as for `tiered`;
@@ -62,7 +66,7 @@ class TouEnergyCharge(ComponentKind):
         scale = params.get("scale_limits", True)
         unit = params.get("unit", "kWh")
         label = self.describe("Energy charge")
-        periods = {name: period_tiers(raw) for name, raw in params["periods"].items()}
+        periods = ctx.parsed(params["periods"], _periods)
         usage = {name: by_period.get(name, ZERO) for name in periods}
         total = sum(usage.values(), ZERO)
         out = []

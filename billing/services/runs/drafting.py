@@ -13,9 +13,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, models
 from django.db.models import Max
+from django.utils import timezone
 
 from billing import rating
 from billing.services import prebill
@@ -423,25 +425,58 @@ def _same(value):
     return value
 
 
-def _copy_insert(model, objs: list) -> None:
-    """Insert `objs` with one COPY, primary keys reserved first and set on them, so they are
-    saved objects afterwards, as bulk_create leaves them (bulk_create's INSERT ... RETURNING of
-    a chunk's bills and segments cost more Python than the rows took PostgreSQL to store). The
-    fields' pre_save and database preparation are the ones an INSERT uses; triggers fire as
-    for an INSERT."""
-    if not objs:
-        return
-    for obj, pk in zip(objs, _reserve_ids(model, len(objs))):
-        obj.pk = pk
+def _copy_new(model, items: list[dict[str, Any]], *, objects: bool = True) -> list:
+    """Insert one row of `model` per item ({attname: value}; a field not given takes its
+    default, an auto_now / auto_now_add field the time now) with one COPY, primary keys
+    reserved first. Returns the saved model objects (made with the positional constructor
+    Django uses for rows it reads, in the items' order), or their ids when `objects` is False.
+
+    A chunk's bills and segments by bulk_create spent more Python in its INSERT ... RETURNING
+    than PostgreSQL spent storing them, and by keyword-built objects and per-field pre_save
+    about as much again. Values are prepared for the database as an INSERT prepares them
+    (decimals to the column's scale, JSON encoded); triggers fire as for an INSERT."""
+    if not items:
+        return []
+    ids = _reserve_ids(model, len(items))
     fields = list(model._meta.concrete_fields)
+    position = {f.attname: i for i, f in enumerate(fields)}
+    now = timezone.now()
+    template: list[Any] = []
+    per_row: list[tuple[int, Any]] = []  # (position, callable default) for each row
+    for i, f in enumerate(fields):
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            template.append(now if isinstance(f, models.DateTimeField) else dt.date.today())
+        elif f.has_default() and callable(f.default):
+            template.append(None)
+            per_row.append((i, f.default))
+        else:
+            template.append(None if f.primary_key else f.get_default())
+    preparers = [_preparer(f) for f in fields]
+    prepare = [(i, prep) for i, prep in enumerate(preparers) if prep is not _same]
+    pk_at = position[model._meta.pk.attname]
+    rows = []
+    for item, pk in zip(items, ids):
+        row = template.copy()
+        row[pk_at] = pk
+        for i, default in per_row:
+            row[i] = default()
+        for name, value in item.items():
+            row[position[name]] = value
+        rows.append(row)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    prepare = [_preparer(f) for f in fields]
     with connection.cursor() as cursor:
         with cursor.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([prep(f.pre_save(obj, True)) for f, prep in zip(fields, prepare)])
-    for obj in objs:
+            for row in rows:
+                out = row.copy()
+                for i, prep in prepare:
+                    out[i] = prep(out[i])
+                copy.write_row(out)
+    if not objects:
+        return ids
+    made = [model(*row) for row in rows]
+    for obj in made:
         obj._state.adding, obj._state.db = False, connection.alias
+    return made
 
 
 def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, due_date: dt.date, kind: str,
@@ -478,33 +513,38 @@ def bills_draft(*, plans: Mapping[int, list[SegmentPlan]], bill_date: dt.date, d
                                       rating_errors=[r.error for r in items if r.error],
                                       history=history.get(account_id, []))
             findings = prebill.evaluate(facts, rules)
-            bill = Bill(
-                account_id=account_id, run=run, kind=kind,
-                status=Bill.Status.HELD if findings else Bill.Status.DRAFT,
-                period_start=start, period_end=end, bill_date=bill_date, due_date=due_date, total=total,
-                consumption=facts.consumption, interval_count=facts.interval_count,
-                estimated_intervals=facts.estimated_intervals, replaces=replaces.get(account_id),
-            )
+            replaced = replaces.get(account_id)
+            bill = {
+                "account_id": account_id, "run_id": run.pk if run is not None else None, "kind": kind,
+                "status": Bill.Status.HELD if findings else Bill.Status.DRAFT,
+                "period_start": start, "period_end": end, "bill_date": bill_date, "due_date": due_date,
+                "total": total, "consumption": facts.consumption, "interval_count": facts.interval_count,
+                "estimated_intervals": facts.estimated_intervals,
+                "replaces_id": replaced.pk if replaced is not None else None,
+            }
             drafts.append((bill, items, findings))
 
     with timings.phase("write"):
-        bills = [b for b, _, _ in drafts]
-        _copy_insert(Bill, bills)
+        bills = _copy_new(Bill, [b for b, _, _ in drafts])
         segments = []
-        for bill, items, _ in drafts:
+        for bill, (_, items, _) in zip(bills, drafts):
             for r in items:
                 a = r.plan.agreement
                 summary = {**r.summary, **({"error": r.error} if r.error else {}),
                            "versions": list(r.result.versions) if r.result else []}
-                segments.append((BillSegment(
-                    bill=bill, account_id=a.account_id, agreement_id=a.id, service_point_id=a.service_point_id,
-                    rate_code=a.rate_code, period_start=r.plan.start, period_end=r.plan.end, determinants=summary,
-                    subtotal=r.result.total if r.result else Decimal(0),
-                ), r.result))
-        _copy_insert(BillSegment, [s for s, _ in segments])
-        _copy_lines(row for s, res in segments if res for row in _line_rows(s.pk, res))
+                segments.append({
+                    "bill_id": bill.pk, "account_id": a.account_id, "agreement_id": a.id,
+                    "service_point_id": a.service_point_id, "rate_code": a.rate_code, "period_start": r.plan.start,
+                    "period_end": r.plan.end, "determinants": summary,
+                    "subtotal": r.result.total if r.result else Decimal(0),
+                })
+        segment_ids = _copy_new(BillSegment, segments, objects=False)
+        results = [r.result for _, items, _ in drafts for r in items]
+        _copy_lines(row for segment_id, res in zip(segment_ids, results) if res
+                    for row in _line_rows(segment_id, res))
         BillException.objects.bulk_create(
-            [BillException(bill=bill, rule=f.rule, message=f.message) for bill, _, findings in drafts for f in findings])
+            [BillException(bill=bill, rule=f.rule, message=f.message)
+             for bill, (_, _, findings) in zip(bills, drafts) for f in findings])
     return bills
 
 
