@@ -33,22 +33,19 @@ from __future__ import annotations
 import os
 import sys
 
-# Run as a script, this file's folder comes first on sys.path, and bench/collections.py would
-# hide the standard library's `collections` from every module imported after it: take it off.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import io  # noqa: E402
-import logging  # noqa: E402
-import multiprocessing  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from unittest import mock  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+import argparse
+import datetime as dt
+import io
+import logging
+import multiprocessing
+import statistics
+import time
+from unittest import mock
+from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

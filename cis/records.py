@@ -100,6 +100,7 @@ class AccountRecord:
     status: str = AccountStatus.ACTIVE
     parent: AccountRecord | None = None  # the summary account billed for this one
     bill_cycle_code: str = ""
+    bill_delivery: str = "paper"  # or "email" (paperless), as cis.models.BillDelivery
     billing_address_line1: str = ""
     billing_address_line2: str = ""
     billing_city: str = ""

@@ -781,6 +781,7 @@ _CHOICES = {
     "language": set(Customer.Language.values), "contact method": set(Customer.ContactMethod.values),
     "premise type": set(Premise.PremiseType.values), "commodity": set(Commodity.values),
     "service point status": set(ServicePoint.Status.values), "account status": set(Account.Status.values),
+    "bill delivery": set(Account.BillDelivery.values),
     "move kind": set(Move.Kind.values), "move status": set(Move.Status.values),
 }
 
@@ -887,6 +888,7 @@ def _conversion_check(customers, premises, service_points, accounts, agreements,
     account_ids = {id(a) for a in accounts}
     for a in accounts:
         check.choice("account", a.account_number, "account status", a.status)
+        check.choice("account", a.account_number, "bill delivery", a.bill_delivery)
         check.member("account", a.account_number, "customer", a.customer, customer_ids)
         if a.parent is not None:
             if a.parent is a:
@@ -999,7 +1001,7 @@ def _service_point_row(sp, now):
 
 def _account_row(a, now):
     return (a.id, a.account_number, a.customer.id, a.status, a.parent.id if a.parent is not None else None,
-            a.bill_cycle_code, a.billing_address_line1, a.billing_address_line2, a.billing_city, a.billing_region,
+            a.bill_cycle_code, a.bill_delivery, a.billing_address_line1, a.billing_address_line2, a.billing_city, a.billing_region,
             a.billing_postal_code, a.billing_country, a.opened_date, a.closed_date, now, now)
 
 
@@ -1031,7 +1033,8 @@ _COLUMNS = {
               "premise_type", "parent_id", "meter_chamber", "latitude", "longitude", "search_address", *_STAMPS],
     ServicePoint: ["id", "sp_number", "premise_id", "commodity", "status", "route", "read_sequence", "rate_class",
                    *_STAMPS],
-    Account: ["id", "account_number", "customer_id", "status", "parent_id", "bill_cycle_code", "billing_address_line1",
+    Account: ["id", "account_number", "customer_id", "status", "parent_id", "bill_cycle_code", "bill_delivery",
+              "billing_address_line1",
               "billing_address_line2", "billing_city", "billing_region", "billing_postal_code", "billing_country",
               "opened_date", "closed_date", *_STAMPS],
     ServiceAgreement: ["id", "agreement_number", "account_id", "service_point_id", "rate_code", "start_date",

@@ -448,7 +448,7 @@ def accounts_collect_each(*, account_ids: Iterable[int], on: dt.date, now: dt.da
                           run_id: int | None = None) -> ChunkOutcome:
     """`account_collect` for each account, one after the other: the reference the set-based
     chunk (billing.collections.bulk.accounts_collect) is tested against, and the per-account
-    figure of bench/collections.py. Call inside a transaction."""
+    figure of bench/collections_run.py. Call inside a transaction."""
     ids = sorted(set(account_ids))
     overdue = overdue_for(ids, as_of=on)
     accounts = account_facts(ids)

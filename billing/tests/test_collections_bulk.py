@@ -2,7 +2,7 @@
 reference (accounts_collect_each): twin accounts, identical in every way, are taken through the
 same days, the twins of one side by one path, those of the other by the other; every step,
 skip, case state, late charge, promise, arrangement, order and balance must come out the same.
-No timing here: bench/collections.py measures."""
+No timing here: bench/collections_run.py measures."""
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,6 @@
 """Collections benchmark: the daily collections run and a lockbox file, at scale.
 
-    .venv/bin/python bench/collections.py --accounts 100000 --workers 2
+    .venv/bin/python bench/collections_run.py --accounts 100000 --workers 2
 
 1. Creates a fresh database (default utilis_bench_collections) on DATABASE_URL's server,
    migrates it (the migration loads the default dunning plans and Ontario's rules).
@@ -33,20 +33,17 @@ from __future__ import annotations
 import os
 import sys
 
-# Run as a script, this file's folder comes first on sys.path, and its name would hide the
-# standard library's `collections` from every module imported after it: take the folder off.
 _HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import io  # noqa: E402
-import multiprocessing  # noqa: E402
-import time  # noqa: E402
-from decimal import Decimal  # noqa: E402
-from urllib.parse import urlsplit, urlunsplit  # noqa: E402
+import argparse
+import datetime as dt
+import io
+import multiprocessing
+import time
+from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
