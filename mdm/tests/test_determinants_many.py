@@ -113,9 +113,9 @@ def _store(channel, start, end, rng, *, rounded=True, skip_days=(), gaps=0.0, fl
             n = timeutil.slots_in_day(day, TZ, channel.interval_minutes)
             if day == wrong_day:
                 n = 96 if n != 96 else 92
-            values = rng.lognormal(-2, 0.8, n)
-            if rounded:
-                values = np.round(values, 3)
+            # Stored at the channel's resolution (the store keeps nothing finer): "unrounded"
+            # days are 6-decimal values on a 6-decimal channel, so summation order still shows.
+            values = np.round(rng.lognormal(-2, 0.8, n), 3 if rounded else 6)
             flags = np.zeros(n, np.int16)
             if flag_choice is not None:
                 flags = rng.choice(np.asarray(flag_choice, np.int16), n)
@@ -128,7 +128,8 @@ def _store(channel, start, end, rng, *, rounded=True, skip_days=(), gaps=0.0, fl
 
 def _metered(rng, start, end, *, interval=15, installed_at=JAN1, received=False, **store):
     sp = ServicePointFactory()
-    channel = ChannelFactory(meter=MeterFactory(), interval_minutes=interval)
+    channel = ChannelFactory(meter=MeterFactory(), interval_minutes=interval,
+                             resolution_decimals=3 if store.get("rounded", True) else 6)
     mdm_services.meter_install(meter=channel.meter, service_point_id=sp.pk, installed_at=installed_at,
                                commodity="electric")
     _store(channel, start, end, rng, **store)
