@@ -30,22 +30,20 @@ Prints accounts/s for each phase of the run, what the run did (steps by kind, ho
 closed), payments/s of the lockbox import, and the load average. Dropped at the end unless --keep."""
 from __future__ import annotations
 
-import os
-import sys
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
 import argparse
 import datetime as dt
 import io
 import multiprocessing
+import os
+import sys
 import time
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(_HERE))
 
 RUN = dt.date(2026, 6, 17)  # a Wednesday, outside the winter ban, no holiday near
 NOW = dt.datetime(2026, 6, 17, 10, 0, tzinfo=dt.timezone.utc)

@@ -30,17 +30,14 @@ statement seen for each page (--explain: its EXPLAIN ANALYZE), and the load aver
 every table of figures. DEBUG is forced off."""
 from __future__ import annotations
 
-import os
-import sys
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
 import argparse
 import datetime as dt
 import io
 import logging
 import multiprocessing
+import os
 import statistics
+import sys
 import time
 from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
