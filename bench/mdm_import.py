@@ -61,6 +61,25 @@ def _drop_database(url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _exists(url: str, name: str) -> bool:
+    import psycopg
+
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is not None
+
+
+def _clone(url: str, template: str, name: str) -> str:
+    """`name` afresh as a file copy of `template` (CREATE DATABASE ... TEMPLATE)."""
+    import psycopg
+
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 def _timed(name: str, func):
     def wrapper(*args, **kwargs):
         started = time.perf_counter()
@@ -316,13 +335,20 @@ def main() -> None:
     parser.add_argument("--database", default="utilis_bench_mdm", help="created fresh on the DATABASE_URL's server")
     parser.add_argument("--no-per-interval", action="store_true", help="skip the one-row-per-interval COPY baseline")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database (dropped by default)")
+    parser.add_argument("--template", help="build the set-up (migrated, the meters) in this database and keep it; "
+                                           "later runs with the same --template and --meters clone it (seconds, "
+                                           "not minutes of migrate)")
     parser.add_argument("--vee", choices=("runs", "pure"), default="runs",
                         help="runs: mdm.services.vee_runs (VeeRun chunks across --workers, findings, worklist); "
                              "pure: read back + mdm.vee.run_vee + interval_days_replace in this process")
     args = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/utilis")
-    os.environ["DATABASE_URL"] = _fresh_database(url, args.database)
+    reuse = bool(args.template) and _exists(url, args.template)
+    if reuse:
+        os.environ["DATABASE_URL"] = _clone(url, args.template, args.database)
+    else:
+        os.environ["DATABASE_URL"] = _fresh_database(url, args.template or args.database)
     media = tempfile.TemporaryDirectory(prefix="bench-media-")
     os.environ["UTILIS_MEDIA_ROOT"] = media.name
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -331,34 +357,66 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
-    from django.utils import timezone
 
     # The pipeline queues a VEE run on Celery after each import; here VEE is a timed phase of its
     # own, in process, so nothing goes to the broker.
     settings.UTILIS_VEE_AFTER_IMPORT = False
 
-    from core.clock import utility_zone
-    from mdm.models import Channel, ImportRun, Meter
+    from mdm.models import Channel
 
     print(f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
+    from django.db import connections
+
+    if reuse:
+        found = Channel.objects.count()
+        if found != args.meters:
+            sys.exit(f"template {args.template} holds {found:,} channels, not --meters {args.meters:,}")
+    else:
+        _meters_create(args.meters)
+        if args.template:  # keep the set-up; this run works in a copy of it
+            connections.close_all()
+            _clone(url, args.template, args.database)
+            connections["default"].settings_dict["NAME"] = args.database
+    print(f"setup: {'cloned ' + args.template if reuse else 'fresh database'} -> {args.database}, "
+          f"{args.meters:,} meters and channels in {time.perf_counter() - started:.1f} s")
+    _run(args)
+    media.cleanup()
+    connections.close_all()
+    if not args.keep:
+        _drop_database(url, args.database)
+    else:
+        print(f"kept database {args.database}")
+
+
+def _meters_create(n: int) -> None:
     from django.db import connection
+
+    from mdm.models import Channel, Meter
 
     with connection.cursor() as cursor:  # set-based: the meters are setup, not what is measured
         cursor.execute(
             """INSERT INTO mdm_meter (serial_number, manufacturer, model, kind, ami_capable, status, created_at, updated_at)
                SELECT 'BM' || lpad(n::text, 8, '0'), '', '', %s, true, %s, now(), now()
                FROM generate_series(0, %s - 1) AS n ORDER BY n""",
-            [Meter.Kind.ELECTRIC_SINGLE_PHASE, Meter.Status.INSTALLED, args.meters],
+            [Meter.Kind.ELECTRIC_SINGLE_PHASE, Meter.Status.INSTALLED, n],
         )
         cursor.execute(
             """INSERT INTO mdm_channel (meter_id, channel_number, unit, direction, interval_minutes)
                SELECT id, 1, %s, %s, 15 FROM mdm_meter ORDER BY id""",
             [Channel.Unit.KWH, Channel.Direction.DELIVERED],
         )
-    print(f"setup: fresh database {args.database}, {args.meters:,} meters and channels "
-          f"in {time.perf_counter() - started:.1f} s")
+        cursor.execute("ANALYZE mdm_meter")
+        cursor.execute("ANALYZE mdm_channel")
+
+
+def _run(args) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from core.clock import utility_zone
+    from mdm.models import ImportRun
 
     tz = utility_zone()
     now = timezone.now()
@@ -420,12 +478,6 @@ def main() -> None:
     if "per interval" in baseline:
         print(f"import + VEE / per-interval COPY = {t_target / baseline['per interval']:.2f}x (the <= 2x target)")
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    media.cleanup()
-    connection.close()
-    if not args.keep:
-        _drop_database(url, args.database)
-    else:
-        print(f"kept database {args.database}")
 
 
 if __name__ == "__main__":

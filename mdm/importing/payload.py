@@ -4,23 +4,39 @@ Chunks wait in the database across deploys, so their format is ours and written 
 not a pickle of whatever the dataclasses were when the chunk was cut: a record read back
 ignores keys it does not know and takes the dataclass's default for keys it lacks.
 
-Format 1 ({"format": 1, "blocks": [...], "registers": [...]}):
+Format 2, written now ({"format": 2, "blocks": [...], "registers": [...]}):
 - block: {"meter", "unit", "direction", "minutes", "first_end" (ISO 8601 with offset),
-  "values" (numbers; null for NaN, "inf"/"-inf" for infinities), "line", "qualities" (list of
-  strings, may be empty), "hint"}
+  "f8" (the values as IEEE 754 float64, little-endian, in base64: NaN and the infinities as
+  themselves, every value exactly as parsed), "line", "qualities" (list of strings, may be
+  empty), "hint"}
 - register: {"meter", "unit", "direction", "read_at" (ISO 8601), "value" (as values), "line",
   "read_type", "hint"}
 - "as_of" (optional): {source line (string): ISO 8601 instant}, the records' "as of" (CMEP's
-  header TimeStamp) for the records that carry one."""
+  header TimeStamp) for the records that carry one.
+
+Format 1 (still read: chunks cut before the change may be waiting) is format 2 with the block's
+values as JSON numbers under "values" (null for NaN, "inf"/"-inf" for infinities). Writing a
+day of 100,000 meters that way meant 9.6M float reprs in Python, 9.6M numerics parsed by
+PostgreSQL's jsonb and 9.6M floats read back per load; as bytes each side is one call
+(docs/performance.md, "import + VEE").
+
+A payload is ours, but it is read from the database: a block whose "f8" is not base64 of whole
+float64s is refused (PayloadFormatError), never read as something else."""
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from mdm.records import IntervalBlock, ParsedRegisterRead
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+_READS = (1, 2)  # the formats payload_unpack reads
+_F8 = np.dtype("<f8")
 
 
 class PayloadFormatError(ValueError):
@@ -45,18 +61,34 @@ def _instant(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
+def _f8_pack(values: Sequence[float]) -> str:
+    return base64.b64encode(np.asarray(values, dtype=_F8).tobytes()).decode("ascii")
+
+
+def _f8_unpack(text: str) -> tuple[float, ...]:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise PayloadFormatError(f"Import chunk block values are not base64: {exc}") from None
+    if len(raw) % _F8.itemsize:
+        raise PayloadFormatError(f"Import chunk block values are {len(raw)} bytes, not whole float64s.")
+    return tuple(np.frombuffer(raw, dtype=_F8).tolist())
+
+
 def block_to_dict(b: IntervalBlock) -> dict:
+    """A block in format 2 (FORMAT_VERSION)."""
     return {
         "meter": b.meter_serial, "unit": b.unit, "direction": b.direction, "minutes": int(b.interval_minutes),
-        "first_end": b.first_end_at.isoformat(), "values": [_num(v) for v in b.values], "line": int(b.source_line),
+        "first_end": b.first_end_at.isoformat(), "f8": _f8_pack(b.values), "line": int(b.source_line),
         "qualities": [str(q) for q in b.qualities], "hint": b.channel_hint,
     }
 
 
-def block_from_dict(d: dict) -> IntervalBlock:
+def block_from_dict(d: dict, version: int = FORMAT_VERSION) -> IntervalBlock:
+    values = _f8_unpack(d["f8"]) if version >= 2 else tuple(_float(v) for v in d["values"])
     return IntervalBlock(
         meter_serial=d["meter"], unit=d["unit"], direction=d["direction"], interval_minutes=int(d["minutes"]),
-        first_end_at=_instant(d["first_end"]), values=tuple(_float(v) for v in d["values"]),
+        first_end_at=_instant(d["first_end"]), values=values,
         source_line=int(d.get("line", 0)), qualities=tuple(d.get("qualities") or ()), channel_hint=d.get("hint", ""),
     )
 
@@ -92,9 +124,10 @@ def payload_as_of(payload: dict) -> dict[int, dt.datetime]:
 
 
 def payload_unpack(payload: dict) -> tuple[list[IntervalBlock], list[ParsedRegisterRead]]:
-    """Raises PayloadFormatError for a payload of an unknown format version."""
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
-        version = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise PayloadFormatError(f"Import chunk payload format {version!r} is not {FORMAT_VERSION}.")
-    return ([block_from_dict(d) for d in payload.get("blocks", ())],
+    """Reads formats 1 and 2. Raises PayloadFormatError for a payload of another format
+    version, or whose block values are not base64 of float64s."""
+    version = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+    if version not in _READS or isinstance(version, bool):
+        raise PayloadFormatError(f"Import chunk payload format {version!r} is not one of {', '.join(map(str, _READS))}.")
+    return ([block_from_dict(d, version) for d in payload.get("blocks", ())],
             [register_from_dict(d) for d in payload.get("registers", ())])

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,8 +72,15 @@ def screen_result(result: ParseResult, limits: ReadLimits, raw=lambda line: "") 
     """A copy of `result` holding only what the store can take; the rest become its errors."""
     time_field, value_field = _FIELDS.get(result.format, ("DateTime", "Value"))
     out = ParseResult(source_name=result.source_name, format=result.format, errors=list(result.errors))
-    for block in result.intervals:
-        out.intervals.extend(_screen_block(block, limits, out.errors, time_field, value_field, raw))
+    # One vectorised pass over every interval of the file finds the blocks with anything to
+    # refuse; only those go through the per-block step that cuts them and words the error (a
+    # numpy step per block cost 46 us, 4.6 s for a day of 100,000 meters).
+    suspect = _blocks_with_problems(result.intervals, limits)
+    for block, check in zip(result.intervals, suspect):
+        if not check:
+            out.intervals.append(block)
+        elif len(block.values):
+            out.intervals.extend(_screen_block(block, limits, out.errors, time_field, value_field, raw))
     for read in result.registers:
         problem = _register_problem(read, limits, time_field, value_field)
         if problem is None:
@@ -80,6 +88,41 @@ def screen_result(result: ParseResult, limits: ReadLimits, raw=lambda line: "") 
         else:
             out.errors.append(RecordError(read.source_line, problem[0], problem[1], raw(read.source_line)))
     return out
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MICRO = dt.timedelta(microseconds=1)
+
+
+def _micros(at: dt.datetime) -> int:
+    return (at - _EPOCH) // _MICRO
+
+
+def _blocks_with_problems(blocks: Sequence[IntervalBlock], limits: ReadLimits) -> list[bool]:
+    """For each block: True when it is empty or any of its intervals ends outside the window or
+    has a value that is infinite or above its unit's maximum (what `_screen_block` refuses);
+    exact (times in integer microseconds), over all blocks at once."""
+    if not blocks:
+        return []
+    n = len(blocks)
+    counts = np.fromiter((len(b.values) for b in blocks), dtype=np.int64, count=n)
+    total = int(counts.sum())
+    if total == 0:
+        return [True] * n
+    values = np.fromiter(itertools.chain.from_iterable(b.values for b in blocks), dtype=np.float64, count=total)
+    first = np.fromiter((_micros(b.first_end_at) for b in blocks), dtype=np.int64, count=n)
+    step = np.fromiter((b.interval_minutes for b in blocks), dtype=np.int64, count=n) * 60_000_000
+    units: dict[str, float] = {}
+    limit = np.fromiter((units.setdefault(b.unit, limits.max_for(b.unit)) for b in blocks), dtype=np.float64, count=n)
+    blk = np.repeat(np.arange(n), counts)
+    pos = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    ends = first[blk] + pos * step[blk]
+    with np.errstate(invalid="ignore"):
+        bad = (ends < _micros(limits.earliest)) | (ends > _micros(limits.latest))
+        bad |= np.isinf(values) | (np.abs(values) > limit[blk])  # NaN (no value) compares False: kept
+    flagged = np.bincount(blk[bad], minlength=n) > 0
+    flagged |= counts == 0
+    return flagged.tolist()
 
 
 def _register_problem(read: ParsedRegisterRead, limits: ReadLimits, time_field: str,
