@@ -79,9 +79,9 @@ from mdm.timeutil import DayLayout, day_layout, day_start_utc, slot_start_utc, s
 
 # VEE runs on core.runs (mdm/services/vee_runs.py) and the worklist actions (worklist.py).
 from mdm.services.vee_runs import (  # noqa: F401,E402
-    DEFAULT_CHUNK_SIZE,
     VeeRunError,
     channels_with_data,
+    chunk_size_for,
     import_done_queue_vee,
     vee_run_begin,
     vee_run_chunk_fail,

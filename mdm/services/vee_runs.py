@@ -19,7 +19,20 @@ from mdm.vee_config import fingerprint
 from mdm.vee_config_resolution import config_version
 
 DAY = dt.timedelta(days=1)
-DEFAULT_CHUNK_SIZE = 500
+# Channel-days a chunk works on, and the channels a chunk may hold. A chunk's fixed cost (about
+# 35 queries: channels, installations, agreements, registers, multipliers, rule sets, worklist)
+# was a third of a 500-channel one-day chunk; 2,000 channels halve the cost per channel-day
+# (docs/performance.md, issue 12), and a long run keeps chunks of a bounded size in memory.
+CHUNK_CHANNEL_DAYS = 20_000
+CHUNK_CHANNELS_MAX = 2_000
+CHUNK_CHANNELS_MIN = 50
+
+
+def chunk_size_for(start_date: dt.date, end_date: dt.date) -> int:
+    """Channels per chunk for a run over [start_date, end_date): about CHUNK_CHANNEL_DAYS
+    channel-days, within CHUNK_CHANNELS_MIN .. CHUNK_CHANNELS_MAX channels."""
+    days = max(1, (end_date - start_date).days)
+    return max(CHUNK_CHANNELS_MIN, min(CHUNK_CHANNELS_MAX, CHUNK_CHANNEL_DAYS // days))
 
 
 class VeeRunError(Exception):
@@ -27,9 +40,10 @@ class VeeRunError(Exception):
 
 
 def vee_run_create(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date, scope: str,
-                   now: dt.datetime, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> VeeRun:
+                   now: dt.datetime, user=None, chunk_size: int | None = None) -> VeeRun:
     """A queued run over the channels and [start_date, end_date), split into chunks of
-    `chunk_size` channels (each chunk keeps its own channel ids). While a run with the same
+    `chunk_size` channels (default: chunk_size_for the dates; each chunk keeps its own channel
+    ids). While a run with the same
     key (scope, channels, dates, configuration) is unfinished, that run is returned instead of
     a second one.
 
@@ -39,6 +53,8 @@ def vee_run_create(*, channel_ids: Sequence[int], start_date: dt.date, end_date:
         raise VeeRunError("No channels to run VEE over.")
     if end_date <= start_date:
         raise VeeRunError("The end date must be after the start date.")
+    if chunk_size is None:
+        chunk_size = chunk_size_for(start_date, end_date)
     if chunk_size < 1:
         raise VeeRunError("The chunk size must be at least 1.")
     version = config_version()
@@ -60,7 +76,7 @@ def vee_run_create(*, channel_ids: Sequence[int], start_date: dt.date, end_date:
 
 
 def vee_run_submit(*, channel_ids: Sequence[int], start_date: dt.date, end_date: dt.date, scope: str,
-                   now: dt.datetime, user=None, chunk_size: int = DEFAULT_CHUNK_SIZE) -> VeeRun:
+                   now: dt.datetime, user=None, chunk_size: int | None = None) -> VeeRun:
     """Create the run and hand it to the Celery workers once committed. Raises VeeRunError."""
     run = vee_run_create(channel_ids=channel_ids, start_date=start_date, end_date=end_date, scope=scope, now=now,
                          user=user, chunk_size=chunk_size)

@@ -479,3 +479,21 @@ def test_the_runs_page_shows_when_a_run_was_asked_for_in_local_time(client, gap_
     vee_run_create(channel_ids=[gap_and_spike.pk], start_date=D1, end_date=D2, scope="t", now=NOW)
     client.force_login(metering_user)
     assert "2026-06-20 08:00 EDT" in client.get("/meters/vee/").content.decode()  # NOW is 12:00 UTC
+
+
+def test_chunks_are_sized_by_channel_days_within_bounds():
+    from mdm.services import chunk_size_for
+    from mdm.services.vee_runs import CHUNK_CHANNELS_MAX, CHUNK_CHANNELS_MIN
+
+    day = dt.date(2026, 6, 1)
+    assert chunk_size_for(day, day + dt.timedelta(days=1)) == CHUNK_CHANNELS_MAX == 2000
+    assert chunk_size_for(day, day + dt.timedelta(days=35)) == 571
+    assert chunk_size_for(day, day + dt.timedelta(days=3650)) == CHUNK_CHANNELS_MIN
+
+
+def test_a_run_without_a_chunk_size_gets_chunks_sized_for_its_dates():
+    channels = [ChannelFactory() for _ in range(3)]
+    run = vee_run_create(channel_ids=[c.pk for c in channels], start_date=D1, end_date=D1 + dt.timedelta(days=3650),
+                         scope="sized", now=NOW)
+    assert run.chunk_size == 50 and run.chunks_total == 1
+    assert list(run.chunks.values_list("channel_ids", flat=True)) == [sorted(c.pk for c in channels)]

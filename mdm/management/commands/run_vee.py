@@ -32,7 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--start", required=True, help="First local date.")
         parser.add_argument("--end", required=True, help="Local date after the last one (exclusive).")
         parser.add_argument("--channels", default="", help="Comma-separated channel ids (default: every channel with data).")
-        parser.add_argument("--chunk-size", type=int, default=vee_runs.DEFAULT_CHUNK_SIZE)
+        parser.add_argument("--chunk-size", type=int, default=None,
+                            help="Channels per chunk (default: about 20,000 channel-days, 50-2,000 channels).")
         parser.add_argument("--wait", action="store_true", help="Follow the Celery run until it finishes.")
         parser.add_argument("--inline", action="store_true", help="Run the chunks in this process.")
         parser.add_argument("--no-progress", action="store_true")
