@@ -8,8 +8,9 @@
    of the file; 0.5 % with a spike) written as one CMEP file per day into a temp folder with
    integrations.cmep.writer.
 3. import: each file through mdm.importing exactly as the Celery tasks do it
-   (import_run_create, import_run_prepare, import_chunk_load per chunk), the chunks spread over
-   --workers processes like chunk tasks over Celery workers.
+   (import_run_create, import_run_prepare handing each committed batch of chunks over,
+   import_chunk_load per chunk), the chunks loaded by --workers processes while the parent is
+   still preparing, like chunk tasks on the other Celery workers.
 4. VEE: the imported channel-days loaded back, the pure mdm.vee.run_vee with the default rule
    set, and the days it changed written back with mdm.services.interval_days_replace (versioned).
 5. baseline: the same values COPYed into an unlogged table as one row per channel-day (and,
@@ -109,7 +110,7 @@ def _instrument() -> None:
             return self.fmt.prelude(content)
 
     pipeline.read_format = lambda name: TimedFormat(real_read_format(name))
-    pipeline.import_run_prepare = _timed("prepare (parse + chunking)", pipeline.import_run_prepare)
+    pipeline.import_run_prepare = _timed("prepare (parse + chunk rows)", pipeline.import_run_prepare)
     pipeline.import_chunk_load = _timed("chunk load (all)", pipeline.import_chunk_load)
     pipeline.stage_blocks = _timed("stage (slots)", pipeline.stage_blocks)
     pipeline.interval_days_merge = _timed("COPY + merge", pipeline.interval_days_merge)
@@ -158,20 +159,25 @@ def generate(meters: int, days: int, start: dt.date, folder: Path, tz) -> tuple[
     return paths, total, truth
 
 
-def _load_chunks(args) -> dict:
-    run_id, chunk_indexes, now = args
+def _chunk_worker(tasks, results, now: dt.datetime) -> None:
+    """A forked stand-in for a Celery worker: loads the chunks handed to it until None."""
     from django.db import connections
 
     from mdm.importing import pipeline
 
     TIMES.clear()
-    for index in chunk_indexes:
+    while (task := tasks.get()) is not None:
+        run_id, index = task
         pipeline.import_chunk_load(import_run_id=run_id, chunk=index, now=now)
     connections.close_all()
-    return dict(TIMES)
+    results.put(dict(TIMES))
 
 
 def import_files(paths: list[Path], workers: int, now: dt.datetime) -> list[int]:
+    """Each file as import_file_task does it: prepare hands each batch of chunks over as soon
+    as it is committed (on_chunks) and `workers` forked processes load them meanwhile, as the
+    import_chunk tasks on the other Celery workers would. The preparing process is the
+    parent, a third process beside the loaders (on 2 cores all three share them)."""
     from django.db import connections
 
     from mdm.importing import pipeline
@@ -179,17 +185,30 @@ def import_files(paths: list[Path], workers: int, now: dt.datetime) -> list[int]
     run_ids = []
     for path in paths:
         run = pipeline.import_run_create(content=path.read_bytes(), file_name=path.name, format="cmep", now=now)
-        pending = pipeline.import_run_prepare(import_run_id=run.pk, now=now)
         run_ids.append(run.pk)
         if workers <= 1:
-            for index in pending:
+            for index in pipeline.import_run_prepare(import_run_id=run.pk, now=now):
                 pipeline.import_chunk_load(import_run_id=run.pk, chunk=index, now=now)
             continue
         connections.close_all()  # forked workers must not share the parent's connection
-        shares = [(run.pk, pending[w::workers], now) for w in range(workers)]
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for child_times in pool.map(_load_chunks, shares):
-                TIMES.update(child_times)
+        context = multiprocessing.get_context("fork")
+        tasks, results = context.Queue(), context.Queue()
+        loaders = [context.Process(target=_chunk_worker, args=(tasks, results, now)) for _ in range(workers)]
+        for loader in loaders:
+            loader.start()
+        def hand_over(numbers: list[int], run_id: int = run.pk) -> None:
+            for number in numbers:
+                tasks.put((run_id, number))
+
+        try:
+            pipeline.import_run_prepare(import_run_id=run.pk, now=now, on_chunks=hand_over)
+        finally:
+            for _ in loaders:
+                tasks.put(None)
+            for _ in loaders:
+                TIMES.update(results.get())
+            for loader in loaders:
+                loader.join()
     return run_ids
 
 
@@ -338,6 +357,7 @@ def main() -> None:
     parser.add_argument("--template", help="build the set-up (migrated, the meters) in this database and keep it; "
                                            "later runs with the same --template and --meters clone it (seconds, "
                                            "not minutes of migrate)")
+    parser.add_argument("--setup-only", action="store_true", help="with --template: build it and stop")
     parser.add_argument("--vee", choices=("runs", "pure"), default="runs",
                         help="runs: mdm.services.vee_runs (VeeRun chunks across --workers, findings, worklist); "
                              "pure: read back + mdm.vee.run_vee + interval_days_replace in this process")
@@ -377,6 +397,9 @@ def main() -> None:
         _meters_create(args.meters)
         if args.template:  # keep the set-up; this run works in a copy of it
             connections.close_all()
+            if args.setup_only:
+                print(f"kept the set-up in {args.template} ({time.perf_counter() - started:.1f} s)")
+                return
             _clone(url, args.template, args.database)
             connections["default"].settings_dict["NAME"] = args.database
     print(f"setup: {'cloned ' + args.template if reuse else 'fresh database'} -> {args.database}, "
@@ -454,7 +477,8 @@ def _run(args) -> None:
     print(f"\nimport: {loaded:,} intervals loaded, {quarantined} quarantined, {args.workers} worker process(es)")
     print(f"{'phase':<40}{'seconds':>9}{'intervals/s':>16}")
     rows = [("generate (numpy + CMEP writer)", t_generate)]
-    rows += [(f"  {name}", TIMES[name]) for name in ("prepare (parse + chunking)", "parse", "chunk load (all)",
+    rows += [(f"  {name}", TIMES[name]) for name in ("prepare (parse + chunk rows)", "parse",
+                                                      "chunk load (all)",
                                                       "stage (slots)", "COPY + merge", "COPY to staging (binary)")]
     rows += [("import (wall)", t_import)]
     if args.vee == "pure":

@@ -9,9 +9,13 @@ class MdmConfig(AppConfig):
 
     def ready(self) -> None:
         from mdm import panels, tasks
+        from mdm.importing import import_run_resume
         from mdm.models import ImportChunk, VeeRunChunk
 
         panels.register()
         # The core.runs sweeper resumes imports and VEE runs whose worker died.
-        register_run_kind(RunKind("mdm.import", ImportChunk, tasks.import_chunks_enqueue))
+        # An import's resume first writes the chunk rows a prepare cut off between batches did not.
+        register_run_kind(RunKind(
+            "mdm.import", ImportChunk, tasks.import_chunks_enqueue,
+            resume=lambda *, run_id, now, enqueue: import_run_resume(import_run_id=run_id, now=now, enqueue=enqueue)))
         register_run_kind(RunKind("mdm.vee", VeeRunChunk, tasks.vee_chunks_enqueue))

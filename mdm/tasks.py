@@ -21,16 +21,20 @@ RETRYABLE = (IntegrityError, OperationalError)
 
 @shared_task(name="mdm.tasks.import_file_task", bind=True)
 def import_file_task(self: Task[..., Any], *, import_run_id: int, **kwargs) -> int:
-    """Parse the run's file, then queue one import_chunk per chunk not yet loaded. Run again
-    after a crash, it queues only what is left. Returns the number of chunks queued.
+    """Parse the run's file and queue one import_chunk per chunk not yet loaded, each batch as
+    soon as its rows are committed (the other workers load the first chunks while this one
+    writes the rest). Run again after a crash, it queues only what is left. Returns the
+    number of chunks queued.
 
     The chunks go to the queue this task came from, so routing imports to dedicated workers
     is one route for this task."""
+    queue = (self.request.delivery_info or {}).get("routing_key")
     try:
-        pending = importing.import_run_prepare(import_run_id=import_run_id, now=timezone.now())
+        pending = importing.import_run_prepare(
+            import_run_id=import_run_id, now=timezone.now(),
+            on_chunks=lambda numbers: import_chunks_enqueue(import_run_id, numbers, queue=queue))
     except importing.ImportRunError:
         return 0  # the run is marked failed with the reason; nothing to retry
-    import_chunks_enqueue(import_run_id, pending, queue=(self.request.delivery_info or {}).get("routing_key"))
     return len(pending)
 
 

@@ -121,8 +121,9 @@ def chunk_claim(chunk_model: type[ChunkT], *, run_id: int, number: int, now: dt.
 
 
 def run_close_if_complete(run_model: type[Run], *, run_id: int, now: dt.datetime) -> str | None:
-    """Close an unfinished run once none of its chunks is pending: DONE when every chunk is
-    done, FAILED when any failed (a run with failed chunks is never "done"; resume it).
+    """Close an unfinished run once none of its chunks is pending and all `chunks_total` of
+    them exist: DONE when every chunk is done, FAILED when any failed (a run with failed
+    chunks is never "done"; resume it).
     Returns the status it was closed with, or None when it stays open."""
     status = run_model.Status
     with transaction.atomic():
@@ -131,6 +132,8 @@ def run_close_if_complete(run_model: type[Run], *, run_id: int, now: dt.datetime
             return None
         counts = chunk_counts(run)
         if counts.get(ChunkStatus.PENDING):
+            return None
+        if sum(counts.values()) < run.chunks_total:  # rows still being written (an import's prepare)
             return None
         failed = counts.get(ChunkStatus.FAILED, 0)
         run.status = status.FAILED if failed else status.DONE

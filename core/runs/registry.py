@@ -24,6 +24,10 @@ class RunKind:
     # (run id, chunk numbers, queue=None) -> queue the chunk tasks; `queue` is given when the
     # sweeper runs as a task: the chunks go to the queue it came from, as a run's own tasks do.
     enqueue: Callable[..., None]
+    # (run_id=, now=, enqueue=) -> chunk numbers: the kind's own resume, when resuming takes
+    # more than re-queueing its chunk rows (an import writes the rows a cut-off prepare did
+    # not); None: core.runs.engine.run_resume.
+    resume: Callable[..., list[int]] | None = None
 
 
 _KINDS: dict[str, RunKind] = {}
@@ -79,7 +83,15 @@ def runs_sweep(*, now: dt.datetime, stale_minutes: float = STALE_MINUTES, max_re
                     swept.setdefault(kind.label, []).append(run_id)
                 continue
             enqueue = functools.partial(kind.enqueue, run_id, **({"queue": queue} if queue else {}))
-            numbers = engine.run_resume(kind.chunk_model, run_id=run_id, now=now, enqueue=enqueue)
+            try:
+                if kind.resume is not None:
+                    numbers = kind.resume(run_id=run_id, now=now, enqueue=enqueue)
+                else:
+                    numbers = engine.run_resume(kind.chunk_model, run_id=run_id, now=now, enqueue=enqueue)
+            except Exception:  # the kind failed the run with its reason; the other runs are swept
+                log.exception("%s run %s could not be resumed", kind.label, run_id)
+                swept.setdefault(kind.label, []).append(run_id)
+                continue
             RunSweep.objects.create(kind=kind.label, run_id=run_id, action=RunSweep.Action.RESUMED,
                                     progress_done=progress_done, chunks=len(numbers), swept_at=now)
             log.warning("%s run %s had no progress for %s min: %d chunk(s) queued again (resume %d of %d)",

@@ -142,30 +142,70 @@ def _user(user):
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
-def import_run_prepare(*, import_run_id: int, now: dt.datetime) -> list[int]:
+def import_run_prepare(*, import_run_id: int, now: dt.datetime,
+                       on_chunks: Callable[[list[int]], None] | None = None) -> list[int]:
     """Parse the run's file, quarantine the parser's errors and split the records into chunks.
 
     Returns the indexes of the chunks still to load (all of them the first time; after a
     worker died, the ones it did not finish; none for a finished run).
+
+    The chunk rows are committed PREPARE_BATCH at a time, the first batch together with the
+    run's counts and quarantine: `on_chunks(numbers)`, when given, is called after each commit
+    with the chunks it made loadable (every returned number exactly once), so workers load the
+    first chunks while the rest are still being written. A prepare cut off between batches
+    leaves the run with fewer chunk rows than chunks_total; it never closes like that, and the
+    next prepare or resume writes the missing rows from the same file and limits.
     Raises ImportRunError (and marks the run failed) when the file cannot be parsed at all."""
     run = ImportRun.objects.get(pk=import_run_id)
     if run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
         return []
-    if run.chunks_total:
-        return _pending_chunks(run.pk)
+    handed = _Handed(on_chunks)
     try:
-        return _prepare(run, now)
+        if run.chunks_total:
+            if _chunk_rows(run.pk) < run.chunks_total:
+                _prepare_complete(run)
+            pending = _pending_chunks(run.pk)
+            if pending:
+                handed(pending)
+            return pending
+        return _prepare(run, now, handed)
+    except _HandOffFailed as failed:
+        # Queueing failed (the broker is away): the run stays running with its rows so far;
+        # the sweeper's resume writes any missing rows and queues what is left.
+        cause = failed.__cause__
+        raise cause if cause is not None else failed
     except Exception as exc:  # a parser bug, an unreadable file, anything: the run fails, loudly
         import_run_fail(import_run_id=run.pk, error=f"{type(exc).__name__}: {exc}"[:2000], now=now)
         raise ImportRunError(f"{run.file_name}: {exc}") from exc
+
+
+class _HandOffFailed(Exception):
+    """on_chunks raised (its exception is the __cause__): not a reason to fail the run."""
+
+
+class _Handed:
+    def __init__(self, on_chunks: Callable[[list[int]], None] | None):
+        self.on_chunks = on_chunks
+
+    def __call__(self, numbers: list[int]) -> None:
+        if self.on_chunks is None:
+            return
+        try:
+            self.on_chunks(numbers)
+        except Exception as exc:
+            raise _HandOffFailed() from exc
+
+
+# Chunk rows written per commit while preparing (the first batch with the run's counts).
+PREPARE_BATCH = 2
 
 
 def _run_zone(run: ImportRun) -> dt.tzinfo:
     return zoneinfo.ZoneInfo(run.time_zone) if run.time_zone else read_file_zone()
 
 
-def _prepare(run: ImportRun, now: dt.datetime) -> list[int]:
-    import_run_id = run.pk
+def _screened(run: ImportRun, now: dt.datetime):
+    """The run's file parsed and screened as of `now`: (content, format, result, as_of)."""
     content = _read_content(run)
     fmt = read_format(run.format)
     limits = read_limits(now)
@@ -179,16 +219,22 @@ def _prepare(run: ImportRun, now: dt.datetime) -> list[int]:
                                          raw(line)) for line in sorted(late))
         parsed.intervals = [b for b in parsed.intervals if b.source_line not in late]
         parsed.registers = [r for r in parsed.registers if r.source_line not in late]
-    result = screen_result(parsed, limits, raw)
+    return content, fmt, screen_result(parsed, limits, raw), as_of
+
+
+def _prepare(run: ImportRun, now: dt.datetime, on_chunks: Callable[[list[int]], None]) -> list[int]:
+    import_run_id = run.pk
+    content, fmt, result, as_of = _screened(run, now)
     chunks = split_into_chunks(result)
     with transaction.atomic():  # a failure here leaves an outer transaction usable
         _ensure_partitions(result.intervals)
+    rows = ((len(b) + len(r), payload_pack(b, r, as_of=_as_of_of(b, as_of))) for b, r in chunks)
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().get(pk=import_run_id)
         if run.chunks_total:  # another worker prepared it meanwhile
             return _pending_chunks(run.pk)
         n_errors = quarantine_errors(run=run, errors=result.errors)
-        _chunks_insert(run.pk, ((len(b) + len(r), payload_pack(b, r, as_of=_as_of_of(b, as_of))) for b, r in chunks))
+        _chunks_insert(run.pk, itertools.islice(rows, PREPARE_BATCH))
         run.status = ImportRun.Status.RUNNING
         run.started_at = run.started_at or now
         run.progress_at = now
@@ -201,16 +247,52 @@ def _prepare(run: ImportRun, now: dt.datetime) -> list[int]:
             run.status = ImportRun.Status.DONE
             run.finished_at = now
         run.save()
+    done = min(PREPARE_BATCH, len(chunks))
+    if done:
+        on_chunks(list(range(done)))
+    while done < len(chunks):
+        batch = list(range(done, min(done + PREPARE_BATCH, len(chunks))))
+        with transaction.atomic():
+            _chunks_insert(run.pk, itertools.islice(rows, len(batch)), first=done)
+        on_chunks(batch)
+        done += len(batch)
     return list(range(len(chunks)))
 
 
-def _chunks_insert(run_id: int, chunks: Iterable[tuple[int, dict]]) -> None:
-    """The run's ImportChunk rows (size, payload), numbered from 0, by one COPY. Not
+def _chunk_rows(run_id: int) -> int:
+    return ImportChunk.objects.filter(run_id=run_id).count()
+
+
+def _prepare_complete(run: ImportRun) -> list[int]:
+    """Write the chunk rows a cut-off prepare did not: the file parsed and screened again as of
+    the run's start (the first prepare's `now`, so the same records pass the same window) and
+    split the same way; rows already there are left as they are. Returns the numbers written."""
+    now = run.started_at or run.created_at
+    _content, _fmt, result, as_of = _screened(run, now)
+    chunks = split_into_chunks(result)
+    if len(chunks) != run.chunks_total:  # the file or the parser changed under the run
+        raise ImportRunError(f"{run.file_name}: the file now splits into {len(chunks)} chunks, not the run's "
+                             f"{run.chunks_total}; import it again as a new run.")
+    with transaction.atomic():
+        ImportRun.objects.select_for_update().get(pk=run.pk)  # one completer at a time
+        have = set(ImportChunk.objects.filter(run_id=run.pk).values_list("number", flat=True))
+        missing = [n for n in range(len(chunks)) if n not in have]
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy("COPY mdm_importchunk (run_id, number, status, size, error, payload) FROM STDIN") as copy:
+                for number in missing:
+                    b, r = chunks[number]
+                    copy.write_row((run.pk, number, runs.ChunkStatus.PENDING.value, len(b) + len(r), "",
+                                    json.dumps(payload_pack(b, r, as_of=_as_of_of(b, as_of)))))
+    return missing
+
+
+def _chunks_insert(run_id: int, chunks: Iterable[tuple[int, dict]], first: int = 0) -> None:
+    """The run's ImportChunk rows (size, payload), numbered from `first`, by one COPY. Not
     bulk_create: Django's psycopg cursor binds client-side, and quoting each multi-megabyte
     JSON payload in Python was half of a 10,000-meter prepare (docs/performance.md)."""
     with connection.cursor() as cursor:
         with cursor.cursor.copy("COPY mdm_importchunk (run_id, number, status, size, error, payload) FROM STDIN") as copy:
-            for number, (size, payload) in enumerate(chunks):
+            for number, (size, payload) in enumerate(chunks, start=first):
                 copy.write_row((run_id, number, runs.ChunkStatus.PENDING.value, size, "", json.dumps(payload)))
 
 
@@ -234,8 +316,20 @@ def import_chunk_fail(*, import_run_id: int, chunk: int, error: str, now: dt.dat
 
 
 def import_run_resume(*, import_run_id: int, now: dt.datetime, enqueue=None) -> list[int]:
-    """Queue again the chunks of a prepared run not loaded yet (core.runs.run_resume);
-    `enqueue(numbers)` runs after commit. Returns the chunk numbers."""
+    """Queue again the chunks of a prepared run not loaded yet (core.runs.run_resume), after
+    writing the chunk rows a prepare cut off between batches did not; `enqueue(numbers)` runs
+    after commit. Returns the chunk numbers. Raises ImportRunError when the rows cannot be
+    written again (the file no longer splits as it did; the run is marked failed)."""
+    run = ImportRun.objects.get(pk=import_run_id)
+    if run.chunks_total and run.status in (ImportRun.Status.RUNNING, ImportRun.Status.FAILED) \
+            and _chunk_rows(run.pk) < run.chunks_total:
+        try:
+            _prepare_complete(run)
+        except Exception as exc:
+            import_run_fail(import_run_id=run.pk, error=f"{type(exc).__name__}: {exc}"[:2000], now=now)
+            if isinstance(exc, ImportRunError):
+                raise
+            raise ImportRunError(f"{run.file_name}: {exc}") from exc
     return runs.run_resume(ImportChunk, run_id=import_run_id, now=now, enqueue=enqueue)
 
 

@@ -349,3 +349,132 @@ def test_importing_a_file_whose_import_was_cut_off_finishes_that_run(channel, mo
     assert again.pk == cut.pk
     assert (again.status, again.intervals_loaded, again.intervals_unchanged) == ("done", 6, 0)
     assert day_values(other).values[:2].tolist() == [7.0, 8.0]
+
+
+THREE_METERS = (FOUR_HOURS + "I,E200,kWh,delivered,60,2026-06-10T05:00:00+00:00,7;8\n"
+                "I,E300,kWh,delivered,60,2026-06-10T05:00:00+00:00,9\n")
+
+
+@pytest.fixture
+def three_channels(channel):
+    return [channel] + [ChannelFactory(meter=MeterFactory(serial_number=s), unit="kWh", interval_minutes=60)
+                        for s in ("E200", "E300")]
+
+
+def test_prepare_hands_each_batch_of_chunks_over_once_it_is_written(three_channels, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    monkeypatch.setattr(pipeline, "PREPARE_BATCH", 2)
+    run = importing.import_run_create(content=THREE_METERS.encode(), file_name="three.txt", format="lines", now=NOW)
+    handed: list[tuple[list[int], list[int]]] = []
+    run_id = run.pk
+
+    def on_chunks(numbers):  # what a worker could claim at that moment
+        handed.append((numbers, sorted(ImportChunk.objects.filter(run_id=run_id).values_list("number", flat=True))))
+
+    assert pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=on_chunks) == [0, 1, 2]
+    assert handed == [([0, 1], [0, 1]), ([2], [0, 1, 2])]
+    run.refresh_from_db()
+    assert (run.status, run.chunks_total, run.progress_total) == ("running", 3, 3)
+    # prepared again (a redelivered task): the chunks not loaded are handed over again, once
+    handed.clear()
+    pipeline.import_chunk_load(import_run_id=run.pk, chunk=0, now=NOW)
+    assert pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=on_chunks) == [1, 2]
+    assert [numbers for numbers, _ in handed] == [[1, 2]]
+
+
+def test_a_prepare_cut_off_between_batches_never_closes_the_run_and_a_resume_writes_the_rest(three_channels, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    monkeypatch.setattr(pipeline, "PREPARE_BATCH", 1)
+    run = importing.import_run_create(content=THREE_METERS.encode(), file_name="cut.txt", format="lines", now=NOW)
+
+    class Killed(BaseException):  # a worker killed mid-prepare: nothing of Utilis runs after it
+        pass
+
+    def killed_after_the_first(numbers):
+        if numbers != [0]:
+            raise Killed
+
+    with pytest.raises(Killed):
+        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=killed_after_the_first)
+    run.refresh_from_db()
+    assert (run.status, run.chunks_total, ImportChunk.objects.filter(run=run).count()) == ("running", 3, 2)
+    # every chunk that exists is loaded: the run must stay open, one chunk's rows are missing
+    for number in (0, 1):
+        assert pipeline.import_chunk_load(import_run_id=run.pk, chunk=number, now=NOW)
+    run.refresh_from_db()
+    assert run.status == "running"
+    queued: list[list[int]] = []
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert pipeline.import_run_resume(import_run_id=run.pk, now=NOW, enqueue=queued.append) == [2]
+    assert sorted(ImportChunk.objects.filter(run=run).values_list("number", flat=True)) == [0, 1, 2]
+    assert pipeline.import_chunk_load(import_run_id=run.pk, chunk=2, now=NOW)
+    run.refresh_from_db()
+    assert (run.status, run.intervals_loaded, run.progress_done) == ("done", 7, 3)
+    assert day_values(three_channels[2]).values[0] == 9.0
+    assert IntervalDay.objects.filter(channel__in=three_channels).count() == 3  # nothing twice
+
+
+def test_the_sweeper_resumes_a_cut_off_prepare_by_writing_its_missing_chunks(three_channels, monkeypatch,
+                                                                            django_capture_on_commit_callbacks):
+    from core.runs.registry import runs_sweep
+
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    monkeypatch.setattr(pipeline, "PREPARE_BATCH", 1)
+    run = importing.import_run_create(content=THREE_METERS.encode(), file_name="swept.txt", format="lines", now=NOW)
+
+    class Killed(BaseException):
+        pass
+
+    def killed(numbers):
+        raise Killed
+
+    with pytest.raises(Killed):
+        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=killed)
+    assert ImportChunk.objects.filter(run=run).count() == 1
+    queued: list[list[int]] = []
+    from core.runs import registry
+
+    kinds = {k.label: k for k in registry.run_kinds()}
+    monkeypatch.setitem(registry._KINDS, "mdm.import", registry.RunKind(
+        "mdm.import", ImportChunk, lambda run_id, numbers, queue=None: queued.append(numbers),
+        resume=kinds["mdm.import"].resume))
+    with django_capture_on_commit_callbacks(execute=True):
+        swept = runs_sweep(now=NOW + dt.timedelta(hours=2))
+    assert swept.get("mdm.import") == [run.pk]
+    assert sorted(ImportChunk.objects.filter(run=run).values_list("number", flat=True)) == [0, 1, 2]
+    assert queued == [[0, 1, 2]]  # queued once the sweep committed
+
+
+def test_a_file_that_no_longer_splits_as_it_did_fails_the_resume_with_the_reason(three_channels, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    monkeypatch.setattr(pipeline, "PREPARE_BATCH", 1)
+    run = importing.import_run_create(content=THREE_METERS.encode(), file_name="changed.txt", format="lines", now=NOW)
+
+    class Killed(BaseException):
+        pass
+
+    def killed(numbers):
+        raise Killed
+
+    with pytest.raises(Killed):
+        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=killed)
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 3)  # the same file now cuts into one chunk
+    with pytest.raises(importing.ImportRunError, match="1 chunks, not the run's 3"):
+        pipeline.import_run_resume(import_run_id=run.pk, now=NOW)
+    run.refresh_from_db()
+    assert run.status == "failed" and "not the run's 3" in run.error
+
+
+def test_a_queue_that_is_away_leaves_the_run_running_not_failed(three_channels, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
+    run = importing.import_run_create(content=THREE_METERS.encode(), file_name="broker.txt", format="lines", now=NOW)
+
+    def broker_away(numbers):
+        raise ConnectionError("broker unreachable")
+
+    with pytest.raises(ConnectionError):
+        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=broker_away)
+    run.refresh_from_db()
+    assert run.status == "running" and run.error == ""
