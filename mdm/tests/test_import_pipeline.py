@@ -351,6 +351,23 @@ def test_importing_a_file_whose_import_was_cut_off_finishes_that_run(channel, mo
     assert day_values(other).values[:2].tolist() == [7.0, 8.0]
 
 
+class _Killed(BaseException):
+    """A worker killed mid-prepare: nothing of Utilis runs after it (not an Exception)."""
+
+
+def _prepare_cut_off(run, after: int):
+    """Prepare `run` as a worker killed once `after` batches of chunk rows were committed."""
+    handed = []
+
+    def on_chunks(numbers):
+        if len(handed) >= after:
+            raise _Killed
+        handed.append(numbers)
+
+    with pytest.raises(_Killed):
+        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=on_chunks)
+
+
 THREE_METERS = (FOUR_HOURS + "I,E200,kWh,delivered,60,2026-06-10T05:00:00+00:00,7;8\n"
                 "I,E300,kWh,delivered,60,2026-06-10T05:00:00+00:00,9\n")
 
@@ -386,16 +403,7 @@ def test_a_prepare_cut_off_between_batches_never_closes_the_run_and_a_resume_wri
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
     monkeypatch.setattr(pipeline, "PREPARE_BATCH", 1)
     run = importing.import_run_create(content=THREE_METERS.encode(), file_name="cut.txt", format="lines", now=NOW)
-
-    class Killed(BaseException):  # a worker killed mid-prepare: nothing of Utilis runs after it
-        pass
-
-    def killed_after_the_first(numbers):
-        if numbers != [0]:
-            raise Killed
-
-    with pytest.raises(Killed):
-        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=killed_after_the_first)
+    _prepare_cut_off(run, after=1)
     run.refresh_from_db()
     assert (run.status, run.chunks_total, ImportChunk.objects.filter(run=run).count()) == ("running", 3, 2)
     # every chunk that exists is loaded: the run must stay open, one chunk's rows are missing
@@ -423,15 +431,7 @@ def test_the_sweeper_resumes_a_cut_off_prepare_by_writing_its_missing_chunks(thr
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
     monkeypatch.setattr(pipeline, "PREPARE_BATCH", 1)
     run = importing.import_run_create(content=THREE_METERS.encode(), file_name="swept.txt", format="lines", now=NOW)
-
-    class Killed(BaseException):
-        pass
-
-    def killed(numbers):
-        raise Killed
-
-    with pytest.raises(Killed):
-        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=killed)
+    _prepare_cut_off(run, after=0)
     assert ImportChunk.objects.filter(run=run).count() == 1
     queued: list[list[int]] = []
     from core.runs import registry
@@ -451,15 +451,7 @@ def test_a_file_that_no_longer_splits_as_it_did_fails_the_resume_with_the_reason
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 1)
     monkeypatch.setattr(pipeline, "PREPARE_BATCH", 1)
     run = importing.import_run_create(content=THREE_METERS.encode(), file_name="changed.txt", format="lines", now=NOW)
-
-    class Killed(BaseException):
-        pass
-
-    def killed(numbers):
-        raise Killed
-
-    with pytest.raises(Killed):
-        pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=killed)
+    _prepare_cut_off(run, after=0)
     monkeypatch.setattr(pipeline, "CHUNK_RECORDS", 3)  # the same file now cuts into one chunk
     with pytest.raises(importing.ImportRunError, match="1 chunks, not the run's 3"):
         pipeline.import_run_resume(import_run_id=run.pk, now=NOW)
