@@ -14,7 +14,9 @@
 A bad record is quarantined with its file, line and field and never stops the good ones."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import hashlib
 import itertools
 import json
@@ -204,12 +206,28 @@ def _run_zone(run: ImportRun) -> dt.tzinfo:
     return zoneinfo.ZoneInfo(run.time_zone) if run.time_zone else read_file_zone()
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while a parser builds a file's records (hundreds
+    of thousands of tuples, no reference cycles): each collection walks the whole growing heap,
+    and it cost 25-35 % of a 300,000-meter parse (0.42 against 0.57-0.63 us an interval,
+    docs/performance.md). Restored as it was, whatever happens."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _screened(run: ImportRun, now: dt.datetime):
     """The run's file parsed and screened as of `now`: (content, format, result, as_of)."""
     content = _read_content(run)
     fmt = read_format(run.format)
     limits = read_limits(now)
-    parsed = fmt.parse(content, run.file_name, tz=_run_zone(run), limits=limits)
+    with _collector_paused():
+        parsed = fmt.parse(content, run.file_name, tz=_run_zone(run), limits=limits)
     # A format that reads a record's "as of" (CMEP's header TimeStamp) hands it by source line.
     as_of: dict[int, dt.datetime] = dict(getattr(parsed, "as_of", None) or {})
     raw = _RawLines(run, content)

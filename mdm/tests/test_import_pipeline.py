@@ -470,3 +470,27 @@ def test_a_queue_that_is_away_leaves_the_run_running_not_failed(three_channels, 
         pipeline.import_run_prepare(import_run_id=run.pk, now=NOW, on_chunks=broker_away)
     run.refresh_from_db()
     assert run.status == "running" and run.error == ""
+
+
+def test_the_collector_is_paused_only_while_a_file_is_parsed_and_restored_after(channel, monkeypatch):
+    import gc
+
+    seen = []
+    real = FORMATS["lines"]
+
+    def parse(content, name):
+        seen.append(gc.isenabled())
+        return real.parse(content, name)
+
+    monkeypatch.setitem(FORMATS, "lines", ReadFormat("lines", parse))
+    assert gc.isenabled()
+    run_import(FOUR_HOURS, name="gc.txt")
+    assert seen == [False] and gc.isenabled()
+
+    def broken(content, name):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setitem(FORMATS, "lines", ReadFormat("lines", broken))
+    with pytest.raises(importing.ImportRunError):
+        run_import(FOUR_HOURS + "\n", name="gc-broken.txt")
+    assert gc.isenabled()
