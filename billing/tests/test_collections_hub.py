@@ -14,6 +14,7 @@ from django.urls import reverse
 from billing.collections.models import CollectionRun, DunningStep, AccountProtection, CollectionCase, CollectionNote, PaymentArrangement, PromiseToPay
 from billing.services import account_protection_add
 from billing.tests.test_collections_run import CLERK, DUE, delinquent
+from core.clock import utility_today
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +70,7 @@ def test_working_an_account_from_the_hub(billing_client):
 
 def test_the_account_page_panel_says_which_rule_holds_and_until_when(client, csr):
     account = delinquent()
-    today = dt.date.today()
+    today = utility_today()  # the page counts in the utility's days, not UTC's (fails 00:00-05:00 UTC otherwise)
     account_protection_add(account_id=account.pk, kind="emergency_assistance", start_date=today,
                            reason="LEAP application", actor=CLERK)
     client.force_login(csr)
