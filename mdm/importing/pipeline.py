@@ -295,12 +295,9 @@ def _prepare_complete(run: ImportRun) -> list[int]:
         ImportRun.objects.select_for_update().get(pk=run.pk)  # one completer at a time
         have = set(ImportChunk.objects.filter(run_id=run.pk).values_list("number", flat=True))
         missing = [n for n in range(len(chunks)) if n not in have]
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy("COPY mdm_importchunk (run_id, number, status, size, error, payload) FROM STDIN") as copy:
-                for number in missing:
-                    b, r = chunks[number]
-                    copy.write_row((run.pk, number, runs.ChunkStatus.PENDING.value, len(b) + len(r), "",
-                                    json.dumps(payload_pack(b, r, as_of=_as_of_of(b, as_of)))))
+        for number in missing:
+            b, r = chunks[number]
+            _chunks_insert(run.pk, [(len(b) + len(r), payload_pack(b, r, as_of=_as_of_of(b, as_of)))], first=number)
     return missing
 
 
